@@ -1,0 +1,181 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// edit is one undo step: the voxels it changed, with their values before
+// and after. Indices are uint32 because volume.MaxVoxels is 2^31.
+type edit struct {
+	name     string
+	idx      []uint32
+	old, new []uint16
+}
+
+// editOverhead approximates the bytes an edit costs beyond its voxels.
+const editOverhead = 128
+
+func (e *edit) size() int { return editOverhead + 8*len(e.idx) }
+
+// history is the undo and redo stacks, newest last, within a byte budget.
+type history struct {
+	undo, redo []*edit
+	bytes      int // total size of undo and redo
+}
+
+func (h *history) clear() { *h = history{} }
+
+// push records a new step: redo is lost, and the oldest undo steps go while
+// the budget is exceeded; the newest step stays even if it alone exceeds it,
+// so that the last action can always be undone.
+func (h *history) push(e *edit, budget int) {
+	for _, r := range h.redo {
+		h.bytes -= r.size()
+	}
+	h.redo = nil
+	h.undo = append(h.undo, e)
+	h.bytes += e.size()
+	for h.bytes > budget && len(h.undo) > 1 {
+		h.bytes -= h.undo[0].size()
+		h.undo[0] = nil
+		h.undo = h.undo[1:]
+	}
+}
+
+// Paint sets the voxels at the data indices idx to value, as one undo step
+// named name, and returns how many voxels changed. Indices repeated or
+// already holding value cost nothing. An index outside the grid is an error
+// and nothing changes.
+func (s *Session) Paint(name string, idx []int, value uint16) (int, error) {
+	s.mu.Lock()
+	l := s.layer.Labels
+	if l == nil {
+		s.mu.Unlock()
+		return 0, ErrNoVolume
+	}
+	for _, i := range idx {
+		if i < 0 || i >= len(l.Data) {
+			s.mu.Unlock()
+			return 0, fmt.Errorf("%s: voxel index %d outside the grid of %d voxels", name, i, len(l.Data))
+		}
+	}
+	e := &edit{name: name}
+	for _, i := range idx {
+		if old := l.Data[i]; old != value {
+			e.idx = append(e.idx, uint32(i))
+			e.old = append(e.old, old)
+			e.new = append(e.new, value)
+			l.Data[i] = value
+		}
+	}
+	n := s.record(e)
+	s.mu.Unlock()
+	if n > 0 {
+		s.changed(ChangeLabels)
+	}
+	return n, nil
+}
+
+// ReplaceLabels makes next's voxels the label volume's, as one undo step
+// named name that stores only the voxels that differ, and returns how many
+// did. next must lie on the scan's grid (volume.LoadLabels resamples);
+// the session copies it and keeps no reference.
+func (s *Session) ReplaceLabels(name string, next *volume.Labels) (int, error) {
+	s.mu.Lock()
+	l := s.layer.Labels
+	if l == nil {
+		s.mu.Unlock()
+		return 0, ErrNoVolume
+	}
+	if next == nil || !next.Grid.Equal(l.Grid, viewer.GridTolerance) || len(next.Data) != len(l.Data) {
+		s.mu.Unlock()
+		return 0, fmt.Errorf("%s: label volume is not on the scan's grid", name)
+	}
+	e := &edit{name: name}
+	for i, v := range next.Data {
+		if old := l.Data[i]; old != v {
+			e.idx = append(e.idx, uint32(i))
+			e.old = append(e.old, old)
+			e.new = append(e.new, v)
+			l.Data[i] = v
+		}
+	}
+	n := s.record(e)
+	s.mu.Unlock()
+	if n > 0 {
+		s.changed(ChangeLabels)
+	}
+	return n, nil
+}
+
+// record pushes e if it changed anything; the lock is held.
+func (s *Session) record(e *edit) int {
+	if len(e.idx) == 0 {
+		return 0
+	}
+	s.history.push(e, s.opts.UndoBudget)
+	s.dirty = true
+	s.edits++
+	return len(e.idx)
+}
+
+// Undo reverts the newest edit and returns its name, or reports false when
+// there is none.
+func (s *Session) Undo() (string, bool) {
+	s.mu.Lock()
+	h := &s.history
+	if len(h.undo) == 0 {
+		s.mu.Unlock()
+		return "", false
+	}
+	e := h.undo[len(h.undo)-1]
+	h.undo = h.undo[:len(h.undo)-1]
+	for n, i := range e.idx {
+		s.layer.Labels.Data[i] = e.old[n]
+	}
+	h.redo = append(h.redo, e)
+	s.dirty = true
+	s.edits++
+	s.mu.Unlock()
+	s.changed(ChangeLabels)
+	return e.name, true
+}
+
+// Redo applies again the newest undone edit and returns its name, or
+// reports false when there is none.
+func (s *Session) Redo() (string, bool) {
+	s.mu.Lock()
+	h := &s.history
+	if len(h.redo) == 0 {
+		s.mu.Unlock()
+		return "", false
+	}
+	e := h.redo[len(h.redo)-1]
+	h.redo = h.redo[:len(h.redo)-1]
+	for n, i := range e.idx {
+		s.layer.Labels.Data[i] = e.new[n]
+	}
+	h.undo = append(h.undo, e)
+	s.dirty = true
+	s.edits++
+	s.mu.Unlock()
+	s.changed(ChangeLabels)
+	return e.name, true
+}
+
+// UndoRedoNames returns the names of the edits Undo and Redo would act on,
+// empty when there is none: for menu items such as "Undo Paint".
+func (s *Session) UndoRedoNames() (undo, redo string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if n := len(s.history.undo); n > 0 {
+		undo = s.history.undo[n-1].name
+	}
+	if n := len(s.history.redo); n > 0 {
+		redo = s.history.redo[n-1].name
+	}
+	return undo, redo
+}

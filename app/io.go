@@ -1,0 +1,77 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Open starts a job that reads a scan (a NIfTI file or a DICOM folder) and
+// makes it the session's, replacing the open one only once it was read
+// whole. The job's error names the file.
+func (s *Session) Open(path string, opts volume.OpenOptions) *Job {
+	return s.RunJob("Open "+filepath.Base(path), func(ctx context.Context, p Progress) error {
+		p.Report(-1, "reading "+filepath.Base(path))
+		v, err := s.opts.Open(ctx, path, opts)
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p.Report(-1, "checking")
+		return s.SetVolume(v, path)
+	})
+}
+
+// LoadLabels reads a label volume (resampled onto the scan's grid when it
+// lies on another) and makes it the session's labels, as one undo step. It
+// returns the reader's warnings.
+func (s *Session) LoadLabels(path string) ([]string, error) {
+	s.mu.RLock()
+	v := s.vol
+	s.mu.RUnlock()
+	if v == nil {
+		return nil, fmt.Errorf("load labels %s: %w", path, ErrNoVolume)
+	}
+	l, warnings, err := s.opts.LoadLabels(path, v.Grid)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.ReplaceLabels("Load "+filepath.Base(path), l); err != nil {
+		return nil, fmt.Errorf("load labels %s: %w", path, err)
+	}
+	return warnings, nil
+}
+
+// ExportLabels writes the label volume to path (NIfTI, on the scan's grid
+// and with its qform and sform). Once written, the autosave is no longer
+// needed and is removed.
+func (s *Session) ExportLabels(path string) error {
+	s.mu.RLock()
+	if s.vol == nil {
+		s.mu.RUnlock()
+		return fmt.Errorf("export labels %s: %w", path, ErrNoVolume)
+	}
+	v := s.vol
+	gen := s.edits
+	// A copy, so that edits can go on while the file is written.
+	l := &volume.Labels{Grid: s.layer.Labels.Grid, Data: append([]uint16(nil), s.layer.Labels.Data...)}
+	s.mu.RUnlock()
+
+	if err := s.opts.WriteLabels(path, l, v); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	clean := s.edits == gen && s.vol == v
+	if clean {
+		s.dirty = false
+	}
+	s.mu.Unlock()
+	if clean {
+		return s.DiscardAutosave()
+	}
+	return nil
+}

@@ -1,0 +1,335 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Change tells listeners what part of a session changed; values combine.
+type Change uint
+
+const (
+	ChangeVolume  Change = 1 << iota // a scan was opened or closed
+	ChangeLabels                     // label voxels changed (edit, undo, load)
+	ChangeOverlay                    // colours, names, visibility, opacity, outline
+	ChangeCursor                     // the crosshair moved
+	ChangeWindow                     // window width or level
+	ChangeJobs                       // a job started, reported progress or ended
+)
+
+// Default display settings: the abdomen soft-tissue window, which suits the
+// organs this app segments, and an overlay that leaves the anatomy visible.
+const (
+	DefaultWindowWidth = 400
+	DefaultWindowLevel = 40
+	DefaultOpacity     = 0.5
+	defaultUndoBudget  = 256 << 20
+	minimumWindowWidth = 1
+	maximumWindowWidth = 1 << 16
+)
+
+// Options configure a Session. The zero value is usable.
+type Options struct {
+	// OnChange, if set, is called after each change, without the session's
+	// lock held, from the goroutine that made it (a job's, for jobs).
+	OnChange func(Change)
+	// UndoBudget bounds the memory, in bytes, kept for undo and redo;
+	// the oldest steps are dropped beyond it. Zero means 256 MiB.
+	UndoBudget int
+	// AutosaveDir is where autosaves go when the scan's own folder cannot be
+	// written (a read-only archive, a CD). Empty means the user's cache
+	// folder (os.UserCacheDir()/polyseg/autosave).
+	AutosaveDir string
+	// Open, LoadLabels and WriteLabels replace the volume package's readers
+	// and writer; nil means volume.Open, volume.LoadLabels and
+	// volume.WriteLabels. Tests use them to simulate slow or failing files.
+	Open        func(ctx context.Context, path string, opts volume.OpenOptions) (*volume.Volume, error)
+	LoadLabels  func(path string, ref volume.Grid) (*volume.Labels, []string, error)
+	WriteLabels func(path string, l *volume.Labels, ref *volume.Volume) error
+}
+
+// Session is the state of one working session. All methods are safe for
+// concurrent use.
+type Session struct {
+	opts   Options
+	ctx    context.Context // cancelled by Close, parent of every job
+	cancel context.CancelFunc
+
+	mu       sync.RWMutex
+	vol      *volume.Volume
+	path     string         // what the user opened: a file or a DICOM folder
+	scanHash string         // content hash of vol, which identifies its autosave
+	layer    viewer.Overlay // the label layer: labels on the scan grid, colours, visibility
+	cursor   [3]int
+	window   viewer.Window
+	history  history
+	dirty    bool   // labels changed since the last autosave or export
+	edits    uint64 // counts label changes, so an autosave knows if it is stale
+	jobs     []*Job
+	wg       sync.WaitGroup
+	version  atomic.Uint64 // counts changes, for views caching what they drew
+}
+
+// New returns a session with no scan open.
+func New(opts Options) *Session {
+	if opts.UndoBudget <= 0 {
+		opts.UndoBudget = defaultUndoBudget
+	}
+	if opts.Open == nil {
+		opts.Open = volume.Open
+	}
+	if opts.LoadLabels == nil {
+		opts.LoadLabels = volume.LoadLabels
+	}
+	if opts.WriteLabels == nil {
+		opts.WriteLabels = volume.WriteLabels
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Session{
+		opts:   opts,
+		ctx:    ctx,
+		cancel: cancel,
+		window: viewer.Window{Width: DefaultWindowWidth, Level: DefaultWindowLevel},
+		layer:  viewer.Overlay{Table: assets.DefaultColorTable(), Hidden: map[uint16]bool{}, Opacity: DefaultOpacity},
+	}
+}
+
+// Close cancels every running job and waits for them to end.
+func (s *Session) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+func (s *Session) changed(c Change) {
+	if c == 0 {
+		return
+	}
+	s.version.Add(1)
+	if s.opts.OnChange != nil {
+		s.opts.OnChange(c)
+	}
+}
+
+// Version returns a number that grows with every change notified, so that
+// a view can tell cheaply whether what it drew is still current.
+func (s *Session) Version() uint64 { return s.version.Load() }
+
+// ErrNoVolume is returned by operations that need an open scan.
+var ErrNoVolume = errors.New("no scan is open")
+
+// SetVolume makes v the session's scan, read from path (a file or a DICOM
+// folder), with an empty label layer. The cursor goes to the centre, undo
+// history is cleared. It is what Open does once the file is read; tests and
+// generated volumes use it directly.
+func (s *Session) SetVolume(v *volume.Volume, path string) error {
+	if v == nil {
+		return errors.New("nil volume")
+	}
+	if err := volume.CheckDims(v.Dims); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	if len(v.Data) != v.Len() {
+		return fmt.Errorf("%s: %d voxels for dimensions %v", path, len(v.Data), v.Dims)
+	}
+	hash := scanHash(v)
+	s.mu.Lock()
+	s.vol = v
+	s.path = path
+	s.scanHash = hash
+	s.layer.Labels = volume.NewLabels(v.Grid)
+	s.layer.Hidden = map[uint16]bool{}
+	s.cursor = [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
+	s.history.clear()
+	s.dirty = false
+	s.edits++
+	s.mu.Unlock()
+	s.changed(ChangeVolume | ChangeLabels | ChangeOverlay | ChangeCursor)
+	return nil
+}
+
+// Volume returns the open scan and the path it came from, or nil. The
+// volume's voxels are never modified by the session.
+func (s *Session) Volume() (*volume.Volume, string) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.vol, s.path
+}
+
+// Read calls f with the scan (nil if none) and the label layer while holding
+// the session's read lock, so that no edit changes the labels while f reads
+// them (to draw a view, to run a model). f must not modify them, call
+// Session methods that change state, nor keep the layer's Labels or Hidden
+// after returning.
+func (s *Session) Read(f func(v *volume.Volume, layer *viewer.Overlay)) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	f(s.vol, &s.layer)
+}
+
+// Cursor returns the crosshair position in voxel indices.
+func (s *Session) Cursor() [3]int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cursor
+}
+
+// SetCursor moves the crosshair to voxel p, clamped to the grid. It
+// reports whether the cursor moved.
+func (s *Session) SetCursor(p [3]int) bool {
+	s.mu.Lock()
+	if s.vol == nil {
+		s.mu.Unlock()
+		return false
+	}
+	for a := range p {
+		p[a] = clamp(p[a], 0, s.vol.Dims[a]-1)
+	}
+	moved := p != s.cursor
+	s.cursor = p
+	s.mu.Unlock()
+	if moved {
+		s.changed(ChangeCursor)
+	}
+	return moved
+}
+
+// Window returns the display window.
+func (s *Session) Window() viewer.Window {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.window
+}
+
+// SetWindow sets the display window. Width is clamped to [1, 65536] HU:
+// dragging the window narrower would otherwise flip it into viewer's
+// threshold mode, and CT values span less than the maximum.
+func (s *Session) SetWindow(w viewer.Window) {
+	w.Width = min(max(w.Width, minimumWindowWidth), maximumWindowWidth)
+	if math.IsNaN(w.Level) || math.IsInf(w.Level, 0) {
+		return
+	}
+	s.mu.Lock()
+	same := s.window == w
+	s.window = w
+	s.mu.Unlock()
+	if !same {
+		s.changed(ChangeWindow)
+	}
+}
+
+// SetOpacity sets the overlay opacity, clamped to [0, 1].
+func (s *Session) SetOpacity(a float64) {
+	a = min(max(a, 0), 1)
+	s.mu.Lock()
+	s.layer.Opacity = a
+	s.mu.Unlock()
+	s.changed(ChangeOverlay)
+}
+
+// SetOutline chooses between filled regions and outlines.
+func (s *Session) SetOutline(on bool) {
+	s.mu.Lock()
+	s.layer.Outline = on
+	s.mu.Unlock()
+	s.changed(ChangeOverlay)
+}
+
+// SetHidden hides or shows one label value.
+func (s *Session) SetHidden(value uint16, hidden bool) {
+	s.mu.Lock()
+	if hidden {
+		s.layer.Hidden[value] = true
+	} else {
+		delete(s.layer.Hidden, value)
+	}
+	s.mu.Unlock()
+	s.changed(ChangeOverlay)
+}
+
+// SetColorTable replaces the table naming and colouring labels.
+func (s *Session) SetColorTable(t *assets.ColorTable) {
+	if t == nil {
+		t = &assets.ColorTable{}
+	}
+	s.mu.Lock()
+	s.layer.Table = t
+	s.mu.Unlock()
+	s.changed(ChangeOverlay)
+}
+
+// LabelCount is one label value present in the label volume.
+type LabelCount struct {
+	Value  uint16
+	Name   string
+	Voxels int
+	Hidden bool
+}
+
+// PresentLabels lists the non-zero label values in the label volume, in
+// increasing order, with their names from the colour table.
+func (s *Session) PresentLabels() []LabelCount {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.layer.Labels == nil {
+		return nil
+	}
+	counts := make([]int, 1<<16)
+	for _, v := range s.layer.Labels.Data {
+		counts[v]++
+	}
+	var out []LabelCount
+	for v := 1; v < len(counts); v++ {
+		if counts[v] > 0 {
+			u := uint16(v)
+			out = append(out, LabelCount{Value: u, Name: s.layer.Table.Name(u), Voxels: counts[v], Hidden: s.layer.Hidden[u]})
+		}
+	}
+	return out
+}
+
+// RunJob starts fn in the background as a job of this session; Close
+// cancels it. Jobs that change labels do so through Session methods (Paint,
+// ReplaceLabels) so that each result is one undo step. Segmentation and
+// SAM refinement run here.
+func (s *Session) RunJob(name string, fn JobFunc) *Job {
+	j, ctx := newJob(s.ctx, name, func() { s.changed(ChangeJobs) })
+	s.wg.Add(1)
+	s.mu.Lock()
+	s.jobs = append(s.jobs, j)
+	s.mu.Unlock()
+	s.changed(ChangeJobs)
+	j.start(ctx, fn, func(j *Job) {
+		s.mu.Lock()
+		s.jobs = slices.DeleteFunc(s.jobs, func(x *Job) bool { return x == j })
+		s.mu.Unlock()
+		s.changed(ChangeJobs)
+		s.wg.Done()
+	})
+	return j
+}
+
+// Jobs returns the jobs still running, oldest first.
+func (s *Session) Jobs() []*Job {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.jobs)
+}
+
+func clamp(x, lo, hi int) int {
+	if x < lo {
+		return lo
+	}
+	if x > hi {
+		return hi
+	}
+	return x
+}
