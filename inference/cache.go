@@ -1,0 +1,133 @@
+package inference
+
+import (
+	"container/list"
+	"encoding/binary"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"sync"
+)
+
+// embeddingCache keeps slice embeddings in memory (least recently used
+// first out) and on disk, so a slice costs the encoder once per machine,
+// not once per prompt or per session. Disk files are raw little-endian
+// float32 behind a small header; they are written atomically, and a file
+// that does not read back whole is ignored (and recomputed), never trusted.
+type embeddingCache struct {
+	dir string // "" disables the disk cache
+	max int
+
+	mu    sync.Mutex
+	ll    *list.List // of *Embedding, most recent at the front
+	items map[string]*list.Element
+}
+
+func newEmbeddingCache(max int, dir string) *embeddingCache {
+	return &embeddingCache{dir: dir, max: max, ll: list.New(), items: map[string]*list.Element{}}
+}
+
+// embeddingMagic starts every cache file; the version digit changes when
+// the layout does.
+const embeddingMagic = "PSEMB001"
+
+func (c *embeddingCache) get(key string) *Embedding {
+	c.mu.Lock()
+	if el, ok := c.items[key]; ok {
+		c.ll.MoveToFront(el)
+		c.mu.Unlock()
+		return el.Value.(*Embedding)
+	}
+	c.mu.Unlock()
+	if c.dir == "" {
+		return nil
+	}
+	e, err := readEmbedding(c.path(key), key)
+	if err != nil {
+		return nil
+	}
+	c.remember(e)
+	return e
+}
+
+func (c *embeddingCache) put(e *Embedding) {
+	c.remember(e)
+	if c.dir != "" {
+		// A cache that cannot be written only costs time later.
+		_ = writeEmbedding(c.path(e.Key), e)
+	}
+}
+
+func (c *embeddingCache) remember(e *Embedding) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.items[e.Key]; ok {
+		c.ll.MoveToFront(el)
+		return
+	}
+	c.items[e.Key] = c.ll.PushFront(e)
+	for c.ll.Len() > c.max {
+		last := c.ll.Back()
+		c.ll.Remove(last)
+		delete(c.items, last.Value.(*Embedding).Key)
+	}
+}
+
+func (c *embeddingCache) path(key string) string {
+	return filepath.Join(c.dir, key[:2], key+".emb")
+}
+
+func writeEmbedding(path string, e *Embedding) (err error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	buf := make([]byte, len(embeddingMagic)+8+4*len(e.Data))
+	copy(buf, embeddingMagic)
+	o := len(embeddingMagic)
+	binary.LittleEndian.PutUint32(buf[o:], uint32(e.Rows))
+	binary.LittleEndian.PutUint32(buf[o+4:], uint32(e.Cols))
+	o += 8
+	for i, v := range e.Data {
+		binary.LittleEndian.PutUint32(buf[o+4*i:], math.Float32bits(v))
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".emb-*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if _, err := f.Write(buf); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), path)
+}
+
+func readEmbedding(path, key string) (*Embedding, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	n := samChannels * samGrid * samGrid
+	h := len(embeddingMagic) + 8
+	if len(b) != h+4*n || string(b[:len(embeddingMagic)]) != embeddingMagic {
+		return nil, fmt.Errorf("embedding cache %s: bad size or header", path)
+	}
+	e := &Embedding{
+		Rows: int(binary.LittleEndian.Uint32(b[len(embeddingMagic):])),
+		Cols: int(binary.LittleEndian.Uint32(b[len(embeddingMagic)+4:])),
+		Key:  key,
+		Data: make([]float32, n),
+	}
+	for i := range e.Data {
+		e.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[h+4*i:]))
+	}
+	return e, nil
+}

@@ -1,0 +1,266 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// RefineOptions tune Refine. The zero value gives the defaults below, which
+// were chosen on patient A only (docs/sam-refinement.md).
+type RefineOptions struct {
+	// Labels to refine; empty means every label value in the coarse mask.
+	Labels []uint16
+	// Windows override the encoder manifest's window per label value.
+	Windows map[uint16]models.Window
+	// MarginMM widens each box on every side (0 by default: a wider box
+	// made SAM worse on CT, sam-on-ct.md).
+	MarginMM float64
+	// MinIoU: keep the coarse component when SAM's own IoU estimate is
+	// lower. Default DefaultMinIoU.
+	MinIoU float64
+	// MaxAreaChange: keep the coarse component when the refined area
+	// differs from it by more than this fraction. Default
+	// DefaultMaxAreaChange.
+	MaxAreaChange float64
+	// MaxHUShift: keep the coarse component when the pixels SAM adds have a
+	// mean HU more than MaxHUShift coarse standard deviations away from the
+	// coarse component's mean: SAM grew into another tissue. Default
+	// DefaultMaxHUShift.
+	MaxHUShift float64
+	// MinPixels: components smaller than this are kept as they are (SAM
+	// has nothing to work with at a few pixels). Default 16.
+	MinPixels int
+	// Progress, if not nil, hears about every slice.
+	Progress Progress
+}
+
+// Defaults of RefineOptions (see docs/sam-refinement.md for how they were
+// chosen).
+const (
+	DefaultMinIoU        = 0.5
+	DefaultMaxAreaChange = 0.5
+	DefaultMaxHUShift    = 2.0
+	defaultMinPixels     = 16
+	maskLogit            = 10 // amplitude of the coarse mask given as mask_input
+)
+
+func (o RefineOptions) withDefaults() RefineOptions {
+	if o.MinIoU == 0 {
+		o.MinIoU = DefaultMinIoU
+	}
+	if o.MaxAreaChange == 0 {
+		o.MaxAreaChange = DefaultMaxAreaChange
+	}
+	if o.MaxHUShift == 0 {
+		o.MaxHUShift = DefaultMaxHUShift
+	}
+	if o.MinPixels == 0 {
+		o.MinPixels = defaultMinPixels
+	}
+	return o
+}
+
+// Decision says what happened to one coarse component.
+type Decision int
+
+// Outcomes of one component's refinement.
+const (
+	Replaced      Decision = iota // SAM's mask was used
+	KeptSmall                     // too small to prompt
+	KeptLowIoU                    // SAM was not confident
+	KeptArea                      // the area changed too much
+	KeptIntensity                 // SAM added tissue of another density
+	KeptEmpty                     // SAM's mask missed the component
+)
+
+func (d Decision) String() string {
+	return [...]string{"replaced", "kept: small", "kept: low IoU", "kept: area change", "kept: intensity", "kept: empty"}[d]
+}
+
+// RefineStats counts the decisions of a refinement.
+type RefineStats struct {
+	Slices     int
+	Components int
+	Decisions  map[Decision]int
+}
+
+// Refine returns a copy of coarse in which each listed label is refined with
+// SAM slice by slice (axial): every 2D connected component of the label on
+// a slice becomes one prompt (its bounding box, plus the component itself
+// as the mask prompt), and SAM's answer replaces the component only if it
+// passes the keep-or-replace rules of opts. Voxels of other labels are never
+// changed. v and coarse must share a grid.
+func (s *SAM) Refine(ctx context.Context, v *volume.Volume, coarse *volume.Labels, opts RefineOptions) (*volume.Labels, RefineStats, error) {
+	opts = opts.withDefaults()
+	st := RefineStats{Decisions: map[Decision]int{}}
+	if !v.Grid.Equal(coarse.Grid, 1e-4) {
+		return nil, st, fmt.Errorf("refine: coarse mask grid %v differs from the scan's %v", coarse.Dims, v.Dims)
+	}
+	sl, err := NewSlicer(v.Grid, Axial)
+	if err != nil {
+		return nil, st, err
+	}
+	labels := opts.Labels
+	if len(labels) == 0 {
+		seen := map[uint16]bool{}
+		for _, x := range coarse.Data {
+			if x != 0 && !seen[x] {
+				seen[x] = true
+				labels = append(labels, x)
+			}
+		}
+		slices.Sort(labels)
+	}
+	out := &volume.Labels{Grid: coarse.Grid, Data: slices.Clone(coarse.Data)}
+	dr, dc := sl.PixelSpacing()
+	mr, mc := int(math.Round(opts.MarginMM/dr)), int(math.Round(opts.MarginMM/dc))
+	total := len(labels) * sl.Slices
+	for li, lv := range labels {
+		w, ok := opts.Windows[lv]
+		if !ok {
+			w = s.Window(lv)
+		}
+		for k := 0; k < sl.Slices; k++ {
+			if err := ctx.Err(); err != nil {
+				return nil, st, err
+			}
+			report(opts.Progress, li*sl.Slices+k, total, fmt.Sprintf("label %d, slice %d", lv, k))
+			m, err := sl.Mask(coarse, k, lv)
+			if err != nil {
+				return nil, st, err
+			}
+			if m.Area() == 0 {
+				continue
+			}
+			st.Slices++
+			img, err := sl.Image(v, k)
+			if err != nil {
+				return nil, st, err
+			}
+			refined, decs, err := s.refineSlice(ctx, img, m, w, opts, mr, mc)
+			if err != nil {
+				return nil, st, fmt.Errorf("refine label %d, slice %d: %w", lv, k, err)
+			}
+			for _, d := range decs {
+				st.Components++
+				st.Decisions[d]++
+			}
+			if err := sl.WriteMask(out, k, refined, lv); err != nil {
+				return nil, st, err
+			}
+		}
+	}
+	report(opts.Progress, total, total, "done")
+	return out, st, nil
+}
+
+// refineSlice refines every component of m on one slice image.
+func (s *SAM) refineSlice(ctx context.Context, img []float32, m *Mask2D, w models.Window, opts RefineOptions, mr, mc int) (*Mask2D, []Decision, error) {
+	lab, n := components2D(m)
+	out := NewMask2D(m.Rows, m.Cols)
+	var decs []Decision
+	var emb *Embedding
+	for id := int32(1); id <= int32(n); id++ {
+		comp := component(lab, id, m.Rows, m.Cols)
+		d, mask, err := s.refineComponent(ctx, &emb, img, comp, w, opts, mr, mc)
+		if err != nil {
+			return nil, nil, err
+		}
+		decs = append(decs, d)
+		for i, on := range mask.Data {
+			out.Data[i] = out.Data[i] || on
+		}
+	}
+	return out, decs, nil
+}
+
+// refineComponent prompts SAM with one component and decides whether to
+// use its answer. The embedding is computed on first need and shared by
+// the slice's components.
+func (s *SAM) refineComponent(ctx context.Context, emb **Embedding, img []float32, comp *Mask2D, w models.Window, opts RefineOptions, mr, mc int) (Decision, *Mask2D, error) {
+	area := comp.Area()
+	if area < opts.MinPixels {
+		return KeptSmall, comp, nil
+	}
+	if *emb == nil {
+		e, err := s.Embed(ctx, img, comp.Rows, comp.Cols, w)
+		if err != nil {
+			return 0, nil, err
+		}
+		*emb = e
+	}
+	b, _ := comp.Bounds()
+	b.R0, b.C0 = max(b.R0-mr, 0), max(b.C0-mc, 0)
+	b.R1, b.C1 = min(b.R1+mr, comp.Rows-1), min(b.C1+mc, comp.Cols-1)
+	p, err := s.Decode(ctx, *emb, Prompt{Box: &b, MaskInput: s.LowResLogits(comp, maskLogit)})
+	if err != nil {
+		return 0, nil, err
+	}
+	d := judge(img, comp, p, opts)
+	if d != Replaced {
+		return d, comp, nil
+	}
+	return d, overlapping(p.Mask, comp), nil
+}
+
+// judge applies the keep-or-replace rules to SAM's prediction for one
+// coarse component.
+func judge(img []float32, comp *Mask2D, p *Prediction, opts RefineOptions) Decision {
+	sam := overlapping(p.Mask, comp)
+	area, newArea := comp.Area(), sam.Area()
+	switch {
+	case newArea == 0:
+		return KeptEmpty
+	case float64(p.IoU) < opts.MinIoU:
+		return KeptLowIoU
+	case math.Abs(float64(newArea-area)) > opts.MaxAreaChange*float64(area):
+		return KeptArea
+	}
+	// Intensity of the coarse component against what SAM adds.
+	var sum, sum2 float64
+	for i, on := range comp.Data {
+		if on {
+			x := float64(img[i])
+			sum += x
+			sum2 += x * x
+		}
+	}
+	mean := sum / float64(area)
+	std := math.Sqrt(max(sum2/float64(area)-mean*mean, 0))
+	var addSum float64
+	added := 0
+	for i, on := range sam.Data {
+		if on && !comp.Data[i] {
+			addSum += float64(img[i])
+			added++
+		}
+	}
+	// A handful of added pixels is boundary noise, not a leak.
+	if added*20 > area && std > 0 && math.Abs(addSum/float64(added)-mean) > opts.MaxHUShift*std {
+		return KeptIntensity
+	}
+	return Replaced
+}
+
+// overlapping keeps the components of m that touch ref: SAM sometimes
+// returns a second blob elsewhere in the box's image, which is never the
+// organ the prompt was about.
+func overlapping(m, ref *Mask2D) *Mask2D {
+	lab, n := components2D(m)
+	keep := make([]bool, n+1)
+	for i, l := range lab {
+		if l != 0 && ref.Data[i] {
+			keep[l] = true
+		}
+	}
+	out := NewMask2D(m.Rows, m.Cols)
+	for i, l := range lab {
+		out.Data[i] = l != 0 && keep[l]
+	}
+	return out
+}

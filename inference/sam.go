@@ -1,0 +1,393 @@
+package inference
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+
+	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// SAM geometry fixed by the model family: the encoder sees a square of
+// samSize pixels and returns a samGrid² embedding of samChannels; the
+// decoder's mask prompt is samLowRes² logits over the same square.
+const (
+	samChannels = 256
+	samGrid     = 64
+	samLowRes   = 256
+)
+
+// SAM runs a Segment Anything encoder and decoder pair with an embedding
+// cache. Safe for concurrent use.
+type SAM struct {
+	enc, dec *Session
+	size     int // the encoder's square input size (1024)
+	mean     [3]float32
+	std      [3]float32
+	window   models.Preprocess
+	cache    *embeddingCache
+}
+
+// SAMOptions configure NewSAM.
+type SAMOptions struct {
+	// MemoryEmbeddings is how many slice embeddings (4 MiB each) stay in
+	// memory; zero means 32.
+	MemoryEmbeddings int
+	// DiskCache is the folder of the on-disk embedding cache; empty means
+	// embeddings under the runtime's cache folder. "-" disables it.
+	DiskCache string
+}
+
+// LoadSAM loads the encoder and decoder named by their manifests.
+func (r *Runtime) LoadSAM(encoder, decoder *models.Manifest, opts SAMOptions) (*SAM, error) {
+	enc, err := r.LoadModel(encoder, models.KindSAMEncoder)
+	if err != nil {
+		return nil, err
+	}
+	dec, err := r.LoadModel(decoder, models.KindSAMDecoder)
+	if err != nil {
+		enc.Close()
+		return nil, err
+	}
+	p := encoder.Preprocess
+	s := &SAM{enc: enc, dec: dec, size: p.Size[0], window: p,
+		mean: [3]float32{123.675, 116.28, 103.53}, std: [3]float32{58.395, 57.12, 57.375}}
+	for c := 0; c < 3 && len(p.Mean) == 3 && len(p.Std) == 3; c++ {
+		s.mean[c], s.std[c] = float32(p.Mean[c]), float32(p.Std[c])
+	}
+	n := opts.MemoryEmbeddings
+	if n <= 0 {
+		n = 32
+	}
+	dir := opts.DiskCache
+	switch dir {
+	case "":
+		dir = r.cacheDir + "/embeddings"
+	case "-":
+		dir = ""
+	}
+	s.cache = newEmbeddingCache(n, dir)
+	return s, nil
+}
+
+// LoadDefaultSAM loads sam-encoder and sam-decoder from the runtime's model
+// folder (where scripts/fetch-runtime.sh puts them).
+func (r *Runtime) LoadDefaultSAM(opts SAMOptions) (*SAM, error) {
+	enc, err := models.Find("sam-encoder", r.ModelDir())
+	if err != nil {
+		return nil, err
+	}
+	dec, err := models.Find("sam-decoder", r.ModelDir())
+	if err != nil {
+		return nil, err
+	}
+	return r.LoadSAM(enc, dec, opts)
+}
+
+// Close releases both sessions.
+func (s *SAM) Close() error {
+	err := s.enc.Close()
+	if e := s.dec.Close(); err == nil {
+		err = e
+	}
+	return err
+}
+
+// Window returns the window the encoder manifest gives for label value v
+// (0: the default window).
+func (s *SAM) Window(v uint16) models.Window { return s.window.WindowFor(v) }
+
+// Embedding is the encoder's output for one slice image.
+type Embedding struct {
+	Data       []float32 // 256 x 64 x 64
+	Rows, Cols int       // the slice image size
+	Key        string    // cache key: hex sha256 of model, window and pixels
+}
+
+// scale is the factor from slice pixels to the encoder's input pixels.
+func (e *Embedding) scale(size int) float64 {
+	return float64(size) / float64(max(e.Rows, e.Cols))
+}
+
+// embeddingKey identifies an embedding by what it is a function of: the
+// encoder (its sha256), the window and the slice's pixels. Keying on the
+// pixels rather than on (volume, slice) means an edited or reloaded scan can
+// never be served a stale embedding, and the same slice opened twice shares
+// one.
+func (s *SAM) embeddingKey(img []float32, rows, cols int, w models.Window) string {
+	h := sha256.New()
+	h.Write([]byte(s.enc.Manifest.SHA256))
+	var b [8]byte
+	for _, v := range []float64{float64(rows), float64(cols), w.Level, w.Width} {
+		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
+		h.Write(b[:])
+	}
+	buf := make([]byte, 4*len(img))
+	for i, v := range img {
+		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	}
+	h.Write(buf)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// Preprocess turns a slice image (HU, rows x cols) into the encoder input:
+// window to [0, 255], three equal channels, longest side resized to the
+// encoder size (bilinear), SAM's mean/std normalisation, zero padding at the
+// bottom and right.
+func (s *SAM) Preprocess(img []float32, rows, cols int, w models.Window) []float32 {
+	lo, _ := w.Range()
+	grey := make([]float32, len(img))
+	for i, v := range img {
+		g := (float64(v) - lo) / w.Width * 255
+		grey[i] = float32(min(max(g, 0), 255))
+	}
+	sc := float64(s.size) / float64(max(rows, cols))
+	nh, nw := int(float64(rows)*sc+0.5), int(float64(cols)*sc+0.5)
+	plane := make([]float32, s.size*s.size)
+	resizeBilinearInto(plane, s.size, grey, rows, cols, nh, nw)
+	out := make([]float32, 3*s.size*s.size)
+	for c := 0; c < 3; c++ {
+		dst := out[c*s.size*s.size : (c+1)*s.size*s.size]
+		for y := 0; y < nh; y++ {
+			for x := 0; x < nw; x++ {
+				dst[y*s.size+x] = (plane[y*s.size+x] - s.mean[c]) / s.std[c]
+			}
+		}
+	}
+	return out
+}
+
+// Embed returns the embedding of a slice image in window w, from the cache
+// when it is there.
+func (s *SAM) Embed(ctx context.Context, img []float32, rows, cols int, w models.Window) (*Embedding, error) {
+	if len(img) != rows*cols || rows <= 0 || cols <= 0 {
+		return nil, fmt.Errorf("sam: image of %d pixels is not %dx%d", len(img), rows, cols)
+	}
+	if w.Width <= 0 {
+		return nil, fmt.Errorf("sam: window width %v must be positive", w.Width)
+	}
+	key := s.embeddingKey(img, rows, cols, w)
+	if e := s.cache.get(key); e != nil {
+		return e, nil
+	}
+	in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), s.Preprocess(img, rows, cols, w))
+	if err != nil {
+		return nil, fmt.Errorf("sam encoder input: %w", err)
+	}
+	defer in.Destroy()
+	data := make([]float32, samChannels*samGrid*samGrid)
+	out, err := ort.NewTensor(ort.NewShape(1, samChannels, samGrid, samGrid), data)
+	if err != nil {
+		return nil, fmt.Errorf("sam encoder output: %w", err)
+	}
+	defer out.Destroy()
+	if err := s.enc.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+		return nil, err
+	}
+	e := &Embedding{Data: data, Rows: rows, Cols: cols, Key: key}
+	s.cache.put(e)
+	return e, nil
+}
+
+// Prompt is what the decoder is asked: a box and/or points on the slice
+// image (pixel coordinates: x = column, y = row) and an optional mask.
+type Prompt struct {
+	// Box, when set, is the box prompt (corners included).
+	Box *Box2D
+	// Points are clicks: Positive true for "this is the object".
+	Points []Point
+	// MaskInput, when set, is a 256x256 low-resolution logit mask in the
+	// encoder's frame (see LowResLogits).
+	MaskInput []float32
+	// MultiMask lets the decoder return the best of its three masks
+	// (ranked by predicted IoU) instead of its single-mask output. The
+	// single output is what refinement wants: the multi-mask choice often
+	// jumps to a neighbouring structure (sam-on-ct.md).
+	MultiMask bool
+}
+
+// Point is a click on the slice image.
+type Point struct {
+	Row, Col float64
+	Positive bool
+}
+
+// Prediction is the decoder's answer.
+type Prediction struct {
+	Mask   *Mask2D   // logits > 0, on the slice image
+	Logits []float32 // full-size logits, rows x cols
+	IoU    float32   // the decoder's own estimate of the mask's IoU
+	LowRes []float32 // 256x256 logits, usable as the next MaskInput
+}
+
+// Decode runs the prompt decoder on an embedding.
+func (s *SAM) Decode(ctx context.Context, e *Embedding, p Prompt) (*Prediction, error) {
+	sc := float32(e.scale(s.size))
+	var coords, labels []float32
+	for _, pt := range p.Points {
+		coords = append(coords, float32(pt.Col)*sc, float32(pt.Row)*sc)
+		l := float32(0)
+		if pt.Positive {
+			l = 1
+		}
+		labels = append(labels, l)
+	}
+	if b := p.Box; b != nil {
+		coords = append(coords, float32(b.C0)*sc, float32(b.R0)*sc, float32(b.C1)*sc, float32(b.R1)*sc)
+		labels = append(labels, 2, 3)
+	}
+	if len(labels) == 0 {
+		return nil, fmt.Errorf("sam: a prompt needs a box or a point")
+	}
+	if !p.MultiMask {
+		// A padding point (label -1) is what SAM's own predictor adds when
+		// there is no box; with it the exported decoder returns its
+		// single-mask output instead of the best of three.
+		coords = append(coords, 0, 0)
+		labels = append(labels, -1)
+	}
+	mask := p.MaskInput
+	hasMask := float32(1)
+	if mask == nil {
+		mask = make([]float32, samLowRes*samLowRes)
+		hasMask = 0
+	} else if len(mask) != samLowRes*samLowRes {
+		return nil, fmt.Errorf("sam: mask input has %d values, want %d", len(mask), samLowRes*samLowRes)
+	}
+	n := int64(len(labels))
+	var vals []ort.Value
+	defer func() {
+		for _, v := range vals {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	add := func(shape ort.Shape, data []float32) error {
+		t, err := ort.NewTensor(shape, data)
+		if err != nil {
+			return fmt.Errorf("sam decoder input: %w", err)
+		}
+		vals = append(vals, t)
+		return nil
+	}
+	for _, in := range []struct {
+		shape ort.Shape
+		data  []float32
+	}{
+		{ort.NewShape(1, samChannels, samGrid, samGrid), e.Data},
+		{ort.NewShape(1, n, 2), coords},
+		{ort.NewShape(1, n), labels},
+		{ort.NewShape(1, 1, samLowRes, samLowRes), mask},
+		{ort.NewShape(1), []float32{hasMask}},
+		{ort.NewShape(2), []float32{float32(e.Rows), float32(e.Cols)}},
+	} {
+		if err := add(in.shape, in.data); err != nil {
+			return nil, err
+		}
+	}
+	outs := make([]ort.Value, 3)
+	err := s.dec.Run(ctx, vals, outs)
+	defer func() {
+		for _, v := range outs {
+			if v != nil {
+				v.Destroy()
+			}
+		}
+	}()
+	if err != nil {
+		return nil, err
+	}
+	masks, ok1 := outs[0].(*ort.Tensor[float32])
+	iou, ok2 := outs[1].(*ort.Tensor[float32])
+	low, ok3 := outs[2].(*ort.Tensor[float32])
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("sam decoder %q: outputs are not float32 tensors", s.dec.Manifest.Name)
+	}
+	ms, ls := masks.GetShape(), low.GetShape()
+	if len(ms) != 4 || ms[2] != int64(e.Rows) || ms[3] != int64(e.Cols) || len(ls) != 4 || ls[2] != samLowRes || ls[3] != samLowRes {
+		return nil, fmt.Errorf("sam decoder %q: unexpected output shapes %v and %v", s.dec.Manifest.Name, ms, ls)
+	}
+	// With several masks (multi-mask export) the first is the one chosen.
+	px := e.Rows * e.Cols
+	pred := &Prediction{
+		Logits: append([]float32(nil), masks.GetData()[:px]...),
+		IoU:    iou.GetData()[0],
+		LowRes: append([]float32(nil), low.GetData()[:samLowRes*samLowRes]...),
+		Mask:   NewMask2D(e.Rows, e.Cols),
+	}
+	for i, v := range pred.Logits {
+		pred.Mask.Data[i] = v > 0
+	}
+	return pred, nil
+}
+
+// LowResLogits turns a mask on the slice image into the decoder's mask
+// prompt: 256x256 logits over the encoder's square, +amp inside the mask,
+// -amp outside and in the padding. Each low-resolution cell takes the mask
+// value under its centre.
+func (s *SAM) LowResLogits(m *Mask2D, amp float32) []float32 {
+	out := make([]float32, samLowRes*samLowRes)
+	sc := float64(s.size) / float64(max(m.Rows, m.Cols)) // slice px -> encoder px
+	cell := float64(s.size) / samLowRes                  // encoder px per low-res cell
+	for v := 0; v < samLowRes; v++ {
+		r := int(((float64(v)+0.5)*cell)/sc - 0.5 + 0.5)
+		for u := 0; u < samLowRes; u++ {
+			c := int(((float64(u)+0.5)*cell)/sc - 0.5 + 0.5)
+			in := r >= 0 && c >= 0 && r < m.Rows && c < m.Cols && m.Data[r*m.Cols+c]
+			if in {
+				out[v*samLowRes+u] = amp
+			} else {
+				out[v*samLowRes+u] = -amp
+			}
+		}
+	}
+	return out
+}
+
+// SliceEmbedding returns the embedding of slice k of v in window w.
+func (s *SAM) SliceEmbedding(ctx context.Context, v *volume.Volume, sl *Slicer, k int, w models.Window) (*Embedding, error) {
+	img, err := sl.Image(v, k)
+	if err != nil {
+		return nil, err
+	}
+	return s.Embed(ctx, img, sl.Rows, sl.Cols, w)
+}
+
+// SegmentBox is the "draw a box" prompt: SAM's mask for the box on slice k
+// of v, in the encoder manifest's default window. box is given in voxel
+// coordinates (two opposite corners, any order; the slice component is
+// ignored); the mask is on the slice image (radiological orientation, see
+// Slicer), which Slicer.WriteMask writes back into a label volume.
+func (s *SAM) SegmentBox(ctx context.Context, v *volume.Volume, plane Plane, k int, a, b [3]int) (*Mask2D, error) {
+	sl, err := NewSlicer(v.Grid, plane)
+	if err != nil {
+		return nil, err
+	}
+	if err := sl.checkSlice(k); err != nil {
+		return nil, err
+	}
+	_, r0, c0 := sl.Pixel(a)
+	_, r1, c1 := sl.Pixel(b)
+	box := Box2D{R0: min(r0, r1), C0: min(c0, c1), R1: max(r0, r1), C1: max(c0, c1)}
+	box.R0, box.C0 = max(box.R0, 0), max(box.C0, 0)
+	box.R1, box.C1 = min(box.R1, sl.Rows-1), min(box.C1, sl.Cols-1)
+	if box.R0 > box.R1 || box.C0 > box.C1 {
+		return nil, fmt.Errorf("box %v-%v lies outside slice %d", a, b, k)
+	}
+	e, err := s.SliceEmbedding(ctx, v, sl, k, s.window.Window)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.Decode(ctx, e, Prompt{Box: &box})
+	if err != nil {
+		return nil, err
+	}
+	return p.Mask, nil
+}

@@ -1,0 +1,44 @@
+package inference
+
+import (
+	"context"
+	"testing"
+)
+
+// A box around the liver on an axial slice of patient B (contrast CT):
+// SAM's answer must match the reference on that slice. The slice with the
+// largest liver area is used; its embedding is cached on disk after the
+// first run.
+func TestSegmentBoxLiverPatientB(t *testing.T) {
+	sam := testSAM(t)
+	v, l := patientB(t)
+	sl, err := NewSlicer(v.Grid, Axial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const liver = 5
+	best, bestArea := -1, 0
+	for k := 0; k < sl.Slices; k++ {
+		m, err := sl.Mask(l, k, liver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := m.Area(); a > bestArea {
+			best, bestArea = k, a
+		}
+	}
+	ref, _ := sl.Mask(l, best, liver)
+	b, _ := ref.Bounds()
+	// The box in voxel coordinates, as the app's box tool gives it.
+	a := sl.Voxel(best, b.R0, b.C0)
+	z := sl.Voxel(best, b.R1, b.C1)
+	got, err := sam.SegmentBox(context.Background(), v, Axial, best, a, z)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := dice2D(got, ref)
+	t.Logf("slice %d, liver area %d px, SAM box Dice %.3f", best, bestArea, d)
+	if d < 0.85 {
+		t.Errorf("Dice %.3f < 0.85 for a box around the liver on slice %d", d, best)
+	}
+}

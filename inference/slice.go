@@ -1,0 +1,212 @@
+package inference
+
+import (
+	"fmt"
+
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Plane names a slicing direction. Only axial slices are segmented and
+// refined for now: the U-Net is trained on axial slices and the CT data's
+// in-plane resolution is best there.
+type Plane string
+
+// Axial is the plane of constant world z (superior–inferior).
+const Axial Plane = "axial"
+
+// Slicer maps between a volume's voxels and its axial slices in radiological
+// orientation, the 2D image every model sees and the viewer shows: row 0 is
+// the most anterior row, rows run towards posterior; column 0 is the
+// patient's right, columns run towards the patient's left. Slice index k is
+// the voxel index along the voxel axis closest to world z, in file order.
+//
+// The mapping is derived from Grid.Affine.Axes(), so it is the same picture
+// whatever the voxel order on disk (RAS, LAS, LPS ...); for an oblique grid
+// it is the nearest axis-aligned picture, as in the viewer.
+type Slicer struct {
+	Grid       volume.Grid
+	Rows, Cols int
+	Slices     int
+	// sliceAxis, rowAxis and colAxis are voxel axes (0=i, 1=j, 2=k);
+	// rowFlip / colFlip are set when the image index runs against the
+	// voxel index.
+	sliceAxis, rowAxis, colAxis int
+	rowFlip, colFlip            bool
+}
+
+// NewSlicer returns the slicer for g in plane p.
+func NewSlicer(g volume.Grid, p Plane) (*Slicer, error) {
+	if p != Axial {
+		return nil, fmt.Errorf("plane %q not supported (only axial)", p)
+	}
+	if err := volume.CheckDims(g.Dims); err != nil {
+		return nil, err
+	}
+	world, sign := g.Affine.Axes()
+	s := &Slicer{Grid: g}
+	for c := 0; c < 3; c++ {
+		switch world[c] {
+		case 0: // x: columns run from +x (right) to -x (left)
+			s.colAxis, s.colFlip = c, sign[c] > 0
+		case 1: // y: rows run from +y (anterior) to -y (posterior)
+			s.rowAxis, s.rowFlip = c, sign[c] > 0
+		case 2:
+			s.sliceAxis = c
+		}
+	}
+	s.Rows, s.Cols, s.Slices = g.Dims[s.rowAxis], g.Dims[s.colAxis], g.Dims[s.sliceAxis]
+	return s, nil
+}
+
+// PixelSpacing returns the size of one image pixel in mm (row direction,
+// column direction).
+func (s *Slicer) PixelSpacing() (dr, dc float64) {
+	sp := s.Grid.Spacing()
+	return sp[s.rowAxis], sp[s.colAxis]
+}
+
+// SliceSpacing returns the distance between slices in mm.
+func (s *Slicer) SliceSpacing() float64 { return s.Grid.Spacing()[s.sliceAxis] }
+
+// Voxel returns the voxel (i, j, k) under image pixel (r, c) of slice k.
+func (s *Slicer) Voxel(k, r, c int) [3]int {
+	var v [3]int
+	if s.rowFlip {
+		r = s.Rows - 1 - r
+	}
+	if s.colFlip {
+		c = s.Cols - 1 - c
+	}
+	v[s.sliceAxis], v[s.rowAxis], v[s.colAxis] = k, r, c
+	return v
+}
+
+// Pixel returns the slice and image pixel of voxel v: the inverse of Voxel.
+func (s *Slicer) Pixel(v [3]int) (k, r, c int) {
+	k, r, c = v[s.sliceAxis], v[s.rowAxis], v[s.colAxis]
+	if s.rowFlip {
+		r = s.Rows - 1 - r
+	}
+	if s.colFlip {
+		c = s.Cols - 1 - c
+	}
+	return k, r, c
+}
+
+// index returns the data index of pixel (r, c) of slice k.
+func (s *Slicer) index(k, r, c int) int {
+	v := s.Voxel(k, r, c)
+	return s.Grid.Index(v[0], v[1], v[2])
+}
+
+// indices returns the data index of every pixel of slice k, row by row.
+func (s *Slicer) indices(k int) []int {
+	idx := make([]int, s.Rows*s.Cols)
+	for r := 0; r < s.Rows; r++ {
+		for c := 0; c < s.Cols; c++ {
+			idx[r*s.Cols+c] = s.index(k, r, c)
+		}
+	}
+	return idx
+}
+
+func (s *Slicer) checkSlice(k int) error {
+	if k < 0 || k >= s.Slices {
+		return fmt.Errorf("slice %d outside 0..%d", k, s.Slices-1)
+	}
+	return nil
+}
+
+// Image returns slice k of v (which must be on the slicer's grid) as a
+// Rows x Cols image, row-major.
+func (s *Slicer) Image(v *volume.Volume, k int) ([]float32, error) {
+	if err := s.checkSlice(k); err != nil {
+		return nil, err
+	}
+	if len(v.Data) != s.Grid.Len() {
+		return nil, fmt.Errorf("volume has %d voxels, grid %v needs %d", len(v.Data), s.Grid.Dims, s.Grid.Len())
+	}
+	out := make([]float32, s.Rows*s.Cols)
+	for i, idx := range s.indices(k) {
+		out[i] = v.Data[idx]
+	}
+	return out, nil
+}
+
+// Mask returns the pixels of slice k of l that carry label value.
+func (s *Slicer) Mask(l *volume.Labels, k int, value uint16) (*Mask2D, error) {
+	if err := s.checkSlice(k); err != nil {
+		return nil, err
+	}
+	if len(l.Data) != s.Grid.Len() {
+		return nil, fmt.Errorf("label volume has %d voxels, grid %v needs %d", len(l.Data), s.Grid.Dims, s.Grid.Len())
+	}
+	m := NewMask2D(s.Rows, s.Cols)
+	for i, idx := range s.indices(k) {
+		m.Data[i] = l.Data[idx] == value
+	}
+	return m, nil
+}
+
+// Mask2D is a binary mask on a slice image, row-major.
+type Mask2D struct {
+	Rows, Cols int
+	Data       []bool
+}
+
+// NewMask2D returns an empty rows x cols mask.
+func NewMask2D(rows, cols int) *Mask2D {
+	return &Mask2D{Rows: rows, Cols: cols, Data: make([]bool, rows*cols)}
+}
+
+// Area returns the number of set pixels.
+func (m *Mask2D) Area() int {
+	n := 0
+	for _, b := range m.Data {
+		if b {
+			n++
+		}
+	}
+	return n
+}
+
+// Bounds returns the smallest box holding every set pixel; ok is false for
+// an empty mask.
+func (m *Mask2D) Bounds() (b Box2D, ok bool) {
+	b = Box2D{R0: m.Rows, C0: m.Cols, R1: -1, C1: -1}
+	for r := 0; r < m.Rows; r++ {
+		for c := 0; c < m.Cols; c++ {
+			if m.Data[r*m.Cols+c] {
+				b.R0, b.R1 = min(b.R0, r), max(b.R1, r)
+				b.C0, b.C1 = min(b.C0, c), max(b.C1, c)
+			}
+		}
+	}
+	return b, b.R1 >= 0
+}
+
+// Box2D is a box on a slice image, in pixel indices, corners included.
+type Box2D struct {
+	R0, C0, R1, C1 int
+}
+
+// WriteMask sets the pixels of slice k in l to value where m is set, and
+// clears the pixels that carried value where m is not set. Voxels of other
+// labels are left alone: refining one organ never erases another.
+func (s *Slicer) WriteMask(l *volume.Labels, k int, m *Mask2D, value uint16) error {
+	if err := s.checkSlice(k); err != nil {
+		return err
+	}
+	if m.Rows != s.Rows || m.Cols != s.Cols {
+		return fmt.Errorf("mask is %dx%d, slice is %dx%d", m.Rows, m.Cols, s.Rows, s.Cols)
+	}
+	for i, idx := range s.indices(k) {
+		switch {
+		case m.Data[i] && (l.Data[idx] == 0 || l.Data[idx] == value):
+			l.Data[idx] = value
+		case !m.Data[i] && l.Data[idx] == value:
+			l.Data[idx] = 0
+		}
+	}
+	return nil
+}
