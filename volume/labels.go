@@ -71,6 +71,9 @@ func readLabels(path string) (*Labels, []string, error) {
 		}
 		return nil
 	})
+	if err == nil {
+		err = checkEnd(r, h)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}

@@ -187,6 +187,9 @@ func ReadNIfTI(path string) (*Volume, error) {
 		decodeLE(data[start:], b, dt, slope, inter)
 		return nil
 	})
+	if err == nil {
+		err = checkEnd(r, h)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -249,8 +252,13 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 		return fail(noEOF(err))
 	}
 	hsize := nifti1HeaderSize
-	if sizeofHdr(buf) == nifti2HeaderSize {
+	switch sizeofHdr(buf) {
+	case nifti1HeaderSize:
+	case nifti2HeaderSize:
 		hsize = nifti2HeaderSize
+	default:
+		_, err := parseNIfTIHeader(buf[:4]) // says what is wrong
+		return fail(err)
 	}
 	if _, err := io.ReadFull(r, buf[4:hsize]); err != nil {
 		return fail(noEOF(err))
@@ -668,6 +676,20 @@ read:
 	close(jobs)
 	wg.Wait()
 	return firstErr
+}
+
+// checkEnd reads a gzip stream of a 3D file to its end after the voxels,
+// so that a stream missing its trailer, or whose checksum is wrong, is
+// refused even when all the voxels could be decompressed. The volumes after
+// the first of a 4D file are not decompressed just for that.
+func checkEnd(r io.Reader, h *NIfTIHeader) error {
+	if !h.Compressed || h.Frames > 1 {
+		return nil
+	}
+	if _, err := io.Copy(io.Discard, r); err != nil {
+		return fmt.Errorf("gzip stream after the voxels: %w", err)
+	}
+	return nil
 }
 
 // swapBytes reverses the byte order of each size-byte word of b in place.
