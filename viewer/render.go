@@ -1,0 +1,295 @@
+package viewer
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"math"
+	"runtime"
+	"sync"
+
+	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// GridTolerance is how far (mm, per affine entry) a label volume's grid may
+// differ from the scan's for the overlay to be drawn on it. Label volumes on
+// another grid must be resampled first (package volume); drawing them voxel
+// for voxel would misplace them, for example mirror an LAS label volume over
+// an LPS scan of the same dimensions.
+const GridTolerance = 0.01
+
+// Overlay is a label volume drawn over a scan. Labels must be on the scan's
+// grid. The zero Overlay (or a nil *Overlay) draws nothing.
+type Overlay struct {
+	Labels *volume.Labels
+	// Table gives each value's colour; nil gives every value its
+	// assets.FallbackColor.
+	Table *assets.ColorTable
+	// Opacity in [0, 1] multiplies each label colour's own alpha; values
+	// outside are clamped.
+	Opacity float64
+	// Outline draws only boundary pixels: labelled pixels with a 4-neighbour
+	// (on screen) of another value, or at the edge of the slice.
+	Outline bool
+	// Hidden values are not drawn; they still bound their neighbours'
+	// outlines.
+	Hidden map[uint16]bool
+}
+
+// Render draws slice number slice of vol, as s shows it, into dst, one
+// pixel per voxel: dst's bounds must have the size s.Size(). Grey levels
+// come from window w; the overlay, if any, is alpha-blended on top. s must
+// have been built for vol's grid.
+func Render(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay) error {
+	sw, sh := s.Size()
+	if dst == nil || dst.Rect.Dx() != sw || dst.Rect.Dy() != sh {
+		return fmt.Errorf("render %s slice %d: destination must be %d×%d", s.plane, slice, sw, sh)
+	}
+	cols := identity(sw)
+	rows := identity(sh)
+	return render(dst, vol, s, slice, w, ov, cols, rows)
+}
+
+// RenderViewport draws slice number slice of vol into all of dst, placed by
+// vp: nearest-neighbour sampling, the physical aspect ratio kept, black
+// outside the slice. Outlines are one screen pixel wide at any zoom.
+func RenderViewport(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay, vp Viewport) error {
+	if dst == nil {
+		return fmt.Errorf("render %s slice %d: nil destination", s.plane, slice)
+	}
+	r := dst.Rect
+	m := vp.resolve(r, s)
+	cols := make([]int, r.Dx())
+	for x := range cols {
+		u, _ := m.toSlice(float64(r.Min.X+x)+0.5, 0)
+		cols[x] = cellIndex(u, m.w)
+	}
+	rows := make([]int, r.Dy())
+	for y := range rows {
+		_, v := m.toSlice(0, float64(r.Min.Y+y)+0.5)
+		rows[y] = cellIndex(v, m.h)
+	}
+	return render(dst, vol, s, slice, w, ov, cols, rows)
+}
+
+// cellIndex returns floor(c) if it is in [0, n), else -1.
+func cellIndex(c float64, n int) int {
+	if !(c >= 0) || c >= float64(n) {
+		return -1
+	}
+	return int(c)
+}
+
+func identity(n int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = i
+	}
+	return s
+}
+
+// HUAt returns the value of vol at display position (slice, u, v) of s and
+// whether the position is inside the volume.
+func HUAt(vol *volume.Volume, s Slicer, slice, u, v int) (float32, bool) {
+	if vol == nil || !s.Contains(slice, u, v) || s.grid.Dims != vol.Dims || len(vol.Data) != vol.Len() {
+		return 0, false
+	}
+	return vol.Data[s.Index(slice, u, v)], true
+}
+
+// LabelAt returns the label at display position (slice, u, v) of s and
+// whether the position is inside the label volume.
+func LabelAt(l *volume.Labels, s Slicer, slice, u, v int) (uint16, bool) {
+	if l == nil || !s.Contains(slice, u, v) || s.grid.Dims != l.Dims || len(l.Data) != l.Len() {
+		return 0, false
+	}
+	return l.Data[s.Index(slice, u, v)], true
+}
+
+// paint is how one label value is blended: out = (grey*inv + pre + 128) >> 8
+// per channel, in 8-bit fixed point. inv == 256 means not drawn.
+type paint struct {
+	pre [3]uint32
+	inv uint32
+}
+
+// palette precomputes paints for the values up to the table's largest (at
+// least 255); rarer larger values are computed when met.
+type palette struct {
+	fast    []paint
+	table   *assets.ColorTable
+	opacity float64
+	hidden  map[uint16]bool
+}
+
+func newPalette(ov *Overlay) *palette {
+	op := ov.Opacity
+	if !(op > 0) {
+		op = 0
+	}
+	if op > 1 {
+		op = 1
+	}
+	n := 256
+	if ls := ov.Table.Labels(); len(ls) > 0 && int(ls[len(ls)-1].Value)+1 > n {
+		n = int(ls[len(ls)-1].Value) + 1
+	}
+	p := &palette{fast: make([]paint, n), table: ov.Table, opacity: op, hidden: ov.Hidden}
+	for v := range p.fast {
+		p.fast[v] = p.compute(uint16(v))
+	}
+	return p
+}
+
+func (p *palette) compute(v uint16) paint {
+	if v == 0 || p.hidden[v] {
+		return paint{inv: 256}
+	}
+	c := p.table.Color(v)
+	a := uint32(math.Round(p.opacity * float64(c.A) / 255 * 256))
+	return paint{pre: [3]uint32{uint32(c.R) * a, uint32(c.G) * a, uint32(c.B) * a}, inv: 256 - a}
+}
+
+func (p *palette) get(v uint16) paint {
+	if int(v) < len(p.fast) {
+		return p.fast[v]
+	}
+	return p.compute(v)
+}
+
+// job is one rendering, shared read-only by the goroutines that draw its
+// rows.
+type job struct {
+	dst     *image.RGBA
+	data    []float32
+	labels  []uint16 // nil: no overlay
+	ramp    ramp
+	pal     *palette
+	outline bool
+	cols    []int // slice column under each screen column, -1 outside
+	rows    []int // slice row under each screen row, -1 outside
+	colOff  []int // data index step of each screen column: cols[x]*du
+	rowOff  []int // data index of each screen row's column 0: origin + rows[y]*dv
+}
+
+var errNoVolume = errors.New("no volume")
+
+func render(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay, cols, rows []int) error {
+	if err := check(vol, s, slice, ov); err != nil {
+		return fmt.Errorf("render %s slice %d: %w", s.plane, slice, err)
+	}
+	origin, du, dv := s.Steps(slice)
+	j := &job{dst: dst, data: vol.Data, ramp: w.ramp(), cols: cols, rows: rows,
+		colOff: make([]int, len(cols)), rowOff: make([]int, len(rows))}
+	for x, u := range cols {
+		j.colOff[x] = u * du
+	}
+	for y, v := range rows {
+		j.rowOff[y] = origin + v*dv
+	}
+	if ov != nil && ov.Labels != nil {
+		j.labels = ov.Labels.Data
+		j.pal = newPalette(ov)
+		j.outline = ov.Outline
+	}
+	// Rows are independent; split them over the processors when the image
+	// is large enough for goroutines to pay off.
+	workers := runtime.GOMAXPROCS(0)
+	if n := len(rows) * len(cols) / (128 * 128); n < workers {
+		workers = n
+	}
+	if workers <= 1 {
+		j.drawRows(0, len(rows))
+		return nil
+	}
+	var wg sync.WaitGroup
+	per := (len(rows) + workers - 1) / workers
+	for y0 := 0; y0 < len(rows); y0 += per {
+		y1 := min(y0+per, len(rows))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			j.drawRows(y0, y1)
+		}()
+	}
+	wg.Wait()
+	return nil
+}
+
+func check(vol *volume.Volume, s Slicer, slice int, ov *Overlay) error {
+	if vol == nil {
+		return errNoVolume
+	}
+	if len(vol.Data) != vol.Len() {
+		return fmt.Errorf("volume has %d values for %d voxels", len(vol.Data), vol.Len())
+	}
+	if s.grid.Dims != vol.Dims {
+		return fmt.Errorf("slicer built for a %v grid, volume is %v", s.grid.Dims, vol.Dims)
+	}
+	if slice < 0 || slice >= s.NumSlices() {
+		return fmt.Errorf("slice out of range [0, %d)", s.NumSlices())
+	}
+	if ov == nil || ov.Labels == nil {
+		return nil
+	}
+	if len(ov.Labels.Data) != ov.Labels.Len() {
+		return fmt.Errorf("label volume has %d values for %d voxels", len(ov.Labels.Data), ov.Labels.Len())
+	}
+	if !ov.Labels.Grid.Equal(vol.Grid, GridTolerance) {
+		return fmt.Errorf("label volume (%v, %s) is not on the scan's grid (%v, %s): resample it first",
+			ov.Labels.Dims, ov.Labels.Affine.AxisCodes(), vol.Dims, vol.Affine.AxisCodes())
+	}
+	return nil
+}
+
+func (j *job) drawRows(y0, y1 int) {
+	d := j.dst
+	for y := y0; y < y1; y++ {
+		o := d.PixOffset(d.Rect.Min.X, d.Rect.Min.Y+y)
+		p := d.Pix[o : o+4*len(j.cols)]
+		if j.rows[y] < 0 {
+			for x := 0; x < len(p); x += 4 {
+				p[x], p[x+1], p[x+2], p[x+3] = 0, 0, 0, 255
+			}
+			continue
+		}
+		rb := j.rowOff[y]
+		for x, u := range j.cols {
+			q := p[4*x : 4*x+4 : 4*x+4]
+			if u < 0 {
+				q[0], q[1], q[2], q[3] = 0, 0, 0, 255
+				continue
+			}
+			idx := rb + j.colOff[x]
+			g := uint32(j.ramp.gray(j.data[idx]))
+			r, gr, b := g, g, g
+			if j.labels != nil {
+				if l := j.labels[idx]; l != 0 {
+					pt := j.pal.get(l)
+					if pt.inv < 256 && (!j.outline || j.boundary(x, y, l)) {
+						r = (g*pt.inv + pt.pre[0] + 128) >> 8
+						gr = (g*pt.inv + pt.pre[1] + 128) >> 8
+						b = (g*pt.inv + pt.pre[2] + 128) >> 8
+					}
+				}
+			}
+			q[0], q[1], q[2], q[3] = uint8(r), uint8(gr), uint8(b), 255
+		}
+	}
+}
+
+// boundary reports whether screen pixel (x, y), of label l, has a
+// 4-neighbour on screen with another label or outside the slice.
+func (j *job) boundary(x, y int, l uint16) bool {
+	return j.labelAt(x-1, y) != l || j.labelAt(x+1, y) != l ||
+		j.labelAt(x, y-1) != l || j.labelAt(x, y+1) != l
+}
+
+// labelAt returns the label under screen pixel (x, y); 0 outside the slice.
+func (j *job) labelAt(x, y int) uint16 {
+	if x < 0 || y < 0 || x >= len(j.cols) || y >= len(j.rows) || j.cols[x] < 0 || j.rows[y] < 0 {
+		return 0
+	}
+	return j.labels[j.rowOff[y]+j.colOff[x]]
+}
