@@ -46,9 +46,18 @@ func Render(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, 
 	if dst == nil || dst.Rect.Dx() != sw || dst.Rect.Dy() != sh {
 		return fmt.Errorf("render %s slice %d: destination must be %d×%d", s.plane, slice, sw, sh)
 	}
-	cols := identity(sw)
-	rows := identity(sh)
-	return render(dst, vol, s, slice, w, ov, cols, rows)
+	return render(dst, vol, s, slice, w, ov, nativeCells(sw), nativeCells(sh))
+}
+
+// nativeCells returns the slice column (or row) under each of n screen
+// columns at one pixel per voxel, with the margins described at job.
+func nativeCells(n int) []int {
+	c := make([]int, n+2)
+	c[0], c[n+1] = -1, -1
+	for i := 1; i <= n; i++ {
+		c[i] = i - 1
+	}
+	return c
 }
 
 // RenderViewport draws slice number slice of vol into all of dst, placed by
@@ -60,14 +69,16 @@ func RenderViewport(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w 
 	}
 	r := dst.Rect
 	m := vp.resolve(r, s)
-	cols := make([]int, r.Dx())
+	// Screen column x is cols[x+1]; the margins sample just outside the
+	// target so that outlines do not follow the target's edges.
+	cols := make([]int, r.Dx()+2)
 	for x := range cols {
-		u, _ := m.toSlice(float64(r.Min.X+x)+0.5, 0)
+		u, _ := m.toSlice(float64(r.Min.X+x-1)+0.5, 0)
 		cols[x] = cellIndex(u, m.w)
 	}
-	rows := make([]int, r.Dy())
+	rows := make([]int, r.Dy()+2)
 	for y := range rows {
-		_, v := m.toSlice(0, float64(r.Min.Y+y)+0.5)
+		_, v := m.toSlice(0, float64(r.Min.Y+y-1)+0.5)
 		rows[y] = cellIndex(v, m.h)
 	}
 	return render(dst, vol, s, slice, w, ov, cols, rows)
@@ -79,14 +90,6 @@ func cellIndex(c float64, n int) int {
 		return -1
 	}
 	return int(c)
-}
-
-func identity(n int) []int {
-	s := make([]int, n)
-	for i := range s {
-		s[i] = i
-	}
-	return s
 }
 
 // HUAt returns the value of vol at display position (slice, u, v) of s and
@@ -115,7 +118,7 @@ type paint struct {
 }
 
 // palette precomputes paints for the values up to the table's largest (at
-// least 255); rarer larger values are computed when met.
+// least 255); rarer larger values are computed when met (drawRows).
 type palette struct {
 	fast    []paint
 	table   *assets.ColorTable
@@ -151,13 +154,6 @@ func (p *palette) compute(v uint16) paint {
 	return paint{pre: [3]uint32{uint32(c.R) * a, uint32(c.G) * a, uint32(c.B) * a}, inv: 256 - a}
 }
 
-func (p *palette) get(v uint16) paint {
-	if int(v) < len(p.fast) {
-		return p.fast[v]
-	}
-	return p.compute(v)
-}
-
 // job is one rendering, shared read-only by the goroutines that draw its
 // rows.
 type job struct {
@@ -167,10 +163,13 @@ type job struct {
 	ramp    ramp
 	pal     *palette
 	outline bool
-	cols    []int // slice column under each screen column, -1 outside
-	rows    []int // slice row under each screen row, -1 outside
-	colOff  []int // data index step of each screen column: cols[x]*du
-	rowOff  []int // data index of each screen row's column 0: origin + rows[y]*dv
+	// cols[x+1] is the slice column under screen column x, -1 outside the
+	// slice, for x from -1 to the target's width: one column of margin on
+	// each side, which outlines look at. rows likewise.
+	cols   []int
+	rows   []int
+	colOff []int // data index step of each entry of cols: cols[x]*du
+	rowOff []int // data index of each entry of rows' column 0: origin + rows[y]*dv
 }
 
 var errNoVolume = errors.New("no volume")
@@ -195,18 +194,19 @@ func render(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, 
 	}
 	// Rows are independent; split them over the processors when the image
 	// is large enough for goroutines to pay off.
+	height := len(rows) - 2
 	workers := runtime.GOMAXPROCS(0)
-	if n := len(rows) * len(cols) / (128 * 128); n < workers {
+	if n := height * len(cols) / (128 * 128); n < workers {
 		workers = n
 	}
 	if workers <= 1 {
-		j.drawRows(0, len(rows))
+		j.drawRows(0, height)
 		return nil
 	}
 	var wg sync.WaitGroup
-	per := (len(rows) + workers - 1) / workers
-	for y0 := 0; y0 < len(rows); y0 += per {
-		y1 := min(y0+per, len(rows))
+	per := (height + workers - 1) / workers
+	for y0 := 0; y0 < height; y0 += per {
+		y1 := min(y0+per, height)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -243,30 +243,47 @@ func check(vol *volume.Volume, s Slicer, slice int, ov *Overlay) error {
 	return nil
 }
 
+// drawRows draws screen rows [y0, y1).
 func (j *job) drawRows(y0, y1 int) {
 	d := j.dst
+	width := len(j.cols) - 2
+	// Label values beyond the palette's table are rare; each goroutine
+	// caches their paints for itself.
+	var rare map[uint16]paint
 	for y := y0; y < y1; y++ {
 		o := d.PixOffset(d.Rect.Min.X, d.Rect.Min.Y+y)
-		p := d.Pix[o : o+4*len(j.cols)]
-		if j.rows[y] < 0 {
+		p := d.Pix[o : o+4*width]
+		if j.rows[y+1] < 0 {
 			for x := 0; x < len(p); x += 4 {
 				p[x], p[x+1], p[x+2], p[x+3] = 0, 0, 0, 255
 			}
 			continue
 		}
-		rb := j.rowOff[y]
-		for x, u := range j.cols {
+		rb := j.rowOff[y+1]
+		for x := 0; x < width; x++ {
 			q := p[4*x : 4*x+4 : 4*x+4]
-			if u < 0 {
+			if j.cols[x+1] < 0 {
 				q[0], q[1], q[2], q[3] = 0, 0, 0, 255
 				continue
 			}
-			idx := rb + j.colOff[x]
+			idx := rb + j.colOff[x+1]
 			g := uint32(j.ramp.gray(j.data[idx]))
 			r, gr, b := g, g, g
 			if j.labels != nil {
 				if l := j.labels[idx]; l != 0 {
-					pt := j.pal.get(l)
+					var pt paint
+					if int(l) < len(j.pal.fast) {
+						pt = j.pal.fast[l]
+					} else {
+						var ok bool
+						if pt, ok = rare[l]; !ok {
+							if rare == nil {
+								rare = make(map[uint16]paint)
+							}
+							pt = j.pal.compute(l)
+							rare[l] = pt
+						}
+					}
 					if pt.inv < 256 && (!j.outline || j.boundary(x, y, l)) {
 						r = (g*pt.inv + pt.pre[0] + 128) >> 8
 						gr = (g*pt.inv + pt.pre[1] + 128) >> 8
@@ -286,10 +303,11 @@ func (j *job) boundary(x, y int, l uint16) bool {
 		j.labelAt(x, y-1) != l || j.labelAt(x, y+1) != l
 }
 
-// labelAt returns the label under screen pixel (x, y); 0 outside the slice.
+// labelAt returns the label under screen pixel (x, y), for x and y from -1
+// to the target's size; 0 outside the slice.
 func (j *job) labelAt(x, y int) uint16 {
-	if x < 0 || y < 0 || x >= len(j.cols) || y >= len(j.rows) || j.cols[x] < 0 || j.rows[y] < 0 {
+	if j.cols[x+1] < 0 || j.rows[y+1] < 0 {
 		return 0
 	}
-	return j.labels[j.rowOff[y]+j.colOff[x]]
+	return j.labels[j.rowOff[y+1]+j.colOff[x+1]]
 }

@@ -216,3 +216,37 @@ func TestLabelAt(t *testing.T) {
 		t.Error("HUAt outside: ok")
 	}
 }
+
+// TestOutlineEdges: a label filling the slice is outlined along the slice's
+// edges, but not along the target's edges when zoomed in beyond them.
+func TestOutlineEdges(t *testing.T) {
+	v, l := flat(8, 0)
+	for i := range l.Data {
+		l.Data[i] = 1000 // beyond any table: the fallback colour
+	}
+	s := NewSlicer(v.Grid, Axial)
+	ov := &Overlay{Labels: l, Opacity: 1, Outline: true}
+	fc := assets.FallbackColor(1000)
+	col := color.RGBA{fc.R, fc.G, fc.B, 255}
+	grey := color.RGBA{128, 128, 128, 255}
+	img := renderAxial(t, v, Window{Width: 400, Level: 0}, ov)
+	for _, c := range []struct {
+		p    image.Point
+		want color.RGBA
+	}{{image.Pt(0, 0), col}, {image.Pt(7, 3), col}, {image.Pt(3, 7), col}, {image.Pt(3, 3), grey}} {
+		if got := img.RGBAAt(c.p.X, c.p.Y); got != c.want {
+			t.Errorf("native pixel %v = %v, want %v", c.p, got, c.want)
+		}
+	}
+	zoomed := image.NewRGBA(image.Rect(0, 0, 40, 40))
+	if err := RenderViewport(zoomed, v, s, 0, Window{Width: 400, Level: 0}, ov, Viewport{Zoom: 4}); err != nil {
+		t.Fatal(err)
+	}
+	for y := 0; y < 40; y++ {
+		for x := 0; x < 40; x++ {
+			if got := zoomed.RGBAAt(x, y); got != grey {
+				t.Fatalf("zoomed pixel (%d, %d) = %v: outline drawn at the target's edge", x, y, got)
+			}
+		}
+	}
+}
