@@ -12,9 +12,24 @@ import (
 // makes it the session's, replacing the open one only once it was read
 // whole. The job's error names the file.
 func (s *Session) Open(path string, opts volume.OpenOptions) *Job {
-	return s.RunJob("Open "+filepath.Base(path), func(ctx context.Context, p Progress) error {
+	return s.Load("Open "+filepath.Base(path), path, func(ctx context.Context, p Progress) (*volume.Volume, *volume.Labels, error) {
 		p.Report(-1, "reading "+filepath.Base(path))
 		v, err := s.opts.Open(ctx, path, opts)
+		return v, nil, err
+	})
+}
+
+// LoadFunc makes a scan and, optionally (nil otherwise), its labels on the
+// scan's grid.
+type LoadFunc func(ctx context.Context, p Progress) (*volume.Volume, *volume.Labels, error)
+
+// Load starts a job named name that makes a scan with load (reads it,
+// generates it) and makes it the session's, with load's labels as the
+// starting point: they are not an undo step. path is where the scan came
+// from, "" for one that is not in a file.
+func (s *Session) Load(name, path string, load LoadFunc) *Job {
+	return s.RunJob(name, func(ctx context.Context, p Progress) error {
+		v, l, err := load(ctx, p)
 		if err != nil {
 			return err
 		}
@@ -22,7 +37,7 @@ func (s *Session) Open(path string, opts volume.OpenOptions) *Job {
 			return err
 		}
 		p.Report(-1, "checking")
-		return s.SetVolume(v, path)
+		return s.setVolume(v, l, path)
 	})
 }
 

@@ -131,6 +131,12 @@ var ErrNoVolume = errors.New("no scan is open")
 // history is cleared. It is what Open does once the file is read; tests and
 // generated volumes use it directly.
 func (s *Session) SetVolume(v *volume.Volume, path string) error {
+	return s.setVolume(v, nil, path)
+}
+
+// setVolume installs v and, if not nil, labels as the new baseline: not
+// an undo step, and nothing to autosave until edited.
+func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string) error {
 	if v == nil {
 		return errors.New("nil volume")
 	}
@@ -140,12 +146,20 @@ func (s *Session) SetVolume(v *volume.Volume, path string) error {
 	if len(v.Data) != v.Len() {
 		return fmt.Errorf("%s: %d voxels for dimensions %v", path, len(v.Data), v.Dims)
 	}
+	if labels != nil && (!labels.Grid.Equal(v.Grid, viewer.GridTolerance) || len(labels.Data) != v.Len()) {
+		return fmt.Errorf("%s: the label volume is not on the scan's grid", path)
+	}
+	if labels == nil {
+		labels = volume.NewLabels(v.Grid)
+	} else {
+		labels = &volume.Labels{Grid: v.Grid, Data: slices.Clone(labels.Data)}
+	}
 	hash := scanHash(v)
 	s.mu.Lock()
 	s.vol = v
 	s.path = path
 	s.scanHash = hash
-	s.layer.Labels = volume.NewLabels(v.Grid)
+	s.layer.Labels = labels
 	s.layer.Hidden = map[uint16]bool{}
 	s.cursor = [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
 	s.history.clear()

@@ -284,3 +284,34 @@ func TestAutosaveTicker(t *testing.T) {
 		t.Error("no autosave found after the ticker saved")
 	}
 }
+
+func TestLoadInstallsLabelsAsBaseline(t *testing.T) {
+	s := New(Options{AutosaveDir: t.TempDir()})
+	defer s.Close()
+	v := testVolume(0)
+	l := volume.NewLabels(v.Grid)
+	l.Data[7] = 3
+	j := s.Load("Make example", "", func(ctx context.Context, p Progress) (*volume.Volume, *volume.Labels, error) {
+		return v, l, nil
+	})
+	if err := j.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if got := labelsOf(s); got[7] != 3 {
+		t.Fatalf("label at 7 = %d, want 3", got[7])
+	}
+	if _, ok := s.Undo(); ok {
+		t.Error("the loaded labels are an undo step; want them as the starting point")
+	}
+	if p, err := s.Autosave(); p != "" || err != nil {
+		t.Errorf("Autosave right after loading wrote %q, %v", p, err)
+	}
+
+	bad := volume.NewLabels(volume.Grid{Dims: [3]int{2, 2, 2}, Affine: volume.Identity()})
+	j = s.Load("Make bad", "", func(ctx context.Context, p Progress) (*volume.Volume, *volume.Labels, error) {
+		return testVolume(1), bad, nil
+	})
+	if err := j.Wait(); err == nil {
+		t.Error("labels on another grid were accepted")
+	}
+}

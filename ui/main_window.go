@@ -1,0 +1,474 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// autosaveInterval is how often unsaved label edits are written to the
+// autosave file: short enough that a crash loses little work, long enough
+// that writing a large label volume stays rare.
+const autosaveInterval = 30 * time.Second
+
+// MainWindow is the app's window: three linked views of the scan, the
+// window and overlay controls, a status line and the jobs bar.
+type MainWindow struct {
+	win     fyne.Window
+	session *app.Session
+
+	views     [3]*SliceView // axial, coronal, sagittal
+	active    *SliceView    // the view keys go to: the one last hovered
+	maximised *SliceView    // nil when all three are shown
+	grid      *fyne.Container
+	viewArea  *fyne.Container
+	hint      *widget.Label
+
+	sidebar *sidebar
+	status  *widget.Label
+	jobs    *jobsBar
+
+	fileInfo  string // file, dims, spacing, orientation: fixed per scan
+	hoverInfo string // world position and HU under the mouse or crosshair
+}
+
+// New builds the main window of fyne app a, with a new session. The window
+// is not shown; call ShowAndRun (or Window().Show()).
+func New(a fyne.App) *MainWindow {
+	m := &MainWindow{win: a.NewWindow("polyseg")}
+	m.session = app.New(app.Options{OnChange: func(c app.Change) {
+		fyne.Do(func() { m.changed(c) })
+	}})
+	for n, p := range viewer.Planes {
+		v := NewSliceView(m.session, p)
+		v.OnHover = func(pos [3]int, ok bool) {
+			m.active = v
+			m.hover(pos, ok)
+		}
+		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
+		m.views[n] = v
+	}
+	m.active = m.views[0]
+	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
+	m.hint.Alignment = fyne.TextAlignCenter
+	m.sidebar = newSidebar(m.session, m.views[:])
+	m.status = widget.NewLabel("")
+	m.status.Truncation = fyne.TextTruncateEllipsis
+	m.jobs = newJobsBar()
+
+	// Three views and the fourth cell for the sidebar's window controls
+	// would crowd it: the grid is 2×2 with the sidebar to the right.
+	m.grid = container.NewGridWithColumns(2, m.views[0], m.views[1], m.views[2], m.sidebar.legend)
+	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
+	split := container.NewHSplit(m.viewArea, m.sidebar.box)
+	split.Offset = 0.78
+	bottom := container.NewBorder(nil, nil, nil, m.jobs.box, m.status)
+	m.win.SetContent(container.NewBorder(nil, bottom, nil, nil, split))
+	m.win.SetMainMenu(m.menu())
+	m.win.Canvas().SetOnTypedKey(m.typedKey)
+	m.win.SetOnDropped(m.dropped)
+	m.win.SetCloseIntercept(m.Close)
+	m.win.Resize(fyne.NewSize(1280, 860))
+
+	m.session.StartAutosave(autosaveInterval, func(err error) {
+		fyne.Do(func() { m.status.SetText("autosave failed: " + err.Error()) })
+	})
+	m.changed(app.ChangeVolume | app.ChangeLabels | app.ChangeOverlay | app.ChangeWindow)
+	return m
+}
+
+// Window returns the Fyne window.
+func (m *MainWindow) Window() fyne.Window { return m.win }
+
+// Session returns the session the window shows.
+func (m *MainWindow) Session() *app.Session { return m.session }
+
+// View returns the view of plane p.
+func (m *MainWindow) View(p viewer.Plane) *SliceView {
+	for _, v := range m.views {
+		if v.plane == p {
+			return v
+		}
+	}
+	return nil
+}
+
+// ShowAndRun shows the window and runs the app until it is closed.
+func (m *MainWindow) ShowAndRun() { m.win.ShowAndRun() }
+
+// Close saves what can be saved, stops the session's jobs, and closes the
+// window, which ends ShowAndRun.
+func (m *MainWindow) Close() {
+	if _, err := m.session.Autosave(); err != nil {
+		fyne.LogError("autosave on close", err)
+	}
+	m.session.Close()
+	m.win.Close()
+}
+
+// changed brings the widgets up to date after a session change. It runs
+// on Fyne's thread.
+func (m *MainWindow) changed(c app.Change) {
+	if c&app.ChangeVolume != 0 {
+		m.describeScan()
+	}
+	if c&(app.ChangeLabels|app.ChangeOverlay) != 0 {
+		m.sidebar.updateLabels(c&app.ChangeLabels != 0)
+	}
+	if c&app.ChangeWindow != 0 {
+		m.sidebar.updateWindow()
+	}
+	if c&app.ChangeCursor != 0 {
+		m.hover(m.session.Cursor(), true)
+	}
+	if c&app.ChangeJobs != 0 {
+		m.jobs.update(m.session.Jobs())
+	}
+	if c&^app.ChangeJobs != 0 {
+		for _, v := range m.views {
+			v.Refresh()
+		}
+	}
+}
+
+// describeScan fills the fixed part of the status line and the title.
+func (m *MainWindow) describeScan() {
+	v, path := m.session.Volume()
+	if v == nil {
+		m.fileInfo = ""
+		m.hint.Show()
+		m.win.SetTitle("polyseg")
+		m.updateStatus()
+		return
+	}
+	m.hint.Hide()
+	sp := v.Spacing()
+	name := filepath.Base(path)
+	if path == "" {
+		name = "example"
+	}
+	m.fileInfo = fmt.Sprintf("%s  %d×%d×%d  %.2f×%.2f×%.2f mm  %s", name, v.Dims[0], v.Dims[1], v.Dims[2],
+		sp[0], sp[1], sp[2], v.Affine.AxisCodes())
+	m.win.SetTitle(name + " – polyseg")
+	m.hover(m.session.Cursor(), true)
+}
+
+// hover shows the position and value of voxel p in the status line.
+func (m *MainWindow) hover(p [3]int, ok bool) {
+	v, _ := m.session.Volume()
+	m.hoverInfo = ""
+	if !ok {
+		p, ok = m.session.Cursor(), v != nil
+	}
+	if ok && v != nil && v.Contains(p[0], p[1], p[2]) {
+		x, y, z := v.Affine.Apply(float64(p[0]), float64(p[1]), float64(p[2]))
+		m.hoverInfo = fmt.Sprintf("voxel (%d, %d, %d)  RAS (%.1f, %.1f, %.1f) mm  %.0f HU",
+			p[0], p[1], p[2], x, y, z, v.At(p[0], p[1], p[2]))
+	}
+	m.updateStatus()
+}
+
+func (m *MainWindow) updateStatus() {
+	text := m.fileInfo
+	if m.hoverInfo != "" {
+		text += "  |  " + m.hoverInfo
+	}
+	if m.status.Text != text {
+		m.status.SetText(text)
+	}
+}
+
+// ToggleMaximised shows only v, or all three views again.
+func (m *MainWindow) ToggleMaximised(v *SliceView) {
+	if m.maximised != nil {
+		m.maximised = nil
+		m.grid.Objects = []fyne.CanvasObject{m.views[0], m.views[1], m.views[2], m.sidebar.legend}
+		m.grid.Layout = container.NewGridWithColumns(2).Layout
+	} else {
+		m.maximised = v
+		m.grid.Objects = []fyne.CanvasObject{v}
+		m.grid.Layout = container.NewGridWithColumns(1).Layout
+	}
+	m.grid.Refresh()
+}
+
+// Maximised returns the maximised view, or nil.
+func (m *MainWindow) Maximised() *SliceView { return m.maximised }
+
+func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
+	switch ev.Name {
+	case fyne.KeyF:
+		m.ToggleMaximised(m.active)
+		return
+	case fyne.KeyEscape:
+		if m.maximised != nil {
+			m.ToggleMaximised(nil)
+		}
+		return
+	}
+	if m.maximised != nil {
+		m.maximised.TypedKey(ev)
+		return
+	}
+	m.active.TypedKey(ev)
+}
+
+// Open reads a scan (file or DICOM folder) in the background, then, if
+// labels is not empty, its labels, then offers an autosave of the scan back.
+// The channel is closed once all of that is done and shown, which a
+// caller such as a test may wait for.
+func (m *MainWindow) Open(path, labels string, opts volume.OpenOptions) <-chan struct{} {
+	return m.after(path, m.session.Open(path, opts), labels)
+}
+
+// OpenGenerated shows a scan made by load (the bundled example) as Open
+// shows one read from a file.
+func (m *MainWindow) OpenGenerated(name string, load app.LoadFunc) <-chan struct{} {
+	return m.after(name, m.session.Load("Make "+name, "", load), "")
+}
+
+// after waits for the job that opens a scan, then loads labels and offers
+// the autosave.
+func (m *MainWindow) after(path string, job *app.Job, labels string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		err := job.Wait()
+		if err != nil {
+			fyne.DoAndWait(func() { m.showError(path, err) })
+			return
+		}
+		if labels != "" {
+			m.loadLabels(labels)
+		}
+		if a := m.session.FindAutosave(); a != nil {
+			fyne.DoAndWait(func() { m.offerAutosave(a) })
+		}
+	}()
+	return done
+}
+
+// OpenLabels reads a label volume for the open scan in the background; the
+// channel is closed when it is shown.
+func (m *MainWindow) OpenLabels(path string) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.loadLabels(path)
+	}()
+	return done
+}
+
+// loadLabels runs on a goroutine of its own.
+func (m *MainWindow) loadLabels(path string) {
+	var warnings []string
+	job := m.session.RunJob("Load "+filepath.Base(path), func(ctx context.Context, p app.Progress) error {
+		p.Report(-1, "reading labels")
+		var err error
+		warnings, err = m.session.LoadLabels(path)
+		return err
+	})
+	err := job.Wait()
+	fyne.DoAndWait(func() {
+		if err != nil {
+			m.showError(path, err)
+			return
+		}
+		if len(warnings) > 0 {
+			m.status.SetText(filepath.Base(path) + ": " + strings.Join(warnings, "; "))
+		}
+	})
+}
+
+// ExportLabels writes the label volume in the background.
+func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
+	done := make(chan struct{})
+	job := m.session.RunJob("Export "+filepath.Base(path), func(ctx context.Context, p app.Progress) error {
+		p.Report(-1, "writing labels")
+		return m.session.ExportLabels(path)
+	})
+	go func() {
+		defer close(done)
+		err := job.Wait()
+		fyne.DoAndWait(func() {
+			if err != nil {
+				m.showError(path, err)
+				return
+			}
+			m.status.SetText("labels written to " + path)
+		})
+	}()
+	return done
+}
+
+func (m *MainWindow) offerAutosave(a *app.Autosave) {
+	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%d labelled voxels)\nin %s.\n\nRestore them?",
+		a.Saved.Local().Format("2006-01-02 15:04"), a.Labelled, a.Path)
+	dialog.ShowConfirm("Restore autosaved labels", msg, func(yes bool) {
+		if !yes {
+			return
+		}
+		if _, err := m.session.RestoreAutosave(a); err != nil {
+			m.showError(a.Path, err)
+		}
+	}, m.win)
+}
+
+// showError shows err in a dialog that names the file concerned; a
+// cancelled job is not an error.
+func (m *MainWindow) showError(path string, err error) {
+	if app.Canceled(err) {
+		return
+	}
+	if !strings.Contains(err.Error(), path) {
+		err = fmt.Errorf("%s: %w", path, err)
+	}
+	dialog.ShowError(err, m.win)
+}
+
+func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
+
+// drop opens the first local file or folder of those dropped; the channel
+// is closed when it is shown (at once when there is none).
+func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
+	for _, u := range uris {
+		if u.Scheme() == "file" {
+			return m.Open(u.Path(), "", volume.OpenOptions{})
+		}
+	}
+	done := make(chan struct{})
+	close(done)
+	return done
+}
+
+func (m *MainWindow) menu() *fyne.MainMenu {
+	openFile := fyne.NewMenuItem("Open file…", m.openFileDialog)
+	openFile.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	openDir := fyne.NewMenuItem("Open DICOM folder…", m.openFolderDialog)
+	openLabels := fyne.NewMenuItem("Open labels…", m.openLabelsDialog)
+	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
+	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export)
+
+	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
+	undo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	redo := fyne.NewMenuItem("Redo", func() { m.session.Redo() })
+	redo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault}
+	edit := fyne.NewMenu("Edit", undo, redo)
+
+	var presets []*fyne.MenuItem
+	for _, p := range viewer.Presets() {
+		w := p.Window
+		presets = append(presets, fyne.NewMenuItem(presetLabel(p), func() { m.session.SetWindow(w) }))
+	}
+	windowItem := fyne.NewMenuItem("Window", nil)
+	windowItem.ChildMenu = fyne.NewMenu("", presets...)
+	maximise := fyne.NewMenuItem("Maximise or restore view (F)", func() { m.ToggleMaximised(m.active) })
+	reset := fyne.NewMenuItem("Reset zoom and pan (Home)", func() {
+		for _, v := range m.views {
+			v.ResetView()
+		}
+	})
+	view := fyne.NewMenu("View", windowItem, maximise, reset)
+	return fyne.NewMainMenu(file, edit, view)
+}
+
+func presetLabel(p viewer.Preset) string {
+	return fmt.Sprintf("%s%s (%s)", strings.ToUpper(p.Name[:1]), p.Name[1:], p.Window)
+}
+
+func (m *MainWindow) openFileDialog() {
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			dialog.ShowError(err, m.win)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		m.Open(path, "", volume.OpenOptions{})
+	}, m.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm", ".DCM", ".ima", ".IMA"}))
+	d.Show()
+}
+
+func (m *MainWindow) openFolderDialog() {
+	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+		if err != nil {
+			dialog.ShowError(err, m.win)
+			return
+		}
+		if u != nil {
+			m.Open(u.Path(), "", volume.OpenOptions{})
+		}
+	}, m.win)
+}
+
+func (m *MainWindow) openLabelsDialog() {
+	if v, _ := m.session.Volume(); v == nil {
+		dialog.ShowInformation("Open labels", "Open a scan first: labels are placed on its grid.", m.win)
+		return
+	}
+	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+		if err != nil {
+			dialog.ShowError(err, m.win)
+			return
+		}
+		if r == nil {
+			return
+		}
+		path := r.URI().Path()
+		r.Close()
+		m.OpenLabels(path)
+	}, m.win)
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz"}))
+	d.Show()
+}
+
+func (m *MainWindow) exportDialog() {
+	v, path := m.session.Volume()
+	if v == nil {
+		dialog.ShowInformation("Export labels", "There is no scan open, and so no labels.", m.win)
+		return
+	}
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			dialog.ShowError(err, m.win)
+			return
+		}
+		if w == nil {
+			return
+		}
+		// The session writes the file itself, atomically; the dialog's
+		// empty file is replaced.
+		out := w.URI().Path()
+		w.Close()
+		if !strings.HasSuffix(out, ".nii") && !strings.HasSuffix(out, ".nii.gz") {
+			dialog.ShowError(errors.New(out+": label files are NIfTI: name it .nii.gz or .nii"), m.win)
+			return
+		}
+		m.ExportLabels(out)
+	}, m.win)
+	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".nii")
+	if base == "" || base == "." {
+		base = "scan"
+	}
+	d.SetFileName(base + "_labels.nii.gz")
+	d.Show()
+}

@@ -1,0 +1,425 @@
+package ui
+
+import (
+	"context"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Patient A of the shared real fixtures, read in place.
+const realData = "../../shared/data/real/totalsegmentator"
+
+const liver = 5
+
+func patientA(t *testing.T) (ct, seg string) {
+	t.Helper()
+	if _, err := os.Stat(realData); err != nil {
+		t.Skipf("real CT fixtures not present: %v", err)
+	}
+	return filepath.Join(realData, "example_ct.nii.gz"), filepath.Join(realData, "example_seg_fast_force_split.nii.gz")
+}
+
+// openPatientA returns a window of 1000×700 showing patient A and its
+// labels, with the overlay fully opaque so that label pixels have exactly
+// their table colour.
+func openPatientA(t *testing.T) *MainWindow {
+	t.Helper()
+	ct, seg := patientA(t)
+	m := New(test.NewTempApp(t))
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(1000, 700))
+	<-m.Open(ct, seg, volume.OpenOptions{})
+	if v, _ := m.session.Volume(); v == nil {
+		t.Fatal("patient A did not open")
+	}
+	if len(m.session.PresentLabels()) == 0 {
+		t.Fatal("patient A's labels did not load")
+	}
+	m.session.SetOpacity(1)
+	return m
+}
+
+// capture renders the window and returns the part covered by view v.
+func capture(m *MainWindow, v *SliceView) *image.RGBA {
+	img := m.Window().Canvas().Capture()
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
+	sc := m.Window().Canvas().Scale()
+	r := image.Rect(int(pos.X*sc), int(pos.Y*sc), int((pos.X+v.Size().Width)*sc), int((pos.Y+v.Size().Height)*sc))
+	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
+	for y := 0; y < r.Dy(); y++ {
+		for x := 0; x < r.Dx(); x++ {
+			out.Set(x, y, img.At(r.Min.X+x, r.Min.Y+y))
+		}
+	}
+	return out
+}
+
+// pixelsOf returns the x coordinates of pixels within 3 levels of c.
+func pixelsOf(img *image.RGBA, c color.NRGBA) []int {
+	var xs []int
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			o := img.PixOffset(x, y)
+			p := img.Pix[o : o+3]
+			if near(p[0], c.R) && near(p[1], c.G) && near(p[2], c.B) {
+				xs = append(xs, x)
+			}
+		}
+	}
+	return xs
+}
+
+func near(a, b uint8) bool { return a-b <= 3 || b-a <= 3 }
+
+func differs(a, b *image.RGBA) bool {
+	if a.Bounds() != b.Bounds() {
+		return true
+	}
+	for i := range a.Pix {
+		if a.Pix[i] != b.Pix[i] {
+			return true
+		}
+	}
+	return false
+}
+
+// centreOf returns the centre of v in canvas coordinates.
+func centreOf(v *SliceView) fyne.Position {
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
+	return pos.Add(fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
+}
+
+// moveToLiver puts the crosshair on the liver voxel nearest the centroid of
+// the liver's voxels, so every view cuts through it.
+func moveToLiver(t *testing.T, m *MainWindow) {
+	t.Helper()
+	var sum [3]int
+	var n int
+	var pts [][3]int
+	m.session.Read(func(v *volume.Volume, l *viewer.Overlay) {
+		for k := 0; k < v.Dims[2]; k++ {
+			for j := 0; j < v.Dims[1]; j++ {
+				for i := 0; i < v.Dims[0]; i++ {
+					if l.Labels.At(i, j, k) == liver {
+						sum[0], sum[1], sum[2] = sum[0]+i, sum[1]+j, sum[2]+k
+						n++
+						pts = append(pts, [3]int{i, j, k})
+					}
+				}
+			}
+		}
+	})
+	if n == 0 {
+		t.Fatal("no liver in patient A's labels")
+	}
+	c := [3]int{sum[0] / n, sum[1] / n, sum[2] / n}
+	best, bd := pts[0], -1
+	for _, p := range pts {
+		d := (p[0]-c[0])*(p[0]-c[0]) + (p[1]-c[1])*(p[1]-c[1]) + (p[2]-c[2])*(p[2]-c[2])
+		if bd < 0 || d < bd {
+			best, bd = p, d
+		}
+	}
+	m.session.SetCursor(best)
+}
+
+func TestOpenShowsScanAndStatus(t *testing.T) {
+	m := openPatientA(t)
+	status := m.status.Text
+	for _, want := range []string{"example_ct.nii.gz", "122×101×112", "3.00×3.00×3.00 mm", "RAS", "HU", "mm"} {
+		if !strings.Contains(status, want) {
+			t.Errorf("status line %q lacks %q", status, want)
+		}
+	}
+	if m.hint.Visible() {
+		t.Error("the open prompt is still shown over a scan")
+	}
+	for _, v := range m.views {
+		img := capture(m, v)
+		if len(pixelsOf(img, color.NRGBA{})) == img.Bounds().Dx()*img.Bounds().Dy() {
+			t.Errorf("%s view is all black", v.plane)
+		}
+	}
+}
+
+func TestScrollAndKeysChangeSlice(t *testing.T) {
+	m := openPatientA(t)
+	v := m.View(viewer.Axial)
+	c := m.Window().Canvas()
+	s0, n := v.Slice()
+	if n != 112 {
+		t.Fatalf("axial view has %d slices, want 112", n)
+	}
+	before := capture(m, v)
+
+	steps := []struct {
+		name string
+		do   func()
+		want int
+	}{
+		{"wheel up", func() { test.Scroll(c, centreOf(v), 0, 10) }, s0 + 1},
+		{"wheel down", func() { test.Scroll(c, centreOf(v), 0, -10) }, s0},
+		{"page up", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyPageUp}) }, s0 + 10},
+		{"arrow down", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDown}) }, s0 + 9},
+		{"page down", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyPageDown}) }, s0 - 1},
+	}
+	for _, st := range steps {
+		st.do()
+		if got, _ := v.Slice(); got != st.want {
+			t.Errorf("%s: slice %d, want %d", st.name, got, st.want)
+		}
+	}
+	if !differs(before, capture(m, v)) {
+		t.Error("the axial view looks the same on another slice")
+	}
+	// Scrolling the axial view moves the crosshair, which the coronal and
+	// sagittal views show as a moved horizontal line, not as a new slice.
+	if got, _ := m.View(viewer.Coronal).Slice(); got != mustLocate(m, viewer.Coronal) {
+		t.Errorf("coronal slice %d does not follow the crosshair", got)
+	}
+}
+
+func mustLocate(m *MainWindow, p viewer.Plane) int {
+	v, _ := m.session.Volume()
+	c := m.session.Cursor()
+	s, _, _ := viewer.NewSlicer(v.Grid, p).Locate(c[0], c[1], c[2])
+	return s
+}
+
+func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
+	m := openPatientA(t)
+	v := m.View(viewer.Axial)
+	before := capture(m, v)
+
+	lung := m.sidebar.presets[2]
+	test.Tap(lung)
+	if w := m.session.Window(); w != (viewer.Window{Width: 1500, Level: -600}) {
+		t.Fatalf("after tapping %q the window is %v", lung.Text, w)
+	}
+	if !strings.Contains(m.sidebar.windowLabel.Text, "lung") {
+		t.Errorf("window label %q does not name the preset", m.sidebar.windowLabel.Text)
+	}
+	lungImg := capture(m, v)
+	if !differs(before, lungImg) {
+		t.Error("the lung window draws the same pixels as the abdomen window")
+	}
+
+	// Right-drag: 50 units across widens the window by 100 HU.
+	p := fyne.NewPos(100, 100)
+	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}, Button: desktop.MouseButtonSecondary})
+	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(50, 0)}, Button: desktop.MouseButtonSecondary})
+	v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(50, 0)}, Button: desktop.MouseButtonSecondary})
+	if w := m.session.Window(); w.Width != 1600 || w.Level != -600 {
+		t.Errorf("after a right-drag the window is %v, want W 1600 L -600", w)
+	}
+	if !differs(lungImg, capture(m, v)) {
+		t.Error("a right-drag did not change the pixels")
+	}
+}
+
+func TestOverlayVisibilityAndOutline(t *testing.T) {
+	m := openPatientA(t)
+	moveToLiver(t, m)
+	v := m.View(viewer.Axial)
+	liverColor := assets.DefaultColorTable().Color(liver)
+
+	filled := len(pixelsOf(capture(m, v), liverColor))
+	if filled < 100 {
+		t.Fatalf("%d liver-coloured pixels in the axial view through the liver", filled)
+	}
+	test.Tap(m.sidebar.outline)
+	outlined := len(pixelsOf(capture(m, v), liverColor))
+	if outlined == 0 || outlined >= filled/2 {
+		t.Errorf("outline draws %d liver pixels, filled %d: want a thin border", outlined, filled)
+	}
+	test.Tap(m.sidebar.outline)
+
+	m.session.SetHidden(liver, true)
+	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 {
+		t.Errorf("%d liver-coloured pixels with the liver hidden", n)
+	}
+	m.session.SetHidden(liver, false)
+	m.sidebar.opacity.SetValue(0)
+	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 {
+		t.Errorf("%d liver-coloured pixels at opacity 0", n)
+	}
+}
+
+func TestLabelListShowsLabels(t *testing.T) {
+	m := openPatientA(t)
+	var found bool
+	for _, l := range m.sidebar.labels {
+		if l.Value == liver && l.Name == "liver" {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("label list %v lacks the liver", m.sidebar.labels)
+	}
+}
+
+// TestLiverOnScreenLeft checks the radiological convention end to end, from
+// the file through the session to the screen: the patient's right, where
+// the liver is, is on the left of the axial view.
+func TestLiverOnScreenLeft(t *testing.T) {
+	m := openPatientA(t)
+	moveToLiver(t, m)
+	v := m.View(viewer.Axial)
+	img := capture(m, v)
+	xs := pixelsOf(img, assets.DefaultColorTable().Color(liver))
+	if len(xs) < 100 {
+		t.Fatalf("only %d liver pixels on screen", len(xs))
+	}
+	mid := img.Bounds().Dx() / 2
+	left := 0
+	for _, x := range xs {
+		if x < mid {
+			left++
+		}
+	}
+	if left*10 < len(xs)*8 {
+		t.Errorf("%d of %d liver pixels left of the axial view's centre, want at least 80%%", left, len(xs))
+	}
+}
+
+func TestTapMovesCrosshairInAllViews(t *testing.T) {
+	m := openPatientA(t)
+	ax, cor := m.View(viewer.Axial), m.View(viewer.Coronal)
+	before := m.session.Cursor()
+	corBefore := capture(m, cor)
+
+	// A point left of and above the axial view's centre: towards the
+	// patient's right and anterior, which in patient A's RAS grid are
+	// larger i and larger j.
+	sz := ax.Size()
+	test.TapAt(ax, fyne.NewPos(sz.Width*0.3, sz.Height*0.3))
+	after := m.session.Cursor()
+	if after == before {
+		t.Fatal("a tap did not move the crosshair")
+	}
+	if after[2] != before[2] {
+		t.Errorf("a tap in the axial view changed the axial slice (k %d -> %d)", before[2], after[2])
+	}
+	if after[0] <= before[0] || after[1] <= before[1] {
+		t.Errorf("tap up-left moved the crosshair from %v to %v: want towards R and A (larger i and j)", before, after)
+	}
+	if got, _ := cor.Slice(); got != mustLocate(m, viewer.Coronal) {
+		t.Errorf("coronal view shows slice %d, not the crosshair's", got)
+	}
+	if !differs(corBefore, capture(m, cor)) {
+		t.Error("the coronal view did not jump to the new point")
+	}
+}
+
+func TestMaximiseAndRestore(t *testing.T) {
+	m := openPatientA(t)
+	sag := m.View(viewer.Sagittal)
+	small := sag.Size()
+	test.DoubleTap(sag)
+	if m.Maximised() != sag || len(m.grid.Objects) != 1 {
+		t.Fatalf("double tap: maximised %v, %d objects in the grid", m.Maximised(), len(m.grid.Objects))
+	}
+	if big := sag.Size(); big.Width <= small.Width || big.Height <= small.Height {
+		t.Errorf("maximised view is %v, was %v", big, small)
+	}
+	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyF})
+	if m.Maximised() != nil || len(m.grid.Objects) != 4 {
+		t.Errorf("F did not restore the three views")
+	}
+}
+
+func TestZoomPanAndReset(t *testing.T) {
+	m := openPatientA(t)
+	v := m.View(viewer.Axial)
+	before := capture(m, v)
+	c := m.Window().Canvas()
+	test.MoveMouse(c, centreOf(v)) // keys go to the view under the mouse
+	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEqual})
+	if z := v.Viewport().Zoom; z <= 1 {
+		t.Errorf("zoom %v after +", z)
+	}
+	if !differs(before, capture(m, v)) {
+		t.Error("zooming did not change the pixels")
+	}
+	zoomed := v.Viewport()
+	v.Pan(20, 10)
+	if vp := v.Viewport(); math.Abs(vp.PanX-zoomed.PanX-20) > 0.1 || math.Abs(vp.PanY-zoomed.PanY-10) > 0.1 || vp.Zoom != zoomed.Zoom {
+		// Pan is in raster pixels, a Fyne unit times the canvas scale
+		// (1 here) up to the rounding of the view's size to pixels.
+		t.Errorf("viewport %+v after a pan of (20, 10) from %+v", vp, zoomed)
+	}
+	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyHome})
+	if vp := v.Viewport(); vp != (viewer.Viewport{}) {
+		t.Errorf("viewport %+v after Home", vp)
+	}
+	if differs(before, capture(m, v)) {
+		t.Error("the view after Home differs from the first one")
+	}
+}
+
+func TestOpenErrorsShowADialog(t *testing.T) {
+	m := New(test.NewTempApp(t))
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(800, 600))
+	missing := filepath.Join(t.TempDir(), "missing.nii.gz")
+	<-m.Open(missing, "", volume.OpenOptions{})
+	if m.Window().Canvas().Overlays().Top() == nil {
+		t.Error("no error dialog after opening a missing file")
+	}
+	if v, _ := m.session.Volume(); v != nil {
+		t.Error("a failed open left a volume")
+	}
+	if !m.hint.Visible() {
+		t.Error("the open prompt is hidden with no scan")
+	}
+}
+
+func TestDropOpensTheFile(t *testing.T) {
+	ct, _ := patientA(t)
+	m := New(test.NewTempApp(t))
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(800, 600))
+	abs, err := filepath.Abs(ct)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-m.drop([]fyne.URI{storage.NewFileURI(abs)})
+	if _, path := m.session.Volume(); path != abs {
+		t.Errorf("after the drop the open scan is %q, want %q", path, abs)
+	}
+}
+
+func TestGeneratedScan(t *testing.T) {
+	m := New(test.NewTempApp(t))
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(800, 600))
+	g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
+	vol := &volume.Volume{Grid: g, Data: make([]float32, g.Len())}
+	lab := volume.NewLabels(g)
+	lab.Data[g.Index(10, 10, 5)] = liver
+	<-m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
+		return vol, lab, nil
+	})
+	if got := m.session.PresentLabels(); len(got) != 1 || got[0].Value != liver {
+		t.Errorf("labels of the generated scan: %v", got)
+	}
+	if !strings.HasPrefix(m.status.Text, "example") {
+		t.Errorf("status %q does not name the example", m.status.Text)
+	}
+}

@@ -1,0 +1,497 @@
+package ui
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"sync"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Interaction constants: how far a right-drag moves the window, and how
+// much one wheel notch or key press zooms.
+const (
+	windowPerPixel = 2.0 // HU of width (across) or level (down) per pixel dragged
+	zoomStep       = 1.25
+)
+
+var crosshairColor = color.NRGBA{R: 255, G: 210, B: 0, A: 160}
+
+// SliceView shows one plane of the session's scan, with the label overlay
+// and the crosshair. It owns its zoom and pan; everything else (slice,
+// window, overlay) is the session's, shared by the three views.
+//
+// Mouse: click or left-drag moves the crosshair; wheel scrolls slices,
+// ctrl+wheel zooms; right-drag changes the window (across: width, down:
+// level); middle-drag or shift+left-drag pans; double-click maximises.
+type SliceView struct {
+	widget.BaseWidget
+
+	session *app.Session
+	plane   viewer.Plane
+
+	// OnHover is called with the voxel under the mouse (ok false when it
+	// is outside the scan), for the status line.
+	OnHover func(p [3]int, ok bool)
+	// OnDoubleTap asks the window to maximise or restore this view.
+	OnDoubleTap func()
+
+	raster *canvas.Raster
+
+	mu       sync.Mutex // guards what the raster's generator reads too
+	viewport viewer.Viewport
+	vol      *volume.Volume // the scan slicer was built for
+	slicer   viewer.Slicer
+	img      *image.RGBA
+	pxScale  float32 // raster pixels per Fyne unit, from the last draw
+
+	// State of the mouse button held down, if any.
+	pressed  desktop.MouseButton
+	modifier fyne.KeyModifier
+	last     fyne.Position
+	dragged  bool
+}
+
+// NewSliceView returns a view of plane p of the session's scan.
+func NewSliceView(s *app.Session, p viewer.Plane) *SliceView {
+	v := &SliceView{session: s, plane: p, pxScale: 1}
+	v.raster = canvas.NewRaster(v.draw)
+	v.ExtendBaseWidget(v)
+	return v
+}
+
+// Plane returns the view's plane.
+func (v *SliceView) Plane() viewer.Plane { return v.plane }
+
+// Viewport returns the view's zoom and pan.
+func (v *SliceView) Viewport() viewer.Viewport {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.viewport
+}
+
+// ResetView fits the slice to the view again.
+func (v *SliceView) ResetView() {
+	v.mu.Lock()
+	v.viewport = viewer.Viewport{}
+	v.mu.Unlock()
+	v.Refresh()
+}
+
+// Slice returns the number of the slice shown and how many there are.
+func (v *SliceView) Slice() (slice, n int) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return 0, 0
+	}
+	c := v.session.Cursor()
+	slice, _, _ = s.Locate(c[0], c[1], c[2])
+	return slice, s.NumSlices()
+}
+
+// currentSlicer returns the slicer for the open scan, rebuilding it when
+// another scan was opened (and resetting the zoom, which belonged to the
+// old one).
+func (v *SliceView) currentSlicer() (viewer.Slicer, bool) {
+	vol, _ := v.session.Volume()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if vol == nil {
+		return viewer.Slicer{}, false
+	}
+	if vol != v.vol {
+		v.vol = vol
+		v.slicer = viewer.NewSlicer(vol.Grid, v.plane)
+		v.viewport = viewer.Viewport{}
+	}
+	return v.slicer, true
+}
+
+// StepSlice moves the crosshair by n slices of this view's plane.
+func (v *SliceView) StepSlice(n int) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return
+	}
+	c := v.session.Cursor()
+	slice, u, w := s.Locate(c[0], c[1], c[2])
+	slice = min(max(slice+n, 0), s.NumSlices()-1)
+	i, j, k := s.Voxel(slice, u, w)
+	v.session.SetCursor([3]int{i, j, k})
+}
+
+// Zoom zooms by factor about the view's centre.
+func (v *SliceView) Zoom(factor float64) {
+	sz := v.Size()
+	v.zoomAbout(fyne.NewPos(sz.Width/2, sz.Height/2), factor)
+}
+
+func (v *SliceView) zoomAbout(pos fyne.Position, factor float64) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return
+	}
+	v.mu.Lock()
+	target, x, y := v.targetLocked(pos)
+	v.viewport = v.viewport.ZoomAbout(target, s, x, y, factor)
+	v.mu.Unlock()
+	v.Refresh()
+}
+
+// targetLocked returns the raster's pixel rectangle and pos in its pixels.
+func (v *SliceView) targetLocked(pos fyne.Position) (image.Rectangle, float64, float64) {
+	sz := v.Size()
+	k := v.pxScale
+	target := image.Rect(0, 0, int(math.Round(float64(sz.Width*k))), int(math.Round(float64(sz.Height*k))))
+	return target, float64(pos.X * k), float64(pos.Y * k)
+}
+
+// voxelAt returns the voxel under pos (widget coordinates).
+func (v *SliceView) voxelAt(pos fyne.Position) ([3]int, bool) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return [3]int{}, false
+	}
+	v.mu.Lock()
+	target, x, y := v.targetLocked(pos)
+	vp := v.viewport
+	v.mu.Unlock()
+	fu, fv := vp.ScreenToSlice(target, s, x, y)
+	u, w := int(math.Floor(fu)), int(math.Floor(fv))
+	c := v.session.Cursor()
+	slice, _, _ := s.Locate(c[0], c[1], c[2])
+	if !s.Contains(slice, u, w) {
+		return [3]int{}, false
+	}
+	i, j, k := s.Voxel(slice, u, w)
+	return [3]int{i, j, k}, true
+}
+
+func (v *SliceView) setCursorAt(pos fyne.Position) {
+	if p, ok := v.voxelAt(pos); ok {
+		v.session.SetCursor(p)
+	}
+}
+
+// CreateRenderer implements fyne.Widget.
+func (v *SliceView) CreateRenderer() fyne.WidgetRenderer {
+	title := canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	title.TextSize = theme.CaptionTextSize()
+	marks := make([]*canvas.Text, 4)
+	l, r, t, b := v.plane.Edges()
+	for n, s := range []string{l, r, t, b} {
+		marks[n] = canvas.NewText(s, color.NRGBA{R: 255, G: 160, B: 40, A: 255})
+		marks[n].TextStyle.Bold = true
+	}
+	bg := canvas.NewRectangle(color.Black)
+	return &sliceViewRenderer{view: v, bg: bg, title: title, marks: marks}
+}
+
+type sliceViewRenderer struct {
+	view  *SliceView
+	bg    *canvas.Rectangle
+	title *canvas.Text
+	marks []*canvas.Text // left, right, top, bottom
+}
+
+func (r *sliceViewRenderer) Layout(size fyne.Size) {
+	r.bg.Resize(size)
+	r.view.raster.Resize(size)
+	r.view.raster.Move(fyne.NewPos(0, 0))
+	pad := theme.Padding()
+	r.title.Move(fyne.NewPos(pad, pad))
+	for n, m := range r.marks {
+		ms := m.MinSize()
+		var p fyne.Position
+		switch n {
+		case 0:
+			p = fyne.NewPos(pad, (size.Height-ms.Height)/2)
+		case 1:
+			p = fyne.NewPos(size.Width-ms.Width-pad, (size.Height-ms.Height)/2)
+		case 2:
+			p = fyne.NewPos((size.Width-ms.Width)/2, pad)
+		case 3:
+			p = fyne.NewPos((size.Width-ms.Width)/2, size.Height-ms.Height-pad)
+		}
+		m.Move(p)
+		m.Resize(ms)
+	}
+}
+
+func (r *sliceViewRenderer) MinSize() fyne.Size { return fyne.NewSize(120, 120) }
+
+func (r *sliceViewRenderer) Refresh() {
+	slice, n := r.view.Slice()
+	text := r.view.plane.String()
+	if n > 0 {
+		text = fmt.Sprintf("%s %d/%d", r.view.plane, slice+1, n)
+	}
+	if r.title.Text != text {
+		r.title.Text = text
+		r.title.Refresh()
+	}
+	r.view.raster.Refresh()
+}
+
+func (r *sliceViewRenderer) Objects() []fyne.CanvasObject {
+	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.title}
+	for _, m := range r.marks {
+		objs = append(objs, m)
+	}
+	return objs
+}
+
+func (r *sliceViewRenderer) Destroy() {}
+
+// draw is the raster's generator: it renders the current slice at the
+// raster's pixel size w×h.
+func (v *SliceView) draw(w, h int) image.Image {
+	if w <= 0 || h <= 0 {
+		return image.NewRGBA(image.Rect(0, 0, 1, 1))
+	}
+	s, ok := v.currentSlicer()
+	cursor := v.session.Cursor()
+	win := v.session.Window()
+
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if sz := v.Size(); sz.Width > 0 {
+		v.pxScale = float32(w) / sz.Width
+	}
+	if v.img == nil || v.img.Bounds().Dx() != w || v.img.Bounds().Dy() != h {
+		v.img = image.NewRGBA(image.Rect(0, 0, w, h))
+	}
+	// The raster may keep showing the image it was given while the next
+	// is drawn: give it a copy, so it never sees a half-drawn frame.
+	img := v.img
+	if !ok {
+		clearRGBA(img)
+		return cloneRGBA(img)
+	}
+	slice, cu, cv := s.Locate(cursor[0], cursor[1], cursor[2])
+	vp := v.viewport
+	var err error
+	v.session.Read(func(vol *volume.Volume, layer *viewer.Overlay) {
+		if vol != v.vol {
+			// A new scan arrived after currentSlicer: draw nothing this
+			// time; the change notification brings a new frame.
+			clearRGBA(img)
+			return
+		}
+		err = viewer.RenderViewport(img, vol, s, slice, win, layer, vp)
+	})
+	if err != nil {
+		clearRGBA(img)
+		fyne.LogError("render "+v.plane.String(), err)
+	}
+	x, y := vp.SliceToScreen(img.Bounds(), s, float64(cu)+0.5, float64(cv)+0.5)
+	drawCrosshair(img, int(math.Floor(x)), int(math.Floor(y)), crosshairColor)
+	return cloneRGBA(img)
+}
+
+func clearRGBA(img *image.RGBA) {
+	for i := range img.Pix {
+		img.Pix[i] = 0
+	}
+	for i := 3; i < len(img.Pix); i += 4 {
+		img.Pix[i] = 255
+	}
+}
+
+func cloneRGBA(img *image.RGBA) *image.RGBA {
+	c := *img
+	c.Pix = append([]byte(nil), img.Pix...)
+	return &c
+}
+
+// drawCrosshair blends a horizontal and a vertical line through (x, y),
+// leaving a gap around the point itself so the voxel stays visible.
+func drawCrosshair(img *image.RGBA, x, y int, c color.NRGBA) {
+	b := img.Bounds()
+	const gap = 6
+	a := uint32(c.A)
+	blend := func(px, py int) {
+		o := img.PixOffset(px, py)
+		p := img.Pix[o : o+3 : o+3]
+		p[0] = uint8((uint32(p[0])*(255-a) + uint32(c.R)*a) / 255)
+		p[1] = uint8((uint32(p[1])*(255-a) + uint32(c.G)*a) / 255)
+		p[2] = uint8((uint32(p[2])*(255-a) + uint32(c.B)*a) / 255)
+	}
+	if y >= b.Min.Y && y < b.Max.Y {
+		for px := b.Min.X; px < b.Max.X; px++ {
+			if px < x-gap || px > x+gap {
+				blend(px, y)
+			}
+		}
+	}
+	if x >= b.Min.X && x < b.Max.X {
+		for py := b.Min.Y; py < b.Max.Y; py++ {
+			if py < y-gap || py > y+gap {
+				blend(x, py)
+			}
+		}
+	}
+}
+
+// Tapped moves the crosshair to the tapped voxel.
+func (v *SliceView) Tapped(ev *fyne.PointEvent) {
+	if v.dragged {
+		// The end of a pan or window drag, not a click.
+		v.dragged = false
+		return
+	}
+	v.setCursorAt(ev.Position)
+}
+
+// DoubleTapped maximises or restores the view.
+func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
+	if v.OnDoubleTap != nil {
+		v.OnDoubleTap()
+	}
+}
+
+// Scrolled steps through slices, or zooms with ctrl held.
+func (v *SliceView) Scrolled(ev *fyne.ScrollEvent) {
+	d := ev.Scrolled.DY
+	if d == 0 {
+		d = ev.Scrolled.DX
+	}
+	if d == 0 {
+		return
+	}
+	if currentModifiers()&(fyne.KeyModifierControl|fyne.KeyModifierSuper) != 0 {
+		f := zoomStep
+		if d < 0 {
+			f = 1 / zoomStep
+		}
+		v.zoomAbout(ev.Position, f)
+		return
+	}
+	// Wheel up (positive) goes towards higher slice numbers: superior,
+	// anterior, right, as the top of the screen in the other views.
+	if d > 0 {
+		v.StepSlice(1)
+	} else {
+		v.StepSlice(-1)
+	}
+}
+
+// currentModifiers returns the keyboard modifiers held, where the driver
+// can tell (a desktop one); fyne's test driver cannot, and reports none.
+func currentModifiers() fyne.KeyModifier {
+	a := fyne.CurrentApp()
+	if a == nil {
+		return 0
+	}
+	if d, ok := a.Driver().(desktop.Driver); ok {
+		return d.CurrentKeyModifiers()
+	}
+	return 0
+}
+
+// MouseDown starts a click, a crosshair drag, a pan or a window drag.
+func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
+	v.pressed, v.modifier, v.last, v.dragged = ev.Button, ev.Modifier, ev.Position, false
+	if ev.Button == desktop.MouseButtonPrimary && ev.Modifier == 0 {
+		v.setCursorAt(ev.Position)
+	}
+}
+
+// MouseUp ends what MouseDown started.
+func (v *SliceView) MouseUp(*desktop.MouseEvent) { v.pressed = 0 }
+
+// MouseIn implements desktop.Hoverable.
+func (v *SliceView) MouseIn(ev *desktop.MouseEvent) { v.hover(ev.Position) }
+
+// MouseOut implements desktop.Hoverable.
+func (v *SliceView) MouseOut() {
+	v.pressed = 0
+	if v.OnHover != nil {
+		v.OnHover([3]int{}, false)
+	}
+}
+
+// MouseMoved follows drags (fyne reports moves with the buttons held, so
+// that right and middle drags, which it does not pass to Dragged, work)
+// and reports the voxel under the mouse.
+func (v *SliceView) MouseMoved(ev *desktop.MouseEvent) {
+	dx, dy := ev.Position.X-v.last.X, ev.Position.Y-v.last.Y
+	v.last = ev.Position
+	if v.pressed != 0 && ev.Button != 0 {
+		switch {
+		case v.pressed == desktop.MouseButtonSecondary:
+			w := v.session.Window()
+			w.Width += windowPerPixel * float64(dx)
+			w.Level -= windowPerPixel * float64(dy)
+			v.session.SetWindow(w)
+			v.dragged = true
+		case v.pressed == desktop.MouseButtonTertiary,
+			v.pressed == desktop.MouseButtonPrimary && v.modifier&fyne.KeyModifierShift != 0:
+			v.Pan(dx, dy)
+			v.dragged = true
+		case v.pressed == desktop.MouseButtonPrimary:
+			v.setCursorAt(ev.Position)
+		}
+	}
+	v.hover(ev.Position)
+}
+
+// Pan moves the slice by (dx, dy) Fyne units.
+func (v *SliceView) Pan(dx, dy float32) {
+	v.mu.Lock()
+	v.viewport.PanX += float64(dx * v.pxScale)
+	v.viewport.PanY += float64(dy * v.pxScale)
+	v.mu.Unlock()
+	v.Refresh()
+}
+
+func (v *SliceView) hover(pos fyne.Position) {
+	if v.OnHover == nil {
+		return
+	}
+	p, ok := v.voxelAt(pos)
+	v.OnHover(p, ok)
+}
+
+// TypedKey handles the view's keys: arrows and Page Up/Down scroll slices
+// (Page by ten), + and - zoom, Home resets zoom and pan. It reports whether
+// the key was one of them.
+func (v *SliceView) TypedKey(ev *fyne.KeyEvent) bool {
+	switch ev.Name {
+	case fyne.KeyUp, fyne.KeyRight:
+		v.StepSlice(1)
+	case fyne.KeyDown, fyne.KeyLeft:
+		v.StepSlice(-1)
+	case fyne.KeyPageUp:
+		v.StepSlice(10)
+	case fyne.KeyPageDown:
+		v.StepSlice(-10)
+	case fyne.KeyPlus, fyne.KeyEqual:
+		v.Zoom(zoomStep)
+	case fyne.KeyMinus:
+		v.Zoom(1 / zoomStep)
+	case fyne.KeyHome:
+		v.ResetView()
+	default:
+		return false
+	}
+	return true
+}
+
+var (
+	_ fyne.Tappable       = (*SliceView)(nil)
+	_ fyne.DoubleTappable = (*SliceView)(nil)
+	_ fyne.Scrollable     = (*SliceView)(nil)
+	_ desktop.Mouseable   = (*SliceView)(nil)
+	_ desktop.Hoverable   = (*SliceView)(nil)
+)
