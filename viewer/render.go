@@ -1,6 +1,7 @@
 package viewer
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"image"
@@ -247,33 +248,50 @@ func check(vol *volume.Volume, s Slicer, slice int, ov *Overlay) error {
 func (j *job) drawRows(y0, y1 int) {
 	d := j.dst
 	width := len(j.cols) - 2
+	cols, offs := j.cols[1:width+1], j.colOff[1:width+1]
+	// The mapping is monotonic, so the columns inside the slice are one
+	// run [x0, x1); the loop over it needs no per-pixel test.
+	x0, x1 := 0, width
+	for x0 < width && cols[x0] < 0 {
+		x0++
+	}
+	for x1 > x0 && cols[x1-1] < 0 {
+		x1--
+	}
+	const black = 0xff000000 // opaque black as a little-endian RGBA word
+	data, labels, rmp := j.data, j.labels, j.ramp
+	var fast []paint
+	if j.pal != nil {
+		fast = j.pal.fast
+	}
 	// Label values beyond the palette's table are rare; each goroutine
 	// caches their paints for itself.
 	var rare map[uint16]paint
 	for y := y0; y < y1; y++ {
 		o := d.PixOffset(d.Rect.Min.X, d.Rect.Min.Y+y)
-		p := d.Pix[o : o+4*width]
-		if j.rows[y+1] < 0 {
-			for x := 0; x < len(p); x += 4 {
-				p[x], p[x+1], p[x+2], p[x+3] = 0, 0, 0, 255
+		p := d.Pix[o : o+4*width : o+4*width]
+		if j.rows[y+1] < 0 || x0 == x1 {
+			for x := 0; x < width; x++ {
+				binary.LittleEndian.PutUint32(p[4*x:], black)
 			}
 			continue
 		}
+		for x := 0; x < x0; x++ {
+			binary.LittleEndian.PutUint32(p[4*x:], black)
+		}
+		for x := x1; x < width; x++ {
+			binary.LittleEndian.PutUint32(p[4*x:], black)
+		}
 		rb := j.rowOff[y+1]
-		for x := 0; x < width; x++ {
-			q := p[4*x : 4*x+4 : 4*x+4]
-			if j.cols[x+1] < 0 {
-				q[0], q[1], q[2], q[3] = 0, 0, 0, 255
-				continue
-			}
-			idx := rb + j.colOff[x+1]
-			g := uint32(j.ramp.gray(j.data[idx]))
-			r, gr, b := g, g, g
-			if j.labels != nil {
-				if l := j.labels[idx]; l != 0 {
+		for x := x0; x < x1; x++ {
+			idx := rb + offs[x]
+			g := uint32(rmp.gray(data[idx]))
+			c := black | g*0x010101
+			if labels != nil {
+				if l := labels[idx]; l != 0 {
 					var pt paint
-					if int(l) < len(j.pal.fast) {
-						pt = j.pal.fast[l]
+					if int(l) < len(fast) {
+						pt = fast[l]
 					} else {
 						var ok bool
 						if pt, ok = rare[l]; !ok {
@@ -285,13 +303,14 @@ func (j *job) drawRows(y0, y1 int) {
 						}
 					}
 					if pt.inv < 256 && (!j.outline || j.boundary(x, y, l)) {
-						r = (g*pt.inv + pt.pre[0] + 128) >> 8
-						gr = (g*pt.inv + pt.pre[1] + 128) >> 8
-						b = (g*pt.inv + pt.pre[2] + 128) >> 8
+						c = black |
+							(g*pt.inv+pt.pre[0]+128)>>8 |
+							(g*pt.inv+pt.pre[1]+128)>>8<<8 |
+							(g*pt.inv+pt.pre[2]+128)>>8<<16
 					}
 				}
 			}
-			q[0], q[1], q[2], q[3] = uint8(r), uint8(gr), uint8(b), 255
+			binary.LittleEndian.PutUint32(p[4*x:], c)
 		}
 	}
 }

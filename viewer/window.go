@@ -48,14 +48,14 @@ func (r ramp) gray(hu float32) uint8 {
 		}
 		return 0
 	}
-	g := hu*r.a + r.b
-	switch {
-	case g >= 255:
-		return 255
-	case g > 0:
-		return uint8(g)
+	// min and max compile without branches, which matters on noisy data
+	// where a clamp's branches are mispredicted; NaN, which they would pass
+	// through, is rare enough for a predictable branch.
+	g := min(max(hu*r.a+r.b, 0), 255)
+	if g != g {
+		return 0
 	}
-	return 0 // includes NaN, for which every comparison is false
+	return uint8(g)
 }
 
 // Preset is a named window.
