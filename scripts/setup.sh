@@ -12,6 +12,8 @@ debs=(
   # Fyne (cgo, OpenGL, X11)
   gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev
   libxinerama-dev libxi-dev libxxf86vm-dev
+  # JPEG 2000 DICOM pixel data (cgo)
+  libopenjp2-7-dev
   # a real window for screenshots, and a locale Fyne accepts
   xvfb xauth x11-apps libgl1-mesa-dri imagemagick locales
   # the trainer and the tests' independent readers
