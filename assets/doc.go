@@ -1,6 +1,6 @@
 // Package assets holds the small files polyseg ships inside its binary
-// (colour tables, icons) and the colour-table type that names and colours
-// label values.
+// (the TotalSegmentator v2 colour table, the application icon, AppIcon)
+// and the colour-table type that names and colours label values.
 //
 // # Colour-table files
 //
