@@ -347,3 +347,49 @@ func clamp(x, lo, hi int) int {
 	}
 	return x
 }
+
+// LabelCentre returns the voxel of label value that is nearest the centre
+// of mass of all its voxels (a point inside the structure even when it is
+// curved, as the centre of mass of a colon is not), and false when the
+// label is absent.
+func (s *Session) LabelCentre(value uint16) ([3]int, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	l := s.layer.Labels
+	if l == nil || value == 0 {
+		return [3]int{}, false
+	}
+	var sum [3]float64
+	n := 0
+	nx, ny := l.Dims[0], l.Dims[1]
+	for idx, v := range l.Data {
+		if v == value {
+			sum[0] += float64(idx % nx)
+			sum[1] += float64(idx / nx % ny)
+			sum[2] += float64(idx / (nx * ny))
+			n++
+		}
+	}
+	if n == 0 {
+		return [3]int{}, false
+	}
+	c := [3]float64{sum[0] / float64(n), sum[1] / float64(n), sum[2] / float64(n)}
+	// Distances in mm, so that thick slices do not pull the choice.
+	sp := l.Spacing()
+	best, bestD := [3]int{}, math.Inf(1)
+	for idx, v := range l.Data {
+		if v != value {
+			continue
+		}
+		p := [3]int{idx % nx, idx / nx % ny, idx / (nx * ny)}
+		var d float64
+		for a := range p {
+			e := (float64(p[a]) - c[a]) * sp[a]
+			d += e * e
+		}
+		if d < bestD {
+			best, bestD = p, d
+		}
+	}
+	return best, true
+}

@@ -315,3 +315,30 @@ func TestLoadInstallsLabelsAsBaseline(t *testing.T) {
 		t.Error("labels on another grid were accepted")
 	}
 }
+
+func TestLabelCentre(t *testing.T) {
+	s := newTestSession(t, Options{})
+	v, _ := s.Volume()
+	// A hook of label 4 whose centre of mass, (1.125, 2.125, 0) in voxels,
+	// lies outside it: the hook's voxel nearest to it is (1, 3, 0).
+	var idx []int
+	for _, p := range [][3]int{{0, 0, 0}, {0, 1, 0}, {0, 2, 0}, {0, 3, 0}, {1, 3, 0}, {2, 3, 0}, {3, 3, 0}, {3, 2, 0}} {
+		idx = append(idx, v.Index(p[0], p[1], p[2]))
+	}
+	s.Paint("L", idx, 4)
+	tests := []struct {
+		value uint16
+		want  [3]int
+		ok    bool
+	}{
+		{4, [3]int{1, 3, 0}, true},
+		{5, [3]int{}, false},
+		{0, [3]int{}, false},
+	}
+	for _, tt := range tests {
+		got, ok := s.LabelCentre(tt.value)
+		if ok != tt.ok || (ok && got != tt.want) {
+			t.Errorf("LabelCentre(%d) = %v, %v; want %v, %v", tt.value, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,6 +191,33 @@ func (m *MainWindow) updateStatus() {
 	if m.status.Text != text {
 		m.status.SetText(text)
 	}
+}
+
+// GoToLabel moves the crosshair into the label named label (a name of the
+// colour table, such as "liver", or a value, such as "5").
+func (m *MainWindow) GoToLabel(label string) error {
+	var value uint16
+	var found bool
+	m.session.Read(func(_ *volume.Volume, l *viewer.Overlay) {
+		for _, e := range l.Table.Labels() {
+			if strings.EqualFold(e.Name, label) {
+				value, found = e.Value, true
+			}
+		}
+	})
+	if !found {
+		n, err := strconv.ParseUint(label, 10, 16)
+		if err != nil {
+			return fmt.Errorf("no label named %q", label)
+		}
+		value = uint16(n)
+	}
+	c, ok := m.session.LabelCentre(value)
+	if !ok {
+		return fmt.Errorf("label %q (%d) is not in the label volume", label, value)
+	}
+	m.session.SetCursor(c)
+	return nil
 }
 
 // ToggleMaximised shows only v, or all three views again.

@@ -105,38 +105,19 @@ func centreOf(v *SliceView) fyne.Position {
 	return pos.Add(fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
 }
 
-// moveToLiver puts the crosshair on the liver voxel nearest the centroid of
-// the liver's voxels, so every view cuts through it.
+// moveToLiver puts the crosshair inside the liver, so every view cuts
+// through it.
 func moveToLiver(t *testing.T, m *MainWindow) {
 	t.Helper()
-	var sum [3]int
-	var n int
-	var pts [][3]int
-	m.session.Read(func(v *volume.Volume, l *viewer.Overlay) {
-		for k := 0; k < v.Dims[2]; k++ {
-			for j := 0; j < v.Dims[1]; j++ {
-				for i := 0; i < v.Dims[0]; i++ {
-					if l.Labels.At(i, j, k) == liver {
-						sum[0], sum[1], sum[2] = sum[0]+i, sum[1]+j, sum[2]+k
-						n++
-						pts = append(pts, [3]int{i, j, k})
-					}
-				}
-			}
+	if err := m.GoToLabel("liver"); err != nil {
+		t.Fatal(err)
+	}
+	c := m.session.Cursor()
+	m.session.Read(func(_ *volume.Volume, l *viewer.Overlay) {
+		if got := l.Labels.At(c[0], c[1], c[2]); got != liver {
+			t.Fatalf("GoToLabel(liver) put the crosshair at %v, label %d", c, got)
 		}
 	})
-	if n == 0 {
-		t.Fatal("no liver in patient A's labels")
-	}
-	c := [3]int{sum[0] / n, sum[1] / n, sum[2] / n}
-	best, bd := pts[0], -1
-	for _, p := range pts {
-		d := (p[0]-c[0])*(p[0]-c[0]) + (p[1]-c[1])*(p[1]-c[1]) + (p[2]-c[2])*(p[2]-c[2])
-		if bd < 0 || d < bd {
-			best, bd = p, d
-		}
-	}
-	m.session.SetCursor(best)
 }
 
 func TestOpenShowsScanAndStatus(t *testing.T) {
@@ -271,6 +252,24 @@ func TestLabelListShowsLabels(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("label list %v lacks the liver", m.sidebar.labels)
+	}
+	// Selecting a row takes the crosshair into that label.
+	for n, l := range m.sidebar.labels {
+		if l.Value != 1 { // spleen
+			continue
+		}
+		m.sidebar.list.Select(n)
+		c := m.session.Cursor()
+		m.session.Read(func(_ *volume.Volume, o *viewer.Overlay) {
+			if got := o.Labels.At(c[0], c[1], c[2]); got != 1 {
+				t.Errorf("selecting the spleen put the crosshair on label %d", got)
+			}
+		})
+	}
+	for _, bad := range []string{"nope", "999"} {
+		if err := m.GoToLabel(bad); err == nil {
+			t.Errorf("GoToLabel(%q) succeeded", bad)
+		}
 	}
 }
 

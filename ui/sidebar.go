@@ -82,6 +82,16 @@ func newSidebar(s *app.Session, views []*SliceView) *sidebar {
 		},
 		sb.updateItem,
 	)
+	// Selecting a label takes the crosshair to it, so a structure named in
+	// the list can be found in the scan.
+	sb.list.OnSelected = func(n widget.ListItemID) {
+		if n >= 0 && n < len(sb.labels) {
+			if c, ok := s.LabelCentre(sb.labels[n].Value); ok {
+				s.SetCursor(c)
+			}
+		}
+		sb.list.UnselectAll()
+	}
 	top := container.NewVBox(
 		widget.NewLabelWithStyle("Labels", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, widget.NewLabel("Opacity"), nil, sb.opacity),

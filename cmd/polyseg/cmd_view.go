@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"fyne.io/fyne/v2"
+	fyneapp "fyne.io/fyne/v2/app"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/phantom"
+	"github.com/polyseg/polyseg/ui"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// appID is the app's unique ID, as in FyneApp.toml: Fyne keys preferences
+// and storage on it.
+const appID = "io.github.polyseg.polyseg"
+
+func init() {
+	register(command{
+		name:    "view",
+		summary: "open the desktop app, with a scan if one is named",
+		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N]",
+		run:     runView,
+	})
+}
+
+// viewArgs is the parsed command line of view.
+type viewArgs struct {
+	path, labels string
+	goTo         string
+	opts         volume.OpenOptions
+}
+
+// parseViewArgs accepts the scan before or after the flags, as users type
+// "polyseg view ct.nii.gz --labels seg.nii.gz".
+func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
+	fs := newFlags("view", stderr)
+	labels := fs.String("labels", "", "label volume (NIfTI) to show over the scan; resampled if on another grid")
+	series := fs.String("series", "", "DICOM series to open from a folder holding several: its SeriesInstanceUID, or N for the N-th listed")
+	goTo := fs.String("goto", "", "label (name such as liver, or value) to put the crosshair in once the labels are shown")
+	var va viewArgs
+	var rest []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return va, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		rest = append(rest, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if len(rest) > 1 {
+		return va, usageErr("one scan at a time (got %d: %q)", len(rest), rest)
+	}
+	if len(rest) == 1 {
+		va.path = rest[0]
+	}
+	va.labels, va.goTo = *labels, *goTo
+	if va.labels != "" && va.path == "" {
+		return va, usageErr("--labels needs a scan to lie on")
+	}
+	if va.goTo != "" && va.labels == "" {
+		return va, usageErr("--goto needs --labels")
+	}
+	if *series != "" {
+		if va.path == "" {
+			return va, usageErr("--series needs a DICOM folder")
+		}
+		if n, err := strconv.Atoi(*series); err == nil {
+			if n < 1 {
+				return va, usageErr("--series %d: series are numbered from 1", n)
+			}
+			va.opts.DICOM.SeriesIndex = n
+		} else {
+			va.opts.DICOM.SeriesUID = *series
+		}
+	}
+	return va, nil
+}
+
+// example makes the scan shown when none is named: a phantom abdomen of
+// scanner A, with its labels, so that a first start shows what the app does
+// without a file at hand.
+func example(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
+	p.Report(-1, "generating a phantom abdomen")
+	return phantom.Generate(ctx, phantom.Options{Seed: 1, Scanner: phantom.ScannerA()})
+}
+
+func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	va, err := parseViewArgs(args, stderr)
+	if err != nil {
+		return err
+	}
+	a := fyneapp.NewWithID(appID)
+	m := ui.New(a)
+	if va.path != "" {
+		opened := m.Open(va.path, va.labels, va.opts)
+		if va.goTo != "" {
+			go func() {
+				<-opened
+				fyne.Do(func() {
+					if err := m.GoToLabel(va.goTo); err != nil {
+						fmt.Fprintf(stderr, "polyseg view: --goto: %v\n", err)
+					}
+				})
+			}()
+		}
+	} else {
+		m.OpenGenerated("example", example)
+	}
+	// An interrupt (Ctrl+C in the terminal) closes the window as the
+	// window's close button would, autosaving first.
+	stop := context.AfterFunc(ctx, func() { fyne.Do(m.Close) })
+	defer stop()
+	m.ShowAndRun()
+	return nil
+}

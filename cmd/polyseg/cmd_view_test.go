@@ -1,0 +1,58 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"testing"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/volume"
+)
+
+func TestParseViewArgs(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    viewArgs
+		wantErr error // nil: success; errUsage: a usage error
+	}{
+		{nil, viewArgs{}, nil},
+		{[]string{"ct.nii.gz"}, viewArgs{path: "ct.nii.gz"}, nil},
+		{[]string{"ct.nii.gz", "--labels", "seg.nii.gz"}, viewArgs{path: "ct.nii.gz", labels: "seg.nii.gz"}, nil},
+		{[]string{"--labels", "seg.nii.gz", "ct.nii.gz"}, viewArgs{path: "ct.nii.gz", labels: "seg.nii.gz"}, nil},
+		{[]string{"dicom/", "--series", "2"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesIndex: 2}}}, nil},
+		{[]string{"dicom/", "--series", "1.2.840.1"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesUID: "1.2.840.1"}}}, nil},
+		{[]string{"ct.nii", "--labels", "s.nii", "--goto", "liver"}, viewArgs{path: "ct.nii", labels: "s.nii", goTo: "liver"}, nil},
+		{[]string{"ct.nii", "--goto", "liver"}, viewArgs{}, errUsage},
+		{[]string{"a.nii", "b.nii"}, viewArgs{}, errUsage},
+		{[]string{"--labels", "seg.nii.gz"}, viewArgs{}, errUsage},
+		{[]string{"--series", "2"}, viewArgs{}, errUsage},
+		{[]string{"dicom/", "--series", "0"}, viewArgs{}, errUsage},
+	}
+	for _, tt := range tests {
+		got, err := parseViewArgs(tt.args, io.Discard)
+		switch {
+		case tt.wantErr == nil && err != nil:
+			t.Errorf("parseViewArgs(%q): %v", tt.args, err)
+		case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
+			t.Errorf("parseViewArgs(%q) = %v, want a usage error", tt.args, err)
+		case tt.wantErr == nil && got != tt.want:
+			t.Errorf("parseViewArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
+		}
+	}
+	if _, err := parseViewArgs([]string{"--nope"}, io.Discard); err == nil {
+		t.Error("an unknown flag was accepted")
+	}
+}
+
+// TestExampleScan checks that the scan shown with no file has labels on
+// its grid, as the session requires.
+func TestExampleScan(t *testing.T) {
+	v, l, err := example(context.Background(), app.ProgressFunc(func(float64, string) {}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !l.Grid.Equal(v.Grid, 1e-9) || l.Max() == 0 {
+		t.Errorf("example labels: grid %v (scan %v), max label %d", l.Dims, v.Dims, l.Max())
+	}
+}

@@ -1,0 +1,35 @@
+#!/bin/sh
+# Reproduces docs/screenshot.png: the desktop app under a virtual X server
+# (Xvfb), showing patient A of the shared real fixtures with its labels and
+# the crosshair in the liver.
+# Needs xvfb and imagemagick (import). Usage: scripts/screenshot.sh [OUT.png]
+set -eu
+cd "$(dirname "$0")/.."
+out=${1:-docs/screenshot.png}
+data=${POLYSEG_REAL_DATA:-../shared/data/real/totalsegmentator}
+ct=$data/example_ct.nii.gz
+seg=$data/example_seg_fast_force_split.nii.gz
+display=${DISPLAY_NUM:-:99}
+
+bin=$(mktemp -d)/polyseg
+go build -o "$bin" ./cmd/polyseg
+
+Xvfb "$display" -screen 0 1400x900x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+app=
+cleanup() {
+	[ -n "$app" ] && kill "$app" 2>/dev/null || true
+	kill "$xvfb" 2>/dev/null || true
+	rm -rf "$(dirname "$bin")"
+}
+trap cleanup EXIT INT TERM
+
+# Fyne reads the locale from LANG and rejects plain "C".
+DISPLAY=$display LANG=en_US.UTF-8 "$bin" view "$ct" --labels "$seg" --goto liver &
+app=$!
+# The window maps, the scan and labels load in the background: give both
+# time, then grab the screen, trimmed to the window (there is no window
+# manager, and the screen around the window is black).
+sleep "${SETTLE_SECONDS:-8}"
+DISPLAY=$display import -window root -trim +repage "$out"
+echo "wrote $out"
