@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/volume"
+)
+
+func init() {
+	register(command{
+		name:    "refine",
+		summary: "refine a coarse label volume with Segment Anything, slice by slice",
+		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] IN OUT.nii[.gz]",
+		run:     runRefine,
+	})
+}
+
+// windowFlag parses "LEVEL/WIDTH" in HU.
+type windowFlag struct {
+	w   models.Window
+	set bool
+}
+
+func (f *windowFlag) String() string {
+	if !f.set {
+		return ""
+	}
+	return fmt.Sprintf("%g/%g", f.w.Level, f.w.Width)
+}
+
+func (f *windowFlag) Set(s string) error {
+	var w models.Window
+	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%g/%g", &w.Level, &w.Width); err != nil || w.Width <= 0 {
+		return fmt.Errorf("window %q: want LEVEL/WIDTH in HU with a positive width, e.g. 30/150", s)
+	}
+	f.w, f.set = w, true
+	return nil
+}
+
+func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("refine", stderr)
+	coarsePath := fs.String("coarse", "", "coarse label volume to refine (required)")
+	label := fs.Uint("label", 0, "label value to refine (0: every label in the coarse mask)")
+	var win windowFlag
+	fs.Var(&win, "window", "SAM image window `LEVEL/WIDTH` (default: the encoder manifest's, per label)")
+	var o inference.RefineOptions
+	fs.Float64Var(&o.MarginMM, "margin-mm", 0, "widen each box by this many mm")
+	fs.Float64Var(&o.MinIoU, "min-iou", inference.DefaultMinIoU, "keep the coarse shape when SAM's predicted IoU is below this")
+	fs.Float64Var(&o.MaxAreaChange, "max-area-change", inference.DefaultMaxAreaChange, "keep the coarse shape when the area changes by more than this fraction")
+	fs.Float64Var(&o.MaxHUShift, "max-hu-shift", inference.DefaultMaxHUShift, "keep the coarse shape when added pixels' mean HU is this many std from the coarse mean")
+	var series seriesFlag
+	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
+	var rf runtimeFlags
+	rf.register(fs)
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return usageErr("%v", err)
+	}
+	if len(pos) != 2 {
+		return usageErr("want an input scan and an output label file, got %d arguments", len(pos))
+	}
+	if *coarsePath == "" {
+		return usageErr("--coarse is required")
+	}
+	if *label > 65535 {
+		return usageErr("--label %d: label values are 0..65535", *label)
+	}
+	in, out := pos[0], pos[1]
+	if err := checkLabelOutput(out); err != nil {
+		return err
+	}
+	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
+	if err != nil {
+		return err
+	}
+	coarse, warnings, err := volume.LoadLabels(*coarsePath, v.Grid)
+	if err != nil {
+		return err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	if *label != 0 {
+		o.Labels = []uint16{uint16(*label)}
+		found := false
+		for _, x := range coarse.Data {
+			if x == uint16(*label) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("coarse mask %s has no voxel with label %d", *coarsePath, *label)
+		}
+	}
+	rt, err := rf.runtime()
+	if err != nil {
+		return err
+	}
+	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	if err != nil {
+		return err
+	}
+	defer sam.Close()
+	if win.set {
+		o.Windows = map[uint16]models.Window{}
+		labels := o.Labels
+		if len(labels) == 0 {
+			for x := uint16(1); x != 0 && x <= coarse.Max(); x++ {
+				labels = append(labels, x)
+			}
+		}
+		for _, l := range labels {
+			o.Windows[l] = win.w
+		}
+	}
+	prov, note := rt.Provider()
+	fmt.Fprintf(stderr, "SAM on %s (%d threads)\n", prov, rt.Threads())
+	if note != "" {
+		fmt.Fprintf(stderr, "note: %s\n", note)
+	}
+	o.Progress = progressLine(stderr, "refine")
+	refined, st, err := sam.Refine(ctx, v, coarse, o)
+	if err != nil {
+		return err
+	}
+	if err := volume.WriteLabels(out, refined, v); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s: %d slices, %d components, %d replaced by SAM", out, st.Slices, st.Components, st.Decisions[inference.Replaced])
+	for d := inference.KeptSmall; d <= inference.KeptEmpty; d++ {
+		if n := st.Decisions[d]; n > 0 {
+			fmt.Fprintf(stdout, ", %d %s", n, d)
+		}
+	}
+	fmt.Fprintln(stdout)
+	return nil
+}
