@@ -35,8 +35,9 @@ type anatomy struct {
 
 	organs   []organ
 	columns  []column
-	bowel    []capsule // painted before the organs, which cover it
-	tubes    []capsule // painted after the organs
+	bowel    []tube // painted before the organs, which cover it
+	pancreas []tube // painted before the organs too
+	tubes    []tube // painted after the organs
 	fecesTex waves
 	stomachY float64 // air-fluid level in the stomach
 }
@@ -95,10 +96,10 @@ func newAnatomy(r *rand.Rand) *anatomy {
 	sy := (a.halfAnt + a.halfPost) / 225
 
 	a.period = uniform(r, 32, 36)
-	a.vbR0 = uniform(r, 19, 23)
+	a.vbR0 = uniform(r, 22, 26)
 	a.vbY0 = -a.halfPost + a.fatAt(-math.Pi/2) + uniform(r, 62, 72)*sy
 	a.lordosis = uniform(r, 4, 14)
-	a.canalR = uniform(r, 8, 10)
+	a.canalR = uniform(r, 7, 8.5)
 	a.spinousLen = uniform(r, 24, 32)
 	a.transverseLn = uniform(r, 26, 36) * s
 
@@ -112,7 +113,7 @@ func newAnatomy(r *rand.Rand) *anatomy {
 			case 11:
 				rb.drop, rb.phiMax, rb.phiCart = uniform(r, 55, 75), deg(uniform(r, 115, 135)), 9
 			default:
-				rb.drop = uniform(r, 95, 125)
+				rb.drop = uniform(r, 130, 170)
 				rb.phiMax = deg(uniform(r, 165, 178))
 				rb.phiCart = deg(uniform(r, 125, 140) + float64(n-5)*2)
 			}
@@ -126,12 +127,6 @@ func newAnatomy(r *rand.Rand) *anatomy {
 	a.addOrgans(r, s, sy)
 	a.addVessels(r, s, sy)
 	a.addBowel(r, s, sy)
-	for i := range a.bowel {
-		a.bowel[i].bounds()
-	}
-	for i := range a.tubes {
-		a.tubes[i].bounds()
-	}
 	return a
 }
 
@@ -206,9 +201,9 @@ func (a *anatomy) addOrgans(r *rand.Rand, s, sy float64) {
 	// across the midline in front of the stomach.
 	lv := uniform(r, 0.9, 1.1)
 	right := newBlob(r,
-		[3]float64{0.45*cav + normal(r, 0, 6), normal(r, 8, 6), normal(r, 75, 8)},
-		[3]float64{95 * s * lv, 95 * sy * lv, 105 * lv},
-		deg(normal(r, 0, 8)), deg(normal(r, 0, 5)), deg(normal(r, -8, 5)), 0.25, 0.11)
+		[3]float64{0.45*cav + normal(r, 0, 6), normal(r, 8, 6), normal(r, 88, 8)},
+		[3]float64{88 * s * lv, 90 * sy * lv, 95 * lv},
+		deg(normal(r, 0, 8)), deg(normal(r, 0, 5)), deg(normal(r, -8, 5)), 0.35, 0.11)
 	left := newBlob(r,
 		[3]float64{normal(r, -15, 8) * s, vby + (normal(r, 85, 8))*sy, normal(r, 105, 8)},
 		[3]float64{70 * s * lv, 38 * sy * lv, 45 * lv},
@@ -252,7 +247,7 @@ func (a *anatomy) addOrgans(r *rand.Rand, s, sy float64) {
 		deg(normal(r, 35, 8)), deg(normal(r, 10, 5)), 0, 0.1, 0.13)
 
 	stomach := newBlob(r,
-		[3]float64{-normal(r, 50, 8) * s, vby + normal(r, 70, 8)*sy, normal(r, 95, 8)},
+		[3]float64{-normal(r, 50, 8) * s, vby + normal(r, 80, 8)*sy, normal(r, 95, 8)},
 		[3]float64{48 * s, 40 * sy, 58},
 		deg(normal(r, 30, 8)), 0, deg(normal(r, -15, 8)), 0.2, 0.12)
 	antrum := newBlob(r,
@@ -312,36 +307,42 @@ func (a *anatomy) addVessels(r *rand.Rand, s, sy float64) {
 	// the splenic hilum and into the liver.
 	vby := a.vbY0 + a.lordosis*0.3
 	zp := normal(r, 45, 6)
-	head := [3]float64{normal(r, 30, 5) * s, vby + 45*sy, zp - 10}
-	neck := [3]float64{0, vby + 55*sy, zp}
-	body := [3]float64{-45 * s, vby + 45*sy, zp + 10}
-	tail := [3]float64{-(a.vbR0 + 70*s), vby + 15*sy, zp + 22}
-	pr := uniform(r, 9, 13)
+	head := [3]float64{normal(r, 30, 5) * s, vby + 38*sy, zp - 12}
+	neck := [3]float64{0, vby + 45*sy, zp}
+	body := [3]float64{-45 * s, vby + 38*sy, zp + 8}
+	tail := [3]float64{-(a.vbR0 + 68*s), vby + 8*sy, zp + 20}
+	pr := uniform(r, 10, 13)
+	pan := tube{lumen: tPancreas, label: Pancreas}
 	for _, seg := range [][2][3]float64{{head, neck}, {neck, body}, {body, tail}} {
-		a.tubes = append(a.tubes, capsule{p0: seg[0], p1: seg[1], r: pr, lumen: tPancreas, label: Pancreas, onlyIn: tFat})
+		pan.add(seg[0], seg[1], pr, 0)
 		pr *= 0.85
 	}
+	a.pancreas = append(a.pancreas, pan)
 	off := func(p [3]float64, dy float64) [3]float64 { p[1] += dy; return p }
-	conf := off(neck, -9)
+	conf := off(neck, -10)
 	hilum := [3]float64{normal(r, 40, 5) * s, normal(r, 25, 5), normal(r, 70, 6)}
-	a.tubes = append(a.tubes,
-		capsule{p0: conf, p1: off(body, -9), r: 4.5, lumen: tPortal, label: PortalSplenicVein},
-		capsule{p0: off(body, -9), p1: off(tail, -7), r: 4.5, lumen: tPortal, label: PortalSplenicVein},
-		capsule{p0: conf, p1: hilum, r: uniform(r, 6, 8), lumen: tPortal, label: PortalSplenicVein},
-	)
+	portal := tube{lumen: tPortal, label: PortalSplenicVein}
+	portal.add(conf, off(body, -10), 4.5, 0)
+	portal.add(off(body, -10), off(tail, -8), 4.5, 0)
+	portal.add(conf, hilum, uniform(r, 6, 8), 0)
+	a.tubes = append(a.tubes, portal)
 	// Renal veins run from the hila to the inferior vena cava.
 	for _, o := range a.organs {
 		if o.kind != kidneyOrgan {
 			continue
 		}
 		p := o.inner.c
-		a.tubes = append(a.tubes, capsule{p0: p, p1: [3]float64{ivcX(p[2]), ivcY(p[2]), p[2] + 10}, r: 4.5, lumen: tVein, onlyIn: tFat})
+		rv := tube{lumen: tVein, onlyIn: tFat}
+		rv.add(p, [3]float64{ivcX(p[2]), ivcY(p[2]), p[2] + 10}, 4.5, 0)
+		a.tubes = append(a.tubes, rv)
 	}
 	// Mesenteric vessels: short bright or grey streaks in the fat.
-	for i := 0; i < 60; i++ {
-		p := [3]float64{uniform(r, -70, 70) * s, uniform(r, a.vbY0+30, a.vbY0+110) * sy, uniform(r, -150, 40)}
-		d := [3]float64{normal(r, 0, 12), normal(r, 0, 12), normal(r, 0, 12)}
-		a.tubes = append(a.tubes, capsule{p0: p, p1: [3]float64{p[0] + d[0], p[1] + d[1], p[2] + d[2]}, r: uniform(r, 1.2, 2.5), lumen: tVein, onlyIn: tFat})
+	for i := 0; i < 120; i++ {
+		p := [3]float64{uniform(r, -80, 80) * s, vby + uniform(r, 20, 120)*sy, uniform(r, -160, 50)}
+		d := [3]float64{normal(r, 0, 15), normal(r, 0, 15), normal(r, 0, 15)}
+		mv := tube{lumen: tVein, onlyIn: tFat}
+		mv.add(p, [3]float64{p[0] + d[0], p[1] + d[1], p[2] + d[2]}, uniform(r, 1.0, 2.2), 0)
+		a.tubes = append(a.tubes, mv)
 	}
 }
 
@@ -371,6 +372,7 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 	air := uniform(r, 0.3, 0.8)
 	rc := uniform(r, 17, 24)
 	hw := newWaves(r, 2, 30, 50)
+	colon := tube{wall: 2.5, lumen: tFeces, feces: true, label: Colon, onlyIn: tFat}
 	for i := 0; i+1 < len(pts); i++ {
 		p0, p1 := pts[i], pts[i+1]
 		n := int(dist3(p0, p1)/10) + 1
@@ -378,10 +380,10 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 			q0 := lerp3(p0, p1, float64(k)/float64(n))
 			q1 := lerp3(p0, p1, float64(k+1)/float64(n))
 			rr := rc * (1 + 0.12*hw.at(q0[0], q0[1], q0[2]))
-			a.bowel = append(a.bowel, capsule{p0: q0, p1: q1, r: rr, wall: 2.5, lumen: tFeces,
-				air: math.Max(0, math.Min(1, air+0.2*r.NormFloat64())), feces: true, label: Colon, onlyIn: tFat})
+			colon.add(q0, q1, rr, math.Max(0, math.Min(1, air+0.2*r.NormFloat64())))
 		}
 	}
+	a.bowel = append(a.bowel, colon)
 
 	loops := 4 + r.IntN(3)
 	for l := 0; l < loops; l++ {
@@ -392,6 +394,7 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 		if r.Float64() < 0.4 {
 			air = uniform(r, 0.1, 0.5)
 		}
+		sb := tube{wall: 2, lumen: tBowelFluid, label: SmallBowel, onlyIn: tFat}
 		for step := 0; step < 45; step++ {
 			for j := range d {
 				d[j] += 0.6 * r.NormFloat64()
@@ -412,9 +415,10 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 					q[j] = p[j] + 9*d[j]
 				}
 			}
-			a.bowel = append(a.bowel, capsule{p0: p, p1: q, r: rad, wall: 2, lumen: tBowelFluid, air: air, label: SmallBowel, onlyIn: tFat})
+			sb.add(p, q, rad, air)
 			p = q
 		}
+		a.bowel = append(a.bowel, sb)
 	}
 	a.fecesTex = newWaves(r, 6, 5, 10)
 }

@@ -33,6 +33,7 @@ type canvas struct {
 	cavity  []bool // inside the abdominal wall
 	organOK []bool // inside the cavity and below the diaphragm
 	rib     []tissue
+	segs    []*capsule // scratch for paintTube
 }
 
 func newCanvas(pl plane) *canvas {
@@ -48,7 +49,10 @@ func (a *anatomy) paint(c *canvas, z float64) {
 	a.paintBody(c, z)
 	a.paintMuscles(c, z)
 	for i := range a.bowel {
-		a.paintCapsule(c, &a.bowel[i], z)
+		c.segs = a.paintTube(c, &a.bowel[i], z, c.segs)
+	}
+	for i := range a.pancreas {
+		c.segs = a.paintTube(c, &a.pancreas[i], z, c.segs)
 	}
 	for i := range a.organs {
 		a.paintOrgan(c, &a.organs[i], z)
@@ -57,7 +61,7 @@ func (a *anatomy) paint(c *canvas, z float64) {
 		paintColumn(c, &a.columns[i], z)
 	}
 	for i := range a.tubes {
-		a.paintCapsule(c, &a.tubes[i], z)
+		c.segs = a.paintTube(c, &a.tubes[i], z, c.segs)
 	}
 	a.paintSpine(c, z)
 	a.paintPelvis(c, z)
@@ -146,7 +150,7 @@ func (a *anatomy) paintBody(c *canvas, z float64) {
 			du := (math.Abs(x) - 0.4*aRC[side]) / (0.65 * aRC[side])
 			dv := (y - yRC - 0.1*bRC) / (0.8 * bRC)
 			zd := a.domeTop[side] - a.domeDrop*(du*du+dv*dv)
-			zd = math.Max(zd, 1.1*a.period)
+			zd = math.Max(zd, 1.9*a.period)
 			switch {
 			case z > zd+2.5:
 				c.organOK[p] = false
@@ -170,9 +174,9 @@ func (a *anatomy) markRib(c *canvas, p, side int, phi, off, z float64) {
 		if rb.side != sgn || phi > rb.phiMax || phi < deg(18) {
 			continue
 		}
-		zr := rb.zHead - rb.drop*math.Pow(phi/rb.phiMax, 1.3)
-		dz := (z - zr) / 5.5
-		dr := off / 3.8
+		zr := rb.zHead - rb.drop*math.Pow(phi/rb.phiMax, 0.85)
+		dz := (z - zr) / 5
+		dr := off / 3.2
 		e := dz*dz + dr*dr
 		if e >= 1 {
 			continue
@@ -223,37 +227,64 @@ func (a *anatomy) paintMuscles(c *canvas, z float64) {
 	}
 }
 
-func (a *anatomy) paintCapsule(c *canvas, k *capsule, z float64) {
-	if z < k.zlo || z > k.zhi {
-		return
+func (a *anatomy) paintTube(c *canvas, tb *tube, z float64, segs []*capsule) []*capsule {
+	if z < tb.zlo || z > tb.zhi {
+		return segs
+	}
+	segs = segs[:0]
+	xlo, xhi, ylo, yhi := math.Inf(1), math.Inf(-1), math.Inf(1), math.Inf(-1)
+	for i := range tb.segs {
+		k := &tb.segs[i]
+		if z < k.zlo || z > k.zhi {
+			continue
+		}
+		segs = append(segs, k)
+		xlo = math.Min(xlo, math.Min(k.p0[0], k.p1[0])-k.r)
+		xhi = math.Max(xhi, math.Max(k.p0[0], k.p1[0])+k.r)
+		ylo = math.Min(ylo, math.Min(k.p0[1], k.p1[1])-k.r)
+		yhi = math.Max(yhi, math.Max(k.p0[1], k.p1[1])+k.r)
+	}
+	if len(segs) == 0 {
+		return segs
 	}
 	pl := c.pl
-	i0, i1, j0, j1 := pl.box(math.Min(k.p0[0], k.p1[0])-k.r, math.Max(k.p0[0], k.p1[0])+k.r,
-		math.Min(k.p0[1], k.p1[1])-k.r, math.Max(k.p0[1], k.p1[1])+k.r)
+	i0, i1, j0, j1 := pl.box(xlo, xhi, ylo, yhi)
 	for j := j0; j <= j1; j++ {
 		y := pl.y(j)
 		for i := i0; i <= i1; i++ {
 			p := j*pl.n + i
-			if !c.cavity[p] || (k.onlyIn != tAir && c.tis[p] != k.onlyIn) {
+			if !c.cavity[p] || (tb.onlyIn != tAir && c.tis[p] != tb.onlyIn) {
 				continue
 			}
 			x := pl.x(i)
-			d, ya := k.dist(x, y, z)
-			if d >= k.r {
+			// Signed distance to the union's surface, negative inside.
+			best, ya, r, air := math.Inf(1), 0.0, 0.0, 0.0
+			for _, k := range segs {
+				if x < math.Min(k.p0[0], k.p1[0])-k.r || x > math.Max(k.p0[0], k.p1[0])+k.r ||
+					y < math.Min(k.p0[1], k.p1[1])-k.r || y > math.Max(k.p0[1], k.p1[1])+k.r {
+					continue
+				}
+				d, yk := k.dist(x, y, z)
+				if d-k.r < best {
+					best, ya, r, air = d-k.r, yk, k.r, k.air
+				}
+			}
+			if best >= 0 {
 				continue
 			}
-			t := k.lumen
+			t := tb.lumen
 			switch {
-			case d > k.r-k.wall:
+			case best > -tb.wall:
 				t = tBowelWall
-			case k.air > 0 && y-ya > k.r*(1-2*k.air):
+			case air > 0 && y-ya > r*(1-2*air):
 				t = tAir
-			case k.feces && a.fecesTex.at(x, y, z) > 0.4:
+			case tb.feces && a.fecesTex.at(x, y, z) > 0.4:
 				t = tAir
 			}
-			c.tis[p], c.lab[p] = t, k.label
+			c.tis[p], c.lab[p] = t, tb.label
 		}
 	}
+	return segs
 }
 
 func (a *anatomy) paintOrgan(c *canvas, o *organ, z float64) {
@@ -358,14 +389,14 @@ func (a *anatomy) paintSpine(c *canvas, z float64) {
 				c.tis[p], c.lab[p] = tCSF, 0
 				continue
 			}
-			ox, oy := x/(cr*1.15+6), (y-cy)/(cr+5)
+			ox, oy := x/(cr*1.15+4.5), (y-cy)/(cr+4)
 			if arch && ox*ox+oy*oy < 1 {
 				c.tis[p], c.lab[p] = tArch, label
 				continue
 			}
 			ax := math.Abs(x)
 			back := cy - cr - 3
-			if spinous && ax < 3.5 && y < back && y > back-a.spinousLen*(0.6+t) {
+			if spinous && ax < 3 && y < back && y > back-a.spinousLen*(0.6+t) {
 				c.tis[p], c.lab[p] = tArch, label
 				continue
 			}

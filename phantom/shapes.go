@@ -82,26 +82,15 @@ func matMul(a, b [3][3]float64) [3][3]float64 {
 	return m
 }
 
-// capsule is one straight piece of a tube (bowel, vessel): the points within
-// radius r of the segment p0-p1.
+// capsule is one straight piece of a tube: the points within radius r of
+// the segment p0-p1.
 type capsule struct {
 	p0, p1 [3]float64
 	r      float64
 	// air is the fraction of the lumen filled with gas, which floats to the
 	// anterior (+y) side of a supine patient.
-	air    float64
-	feces  bool
-	wall   float64 // wall thickness, mm; 0 for vessels
-	lumen  tissue
-	label  uint16
-	zlo    float64
-	zhi    float64
-	onlyIn tissue // when not tAir, paint only over this tissue
-}
-
-func (c *capsule) bounds() {
-	c.zlo = math.Min(c.p0[2], c.p1[2]) - c.r
-	c.zhi = math.Max(c.p0[2], c.p1[2]) + c.r
+	air      float64
+	zlo, zhi float64
 }
 
 // dist returns the distance from p to the segment and the y of the closest
@@ -117,6 +106,33 @@ func (c *capsule) dist(x, y, z float64) (d, yAxis float64) {
 	}
 	dx, dy, dz := wx-t*ux, wy-t*uy, wz-t*uz
 	return math.Sqrt(dx*dx + dy*dy + dz*dz), c.p0[1] + t*uy
+}
+
+// tube is a chain of capsules painted as one solid, so that its wall runs
+// along the outside of the union and not around every piece: bowel loops,
+// vessels, the pancreas.
+type tube struct {
+	segs     []capsule
+	wall     float64 // wall thickness, mm; 0 for solid tubes
+	lumen    tissue
+	feces    bool // mottled gas in the lumen
+	label    uint16
+	onlyIn   tissue // when not tAir, paint only over this tissue
+	zlo, zhi float64
+}
+
+// add appends a piece from p0 to p1.
+func (t *tube) add(p0, p1 [3]float64, r, air float64) {
+	c := capsule{p0: p0, p1: p1, r: r, air: air}
+	c.zlo = math.Min(p0[2], p1[2]) - r
+	c.zhi = math.Max(p0[2], p1[2]) + r
+	if len(t.segs) == 0 || c.zlo < t.zlo {
+		t.zlo = c.zlo
+	}
+	if len(t.segs) == 0 || c.zhi > t.zhi {
+		t.zhi = c.zhi
+	}
+	t.segs = append(t.segs, c)
 }
 
 // column is a vertical tube whose cross-section is an ellipse centred on a

@@ -60,7 +60,7 @@ var tissueHU = [nTissues]struct{ nc, pv, tex float64 }{
 	tPortal:        {40, 165, 3},
 	tCancellous:    {190, 190, 25},
 	tCortical:      {750, 750, 40},
-	tArch:          {330, 330, 40},
+	tArch:          {270, 270, 40},
 	tDisc:          {85, 90, 8},
 	tCSF:           {12, 12, 3},
 	tCartilage:     {110, 115, 10},

@@ -5,6 +5,8 @@
 // Usage, from the repository root:
 //
 //	go run ./scripts/phantomshots -out docs/phantom-vs-real.png
+//	go run ./scripts/phantomshots -labels -out docs/phantom-labels.png
+//	go run ./scripts/phantomshots -table    # the calibration table
 package main
 
 import (
@@ -54,6 +56,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	seed := fs.Int64("seed", 1, "first phantom seed; the picture shows this seed and the next")
 	tile := fs.Int("tile", 230, "tile size in pixels")
 	overlay := fs.Bool("labels", false, "draw the label volumes' outlines")
+	table := fs.Bool("table", false, "print the calibration table (Markdown) instead of drawing")
+	seeds := fs.Int("seeds", 5, "phantoms per scanner in the calibration table")
 	realLabels := fs.String("real-labels", "../shared/data/real/totalsegmentator/example_seg_fast_force_split.nii.gz", "label volume of the real CT (with -labels)")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -67,10 +71,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	var rl *volume.Labels
-	if *overlay {
+	if *overlay || *table {
 		if rl, _, err = volume.LoadLabels(*realLabels, rv.Grid); err != nil {
 			return err
 		}
+	}
+	if *table {
+		return printTable(ctx, os.Stdout, rv, rl, *seeds)
 	}
 	// Heights in patient A's world frame of the upper abdomen (liver
 	// and spleen), the renal hila and the lower kidneys, and the same levels
@@ -91,7 +98,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		cols = append(cols, column{title: fmt.Sprintf("phantom %s seed %d", c.sc.Name, c.seed), vol: v, lab: l, z: phantomZ})
 	}
 
-	table := assets.DefaultColorTable()
+	colors := assets.DefaultColorTable()
 	win := viewer.Window{Width: 400, Level: 40}
 	const head = 16
 	rows := len(phantomZ)
@@ -111,7 +118,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			dst := img.SubImage(image.Rect(ci**tile, head+ri**tile, (ci+1)**tile, head+(ri+1)**tile)).(*image.RGBA)
 			var ov *viewer.Overlay
 			if c.lab != nil {
-				ov = &viewer.Overlay{Labels: c.lab, Table: table, Opacity: 1, Outline: true}
+				ov = &viewer.Overlay{Labels: c.lab, Table: colors, Opacity: 1, Outline: true}
 			}
 			if err := viewer.RenderViewport(dst, c.vol, s, slice, win, ov, viewer.Viewport{}); err != nil {
 				return err
