@@ -1,0 +1,147 @@
+"""3D evaluation per docs/evaluation.md: per scan and label, on the scan's own grid.
+
+- Dice = 2|P&R| / (|P|+|R|); both empty -> 1 (flagged "both_empty"); one empty -> 0.
+- HD95 and ASSD in mm from the voxel spacing, surface distances measured both ways. HD95 is the
+  95th percentile of the pooled distances of both directions and ASSD the mean of the two
+  directed mean distances (medpy's hd95/assd). Exactly one empty mask -> undefined (NaN),
+  and the case counts as a failure; it is never dropped from the counts.
+- Volumes in mL and the relative volume error.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from scipy import ndimage
+
+from .common import atomic_write_text
+from .data import Case, LoadedCase, Preprocess, from_radiological, load_case, resize_images, to_radiological, window01
+from .model import UNet
+
+
+def surface(mask: np.ndarray) -> np.ndarray:
+    """Voxels of the mask with a 6-neighbour outside it (the image border counts as outside)."""
+    er = ndimage.binary_erosion(mask, structure=ndimage.generate_binary_structure(mask.ndim, 1), border_value=0)
+    return mask & ~er
+
+
+def directed_distances(a: np.ndarray, b: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
+    """Distances (mm) from each surface voxel of a to the nearest surface voxel of b."""
+    sa, sb = surface(a), surface(b)
+    dt = ndimage.distance_transform_edt(~sb, sampling=spacing)
+    return dt[sa]
+
+
+@dataclass
+class Metrics:
+    dice: float
+    hd95: float  # mm, NaN when undefined
+    assd: float  # mm, NaN when undefined
+    pred_ml: float
+    ref_ml: float
+    rel_volume_error: float  # (pred - ref) / ref, NaN when ref is empty
+    status: str  # ok | both_empty | pred_empty | ref_empty
+
+    @property
+    def failure(self) -> bool:
+        return self.status in ("pred_empty", "ref_empty")
+
+
+def compare(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...]) -> Metrics:
+    pred, ref = pred.astype(bool), ref.astype(bool)
+    if pred.shape != ref.shape:
+        raise ValueError(f"prediction shape {pred.shape} != reference shape {ref.shape}")
+    voxel_ml = float(np.prod(spacing)) / 1000.0
+    np_, nr = int(pred.sum()), int(ref.sum())
+    pred_ml, ref_ml = np_ * voxel_ml, nr * voxel_ml
+    rve = (pred_ml - ref_ml) / ref_ml if nr else math.nan
+    if np_ == 0 and nr == 0:
+        return Metrics(1.0, 0.0, 0.0, 0.0, 0.0, math.nan, "both_empty")
+    if np_ == 0 or nr == 0:
+        return Metrics(0.0, math.nan, math.nan, pred_ml, ref_ml, rve, "pred_empty" if np_ == 0 else "ref_empty")
+    dice = 2.0 * int((pred & ref).sum()) / (np_ + nr)
+    # distances only involve surface voxels: crop to the masks' joint bounding box plus one
+    # voxel (where the volume allows), which leaves every surface and distance unchanged
+    box = ndimage.find_objects((pred | ref).astype(np.uint8))[0]
+    box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
+    pred, ref = pred[box], ref[box]
+    d_pr = directed_distances(pred, ref, spacing)
+    d_rp = directed_distances(ref, pred, spacing)
+    hd95 = float(np.percentile(np.concatenate([d_pr, d_rp]), 95))
+    assd = float((d_pr.mean() + d_rp.mean()) / 2)
+    return Metrics(dice, hd95, assd, pred_ml, ref_ml, rve, "ok")
+
+
+@torch.no_grad()
+def predict_volume(unet: UNet, case: LoadedCase, pp: Preprocess, device: torch.device | str = "cpu", batch_size: int = 32) -> np.ndarray:
+    """Sigmoid probabilities (C, X, Y, Z) on the scan's own RAS+ grid: every axial slice is
+    pre-processed as the app does it, and the output resized back bilinearly."""
+    unet.eval().to(device)
+    stack = to_radiological(case.image)  # (Z, H, W)
+    h, w = stack.shape[1:]
+    out = np.empty((unet.cfg.out_channels,) + stack.shape, np.float32)
+    for i in range(0, len(stack), batch_size):
+        x = resize_images(window01(stack[i:i + batch_size], pp.window_level, pp.window_width), pp.size)
+        p = torch.sigmoid(unet(torch.from_numpy(x)[:, None].to(device)))  # (B, C, S, S)
+        p = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False).cpu().numpy()
+        out[:, i:i + len(x)] = p.transpose(1, 0, 2, 3)
+    return np.stack([from_radiological(o) for o in out])
+
+
+FIELDS = ["scan", "label", "dice", "hd95_mm", "assd_mm", "pred_ml", "ref_ml", "rel_volume_error", "status"]
+
+
+def evaluate_cases(unet: UNet, cases: list[Case | LoadedCase], pp: Preprocess, labels: list[int], names: list[str],
+                   device: torch.device | str = "cpu", threshold: float = 0.5) -> list[dict]:
+    """Metric rows per (scan, label); cases may be pre-loaded to avoid re-reading NIfTI."""
+    rows = []
+    for case in cases:
+        lc = case if isinstance(case, LoadedCase) else load_case(case)
+        if lc.label is None:
+            raise ValueError(f"{case.name}: no label volume to evaluate against")
+        probs = predict_volume(unet, lc, pp, device)
+        for c, (value, name) in enumerate(zip(labels, names)):
+            m = compare(probs[c] >= threshold, lc.label == value, lc.spacing)
+            rows.append({"scan": case.name, "label": name, "dice": m.dice, "hd95_mm": m.hd95, "assd_mm": m.assd,
+                         "pred_ml": m.pred_ml, "ref_ml": m.ref_ml, "rel_volume_error": m.rel_volume_error, "status": m.status})
+    return rows
+
+
+def summarize(rows: list[dict]) -> dict:
+    """Mean +- std over scans per label; HD95/ASSD over defined cases, with failures counted."""
+    out = {}
+    for name in dict.fromkeys(r["label"] for r in rows):
+        rs = [r for r in rows if r["label"] == name]
+        d = np.array([r["dice"] for r in rs])
+        hd = np.array([r["hd95_mm"] for r in rs if not math.isnan(r["hd95_mm"])])
+        asd = np.array([r["assd_mm"] for r in rs if not math.isnan(r["assd_mm"])])
+        out[name] = {
+            "scans": len(rs),
+            "dice_mean": float(d.mean()), "dice_std": float(d.std()),
+            "hd95_mm_mean": float(hd.mean()) if len(hd) else None, "hd95_mm_std": float(hd.std()) if len(hd) else None,
+            "assd_mm_mean": float(asd.mean()) if len(asd) else None,
+            "failures": sum(r["status"] in ("pred_empty", "ref_empty") for r in rs),
+            "both_empty": sum(r["status"] == "both_empty" for r in rs),
+        }
+    return out
+
+
+def write_results(rows: list[dict], csv_path: Path, json_path: Path, extra: dict | None = None) -> dict:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=FIELDS)
+    w.writeheader()
+    for r in rows:
+        w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
+    atomic_write_text(csv_path, buf.getvalue())
+    summary = {"summary": summarize(rows), **(extra or {}),
+               "definitions": "3D per scan; Dice both-empty=1; HD95 (pooled both directions, 95th pct) and ASSD in mm; "
+                              "one empty mask -> HD95/ASSD undefined and counted in failures"}
+    atomic_write_text(json_path, json.dumps(summary, indent=1, allow_nan=False, default=str))
+    return summary

@@ -1,0 +1,118 @@
+"""Contrastive pre-training of the U-Net encoder: PolyCL-S/-O/-M or the SimCLR baseline."""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .augment import AugmentConfig, random_view
+from .common import JsonlLog, atomic_torch_save, cosine_restart_lr, load_images, pick_device, plot_curves, prefetch, seed_everything
+from .data import SliceCache
+from .losses import InBatchInfoNCE, NTXent, TripletCosineLoss
+from .model import ContrastiveNet, UNetConfig
+from .samplers import TripletSampler
+
+PRETRAIN_STRATEGIES = ("polycl-s", "polycl-o", "polycl-m", "simclr")
+
+
+@dataclass
+class PretrainConfig:
+    strategy: str = "polycl-m"  # polycl-s | polycl-o | polycl-m | simclr
+    loss: str = "triplet"  # triplet (the paper's) | infonce (in-batch negatives); simclr uses nt-xent
+    temperature: float = 0.1
+    m_negative: str = "same-scan"  # polycl-m negatives: same-scan (paper's figure) | other-scan (authors' code)
+    target: int = 0  # label channel whose slice-level presence defines T(x)
+    epochs: int = 100
+    batch_size: int = 30
+    lr: float = 1e-3
+    restart_epochs: int = 10  # cosine schedule with warm restarts
+    max_anchors: int = 0  # anchors per epoch, 0 = all
+    seed: int = 0
+    deterministic: bool = False
+    device: str = "auto"
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: PretrainConfig,
+             out_dir: Path, progress: bool = True) -> Path:
+    """Pre-train on the slices `pool` (indices into the cache); returns the encoder checkpoint."""
+    if cfg.strategy not in PRETRAIN_STRATEGIES:
+        raise ValueError(f"unknown strategy {cfg.strategy!r}, want one of {PRETRAIN_STRATEGIES}")
+    out_dir = Path(out_dir)
+    seed_everything(cfg.seed, cfg.deterministic)
+    device = pick_device(cfg.device)
+    net = ContrastiveNet(model_cfg).to(device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    log = JsonlLog(out_dir / "pretrain.jsonl")
+    log.write(event="start", config=asdict(cfg), model=model_cfg.to_dict(), pool=len(pool), device=str(device))
+    pool = np.asarray(pool, np.int64)
+
+    if cfg.strategy == "simclr":
+        loss_fn: torch.nn.Module = NTXent(cfg.temperature)
+        aug, gen = AugmentConfig(), torch.Generator().manual_seed(cfg.seed)
+        sampler = None
+    else:
+        loss_fn = TripletCosineLoss(cfg.temperature) if cfg.loss == "triplet" else InBatchInfoNCE(cfg.temperature)
+        sampler = TripletSampler(cache.scan[pool], cache.present[pool, cfg.target], cfg.strategy, cfg.seed, cfg.m_negative)
+
+    views = 2 if sampler is None else 3  # encoder passes per anchor
+    history = []
+    for epoch in range(cfg.epochs):
+        rng = np.random.default_rng([cfg.seed, epoch, 1])
+        if sampler is None:
+            anchors = rng.permutation(len(pool))
+            rows = anchors[:, None]
+            skipped = 0
+        else:
+            t = sampler.epoch(epoch)
+            rows = np.stack([t.anchor, t.positive, t.negative], axis=1)  # local ids (A, 3)
+            skipped = t.skipped
+        if cfg.max_anchors:
+            rows = rows[: cfg.max_anchors]
+        if len(rows) < 2:
+            raise ValueError(f"{cfg.strategy}: only {len(rows)} usable anchors ({skipped} skipped); need organ presence flags and more scans")
+        batches = [rows[i:i + cfg.batch_size] for i in range(0, len(rows) - 1, cfg.batch_size)]
+        batches = [b for b in batches if len(b) >= 2]  # NT-Xent/BatchNorm-free, but 1-sample batches waste a step
+        net.train()
+        total, n, t0 = 0.0, 0, time.time()
+        bar = tqdm(prefetch(batches, lambda b: (load_images(cache.images, pool[b.reshape(-1)]), len(b))),
+                   total=len(batches), desc=f"pretrain {cfg.strategy} {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
+        for it, (x, bsz) in enumerate(bar):
+            for g in opt.param_groups:
+                g["lr"] = cosine_restart_lr(cfg.lr, epoch + it / len(batches), cfg.restart_epochs)
+            x = x.to(device, non_blocking=True)
+            if sampler is None:
+                z1 = net(random_view(x, aug, gen))
+                z2 = net(random_view(x, aug, gen))
+                loss = loss_fn(z1, z2)
+            else:
+                z = net(x).view(bsz, 3, -1)  # rows are (anchor, positive, negative)
+                loss = loss_fn(z[:, 0], z[:, 1], z[:, 2])
+            if not torch.isfinite(loss):
+                log.write(event="non-finite", epoch=epoch, step=it, loss=float(loss))
+                raise NonFiniteLoss(f"pretrain {cfg.strategy}: non-finite loss at epoch {epoch} step {it}")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss) * bsz
+            n += bsz
+            bar.set_postfix(loss=f"{total / n:.4f}")
+        rec = {"epoch": epoch + 1, "loss": total / max(n, 1), "anchors": n, "skipped": skipped,
+               "slices_per_s": n * views / max(time.time() - t0, 1e-9)}
+        history.append(rec)
+        log.write(event="epoch", **rec)
+
+    ckpt = out_dir / "encoder.pt"
+    atomic_torch_save({"kind": "encoder", "model_config": model_cfg.to_dict(), "pretrain_config": asdict(cfg),
+                       "encoder": net.encoder.state_dict(), "head": net.head.state_dict(), "history": history}, ckpt)
+    plot_curves(out_dir / "pretrain_loss.png", {cfg.strategy: ([h["epoch"] for h in history], [h["loss"] for h in history])},
+                f"pre-training loss ({cfg.strategy})", "loss")
+    log.write(event="done", checkpoint=str(ckpt))
+    return ckpt
