@@ -2,6 +2,9 @@ package viewer
 
 import (
 	"image"
+	"image/color"
+	"image/draw"
+	"math"
 	"math/rand/v2"
 	"testing"
 
@@ -91,4 +94,43 @@ func BenchmarkRender(b *testing.B) {
 		}
 		benchSink = dst
 	})
+}
+
+// referenceRender is the straightforward way to draw the same frame with
+// the standard library: grey pixels through image.RGBA.SetRGBA, the labels
+// into an NRGBA layer, composited with draw.Draw (Porter-Duff over). It is
+// the baseline BenchmarkRenderReference measures Render against, and
+// TestRenderMatchesReference checks Render's blending with it.
+func referenceRender(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay) {
+	sw, sh := s.Size()
+	lo := w.Level - w.Width/2
+	layer := image.NewNRGBA(image.Rect(0, 0, sw, sh))
+	for v := 0; v < sh; v++ {
+		for u := 0; u < sw; u++ {
+			hu, _ := HUAt(vol, s, slice, u, v)
+			g := math.Round(math.Min(math.Max((float64(hu)-lo)/w.Width*255, 0), 255))
+			dst.SetRGBA(u, v, color.RGBA{uint8(g), uint8(g), uint8(g), 255})
+			if l, _ := LabelAt(ov.Labels, s, slice, u, v); l != 0 && !ov.Hidden[l] {
+				c := ov.Table.Color(l)
+				c.A = uint8(math.Round(float64(c.A) * ov.Opacity))
+				layer.SetNRGBA(u, v, c)
+			}
+		}
+	}
+	draw.Draw(dst, dst.Rect, layer, image.Point{}, draw.Over)
+}
+
+// BenchmarkRenderReference runs referenceRender on the axial case of
+// BenchmarkRender; compare the two in the same run (see
+// docs/benchmarks.md).
+func BenchmarkRenderReference(b *testing.B) {
+	vol, lab := benchVolume([3]int{512, 512, 8})
+	s := NewSlicer(vol.Grid, Axial)
+	ov := &Overlay{Labels: lab, Table: assets.DefaultColorTable(), Opacity: 0.5}
+	dst := image.NewRGBA(image.Rect(0, 0, 512, 512))
+	b.ReportAllocs()
+	for b.Loop() {
+		referenceRender(dst, vol, s, 4, Window{Width: 400, Level: 40}, ov)
+	}
+	benchSink = dst
 }

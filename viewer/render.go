@@ -248,7 +248,7 @@ func check(vol *volume.Volume, s Slicer, slice int, ov *Overlay) error {
 func (j *job) drawRows(y0, y1 int) {
 	d := j.dst
 	width := len(j.cols) - 2
-	cols, offs := j.cols[1:width+1], j.colOff[1:width+1]
+	cols := j.cols[1 : width+1]
 	// The mapping is monotonic, so the columns inside the slice are one
 	// run [x0, x1); the loop over it needs no per-pixel test.
 	x0, x1 := 0, width
@@ -267,66 +267,112 @@ func (j *job) drawRows(y0, y1 int) {
 	// Label values beyond the palette's table are rare; each goroutine
 	// caches their paints for itself.
 	var rare map[uint16]paint
+	// For outlines, the labels under screen rows y-1, y and y+1 (index
+	// x+1 for column x, with the margins), rolled down row by row.
+	outline := j.outline && labels != nil
+	var up, cur, down []uint16
+	if outline {
+		up, cur, down = make([]uint16, width+2), make([]uint16, width+2), make([]uint16, width+2)
+		j.gather(up, y0-1)
+		j.gather(cur, y0)
+	}
+	var prev []byte
 	for y := y0; y < y1; y++ {
+		if outline {
+			j.gather(down, y+1)
+		}
 		o := d.PixOffset(d.Rect.Min.X, d.Rect.Min.Y+y)
 		p := d.Pix[o : o+4*width : o+4*width]
-		if j.rows[y+1] < 0 || x0 == x1 {
-			for x := 0; x < width; x++ {
-				binary.LittleEndian.PutUint32(p[4*x:], black)
-			}
-			continue
+		if prev != nil && j.sameAsAbove(y) {
+			// Zoomed in, several screen rows show one slice row.
+			copy(p, prev)
+		} else {
+			j.drawRow(p, y, x0, x1, black, data, labels, rmp, fast, &rare, up, cur, down)
 		}
-		for x := 0; x < x0; x++ {
+		prev = p
+		if outline {
+			up, cur, down = cur, down, up
+		}
+	}
+}
+
+// sameAsAbove reports whether screen row y (y > 0) looks exactly like row
+// y-1: it shows the same slice row and, for outlines, so do its neighbours.
+func (j *job) sameAsAbove(y int) bool {
+	r := j.rows // r[y+1] is screen row y
+	if r[y] != r[y+1] {
+		return false
+	}
+	if j.outline && j.labels != nil {
+		return r[y-1] == r[y] && r[y+2] == r[y+1]
+	}
+	return true
+}
+
+// drawRow draws screen row y into p.
+func (j *job) drawRow(p []byte, y, x0, x1 int, black uint32, data []float32, labels []uint16, rmp ramp,
+	fast []paint, rare *map[uint16]paint, up, cur, down []uint16) {
+	width := len(p) / 4
+	if j.rows[y+1] < 0 || x0 == x1 {
+		for x := 0; x < width; x++ {
 			binary.LittleEndian.PutUint32(p[4*x:], black)
 		}
-		for x := x1; x < width; x++ {
-			binary.LittleEndian.PutUint32(p[4*x:], black)
-		}
-		rb := j.rowOff[y+1]
-		for x := x0; x < x1; x++ {
-			idx := rb + offs[x]
-			g := uint32(rmp.gray(data[idx]))
-			c := black | g*0x010101
-			if labels != nil {
-				if l := labels[idx]; l != 0 {
-					var pt paint
-					if int(l) < len(fast) {
-						pt = fast[l]
-					} else {
-						var ok bool
-						if pt, ok = rare[l]; !ok {
-							if rare == nil {
-								rare = make(map[uint16]paint)
-							}
-							pt = j.pal.compute(l)
-							rare[l] = pt
+		return
+	}
+	for x := 0; x < x0; x++ {
+		binary.LittleEndian.PutUint32(p[4*x:], black)
+	}
+	for x := x1; x < width; x++ {
+		binary.LittleEndian.PutUint32(p[4*x:], black)
+	}
+	rb := j.rowOff[y+1]
+	offs := j.colOff[1 : width+1]
+	outline := j.outline && labels != nil
+	for x := x0; x < x1; x++ {
+		idx := rb + offs[x]
+		g := uint32(rmp.gray(data[idx]))
+		c := black | g*0x010101
+		if labels != nil {
+			if l := labels[idx]; l != 0 {
+				var pt paint
+				if int(l) < len(fast) {
+					pt = fast[l]
+				} else {
+					var ok bool
+					if pt, ok = (*rare)[l]; !ok {
+						if *rare == nil {
+							*rare = make(map[uint16]paint)
 						}
-					}
-					if pt.inv < 256 && (!j.outline || j.boundary(x, y, l)) {
-						c = black |
-							(g*pt.inv+pt.pre[0]+128)>>8 |
-							(g*pt.inv+pt.pre[1]+128)>>8<<8 |
-							(g*pt.inv+pt.pre[2]+128)>>8<<16
+						pt = j.pal.compute(l)
+						(*rare)[l] = pt
 					}
 				}
+				if pt.inv < 256 && (!outline || cur[x] != l || cur[x+2] != l || up[x+1] != l || down[x+1] != l) {
+					c = black |
+						(g*pt.inv+pt.pre[0]+128)>>8 |
+						(g*pt.inv+pt.pre[1]+128)>>8<<8 |
+						(g*pt.inv+pt.pre[2]+128)>>8<<16
+				}
 			}
-			binary.LittleEndian.PutUint32(p[4*x:], c)
+		}
+		binary.LittleEndian.PutUint32(p[4*x:], c)
+	}
+}
+
+// gather fills buf[x+1] with the label under screen pixel (x, y), for x
+// from -1 to the target's width; y may be -1 or the target's height (the
+// margins). Outside the slice the label is 0.
+func (j *job) gather(buf []uint16, y int) {
+	if j.rows[y+1] < 0 {
+		clear(buf)
+		return
+	}
+	rb := j.rowOff[y+1]
+	for x, u := range j.cols {
+		if u < 0 {
+			buf[x] = 0
+		} else {
+			buf[x] = j.labels[rb+j.colOff[x]]
 		}
 	}
-}
-
-// boundary reports whether screen pixel (x, y), of label l, has a
-// 4-neighbour on screen with another label or outside the slice.
-func (j *job) boundary(x, y int, l uint16) bool {
-	return j.labelAt(x-1, y) != l || j.labelAt(x+1, y) != l ||
-		j.labelAt(x, y-1) != l || j.labelAt(x, y+1) != l
-}
-
-// labelAt returns the label under screen pixel (x, y), for x and y from -1
-// to the target's size; 0 outside the slice.
-func (j *job) labelAt(x, y int) uint16 {
-	if j.cols[x+1] < 0 || j.rows[y+1] < 0 {
-		return 0
-	}
-	return j.labels[j.rowOff[y+1]+j.colOff[x+1]]
 }

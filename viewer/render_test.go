@@ -250,3 +250,27 @@ func TestOutlineEdges(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderMatchesReference compares Render's fixed-point blending with
+// the standard library's Porter-Duff "over" on noisy data with many labels.
+func TestRenderMatchesReference(t *testing.T) {
+	vol, lab := benchVolume([3]int{64, 48, 3})
+	for i := range lab.Data {
+		lab.Data[i] = uint16(i*7919) % 40
+	}
+	s := NewSlicer(vol.Grid, Axial)
+	for _, op := range []float64{0, 0.3, 0.5, 0.8, 1} {
+		ov := &Overlay{Labels: lab, Table: assets.DefaultColorTable(), Opacity: op, Hidden: map[uint16]bool{7: true}}
+		got := image.NewRGBA(image.Rect(0, 0, 64, 48))
+		want := image.NewRGBA(image.Rect(0, 0, 64, 48))
+		if err := Render(got, vol, s, 1, Window{Width: 400, Level: 40}, ov); err != nil {
+			t.Fatal(err)
+		}
+		referenceRender(want, vol, s, 1, Window{Width: 400, Level: 40}, ov)
+		for i := range got.Pix {
+			if !near(got.Pix[i], want.Pix[i]) {
+				t.Fatalf("opacity %g: byte %d (pixel %d) = %d, reference %d", op, i, i/4, got.Pix[i], want.Pix[i])
+			}
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"image"
 	"image/color"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/polyseg/polyseg/assets"
@@ -158,6 +159,75 @@ func TestRenderViewport(t *testing.T) {
 		for x := 0; x < tw; x++ {
 			if got, want := a.RGBAAt(x, y), b.RGBAAt(int(float64(x)/du), int(float64(y)/dv)); got != want {
 				t.Fatalf("viewport pixel (%d, %d) = %v, want %v", x, y, got, want)
+			}
+		}
+	}
+}
+
+// slowViewport draws what RenderViewport must draw, one screen pixel at a
+// time through the public mapping (PixelAt), with no precomputation.
+func slowViewport(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay, vp Viewport) {
+	r := dst.Rect
+	label := func(x, y int) uint16 {
+		u, v, ok := vp.PixelAt(r, s, x, y)
+		if !ok {
+			return 0
+		}
+		l, _ := LabelAt(ov.Labels, s, slice, u, v)
+		return l
+	}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			u, v, ok := vp.PixelAt(r, s, x, y)
+			if !ok {
+				dst.SetRGBA(x, y, color.RGBA{0, 0, 0, 255})
+				continue
+			}
+			hu, _ := HUAt(vol, s, slice, u, v)
+			g := float64(w.Gray(hu))
+			out := [3]float64{g, g, g}
+			l := label(x, y)
+			edge := label(x-1, y) != l || label(x+1, y) != l || label(x, y-1) != l || label(x, y+1) != l
+			if l != 0 && !ov.Hidden[l] && (!ov.Outline || edge) {
+				c := ov.Table.Color(l)
+				a := ov.Opacity * float64(c.A) / 255
+				for n, cc := range [3]uint8{c.R, c.G, c.B} {
+					out[n] = g*(1-a) + float64(cc)*a
+				}
+			}
+			dst.SetRGBA(x, y, color.RGBA{uint8(math.Round(out[0])), uint8(math.Round(out[1])), uint8(math.Round(out[2])), 255})
+		}
+	}
+}
+
+// TestRenderViewportMatchesSlow compares RenderViewport with slowViewport
+// over random viewports, zoomed in (where rows repeat and are copied) and
+// out, filled and outlined, in every plane.
+func TestRenderViewportMatchesSlow(t *testing.T) {
+	vol, lab := phantom()
+	rng := rand.New(rand.NewPCG(3, 5))
+	for trial := 0; trial < 60; trial++ {
+		p := Planes[trial%3]
+		s := NewSlicer(vol.Grid, p)
+		target := image.Rect(rng.IntN(20)-10, rng.IntN(20)-10, 0, 0)
+		target.Max = target.Min.Add(image.Pt(1+rng.IntN(90), 1+rng.IntN(90)))
+		vp := Viewport{Zoom: math.Exp(rng.Float64()*4 - 1.5), PanX: rng.Float64()*60 - 30, PanY: rng.Float64()*60 - 30}
+		ov := &Overlay{Labels: lab, Table: assets.DefaultColorTable(), Opacity: rng.Float64(),
+			Outline: trial%2 == 0, Hidden: map[uint16]bool{uint16(rng.IntN(4)): true}}
+		n := rng.IntN(s.NumSlices())
+		got := image.NewRGBA(target)
+		want := image.NewRGBA(target)
+		if err := RenderViewport(got, vol, s, n, Window{Width: 300, Level: -50}, ov, vp); err != nil {
+			t.Fatal(err)
+		}
+		slowViewport(want, vol, s, n, Window{Width: 300, Level: -50}, ov, vp)
+		for y := target.Min.Y; y < target.Max.Y; y++ {
+			for x := target.Min.X; x < target.Max.X; x++ {
+				g, w := got.RGBAAt(x, y), want.RGBAAt(x, y)
+				if !near(g.R, w.R) || !near(g.G, w.G) || !near(g.B, w.B) || g.A != 255 {
+					t.Fatalf("trial %d (%s, target %v, %+v, outline %v): pixel (%d, %d) = %v, want %v",
+						trial, p, target, vp, ov.Outline, x, y, g, w)
+				}
 			}
 		}
 	}
