@@ -21,6 +21,7 @@ package volume
 // checked against the element that holds it before decoding.
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -346,6 +347,7 @@ type dicomFile struct {
 	slope          float64
 	intercept      float64
 	hasPixels      bool
+	pixelBytes     int64 // PixelData's value length; -1 when encapsulated (undefined)
 
 	// With pixels: the native bytes, or the encapsulated fragments.
 	native       []byte
@@ -355,32 +357,32 @@ type dicomFile struct {
 
 // readDICOMFile parses the file at path; withPixels also keeps its pixel data.
 func readDICOMFile(path string, withPixels bool) (*dicomFile, error) {
-	fh, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open %s: %w", path, err)
-	}
-	defer fh.Close()
-	st, err := fh.Stat()
+	st, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("stat %s: %w", path, err)
 	}
 	if st.Size() > maxDICOMFileSize {
 		return nil, fmt.Errorf("%s: %d bytes is larger than the %d-byte limit for a DICOM file", path, st.Size(), maxDICOMFileSize)
 	}
-	var magic [132]byte
-	if _, err := io.ReadFull(fh, magic[:]); err != nil || string(magic[128:]) != "DICM" {
-		return nil, fmt.Errorf("%s: %w", path, errNotDICOM)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
-	if _, err := fh.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("seek %s: %w", path, err)
-	}
-	return parseDICOM(path, fh, st.Size(), withPixels)
+	return parseDICOM(path, b, withPixels)
 }
 
-// parseDICOM parses one DICOM Part 10 stream of size bytes. It reads up to
-// the pixel data and stops there. The library runs under recover (see the
-// security considerations above).
-func parseDICOM(name string, r io.Reader, size int64, withPixels bool) (f *dicomFile, err error) {
+// parseDICOM parses the DICOM Part 10 file b, named name in errors, up to
+// its pixel data. Files without the "DICM" magic are refused (errNotDICOM):
+// the library's guessing mode for them accepts almost any bytes. The
+// library runs only on files whose element lengths were checked, and under
+// recover (see the security considerations above).
+func parseDICOM(name string, b []byte, withPixels bool) (f *dicomFile, err error) {
+	if len(b) < 132 || string(b[128:132]) != "DICM" {
+		return nil, fmt.Errorf("%s: %w", name, errNotDICOM)
+	}
+	if err := checkElementLengths(b); err != nil {
+		return nil, fmt.Errorf("parse DICOM %s: malformed file: %w", name, err)
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			f, err = nil, fmt.Errorf("parse DICOM %s: malformed file (parser panicked: %v)", name, p)
@@ -392,7 +394,7 @@ func parseDICOM(name string, r io.Reader, size int64, withPixels bool) (f *dicom
 	} else {
 		opts = append(opts, dicom.SkipPixelData())
 	}
-	p, err := dicom.NewParser(r, size, nil, opts...)
+	p, err := dicom.NewParser(bytes.NewReader(b), int64(len(b)), nil, opts...)
 	if err != nil {
 		if errors.Is(err, dicom.ErrorMagicWord) {
 			return nil, fmt.Errorf("%s: %w", name, errNotDICOM)
@@ -421,6 +423,10 @@ func parseDICOM(name string, r io.Reader, size int64, withPixels bool) (f *dicom
 		return f, nil
 	}
 	f.hasPixels = true
+	f.pixelBytes = -1
+	if pixel.ValueLength != tag.VLUndefinedLength {
+		f.pixelBytes = int64(pixel.ValueLength)
+	}
 	if !withPixels {
 		return f, nil
 	}

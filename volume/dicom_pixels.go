@@ -46,6 +46,11 @@ func checkDecodable(f *dicomFile) error {
 		default:
 			return fmt.Errorf("%s: %d bits allocated per pixel is not supported", f.path, f.bitsAllocated)
 		}
+		// Checked here, before the volume is allocated, so that a header
+		// claiming a huge image is refused unless the file holds its bytes.
+		if need := int64(f.rows) * int64(f.cols) * int64(f.bitsAllocated/8); f.pixelBytes < need {
+			return fmt.Errorf("%s: pixel data holds %d bytes, %dx%d pixels of %d bits need %d", f.path, f.pixelBytes, f.cols, f.rows, f.bitsAllocated, need)
+		}
 		return nil
 	case isJPEG2000(ts) && jpeg2000Supported:
 		return nil
