@@ -711,61 +711,132 @@ func swapBytes(b []byte, size int) {
 }
 
 // decodeLE converts little-endian voxels of datatype dt in src to
-// stored·slope + inter in dst. The arithmetic is done in float64 so that
-// 32-bit integers and float64 voxels lose nothing before the final
-// conversion. One loop per datatype keeps the inner loop free of calls.
+// stored·slope + inter in dst. Scaled values are computed in float64 so
+// that 32-bit integers and float64 voxels lose nothing before the final
+// conversion; unscaled ones (most CT) skip the float64 arithmetic. One loop per datatype keeps the inner loops free
+// of calls and, with src and dst cut to matching lengths first, of most
+// bounds checks.
 func decodeLE[F float32 | float64](dst []F, src []byte, dt int, slope, inter float64) {
 	le := binary.LittleEndian
+	unscaled := slope == 1 && inter == 0
 	switch dt {
 	case dtUint8:
 		dst = dst[:len(src)]
+		if unscaled {
+			for i, v := range src {
+				dst[i] = F(v)
+			}
+			return
+		}
 		for i, v := range src {
 			dst[i] = F(float64(v)*slope + inter)
 		}
 	case dtInt8:
 		dst = dst[:len(src)]
+		if unscaled {
+			for i, v := range src {
+				dst[i] = F(int8(v))
+			}
+			return
+		}
 		for i, v := range src {
 			dst[i] = F(float64(int8(v))*slope + inter)
 		}
 	case dtInt16:
 		dst = dst[:len(src)/2]
+		src = src[:2*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(int16(le.Uint16(src[2*i:])))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(int16(le.Uint16(src[2*i:])))*slope + inter)
 		}
 	case dtUint16:
 		dst = dst[:len(src)/2]
+		src = src[:2*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(le.Uint16(src[2*i:]))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(le.Uint16(src[2*i:]))*slope + inter)
 		}
 	case dtInt32:
 		dst = dst[:len(src)/4]
+		src = src[:4*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(int32(le.Uint32(src[4*i:])))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(int32(le.Uint32(src[4*i:])))*slope + inter)
 		}
 	case dtUint32:
 		dst = dst[:len(src)/4]
+		src = src[:4*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(le.Uint32(src[4*i:]))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(le.Uint32(src[4*i:]))*slope + inter)
 		}
 	case dtFloat32:
 		dst = dst[:len(src)/4]
+		src = src[:4*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(math.Float32frombits(le.Uint32(src[4*i:])))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(math.Float32frombits(le.Uint32(src[4*i:])))*slope + inter)
 		}
 	case dtInt64:
 		dst = dst[:len(src)/8]
+		src = src[:8*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(int64(le.Uint64(src[8*i:])))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(int64(le.Uint64(src[8*i:])))*slope + inter)
 		}
 	case dtUint64:
 		dst = dst[:len(src)/8]
+		src = src[:8*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(le.Uint64(src[8*i:]))
+			}
+			return
+		}
 		for i := range dst {
 			dst[i] = F(float64(le.Uint64(src[8*i:]))*slope + inter)
 		}
 	case dtFloat64:
 		dst = dst[:len(src)/8]
+		src = src[:8*len(dst)]
+		if unscaled {
+			for i := range dst {
+				dst[i] = F(math.Float64frombits(le.Uint64(src[8*i:])))
+			}
+			return
+		}
 		for i := range dst {
-			dst[i] = F(math.Float64frombits(le.Uint64(src[8*i:]))*slope + inter)
+			dst[i] = F(float64(math.Float64frombits(le.Uint64(src[8*i:])))*slope + inter)
 		}
 	}
 }
