@@ -3,9 +3,9 @@ package assets
 import (
 	"bytes"
 	"errors"
+	"image/png"
 	"io/fs"
 	"os"
-	"image/png"
 	"testing"
 )
 
