@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -260,22 +261,34 @@ func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
 // The channel is closed once all of that is done and shown, which a
 // caller such as a test may wait for.
 func (m *MainWindow) Open(path, labels string, opts volume.OpenOptions) <-chan struct{} {
-	return m.after(path, m.session.Open(path, opts), labels)
+	return m.after(path, m.session.Open(path, opts), labels, opts)
 }
 
 // OpenGenerated shows a scan made by load (the bundled example) as Open
 // shows one read from a file.
 func (m *MainWindow) OpenGenerated(name string, load app.LoadFunc) <-chan struct{} {
-	return m.after(name, m.session.Load("Make "+name, "", load), "")
+	return m.after(name, m.session.Load("Make "+name, "", load), "", volume.OpenOptions{})
 }
 
 // after waits for the job that opens a scan, then loads labels and offers
-// the autosave.
-func (m *MainWindow) after(path string, job *app.Job, labels string) <-chan struct{} {
+// the autosave. A DICOM folder with several series, opened without a
+// choice, gets a dialog to choose one instead of an error.
+func (m *MainWindow) after(path string, job *app.Job, labels string, opts volume.OpenOptions) <-chan struct{} {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		err := job.Wait()
+		if err != nil && !app.Canceled(err) && opts.DICOM == (volume.DICOMOptions{}) && isDir(path) {
+			series, lerr := volume.ListDICOMSeries(context.Background(), path)
+			if lerr == nil && len(series) > 1 {
+				fyne.DoAndWait(func() {
+					m.chooseSeries(path, series, func(n int) {
+						m.Open(path, labels, volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesIndex: n}})
+					})
+				})
+				return
+			}
+		}
 		if err != nil {
 			fyne.DoAndWait(func() { m.showError(path, err) })
 			return
@@ -288,6 +301,42 @@ func (m *MainWindow) after(path string, job *app.Job, labels string) <-chan stru
 		}
 	}()
 	return done
+}
+
+func isDir(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.IsDir()
+}
+
+// chooseSeries asks which series of a DICOM folder to open and calls open
+// with its 1-based index in series.
+func (m *MainWindow) chooseSeries(dir string, series []volume.SeriesInfo, open func(index int)) {
+	choices := make([]string, len(series))
+	for n, s := range series {
+		choices[n] = describeSeries(n+1, s)
+	}
+	radio := widget.NewRadioGroup(choices, nil)
+	radio.SetSelected(choices[0])
+	content := container.NewVBox(widget.NewLabel(filepath.Base(dir)+" holds several series: open which?"), radio)
+	d := dialog.NewCustomConfirm("Choose a DICOM series", "Open", "Cancel", content, func(ok bool) {
+		if !ok {
+			return
+		}
+		for n, c := range choices {
+			if c == radio.Selected {
+				open(n + 1)
+			}
+		}
+	}, m.win)
+	d.Show()
+}
+
+func describeSeries(n int, s volume.SeriesInfo) string {
+	desc := s.Description
+	if desc == "" {
+		desc = "(no description)"
+	}
+	return fmt.Sprintf("%d. series %d %s: %s, %d slices of %d×%d", n, s.Number, desc, s.Modality, s.Slices, s.Cols, s.Rows)
 }
 
 // OpenLabels reads a label volume for the open scan in the background; the

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/assets"
@@ -420,5 +421,57 @@ func TestGeneratedScan(t *testing.T) {
 	}
 	if !strings.HasPrefix(m.status.Text, "example") {
 		t.Errorf("status %q does not name the example", m.status.Text)
+	}
+}
+
+// find returns the objects under o (o included) for which match is true.
+func find(o fyne.CanvasObject, match func(fyne.CanvasObject) bool) []fyne.CanvasObject {
+	var out []fyne.CanvasObject
+	if match(o) {
+		out = append(out, o)
+	}
+	switch x := o.(type) {
+	case *fyne.Container:
+		for _, c := range x.Objects {
+			out = append(out, find(c, match)...)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(x).Objects() {
+			out = append(out, find(c, match)...)
+		}
+	}
+	return out
+}
+
+func TestChooseSeries(t *testing.T) {
+	m := New(test.NewTempApp(t))
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(800, 600))
+	series := []volume.SeriesInfo{
+		{Number: 2, Description: "CT Body 3.0", Modality: "CT", Slices: 20, Rows: 512, Cols: 512},
+		{Number: 5, Description: "odd slices", Modality: "CT", Slices: 10, Rows: 512, Cols: 512},
+	}
+	chosen := 0
+	m.chooseSeries("/data/dicom", series, func(n int) { chosen = n })
+	top := m.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no dialog to choose a series")
+	}
+	radios := find(top, func(o fyne.CanvasObject) bool { _, ok := o.(*widget.RadioGroup); return ok })
+	if len(radios) != 1 {
+		t.Fatalf("%d radio groups in the dialog", len(radios))
+	}
+	radio := radios[0].(*widget.RadioGroup)
+	if len(radio.Options) != 2 || !strings.Contains(radio.Options[1], "odd slices") {
+		t.Fatalf("choices %q", radio.Options)
+	}
+	radio.SetSelected(radio.Options[1])
+	buttons := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Open" })
+	if len(buttons) != 1 {
+		t.Fatalf("%d Open buttons in the dialog", len(buttons))
+	}
+	test.Tap(buttons[0].(*widget.Button))
+	if chosen != 2 {
+		t.Errorf("chose series %d, want 2", chosen)
 	}
 }

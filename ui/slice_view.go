@@ -52,8 +52,9 @@ type SliceView struct {
 	viewport viewer.Viewport
 	vol      *volume.Volume // the scan slicer was built for
 	slicer   viewer.Slicer
-	img      *image.RGBA
-	pxScale  float32 // raster pixels per Fyne unit, from the last draw
+	pxScale  float32     // raster pixels per Fyne unit, from the last draw
+	drawn    drawKey     // what out shows
+	out      *image.RGBA // the last frame given to the raster
 
 	// State of the mouse button held down, if any.
 	pressed  desktop.MouseButton
@@ -253,12 +254,22 @@ func (r *sliceViewRenderer) Objects() []fyne.CanvasObject {
 
 func (r *sliceViewRenderer) Destroy() {}
 
+// drawKey is everything a frame depends on: the session's state (by its
+// version), the view's and the raster's size.
+type drawKey struct {
+	version uint64
+	vp      viewer.Viewport
+	w, h    int
+}
+
 // draw is the raster's generator: it renders the current slice at the
-// raster's pixel size w×h.
+// raster's pixel size w×h, or returns the last frame when nothing changed
+// (Fyne calls it on every refresh of the window, not only of this view).
 func (v *SliceView) draw(w, h int) image.Image {
 	if w <= 0 || h <= 0 {
 		return image.NewRGBA(image.Rect(0, 0, 1, 1))
 	}
+	version := v.session.Version()
 	s, ok := v.currentSlicer()
 	cursor := v.session.Cursor()
 	win := v.session.Window()
@@ -268,15 +279,17 @@ func (v *SliceView) draw(w, h int) image.Image {
 	if sz := v.Size(); sz.Width > 0 {
 		v.pxScale = float32(w) / sz.Width
 	}
-	if v.img == nil || v.img.Bounds().Dx() != w || v.img.Bounds().Dy() != h {
-		v.img = image.NewRGBA(image.Rect(0, 0, w, h))
+	key := drawKey{version: version, vp: v.viewport, w: w, h: h}
+	if v.out != nil && key == v.drawn {
+		return v.out
 	}
-	// The raster may keep showing the image it was given while the next
-	// is drawn: give it a copy, so it never sees a half-drawn frame.
-	img := v.img
+	v.drawn = key
+	// A new image each frame: the painter may still read the last one.
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	v.out = img
 	if !ok {
 		clearRGBA(img)
-		return cloneRGBA(img)
+		return img
 	}
 	slice, cu, cv := s.Locate(cursor[0], cursor[1], cursor[2])
 	vp := v.viewport
@@ -296,7 +309,7 @@ func (v *SliceView) draw(w, h int) image.Image {
 	}
 	x, y := vp.SliceToScreen(img.Bounds(), s, float64(cu)+0.5, float64(cv)+0.5)
 	drawCrosshair(img, int(math.Floor(x)), int(math.Floor(y)), crosshairColor)
-	return cloneRGBA(img)
+	return img
 }
 
 func clearRGBA(img *image.RGBA) {
@@ -306,12 +319,6 @@ func clearRGBA(img *image.RGBA) {
 	for i := 3; i < len(img.Pix); i += 4 {
 		img.Pix[i] = 255
 	}
-}
-
-func cloneRGBA(img *image.RGBA) *image.RGBA {
-	c := *img
-	c.Pix = append([]byte(nil), img.Pix...)
-	return &c
 }
 
 // drawCrosshair blends a horizontal and a vertical line through (x, y),
