@@ -274,3 +274,37 @@ func TestRenderMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestRenderLarge renders frames large enough to be split over goroutines
+// and compares them with the one-goroutine references (run with -race to
+// check the split too).
+func TestRenderLarge(t *testing.T) {
+	vol, lab := benchVolume([3]int{256, 256, 2})
+	s := NewSlicer(vol.Grid, Axial)
+	w := Window{Width: 400, Level: 40}
+	ov := &Overlay{Labels: lab, Table: assets.DefaultColorTable(), Opacity: 0.6}
+	got := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	want := image.NewRGBA(image.Rect(0, 0, 256, 256))
+	if err := Render(got, vol, s, 1, w, ov); err != nil {
+		t.Fatal(err)
+	}
+	referenceRender(want, vol, s, 1, w, ov)
+	for i := range got.Pix {
+		if !near(got.Pix[i], want.Pix[i]) {
+			t.Fatalf("Render: byte %d (pixel %d) = %d, reference %d", i, i/4, got.Pix[i], want.Pix[i])
+		}
+	}
+	ov.Outline = true
+	vp := Viewport{Zoom: 1.7, PanX: 13, PanY: -20}
+	got = image.NewRGBA(image.Rect(0, 0, 400, 300))
+	want = image.NewRGBA(image.Rect(0, 0, 400, 300))
+	if err := RenderViewport(got, vol, s, 0, w, ov, vp); err != nil {
+		t.Fatal(err)
+	}
+	slowViewport(want, vol, s, 0, w, ov, vp)
+	for i := range got.Pix {
+		if !near(got.Pix[i], want.Pix[i]) {
+			t.Fatalf("RenderViewport: byte %d (pixel %d) = %d, reference %d", i, i/4, got.Pix[i], want.Pix[i])
+		}
+	}
+}
