@@ -37,6 +37,18 @@
 // neighbour, keeping the physical aspect ratio (Viewport). Grey levels come
 // from a Window; outside the slice the target is black.
 //
+// Code that walks a slice itself (statistics, painting a brush stroke) uses
+// Slicer.Steps: pixel (u, v) of a slice is Data[origin + u*du + v*dv] in
+// both the scan and its label volume, with no per-pixel affine.
+//
+// # Status bar and crosshair
+//
+// ProbeAt reads what lies under a pixel (voxel, RAS position, HU, label)
+// and Probe.String formats it; Slicer.Orientation and Plane.Edges name the
+// directions. A crosshair at voxel (i, j, k) is drawn in each view at
+// Viewport.SliceToScreen(u+0.5, v+0.5) with (slice, u, v) from
+// Slicer.Locate(i, j, k).
+//
 // # Overlay
 //
 // A label overlay must be on the scan's grid (within GridTolerance);
