@@ -20,12 +20,10 @@ import (
 //go:embed colortables/totalsegmentator_v2.txt
 var totalSegmentatorV2 []byte
 
-// Limits for reading colour tables: a table has at most one entry per
-// uint16 value, and no sensible line is longer than a few hundred bytes.
-const (
-	maxEntries    = 1 << 16
-	maxLineLength = 4096
-)
+// maxLineLength bounds a colour-table line: no sensible line is longer than
+// a few hundred bytes. The number of entries needs no limit of its own:
+// values are unique uint16s, so there are at most 65536.
+const maxLineLength = 4096
 
 // Label names and colours one label value.
 type Label struct {
@@ -220,9 +218,6 @@ func ReadColorTable(r io.Reader) (*ColorTable, error) {
 		}
 		if seen[l.Value] {
 			return nil, fmt.Errorf("%w: line %d: value %d listed twice", ErrFormat, line, l.Value)
-		}
-		if len(labels) >= maxEntries {
-			return nil, fmt.Errorf("%w: line %d: more than %d entries", ErrFormat, line, maxEntries)
 		}
 		seen[l.Value] = true
 		labels = append(labels, l)

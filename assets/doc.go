@@ -19,9 +19,9 @@
 //
 // # Security considerations
 //
-// Colour tables are user files. ReadColorTable bounds the line length and the
-// number of entries, rejects any malformed line with its line number, and
-// never panics.
+// Colour tables are user files. ReadColorTable bounds the line length
+// (values are unique uint16s, which bounds the entries), rejects any
+// malformed line with its line number, and never panics.
 //
 // # Invariants
 //
