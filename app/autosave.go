@@ -78,7 +78,7 @@ func scanHash(v *volume.Volume) string {
 // scan (a DICOM folder's goes beside the folder, not into it, where a DICOM
 // reader would trip on it), then in the fallback folder under the scan's
 // hash. The lock is held.
-func (s *Session) autosavePaths() ([]string, error) {
+func (s *Session) autosavePaths() []string {
 	var paths []string
 	if s.path != "" {
 		paths = append(paths, filepath.Clean(s.path)+AutosaveSuffix)
@@ -87,11 +87,19 @@ func (s *Session) autosavePaths() ([]string, error) {
 	if dir == "" {
 		cache, err := os.UserCacheDir()
 		if err != nil {
-			return paths, nil
+			return paths
 		}
 		dir = filepath.Join(cache, "polyseg", "autosave")
 	}
-	return append(paths, filepath.Join(dir, s.scanHash[:32]+AutosaveSuffix)), nil
+	return append(paths, filepath.Join(dir, s.scanHash[:32]+AutosaveSuffix))
+}
+
+// readOnlyDir reports whether the folder of path is marked read-only for
+// everyone. Root could still write there; a shared archive marked so is
+// not for autosaves, whoever runs the app.
+func readOnlyDir(path string) bool {
+	st, err := os.Stat(filepath.Dir(path))
+	return err == nil && st.Mode().Perm()&0o222 == 0
 }
 
 // Autosave writes the label volume to its autosave file if it changed since
@@ -107,7 +115,7 @@ func (s *Session) Autosave() (string, error) {
 	gen := s.edits
 	data := append([]uint16(nil), s.layer.Labels.Data...)
 	hdr := autosaveHeader{Scan: s.path, ScanHash: s.scanHash, Dims: s.vol.Dims, Affine: s.vol.Affine, Saved: time.Now().UTC()}
-	paths, _ := s.autosavePaths()
+	paths := s.autosavePaths()
 	s.mu.RUnlock()
 
 	for _, v := range data {
@@ -117,6 +125,10 @@ func (s *Session) Autosave() (string, error) {
 	}
 	var errs []error
 	for _, p := range paths {
+		if readOnlyDir(p) {
+			errs = append(errs, fmt.Errorf("%s: folder is read-only", filepath.Dir(p)))
+			continue
+		}
 		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 			errs = append(errs, err)
 			continue
@@ -168,7 +180,7 @@ func (s *Session) FindAutosave() *Autosave {
 		s.mu.RUnlock()
 		return nil
 	}
-	paths, _ := s.autosavePaths()
+	paths := s.autosavePaths()
 	hash, grid := s.scanHash, s.vol.Grid
 	s.mu.RUnlock()
 
@@ -208,16 +220,7 @@ func (s *Session) RestoreAutosave(a *Autosave) (int, error) {
 	if hdr.ScanHash != hash || hdr.Dims != grid.Dims {
 		return 0, fmt.Errorf("restore autosave %s: it belongs to another scan (%s)", a.Path, hdr.Scan)
 	}
-	l := &volume.Labels{Grid: grid, Data: data}
-	n, err := s.ReplaceLabels("Restore autosave", l)
-	if err != nil {
-		return 0, err
-	}
-	// The restored labels are on disk already: nothing to autosave yet.
-	s.mu.Lock()
-	s.dirty = false
-	s.mu.Unlock()
-	return n, nil
+	return s.replaceLabels("Restore autosave", &volume.Labels{Grid: grid, Data: data}, true)
 }
 
 // DiscardAutosave removes the open scan's autosave files.
@@ -227,10 +230,13 @@ func (s *Session) DiscardAutosave() error {
 		s.mu.RUnlock()
 		return nil
 	}
-	paths, _ := s.autosavePaths()
+	paths := s.autosavePaths()
 	s.mu.RUnlock()
 	var errs []error
 	for _, p := range paths {
+		if readOnlyDir(p) {
+			continue
+		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			errs = append(errs, err)
 		}

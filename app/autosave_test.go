@@ -90,24 +90,41 @@ func TestAutosaveFallsBackWhenTheScanFolderIsReadOnly(t *testing.T) {
 	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	// The scan "lives" under a regular file, so nothing can be written
-	// beside it, even by root, whom chmod would not stop.
-	scan := filepath.Join(blocker, "ct.nii.gz")
-	fallback := filepath.Join(t.TempDir(), "cache")
-
-	s := New(Options{AutosaveDir: fallback})
-	defer s.Close()
-	s.SetVolume(testVolume(0), scan)
-	s.Paint("Paint", []int{1}, 2)
-	p, err := s.Autosave()
-	if err != nil {
+	readOnly := filepath.Join(dir, "archive")
+	if err := os.Mkdir(readOnly, 0o555); err != nil {
 		t.Fatal(err)
 	}
-	if filepath.Dir(p) != fallback {
-		t.Errorf("autosave written to %s, want in %s", p, fallback)
+	t.Cleanup(func() { os.Chmod(readOnly, 0o755) })
+	tests := []struct {
+		name string
+		scan string
+	}{
+		// Nothing can be created under a regular file, even by root.
+		{"folder cannot exist", filepath.Join(blocker, "ct.nii.gz")},
+		// Root could write here, but the folder says it is not for writing.
+		{"folder marked read-only", filepath.Join(readOnly, "ct.nii.gz")},
 	}
-	if a := s.FindAutosave(); a == nil || a.Path != p {
-		t.Errorf("FindAutosave() = %+v, want %s", a, p)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fallback := filepath.Join(t.TempDir(), "cache")
+			s := New(Options{AutosaveDir: fallback})
+			defer s.Close()
+			s.SetVolume(testVolume(0), tt.scan)
+			s.Paint("Paint", []int{1}, 2)
+			p, err := s.Autosave()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if filepath.Dir(p) != fallback {
+				t.Errorf("autosave written to %s, want in %s", p, fallback)
+			}
+			if a := s.FindAutosave(); a == nil || a.Path != p {
+				t.Errorf("FindAutosave() = %+v, want %s", a, p)
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(readOnly); len(entries) != 0 {
+		t.Errorf("%d files written into the read-only folder", len(entries))
 	}
 }
 

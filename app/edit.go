@@ -84,6 +84,12 @@ func (s *Session) Paint(name string, idx []int, value uint16) (int, error) {
 // did. next must lie on the scan's grid (volume.LoadLabels resamples);
 // the session copies it and keeps no reference.
 func (s *Session) ReplaceLabels(name string, next *volume.Labels) (int, error) {
+	return s.replaceLabels(name, next, false)
+}
+
+// replaceLabels is ReplaceLabels; saved says that next is on disk already
+// (loaded from a file, an autosave), so that there is nothing to autosave.
+func (s *Session) replaceLabels(name string, next *volume.Labels, saved bool) (int, error) {
 	s.mu.Lock()
 	l := s.layer.Labels
 	if l == nil {
@@ -104,6 +110,9 @@ func (s *Session) ReplaceLabels(name string, next *volume.Labels) (int, error) {
 		}
 	}
 	n := s.record(e)
+	if saved {
+		s.dirty = false
+	}
 	s.mu.Unlock()
 	if n > 0 {
 		s.changed(ChangeLabels)

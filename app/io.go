@@ -43,7 +43,8 @@ func (s *Session) Load(name, path string, load LoadFunc) *Job {
 
 // LoadLabels reads a label volume (resampled onto the scan's grid when it
 // lies on another) and makes it the session's labels, as one undo step. It
-// returns the reader's warnings.
+// returns the reader's warnings. The labels are in a file already: there
+// is nothing to autosave until they are edited.
 func (s *Session) LoadLabels(path string) ([]string, error) {
 	s.mu.RLock()
 	v := s.vol
@@ -55,7 +56,7 @@ func (s *Session) LoadLabels(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.ReplaceLabels("Load "+filepath.Base(path), l); err != nil {
+	if _, err := s.replaceLabels("Load "+filepath.Base(path), l, true); err != nil {
 		return nil, fmt.Errorf("load labels %s: %w", path, err)
 	}
 	return warnings, nil

@@ -38,6 +38,9 @@ func TestOpenLabelEditExport(t *testing.T) {
 	if _, err := s.LoadLabels(seg); err != nil {
 		t.Fatal(err)
 	}
+	if p, err := s.Autosave(); p != "" || err != nil {
+		t.Errorf("Autosave after loading labels from a file wrote %q, %v", p, err)
+	}
 	var liver int
 	for _, l := range s.PresentLabels() {
 		if l.Value == 5 {

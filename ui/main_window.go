@@ -48,13 +48,19 @@ type MainWindow struct {
 	hoverInfo string // world position and HU under the mouse or crosshair
 }
 
-// New builds the main window of fyne app a, with a new session. The window
-// is not shown; call ShowAndRun (or Window().Show()).
-func New(a fyne.App) *MainWindow {
+// New builds the main window of fyne app a, with a new session made with
+// opts (whose OnChange, if any, is called before the window updates). The
+// window is not shown; call ShowAndRun (or Window().Show()).
+func New(a fyne.App, opts app.Options) *MainWindow {
 	m := &MainWindow{win: a.NewWindow("polyseg")}
-	m.session = app.New(app.Options{OnChange: func(c app.Change) {
+	onChange := opts.OnChange
+	opts.OnChange = func(c app.Change) {
+		if onChange != nil {
+			onChange(c)
+		}
 		fyne.Do(func() { m.changed(c) })
-	}})
+	}
+	m.session = app.New(opts)
 	for n, p := range viewer.Planes {
 		v := NewSliceView(m.session, p)
 		v.OnHover = func(pos [3]int, ok bool) {
@@ -80,7 +86,17 @@ func New(a fyne.App) *MainWindow {
 	split.Offset = 0.78
 	bottom := container.NewBorder(nil, nil, nil, m.jobs.box, m.status)
 	m.win.SetContent(container.NewBorder(nil, bottom, nil, nil, split))
-	m.win.SetMainMenu(m.menu())
+	menu := m.menu()
+	m.win.SetMainMenu(menu)
+	// Fyne shows menu shortcuts but, outside macOS, does not act on them.
+	for _, mm := range menu.Items {
+		for _, it := range mm.Items {
+			if it.Shortcut != nil && it.Action != nil {
+				action := it.Action
+				m.win.Canvas().AddShortcut(it.Shortcut, func(fyne.Shortcut) { action() })
+			}
+		}
+	}
 	m.win.Canvas().SetOnTypedKey(m.typedKey)
 	m.win.SetOnDropped(m.dropped)
 	m.win.SetCloseIntercept(m.Close)

@@ -41,7 +41,7 @@ func patientA(t *testing.T) (ct, seg string) {
 func openPatientA(t *testing.T) *MainWindow {
 	t.Helper()
 	ct, seg := patientA(t)
-	m := New(test.NewTempApp(t))
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(1000, 700))
 	<-m.Open(ct, seg, volume.OpenOptions{})
@@ -374,7 +374,7 @@ func TestZoomPanAndReset(t *testing.T) {
 }
 
 func TestOpenErrorsShowADialog(t *testing.T) {
-	m := New(test.NewTempApp(t))
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	missing := filepath.Join(t.TempDir(), "missing.nii.gz")
@@ -392,7 +392,7 @@ func TestOpenErrorsShowADialog(t *testing.T) {
 
 func TestDropOpensTheFile(t *testing.T) {
 	ct, _ := patientA(t)
-	m := New(test.NewTempApp(t))
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	abs, err := filepath.Abs(ct)
@@ -406,7 +406,7 @@ func TestDropOpensTheFile(t *testing.T) {
 }
 
 func TestGeneratedScan(t *testing.T) {
-	m := New(test.NewTempApp(t))
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
@@ -444,7 +444,7 @@ func find(o fyne.CanvasObject, match func(fyne.CanvasObject) bool) []fyne.Canvas
 }
 
 func TestChooseSeries(t *testing.T) {
-	m := New(test.NewTempApp(t))
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	series := []volume.SeriesInfo{
@@ -473,5 +473,52 @@ func TestChooseSeries(t *testing.T) {
 	test.Tap(buttons[0].(*widget.Button))
 	if chosen != 2 {
 		t.Errorf("chose series %d, want 2", chosen)
+	}
+}
+
+func TestUndoShortcut(t *testing.T) {
+	m := openPatientA(t)
+	before := m.session.PresentLabels()
+	if _, err := m.session.Paint("Paint", []int{0}, 99); err != nil {
+		t.Fatal(err)
+	}
+	undo := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	m.Window().Canvas().(fyne.Shortcutable).TypedShortcut(undo)
+	after := m.session.PresentLabels()
+	if len(after) != len(before) {
+		t.Errorf("after Ctrl+Z the labels are %v, want %v", after, before)
+	}
+}
+
+func TestAutosaveIsOfferedBack(t *testing.T) {
+	ct, _ := patientA(t)
+	dir := t.TempDir()
+	a := test.NewTempApp(t)
+	first := New(a, app.Options{AutosaveDir: dir})
+	first.Window().Resize(fyne.NewSize(800, 600))
+	<-first.Open(ct, "", volume.OpenOptions{})
+	if _, err := first.session.Paint("Paint", []int{0, 1, 2}, 5); err != nil {
+		t.Fatal(err)
+	}
+	// Closing the window autosaves, as a crash after the last tick would
+	// have left the same file.
+	first.Close()
+
+	second := New(a, app.Options{AutosaveDir: dir})
+	t.Cleanup(second.session.Close)
+	second.Window().Resize(fyne.NewSize(800, 600))
+	<-second.Open(ct, "", volume.OpenOptions{})
+	top := second.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("no offer to restore the autosave")
+	}
+	yes := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Yes" })
+	if len(yes) != 1 {
+		t.Fatalf("%d Yes buttons in the dialog", len(yes))
+	}
+	test.Tap(yes[0].(*widget.Button))
+	got := second.session.PresentLabels()
+	if len(got) != 1 || got[0].Value != 5 || got[0].Voxels != 3 {
+		t.Errorf("restored labels %v, want 3 voxels of label 5", got)
 	}
 }
