@@ -94,18 +94,20 @@ func cellIndex(c float64, n int) int {
 }
 
 // HUAt returns the value of vol at display position (slice, u, v) of s and
-// whether the position is inside the volume.
+// whether the position is inside the volume; false also when s was built
+// for another grid.
 func HUAt(vol *volume.Volume, s Slicer, slice, u, v int) (float32, bool) {
-	if vol == nil || !s.Contains(slice, u, v) || s.grid.Dims != vol.Dims || len(vol.Data) != vol.Len() {
+	if vol == nil || !s.Contains(slice, u, v) || !s.grid.Equal(vol.Grid, GridTolerance) || len(vol.Data) != vol.Len() {
 		return 0, false
 	}
 	return vol.Data[s.Index(slice, u, v)], true
 }
 
 // LabelAt returns the label at display position (slice, u, v) of s and
-// whether the position is inside the label volume.
+// whether the position is inside the label volume; false also when s was
+// built for another grid.
 func LabelAt(l *volume.Labels, s Slicer, slice, u, v int) (uint16, bool) {
-	if l == nil || !s.Contains(slice, u, v) || s.grid.Dims != l.Dims || len(l.Data) != l.Len() {
+	if l == nil || !s.Contains(slice, u, v) || !s.grid.Equal(l.Grid, GridTolerance) || len(l.Data) != l.Len() {
 		return 0, false
 	}
 	return l.Data[s.Index(slice, u, v)], true
@@ -225,8 +227,9 @@ func check(vol *volume.Volume, s Slicer, slice int, ov *Overlay) error {
 	if len(vol.Data) != vol.Len() {
 		return fmt.Errorf("volume has %d values for %d voxels", len(vol.Data), vol.Len())
 	}
-	if s.grid.Dims != vol.Dims {
-		return fmt.Errorf("slicer built for a %v grid, volume is %v", s.grid.Dims, vol.Dims)
+	if !s.grid.Equal(vol.Grid, GridTolerance) {
+		return fmt.Errorf("slicer built for another grid (%v %s) than the volume's (%v %s)",
+			s.grid.Dims, s.grid.Affine.AxisCodes(), vol.Dims, vol.Affine.AxisCodes())
 	}
 	if slice < 0 || slice >= s.NumSlices() {
 		return fmt.Errorf("slice out of range [0, %d)", s.NumSlices())
