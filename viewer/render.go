@@ -121,7 +121,10 @@ type paint struct {
 }
 
 // palette precomputes paints for the values up to the table's largest (at
-// least 255); rarer larger values are computed when met (drawRows).
+// least 255, at most maxFastPalette-1); rarer larger values are computed when
+// met (drawRows).
+const maxFastPalette = 4096
+
 type palette struct {
 	fast    []paint
 	table   *assets.ColorTable
@@ -137,9 +140,11 @@ func newPalette(ov *Overlay) *palette {
 	if op > 1 {
 		op = 1
 	}
+	// Cover the table's values, within bounds: a table listing 65535 would
+	// otherwise cost a megabyte of paints per frame.
 	n := 256
-	if ls := ov.Table.Labels(); len(ls) > 0 && int(ls[len(ls)-1].Value)+1 > n {
-		n = int(ls[len(ls)-1].Value) + 1
+	if ls := ov.Table.Labels(); len(ls) > 0 {
+		n = min(max(n, int(ls[len(ls)-1].Value)+1), maxFastPalette)
 	}
 	p := &palette{fast: make([]paint, n), table: ov.Table, opacity: op, hidden: ov.Hidden}
 	for v := range p.fast {

@@ -47,6 +47,7 @@ func TestOpacityBlending(t *testing.T) {
 	table, err := assets.NewColorTable([]assets.Label{
 		{Value: 1, Name: "red", Color: color.NRGBA{200, 0, 0, 255}},
 		{Value: 2, Name: "half_alpha_green", Color: color.NRGBA{0, 250, 0, 128}},
+		{Value: 65535, Name: "largest", Color: color.NRGBA{0, 0, 200, 255}}, // beyond the precomputed palette
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -66,6 +67,8 @@ func TestOpacityBlending(t *testing.T) {
 		{1, -1, color.RGBA{100, 100, 100, 255}}, // clamped to 0
 		{2, 1, color.RGBA{50, 175, 50, 255}},    // label alpha 128/255 ≈ 0.5
 		{2, 0.5, color.RGBA{75, 137, 75, 255}},  // 0.25: 100*0.75 + 250*0.25 = 137.5
+		{65535, 0.5, color.RGBA{50, 50, 150, 255}},
+		{5000, 1, func() color.RGBA { c := assets.FallbackColor(5000); return color.RGBA{c.R, c.G, c.B, 255} }()},
 		{40, 1, func() color.RGBA { c := assets.FallbackColor(40); return color.RGBA{c.R, c.G, c.B, 255} }()},
 	}
 	for _, tc := range tests {

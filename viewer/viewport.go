@@ -32,7 +32,6 @@ type mapping struct {
 	cx, cy       float64 // screen position of the slice's centre
 	halfW, halfH float64
 	w, h         int
-	target       image.Rectangle
 }
 
 func (vp Viewport) resolve(target image.Rectangle, s Slicer) mapping {
@@ -58,7 +57,7 @@ func (vp Viewport) resolve(target image.Rectangle, s Slicer) mapping {
 		cx:    float64(target.Min.X) + tw/2 + vp.PanX,
 		cy:    float64(target.Min.Y) + th/2 + vp.PanY,
 		halfW: float64(w) / 2, halfH: float64(h) / 2,
-		w: w, h: h, target: target,
+		w: w, h: h,
 	}
 }
 
