@@ -463,7 +463,7 @@ func TestDecodeNative(t *testing.T) {
 			f := &dicomFile{
 				path: "x", transferSyntax: tc.ts, rows: 2, cols: 2, bitsAllocated: tc.bits, bitsStored: tc.stored,
 				pixelRep: tc.rep, slope: tc.slope, intercept: tc.intercept, samples: 1, frames: 1,
-				ipp: []float64{0, 0, 0}, iop: []float64{1, 0, 0, 0, 1, 0}, pixelSpacing: []float64{1, 1}, native: tc.native,
+				ipp: []float64{0, 0, 0}, iop: []float64{1, 0, 0, 0, 1, 0}, pixelSpacing: []float64{1, 1}, native: tc.native, pixelBytes: int64(len(tc.native)),
 			}
 			got := make([]float32, 4)
 			if err := decodeFrame(f, got); err != nil {
