@@ -112,20 +112,44 @@ func ResampleLabels(l *Labels, ref Grid) (*Labels, error) {
 		inside := 0
 		dst := out.Data[k*nx*ny : (k+1)*nx*ny]
 		if exact {
+			// Along a row of ref (i varies) one coordinate of l moves by
+			// ±1 per voxel and the other two stay put: check those once
+			// per row, clip i to where the moving one is inside l, and
+			// copy with a constant stride.
+			stride := [3]int{1, sd[0], sd[0] * sd[1]}
 			var p [3]int
 			p[2] = k
 			for j := 0; j < ny; j++ {
 				p[1] = j
-				for i := 0; i < nx; i++ {
-					p[0] = i
-					si := im.sign[0]*p[im.axis[0]] + im.off[0]
-					sj := im.sign[1]*p[im.axis[1]] + im.off[1]
-					sk := im.sign[2]*p[im.axis[2]] + im.off[2]
-					if uint(si) < uint(sd[0]) && uint(sj) < uint(sd[1]) && uint(sk) < uint(sd[2]) {
-						dst[i+nx*j] = src[si+sd[0]*(sj+sd[1]*sk)]
-						inside++
+				p[0] = 0
+				base, iLo, iHi := 0, 0, nx
+				for r := 0; r < 3; r++ {
+					c := im.sign[r]*p[im.axis[r]] + im.off[r] // at i = 0
+					base += c * stride[r]
+					if im.axis[r] != 0 {
+						if c < 0 || c >= sd[r] {
+							iHi = 0
+						}
+						continue
+					}
+					// c + sign·i must lie in [0, sd[r]).
+					if im.sign[r] > 0 {
+						iLo, iHi = max(iLo, -c), min(iHi, sd[r]-c)
+					} else {
+						iLo, iHi = max(iLo, c-sd[r]+1), min(iHi, c+1)
 					}
 				}
+				step := stride[0]
+				for r := 0; r < 3; r++ {
+					if im.axis[r] == 0 {
+						step = im.sign[r] * stride[r]
+					}
+				}
+				row := dst[nx*j : nx*(j+1)]
+				for i := iLo; i < iHi; i++ {
+					row[i] = src[base+i*step]
+				}
+				inside += max(0, iHi-iLo)
 			}
 			return inside
 		}

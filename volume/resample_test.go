@@ -59,6 +59,7 @@ func TestResampleLabelsExact(t *testing.T) {
 		{"i, j swapped, k flipped", Affine{{0, 1, 0, 0}, {1, 0, 0, 0}, {0, 0, -1, fz}, {0, 0, 0, 1}}, [3]int{ny, nx, nz}, true},
 		{"k first", Affine{{0, 0, 1, 0}, {0, -1, 0, fy}, {1, 0, 0, 0}, {0, 0, 0, 1}}, [3]int{nz, ny, nx}, true},
 		{"shifted, half outside", Affine{{1, 0, 0, 256}, {0, 1, 0, -100}, {0, 0, 1, 3}, {0, 0, 0, 1}}, l.Dims, false},
+		{"flipped, shifted, partly outside", Affine{{-1, 0, 0, 300}, {0, 0, 1, 2}, {0, -1, 0, 25}, {0, 0, 0, 1}}, [3]int{512, 30, 512}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
