@@ -16,7 +16,7 @@ from . import experiment as exp
 from .common import atomic_write_text, pick_device
 from .data import Case, Preprocess, build_cache, discover_cases, parse_case_spec
 from .evaluate import evaluate_cases, write_results
-from .export import export_onnx, verify_export, write_manifest
+from .export import export_onnx, verify_export, write_manifest, write_reference
 from .finetune import FinetuneConfig, finetune, load_unet
 from .model import UNet, UNetConfig, count_parameters
 from .pretrain import PRETRAIN_STRATEGIES, PretrainConfig, pretrain
@@ -130,7 +130,14 @@ def cmd_export(args: argparse.Namespace) -> None:
     check = verify_export(unet, onnx_path, samples)
     if check["max_abs_diff"] > 1e-4:
         raise SystemExit(f"{onnx_path}: ONNX differs from PyTorch by {check['max_abs_diff']}")
-    metrics = json.loads(Path(args.metrics).read_text()) if args.metrics else {}
+    if args.reference:
+        write_reference(unet, pp, Path(args.reference), args.reference_slices, Path(args.reference_out), onnx_path)
+    metrics: dict = {"note": args.metrics_note} if args.metrics_note else {}
+    for spec in args.metrics:
+        name, _, path = spec.partition("=")
+        if not path:
+            raise SystemExit(f"--metrics {spec!r}: want NAME=summary.json")
+        metrics[name] = json.loads(Path(path).read_text())["summary"]
     metrics["export_check"] = check
     prov = {"trainer": "training/polycl (PyTorch " + torch.__version__ + ")", "command": args.command or " ".join(map(shlex.quote, sys.argv)),
             "data": args.data_note, "strategy": args.strategy, "seed": ck["finetune_config"]["seed"],
@@ -231,7 +238,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--out", required=True, help="NAME.onnx; the manifest goes to NAME.json")
     p.add_argument("--name")
     p.add_argument("--keep-labels", help="export only these label values (comma-separated)")
-    p.add_argument("--metrics", help="JSON file of metrics to record in the manifest")
+    p.add_argument("--metrics", action="append", default=[], help="NAME=summary.json from evaluate, recorded under metrics.NAME; repeatable")
+    p.add_argument("--reference", help="CT file whose slices become Go-side reference data (input and PyTorch probs)")
+    p.add_argument("--reference-slices", type=lambda v: [int(k) for k in v.split(",")], default=[0], help="slice indices (RAS+ z) for --reference")
+    p.add_argument("--reference-out", default="testdata/reference", help="folder for --reference files")
+    p.add_argument("--metrics-note", default="", help="metrics.note text, e.g. what the reference labels are")
     p.add_argument("--strategy", default="none")
     p.add_argument("--data-note", default="", help="provenance.data text")
     p.add_argument("--command", default="", help="provenance.command text (default: this command line)")

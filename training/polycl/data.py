@@ -89,7 +89,8 @@ def _pair_dirs(images: Path, labels: Path | None) -> list[Case]:
 
 def discover_cases(root: Path) -> list[Case]:
     """Cases of a dataset folder. Layouts: MSD (dataset.json with a "training" list, or
-    imagesTr/labelsTr), images/ + labels/, or one folder of NAME.nii.gz + NAME_seg.nii.gz."""
+    imagesTr/labelsTr), images/ + labels/, or one folder of NAME.nii.gz beside
+    NAME_seg.nii.gz or NAME_labels.nii.gz."""
     root = Path(root)
     ds = root / "dataset.json"
     if ds.is_file():
@@ -109,8 +110,9 @@ def discover_cases(root: Path) -> list[Case]:
         if (root / imgs).is_dir():
             return _pair_dirs(root / imgs, root / labs)
     files = sorted(p for p in root.iterdir() if NIFTI_RE.search(p.name))
-    segs = {case_name(p)[: -len("_seg")]: p for p in files if case_name(p).endswith("_seg")}
-    return [Case(case_name(p), p, segs.get(case_name(p))) for p in files if not case_name(p).endswith("_seg")]
+    suffix = re.compile(r"_(seg|labels)$")  # NAME_seg (TotalSegmentator-style), NAME_labels (polyseg phantom)
+    segs = {suffix.sub("", case_name(p)): p for p in files if suffix.search(case_name(p))}
+    return [Case(case_name(p), p, segs.get(case_name(p))) for p in files if not suffix.search(case_name(p))]
 
 
 def parse_case_spec(spec: str) -> Case:

@@ -14,6 +14,7 @@ import hashlib
 import json
 import warnings
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import onnx
@@ -23,6 +24,9 @@ from onnx import numpy_helper
 
 from .common import atomic_write_bytes, atomic_write_text
 from .model import ProbsModel, UNet
+
+if TYPE_CHECKING:
+    from .data import Preprocess
 
 OPSET = 17
 LABEL_NAMES = {1: "spleen", 2: "kidney_right", 3: "kidney_left", 5: "liver"}
@@ -150,3 +154,25 @@ def write_manifest(onnx_path: Path, name: str, unet: UNet, preprocess: dict, lab
     path = Path(onnx_path).with_suffix(".json")
     atomic_write_text(path, json.dumps(manifest, indent=2, allow_nan=False) + "\n")
     return path
+
+
+def write_reference(unet: UNet, pp: "Preprocess", image: Path, slices: list[int], out_dir: Path, onnx_path: Path) -> None:
+    """Reference data for the Go app's test of the same model: for axial slices of a real CT,
+    the pre-processed input (N,1,S,S) and PyTorch's probabilities (N,C,S,S) as little-endian
+    float32 files, and a JSON description. The Go side can check its own pre-processing
+    (orientation, window, resize) against input.f32 and its ONNX Runtime output against
+    probs.f32."""
+    from .data import Case, load_case, resize_images, to_radiological, window01
+
+    lc = load_case(Case("reference", Path(image)))
+    stack = to_radiological(lc.image)[slices]
+    x = resize_images(window01(stack, pp.window_level, pp.window_width), pp.size)[:, None]
+    with torch.no_grad():
+        probs = torch.sigmoid(unet.cpu().eval()(torch.from_numpy(x))).numpy()
+    out_dir = Path(out_dir)
+    atomic_write_bytes(out_dir / "input.f32", x.astype("<f4").tobytes())
+    atomic_write_bytes(out_dir / "probs.f32", probs.astype("<f4").tobytes())
+    meta = {"model": Path(onnx_path).name, "model_sha256": sha256_file(onnx_path), "image": str(image),
+            "slices_ras_z": slices, "input_shape": list(x.shape), "probs_shape": list(probs.shape), "dtype": "float32 little-endian, C order",
+            "note": "input = window01 + bilinear (half-pixel) resize of slice a[::-1, ::-1, k].T of the RAS+ volume; probs from PyTorch"}
+    atomic_write_text(out_dir / "reference.json", json.dumps(meta, indent=1) + "\n")

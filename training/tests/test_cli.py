@@ -18,11 +18,15 @@ def test_finetune_evaluate_export(msd_a: Path, tmp_path: Path, capsys: pytest.Ca
     summary = json.loads((tmp_path / "ev" / "summary.json").read_text())
     assert set(summary["summary"]) == {"liver", "spleen"} and summary["summary"]["liver"]["scans"] == 4
     main(["export", "--checkpoint", str(tmp_path / "ft" / "best.pt"), "--out", str(tmp_path / "m.onnx"), "--keep-labels", "5",
-          "--metrics", str(tmp_path / "ev" / "summary.json"), "--strategy", "polycl-s"])
+          "--metrics", f"phantoms={tmp_path / 'ev' / 'summary.json'}", "--metrics-note", "test", "--strategy", "polycl-s",
+          "--reference", str(next((msd_a / "imagesTr").iterdir())), "--reference-slices", "3,7", "--reference-out", str(tmp_path / "ref")])
     man = json.loads((tmp_path / "m.json").read_text())
     assert [l["value"] for l in man["labels"]] == [5] and man["outputs"][0]["shape"] == [-1, 1, 32, 32]
+    ref = json.loads((tmp_path / "ref" / "reference.json").read_text())
+    assert ref["probs_shape"] == [2, 1, 32, 32] and ref["model_sha256"] == man["sha256"]
+    assert (tmp_path / "ref" / "input.f32").stat().st_size == 2 * 32 * 32 * 4
     assert man["metrics"]["export_check"]["max_abs_diff"] < 1e-5
-    assert man["provenance"]["strategy"] == "polycl-s" and "summary" in man["metrics"]
+    assert man["provenance"]["strategy"] == "polycl-s" and man["metrics"]["phantoms"]["liver"]["scans"] == 4
 
 
 def test_bad_case_spec_is_an_error(tmp_path: Path) -> None:

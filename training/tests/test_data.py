@@ -49,6 +49,14 @@ def test_pairs_by_name_not_order(tmp_path: Path) -> None:
         assert lc.image.max() == i and lc.label.max() == 10 + i
 
 
+def test_flat_folder_with_label_suffixes(tmp_path: Path) -> None:
+    aff = np.eye(4)
+    for name in ("p1", "p1_labels", "p2", "p2_seg", "p3"):
+        _save(tmp_path / f"{name}.nii.gz", np.zeros((2, 2, 2), np.int16), aff)
+    got = {c.name: c.label.name if c.label else None for c in discover_cases(tmp_path)}
+    assert got == {"p1": "p1_labels.nii.gz", "p2": "p2_seg.nii.gz", "p3": None}
+
+
 def test_msd_dataset_json(msd_a: Path) -> None:
     cases = discover_cases(msd_a)
     assert len(cases) == 4
