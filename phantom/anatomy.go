@@ -101,7 +101,7 @@ func newAnatomy(r *rand.Rand) *anatomy {
 	a.lordosis = uniform(r, 4, 14)
 	a.canalR = uniform(r, 7, 8.5)
 	a.spinousLen = uniform(r, 24, 32)
-	a.transverseLn = uniform(r, 26, 36) * s
+	a.transverseLn = uniform(r, 20, 28) * s
 
 	for _, side := range []float64{1, -1} {
 		for n := 5; n <= 12; n++ {
@@ -326,6 +326,33 @@ func (a *anatomy) addVessels(r *rand.Rand, s, sy float64) {
 	portal.add(off(body, -10), off(tail, -8), 4.5, 0)
 	portal.add(conf, hilum, uniform(r, 6, 8), 0)
 	a.tubes = append(a.tubes, portal)
+	// Vessels inside the liver: hepatic veins fanning out from the vena
+	// cava under the dome, portal branches from the hilum. They keep the
+	// liver's label, as TotalSegmentator's liver masks do.
+	var liver blob
+	for _, o := range a.organs {
+		if o.label == Liver {
+			liver = o.b
+			break
+		}
+	}
+	lc := liver.c
+	zhv := lc[2] + uniform(r, 20, 40)
+	ivcTop := [3]float64{ivcX(zhv), ivcY(zhv), zhv}
+	for _, end := range [][3]float64{
+		{lc[0] + 0.8*liver.ax[0], lc[1] - 0.1*liver.ax[1], zhv + 10},
+		{lc[0] + 0.1*liver.ax[0], lc[1] + 0.6*liver.ax[1], zhv + 15},
+		{lc[0] - 0.7*liver.ax[0], lc[1] + 0.7*liver.ax[1], zhv + 5},
+	} {
+		a.tubes = append(a.tubes, branch(r, ivcTop, end, 6, 2, tVein))
+	}
+	for _, end := range [][3]float64{
+		{lc[0] + 0.7*liver.ax[0], lc[1] - 0.3*liver.ax[1], lc[2] - 15},
+		{lc[0] + 0.5*liver.ax[0], lc[1] + 0.4*liver.ax[1], lc[2] - 25},
+		{lc[0] - 0.6*liver.ax[0], lc[1] + 0.6*liver.ax[1], lc[2] + 15},
+	} {
+		a.tubes = append(a.tubes, branch(r, hilum, end, 5, 1.8, tPortal))
+	}
 	// Renal veins run from the hila to the inferior vena cava.
 	for _, o := range a.organs {
 		if o.kind != kidneyOrgan {
@@ -344,6 +371,26 @@ func (a *anatomy) addVessels(r *rand.Rand, s, sy float64) {
 		mv.add(p, [3]float64{p[0] + d[0], p[1] + d[1], p[2] + d[2]}, uniform(r, 1.0, 2.2), 0)
 		a.tubes = append(a.tubes, mv)
 	}
+}
+
+// branch returns a vessel inside the liver from p0 to p1, wiggling, its
+// radius shrinking from r0 to r1.
+func branch(r *rand.Rand, p0, p1 [3]float64, r0, r1 float64, t tissue) tube {
+	tb := tube{lumen: t, label: Liver, onlyIn: tLiver}
+	const n = 5
+	prev := p0
+	for i := 1; i <= n; i++ {
+		f := float64(i) / n
+		q := lerp3(p0, p1, f)
+		if i < n {
+			for j := range q {
+				q[j] += normal(r, 0, 6)
+			}
+		}
+		tb.add(prev, q, r0+(r1-r0)*f, 0)
+		prev = q
+	}
+	return tb
 }
 
 // addBowel lays the colon along its frame and small-bowel loops as random
@@ -369,7 +416,7 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 			pts[i][j] += normal(r, 0, 7)
 		}
 	}
-	air := uniform(r, 0.3, 0.8)
+	air := uniform(r, 0.0, 0.4)
 	rc := uniform(r, 17, 24)
 	hw := newWaves(r, 2, 30, 50)
 	colon := tube{wall: 2.5, lumen: tFeces, feces: true, label: Colon, onlyIn: tFat}
@@ -385,11 +432,16 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 	}
 	a.bowel = append(a.bowel, colon)
 
-	loops := 4 + r.IntN(3)
+	loops := 7 + r.IntN(4)
 	for l := 0; l < loops; l++ {
-		p := [3]float64{uniform(r, -60, 60) * s, vby + uniform(r, 40, 100)*sy, uniform(r, -150, -30)}
+		p := [3]float64{uniform(r, -60, 60) * s, vby + uniform(r, 40, 100)*sy, uniform(r, -150, 0)}
+		// Jejunal loops reach up into the left upper quadrant.
+		top := -5.0
+		if p[0] < 0 {
+			top = 30
+		}
 		d := [3]float64{r.NormFloat64(), r.NormFloat64(), r.NormFloat64() * 0.5}
-		rad := uniform(r, 9, 14)
+		rad := uniform(r, 9, 15)
 		air := 0.0
 		if r.Float64() < 0.4 {
 			air = uniform(r, 0.1, 0.5)
@@ -408,7 +460,7 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 			// Stay inside the small-bowel region by turning back at its
 			// borders.
 			lo := [3]float64{-70 * s, vby + 25*sy, -165}
-			hi := [3]float64{70 * s, vby + 120*sy, -5}
+			hi := [3]float64{70 * s, vby + 120*sy, top}
 			for j := range q {
 				if q[j] < lo[j] || q[j] > hi[j] {
 					d[j] = -d[j]

@@ -32,6 +32,15 @@ func newWaves(r *rand.Rand, n int, minLen, maxLen float64) waves {
 	return w
 }
 
+// bound returns the largest absolute value the field can take.
+func (w waves) bound() float64 {
+	var s float64
+	for _, v := range w {
+		s += math.Abs(v.amp)
+	}
+	return s
+}
+
 // at evaluates the field.
 func (w waves) at(x, y, z float64) float64 {
 	var s float64

@@ -216,7 +216,7 @@ func (a *anatomy) paintMuscles(c *canvas, z float64) {
 	vby, vbr := a.vbY(z), a.vbR(z)
 	cy := vby - vbr*0.78 - a.canalR - 2
 	for _, sd := range []float64{1, -1} {
-		paintEllipse(c, sd*(a.canalR+26), cy-16, 27, 24, tMuscle, 0, true)
+		paintEllipse(c, sd*(a.canalR+28), cy-18, 31, 27, tMuscle, 0, true)
 		if z > -130 && z < 60 {
 			paintEllipse(c, sd*(vbr+48), vby-12, 17, 11, tMuscle, 0, true)
 		}
@@ -278,7 +278,7 @@ func (a *anatomy) paintTube(c *canvas, tb *tube, z float64, segs []*capsule) []*
 				t = tBowelWall
 			case air > 0 && y-ya > r*(1-2*air):
 				t = tAir
-			case tb.feces && a.fecesTex.at(x, y, z) > 0.4:
+			case tb.feces && a.fecesTex.at(x, y, z) > 0.9:
 				t = tAir
 			}
 			c.tis[p], c.lab[p] = t, tb.label
@@ -400,7 +400,7 @@ func (a *anatomy) paintSpine(c *canvas, z float64) {
 				c.tis[p], c.lab[p] = tArch, label
 				continue
 			}
-			if transverse && ax > cr && ax < cr+tl && math.Abs(y-cy-2) < 4.5-1.5*(ax-cr)/tl {
+			if transverse && ax > cr && ax < cr+tl && math.Abs(y-cy-2) < 3.5-1.5*(ax-cr)/tl {
 				c.tis[p], c.lab[p] = tArch, label
 			}
 		}

@@ -15,6 +15,7 @@ type blob struct {
 	amp   float64       // deformation amplitude, as a fraction of the radius
 	def   waves         // deformation field in local normalised coordinates
 	reach float64       // bounding radius around c, mm
+	lim   float64       // 1 + amp × the deformation's bound: no point beyond is inside
 }
 
 // newBlob makes a blob rotated by yaw about z, then pitch about x, then roll
@@ -26,6 +27,7 @@ func newBlob(r *rand.Rand, c, ax [3]float64, yaw, pitch, roll, taper, amp float6
 	ry := rotY(-roll)
 	b.rot = matMul(ry, matMul(rx, rz))
 	b.def = newWaves(r, 8, 0.9, 2.2)
+	b.lim = 1 + amp*b.def.bound()
 	m := math.Max(ax[0], math.Max(ax[1], ax[2]))
 	b.reach = m * (1 + math.Abs(taper)) * (1 + 3*amp) * 1.05
 	return b
@@ -46,7 +48,10 @@ func (b *blob) q(x, y, z float64) float64 {
 		v /= f
 	}
 	n := math.Sqrt(u*u + v*v + w*w)
-	if n > 2.5 {
+	// The deformation field is bounded by the sum of its amplitudes, so
+	// beyond 1+amp*bound no deformation can bring the point inside; this
+	// spares most evaluations of the field.
+	if n > b.lim {
 		return n
 	}
 	return n / (1 + b.amp*b.def.at(u, v, w))

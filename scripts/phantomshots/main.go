@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"image/color/palette"
 	"image/draw"
 	"image/png"
 	"io"
@@ -54,7 +55,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	out := fs.String("out", "docs/phantom-vs-real.png", "output PNG")
 	real := fs.String("real", "../shared/data/real/totalsegmentator/example_ct.nii.gz", "real CT (patient A) to compare with")
 	seed := fs.Int64("seed", 1, "first phantom seed; the picture shows this seed and the next")
-	tile := fs.Int("tile", 230, "tile size in pixels")
+	tile := fs.Int("tile", 200, "tile size in pixels")
 	overlay := fs.Bool("labels", false, "draw the label volumes' outlines")
 	table := fs.Bool("table", false, "print the calibration table (Markdown) instead of drawing")
 	seeds := fs.Int("seeds", 5, "phantoms per scanner in the calibration table")
@@ -127,7 +128,19 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 			label(img, ci**tile+4, head+(ri+1)**tile-4, fmt.Sprintf("z %.0f mm", zw))
 		}
 	}
-	return writePNG(*out, img)
+	// Grey (or a 256-colour palette for the outlines) keeps the committed
+	// pictures small.
+	var small image.Image
+	if *overlay {
+		pal := image.NewPaletted(img.Bounds(), palette.Plan9)
+		draw.Draw(pal, pal.Bounds(), img, image.Point{}, draw.Src)
+		small = pal
+	} else {
+		g := image.NewGray(img.Bounds())
+		draw.Draw(g, g.Bounds(), img, image.Point{}, draw.Src)
+		small = g
+	}
+	return writePNG(*out, small)
 }
 
 func label(img *image.RGBA, x, y int, s string) {
@@ -144,6 +157,11 @@ func writePNG(path string, img image.Image) error {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	defer os.Remove(f.Name())
+	// CreateTemp makes the file private; a picture is meant to be read.
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
 	if err := enc.Encode(f, img); err != nil {
 		f.Close()
