@@ -37,6 +37,7 @@ import (
 	"runtime"
 	"sync"
 
+	kgzip "github.com/klauspost/compress/gzip"
 	"github.com/klauspost/pgzip"
 	"github.com/okieraised/gonii/pkg/nifti"
 )
@@ -100,6 +101,13 @@ const (
 	nifti1HeaderSize = 348
 	nifti2HeaderSize = 540
 )
+
+// parallelGzipMin is the compressed size above which the voxels are
+// inflated by pgzip, in a goroutine of its own ahead of the conversion.
+// Below it, klauspost's gzip (the same inflater, without pgzip's 4 MiB of
+// read-ahead buffers and goroutines) inflates in the reading goroutine:
+// label volumes and small scans gain nothing from the read-ahead.
+const parallelGzipMin = 4 << 20
 
 // deflateMaxRatio bounds how many bytes a deflate stream can inflate to per
 // compressed byte (258-byte matches coded in about two bits): a gzip file
@@ -204,8 +212,8 @@ func ReadNIfTI(path string) (*Volume, error) {
 
 // openNIfTI reads and checks the header of the file f and returns a reader
 // positioned at the header's end, decompressing when the file is gzip.
-// full asks for the parallel gzip reader (worth its buffers and goroutines
-// only when the voxels will be read), which the caller must close.
+// full says that the voxels will be read, and asks for a gzip reader
+// suited to that; a pgzip reader must then be closed by the caller.
 func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -226,19 +234,19 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 	compressed := magic == [2]byte{0x1f, 0x8b}
 	var r io.Reader = f
 	if compressed {
-		if full {
-			zr, err := pgzip.NewReader(f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("read %s: gzip: %w", path, noEOF(err))
-			}
-			r = zr
-		} else {
-			zr, err := gzip.NewReader(f)
-			if err != nil {
-				return nil, nil, fmt.Errorf("read %s: gzip: %w", path, noEOF(err))
-			}
-			r = zr
+		var zr io.Reader
+		switch {
+		case full && size > parallelGzipMin:
+			zr, err = pgzip.NewReader(f)
+		case full:
+			zr, err = kgzip.NewReader(f)
+		default:
+			zr, err = gzip.NewReader(f)
 		}
+		if err != nil {
+			return nil, nil, fmt.Errorf("read %s: gzip: %w", path, noEOF(err))
+		}
+		r = zr
 	}
 	fail := func(err error) (*NIfTIHeader, io.Reader, error) {
 		if c, ok := r.(*pgzip.Reader); ok {

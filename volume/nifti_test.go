@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -473,5 +474,53 @@ func TestWriteNIfTIErrors(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestReadNIfTIParallelGzip covers the pgzip path, taken for compressed
+// files over parallelGzipMin: random voxels do not compress, so a 5 MB
+// volume makes a 5 MB file.
+func TestReadNIfTIParallelGzip(t *testing.T) {
+	dim := [8]int64{3, 256, 256, 80}
+	data := make([]uint8, 256*256*80)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range data {
+		data[i] = uint8(rng.Uint32())
+	}
+	gz := gzipBytes(t, synthNIfTI{dt: dtUint8, dim: dim, pixdim: [8]float64{1, 1, 1, 1}, data: data}.bytes(t))
+	if len(gz) <= parallelGzipMin {
+		t.Fatalf("test file of %d bytes does not exercise the parallel path", len(gz))
+	}
+	badCRC := append([]byte{}, gz...)
+	badCRC[len(badCRC)-8] ^= 0xff
+	tests := []struct {
+		name string
+		b    []byte
+		msg  string
+	}{
+		{"whole", gz, ""},
+		{"cut in the voxels", gz[:len(gz)-5000], "unexpected EOF"},
+		{"trailer missing", gz[:len(gz)-8], "unexpected EOF"},
+		{"checksum wrong", badCRC, "checksum"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeTemp(t, "big.nii.gz", tt.b)
+			v, err := ReadNIfTI(path)
+			if tt.msg != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.msg) || !strings.Contains(err.Error(), path) {
+					t.Fatalf("error %v, want one naming %s and saying %q", err, path, tt.msg)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, w := range data {
+				if v.Data[i] != float32(w) {
+					t.Fatalf("voxel %d = %g, want %d", i, v.Data[i], w)
+				}
+			}
+		})
 	}
 }
