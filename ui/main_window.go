@@ -497,7 +497,7 @@ func (m *MainWindow) openFileDialog() {
 		r.Close()
 		m.Open(path, "", volume.OpenOptions{})
 	}, m.win)
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm", ".DCM", ".ima", ".IMA"}))
+	// No filter: DICOM files often have no extension at all.
 	d.Show()
 }
 

@@ -342,6 +342,14 @@ func TestMaximiseAndRestore(t *testing.T) {
 	if m.Maximised() != nil || len(m.grid.Objects) != 4 {
 		t.Errorf("F did not restore the three views")
 	}
+	buttons := find(m.View(viewer.Coronal), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.Button); return ok })
+	if len(buttons) != 1 {
+		t.Fatalf("%d buttons in the coronal view, want its maximise button", len(buttons))
+	}
+	test.Tap(buttons[0].(*widget.Button))
+	if m.Maximised() != m.View(viewer.Coronal) {
+		t.Errorf("the maximise button maximised %v", m.Maximised())
+	}
 }
 
 func TestZoomPanAndReset(t *testing.T) {

@@ -43,7 +43,8 @@ type SliceView struct {
 	// OnHover is called with the voxel under the mouse (ok false when it
 	// is outside the scan), for the status line.
 	OnHover func(p [3]int, ok bool)
-	// OnDoubleTap asks the window to maximise or restore this view.
+	// OnDoubleTap asks the window to maximise or restore this view; the
+	// view's corner button asks the same.
 	OnDoubleTap func()
 
 	raster *canvas.Raster
@@ -186,7 +187,8 @@ func (v *SliceView) setCursorAt(pos fyne.Position) {
 
 // CreateRenderer implements fyne.Widget.
 func (v *SliceView) CreateRenderer() fyne.WidgetRenderer {
-	title := canvas.NewText("", theme.Color(theme.ColorNameForeground))
+	// Views are black whatever the theme: their text is light.
+	title := canvas.NewText("", color.NRGBA{R: 220, G: 220, B: 220, A: 255})
 	title.TextSize = theme.CaptionTextSize()
 	marks := make([]*canvas.Text, 4)
 	l, r, t, b := v.plane.Edges()
@@ -195,14 +197,17 @@ func (v *SliceView) CreateRenderer() fyne.WidgetRenderer {
 		marks[n].TextStyle.Bold = true
 	}
 	bg := canvas.NewRectangle(color.Black)
-	return &sliceViewRenderer{view: v, bg: bg, title: title, marks: marks}
+	maximise := widget.NewButtonWithIcon("", theme.ViewFullScreenIcon(), v.toggleMaximised)
+	maximise.Importance = widget.LowImportance
+	return &sliceViewRenderer{view: v, bg: bg, title: title, marks: marks, maximise: maximise}
 }
 
 type sliceViewRenderer struct {
-	view  *SliceView
-	bg    *canvas.Rectangle
-	title *canvas.Text
-	marks []*canvas.Text // left, right, top, bottom
+	view     *SliceView
+	bg       *canvas.Rectangle
+	title    *canvas.Text
+	marks    []*canvas.Text // left, right, top, bottom
+	maximise *widget.Button
 }
 
 func (r *sliceViewRenderer) Layout(size fyne.Size) {
@@ -211,6 +216,9 @@ func (r *sliceViewRenderer) Layout(size fyne.Size) {
 	r.view.raster.Move(fyne.NewPos(0, 0))
 	pad := theme.Padding()
 	r.title.Move(fyne.NewPos(pad, pad))
+	bs := r.maximise.MinSize()
+	r.maximise.Resize(bs)
+	r.maximise.Move(fyne.NewPos(size.Width-bs.Width, 0))
 	for n, m := range r.marks {
 		ms := m.MinSize()
 		var p fyne.Position
@@ -245,7 +253,7 @@ func (r *sliceViewRenderer) Refresh() {
 }
 
 func (r *sliceViewRenderer) Objects() []fyne.CanvasObject {
-	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.title}
+	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.title, r.maximise}
 	for _, m := range r.marks {
 		objs = append(objs, m)
 	}
@@ -361,7 +369,9 @@ func (v *SliceView) Tapped(ev *fyne.PointEvent) {
 }
 
 // DoubleTapped maximises or restores the view.
-func (v *SliceView) DoubleTapped(*fyne.PointEvent) {
+func (v *SliceView) DoubleTapped(*fyne.PointEvent) { v.toggleMaximised() }
+
+func (v *SliceView) toggleMaximised() {
 	if v.OnDoubleTap != nil {
 		v.OnDoubleTap()
 	}
