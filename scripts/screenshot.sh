@@ -1,14 +1,20 @@
 #!/bin/sh
 # Reproduces docs/screenshot.png: the desktop app under a virtual X server
 # (Xvfb), showing patient A of the shared real fixtures with its labels and
-# the crosshair in the liver.
-# Needs xvfb and imagemagick (import). Usage: scripts/screenshot.sh [OUT.png]
+# the crosshair in the liver. Other arguments after OUT.png replace those
+# given to polyseg view; "-" alone gives none (the bundled example):
+#   scripts/screenshot.sh docs/screenshot-example.png -
+# Needs xvfb and imagemagick (import).
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-docs/screenshot.png}
+[ $# -gt 0 ] && shift
 data=${POLYSEG_REAL_DATA:-../shared/data/real/totalsegmentator}
-ct=$data/example_ct.nii.gz
-seg=$data/example_seg_fast_force_split.nii.gz
+if [ $# -eq 0 ]; then
+	set -- "$data/example_ct.nii.gz" --labels "$data/example_seg_fast_force_split.nii.gz" --goto liver
+elif [ "$1" = "-" ]; then
+	set --
+fi
 display=${DISPLAY_NUM:-:99}
 
 bin=$(mktemp -d)/polyseg
@@ -25,7 +31,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 # Fyne reads the locale from LANG and rejects plain "C".
-DISPLAY=$display LANG=en_US.UTF-8 "$bin" view "$ct" --labels "$seg" --goto liver &
+DISPLAY=$display LANG=en_US.UTF-8 "$bin" view "$@" &
 app=$!
 # The window maps, the scan and labels load in the background: give both
 # time, then grab the screen, trimmed to the window (there is no window
