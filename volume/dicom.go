@@ -13,12 +13,14 @@ package volume
 // input (it indexes values it has not checked, e.g. MustGetInts(...)[0] on
 // an empty Rows element), so every call into it runs under recover() and a
 // panic becomes an error naming the file. The library also allocates a
-// buffer of an element's declared length (up to 4 GiB) before reading it;
-// such a buffer is never written past the file's real size, so the memory
-// actually used stays bounded by the file size, but the reservation is the
-// library's. Nothing here allocates from a header field before checking it:
-// rows, columns and slice count pass CheckDims, and a frame's byte count is
-// checked against the element that holds it before decoding.
+// buffer of an element's declared length (up to 4 GiB) before reading it,
+// so every file first passes checkElementLengths (dicom_lengths.go), which
+// refuses any length larger than what is left of the file. Nothing here
+// allocates from a header field before checking it: rows, columns and slice
+// count pass CheckDims, and uncompressed pixel data must hold the bytes the
+// header claims before the volume is allocated. JPEG 2000 frames are
+// checked against Rows and Columns before they are decoded; a series of
+// them can still claim up to MaxVoxels voxels, as a NIfTI header can.
 
 import (
 	"bytes"
@@ -245,18 +247,30 @@ func ReadDICOM(ctx context.Context, dir string, opt DICOMOptions) (*Volume, erro
 	if err != nil {
 		return nil, err
 	}
-	se, err := scan.Choose(opt)
+	return scan.Read(ctx, opt)
+}
+
+// Read reads the series that opt chooses from a scanned folder, as
+// ReadDICOM does, without parsing the headers again.
+func (s *DICOMScan) Read(ctx context.Context, opt DICOMOptions) (*Volume, error) {
+	se, err := s.Choose(opt)
 	if err != nil {
 		return nil, err
 	}
-	v, err := scan.read(ctx, se)
+	return s.readWithNotes(ctx, se)
+}
+
+// readWithNotes reads one series and adds the folder's skipped and broken
+// files to its warnings.
+func (s *DICOMScan) readWithNotes(ctx context.Context, se SeriesInfo) (*Volume, error) {
+	v, err := s.read(ctx, se)
 	if err != nil {
 		return nil, err
 	}
-	if scan.Skipped > 0 {
-		v.Warnings = append(v.Warnings, fmt.Sprintf("skipped %d files that are not DICOM images", scan.Skipped))
+	if s.Skipped > 0 {
+		v.Warnings = append(v.Warnings, fmt.Sprintf("skipped %d files that are not DICOM images", s.Skipped))
 	}
-	for _, e := range scan.Broken {
+	for _, e := range s.Broken {
 		v.Warnings = append(v.Warnings, "skipped unreadable file: "+e.Error())
 	}
 	return v, nil

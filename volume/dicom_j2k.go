@@ -1,12 +1,13 @@
-//go:build cgo
+//go:build cgo && !nojpeg2000
 
 package volume
 
 // JPEG 2000 pixel data (transfer syntaxes 1.2.840.10008.1.2.4.90/91 and
 // HTJ2K .201-.203) is decoded with OpenJPEG, the decoder dcm2niix and
 // pydicom's pylibjpeg-openjpeg use; no pure-Go JPEG 2000 decoder is served
-// by the module proxy here. It needs cgo and the libopenjp2-7-dev package;
-// without cgo, dicom_j2k_nocgo.go reports such series as unsupported.
+// by the module proxy here. It needs cgo and the libopenjp2-7-dev package
+// (Debian); without cgo, or with the build tag nojpeg2000 where the library
+// is missing, dicom_j2k_nocgo.go reports such series as unsupported.
 //
 // OpenJPEG is C: a crash on hostile input cannot be recovered from. It is
 // fuzzed upstream (OSS-Fuzz); here the image size in the codestream header

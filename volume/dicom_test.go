@@ -23,6 +23,17 @@ func needDir(t testing.TB, dir string) {
 	}
 }
 
+// needPatientB skips a test that decodes patient B when the fixture is
+// absent or this build has no JPEG 2000 decoder (no cgo, or -tags
+// nojpeg2000).
+func needPatientB(t testing.TB) {
+	t.Helper()
+	needDir(t, patientB)
+	if !jpeg2000Supported {
+		t.Skip("built without the JPEG 2000 decoder")
+	}
+}
+
 // copySeries copies the files of src into a new temporary folder, passing
 // each through patch (which may return the bytes unchanged).
 func copySeries(t testing.TB, src string, patch func(i int, b []byte) []byte) string {
@@ -71,7 +82,7 @@ func setElement(t testing.TB, b []byte, group, elem uint16, vr string, value []b
 }
 
 func TestReadDICOMPatientB(t *testing.T) {
-	needDir(t, patientB)
+	needPatientB(t)
 	v, err := ReadDICOM(context.Background(), patientB, DICOMOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -112,7 +123,7 @@ func TestReadDICOMPatientB(t *testing.T) {
 // flips the rows (LAS), this reader keeps DICOM's order (LPS), so the voxel
 // correspondence comes from the two affines, not from the indices.
 func TestReadDICOMMatchesDcm2niix(t *testing.T) {
-	needDir(t, patientB)
+	needPatientB(t)
 	out := runDcm2niix(t, patientB)
 	ref, err := ReadNIfTI(out)
 	if err != nil {
@@ -180,7 +191,7 @@ func compareInWorld(t *testing.T, v, ref *Volume) {
 }
 
 func TestDICOMTwoSeries(t *testing.T) {
-	needDir(t, patientB)
+	needPatientB(t)
 	const uid2 = "1.2.826.0.1.3680043.99.1"
 	dir := copySeries(t, patientB, func(i int, b []byte) []byte {
 		if i%2 == 1 {
@@ -269,6 +280,13 @@ func TestDICOMErrors(t *testing.T) {
 		t.Errorf("series with one 256-row file: error %v", err)
 	}
 
+	if !jpeg2000Supported {
+		_, err = ReadDICOM(ctx, patientB, DICOMOptions{})
+		if !errors.Is(err, ErrUnsupportedTransferSyntax) || !strings.Contains(err.Error(), "JPEG 2000") {
+			t.Errorf("JPEG 2000 series without a decoder: error %v", err)
+		}
+	}
+
 	orient := copySeries(t, patientB, func(i int, b []byte) []byte {
 		if i == 5 {
 			return setElement(t, b, 0x0020, 0x0037, "DS", []byte(`0\1\0\1\0\0`))
@@ -282,7 +300,7 @@ func TestDICOMErrors(t *testing.T) {
 }
 
 func TestDICOMSkipsOtherFiles(t *testing.T) {
-	needDir(t, patientB)
+	needPatientB(t)
 	dir := copySeries(t, patientB, nil)
 	if err := os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("hello"), 0o644); err != nil {
 		t.Fatal(err)
@@ -483,7 +501,7 @@ func TestDecodeNative(t *testing.T) {
 }
 
 func BenchmarkReadDICOM(b *testing.B) {
-	needDir(b, patientB)
+	needPatientB(b)
 	ctx := context.Background()
 	for b.Loop() {
 		if _, err := ReadDICOM(ctx, patientB, DICOMOptions{}); err != nil {

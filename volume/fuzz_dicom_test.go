@@ -41,7 +41,7 @@ func nativeCopy(t testing.TB, b []byte, cols, rows int, stored []uint16) []byte 
 // TestReadDICOMNative checks the uncompressed path on real headers: patient
 // B rewritten without compression reads as the same volume.
 func TestReadDICOMNative(t *testing.T) {
-	needDir(t, patientB)
+	needPatientB(t)
 	want, err := ReadDICOM(context.Background(), patientB, DICOMOptions{})
 	if err != nil {
 		t.Fatal(err)

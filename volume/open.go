@@ -43,8 +43,14 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Volume, error) {
 
 // openDICOMFile reads the series that the DICOM file at path belongs to.
 func openDICOMFile(ctx context.Context, path string, opt DICOMOptions) (*Volume, error) {
-	dir := filepath.Dir(path)
-	scan, err := ScanDICOM(ctx, dir)
+	f, err := readDICOMFile(path, false)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if !f.hasPixels {
+		return nil, fmt.Errorf("open %s: a DICOM file without an image", path)
+	}
+	scan, err := ScanDICOM(ctx, filepath.Dir(path))
 	if err != nil {
 		return nil, err
 	}
@@ -60,22 +66,11 @@ func openDICOMFile(ctx context.Context, path string, opt DICOMOptions) (*Volume,
 			if (opt.SeriesUID != "" && opt.SeriesUID != se.UID) || (opt.SeriesIndex != 0 && opt.SeriesIndex != i+1) {
 				return nil, fmt.Errorf("open %s: the file belongs to series [%d] %s, not to the series chosen", path, i+1, se.UID)
 			}
-			v, err := scan.read(ctx, se)
-			if err != nil {
-				return nil, err
-			}
-			if scan.Skipped > 0 {
-				v.Warnings = append(v.Warnings, fmt.Sprintf("skipped %d files that are not DICOM images", scan.Skipped))
-			}
-			return v, nil
+			return scan.readWithNotes(ctx, se)
 		}
 	}
-	for _, e := range scan.Broken {
-		if strings.Contains(e.Error(), path) {
-			return nil, fmt.Errorf("open %s: %w", path, e)
-		}
-	}
-	return nil, fmt.Errorf("open %s: a DICOM file without an image", path)
+	// The file changed between the two reads.
+	return nil, fmt.Errorf("open %s: the file is not in its folder's scan", path)
 }
 
 // isDICOMFile reports whether path starts like a DICOM Part 10 file: a

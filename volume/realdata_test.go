@@ -88,7 +88,7 @@ func flipAxis(g Grid, a int) Grid {
 // both readers: TotalSegmentator's liver and spleen, read from a NIfTI file
 // in another voxel order, land on the liver and spleen of the DICOM series.
 func TestLabelsLieOnOrgansOfDICOM(t *testing.T) {
-	needDir(t, patientB)
+	needPatientB(t)
 	ct, err := ReadDICOM(context.Background(), patientB, DICOMOptions{})
 	if err != nil {
 		t.Fatal(err)

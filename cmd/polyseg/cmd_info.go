@@ -95,7 +95,13 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintln(stdout, "choose a series with --series UID or --series N to describe its volume")
 			return nil
 		}
+		v, err := scan.Read(ctx, series.opt)
+		if err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout)
+		printVolume(stdout, v)
+		return nil
 	}
 	v, err := volume.Open(ctx, path, volume.OpenOptions{DICOM: series.opt})
 	if err != nil {
