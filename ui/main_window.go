@@ -63,9 +63,9 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.session = app.New(opts)
 	for n, p := range viewer.Planes {
 		v := NewSliceView(m.session, p)
-		v.OnHover = func(pos [3]int, ok bool) {
+		v.OnHover = func(p viewer.Probe, ok bool) {
 			m.active = v
-			m.hover(pos, ok)
+			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
 		m.views[n] = v
@@ -151,7 +151,7 @@ func (m *MainWindow) changed(c app.Change) {
 		m.sidebar.updateWindow()
 	}
 	if c&app.ChangeCursor != 0 {
-		m.hover(m.session.Cursor(), true)
+		m.hover(viewer.Probe{}, false)
 	}
 	if c&app.ChangeJobs != 0 {
 		m.jobs.update(m.session.Jobs())
@@ -182,20 +182,18 @@ func (m *MainWindow) describeScan() {
 	m.fileInfo = fmt.Sprintf("%s  %d×%d×%d  %.2f×%.2f×%.2f mm  %s", name, v.Dims[0], v.Dims[1], v.Dims[2],
 		sp[0], sp[1], sp[2], v.Affine.AxisCodes())
 	m.win.SetTitle(name + " – polyseg")
-	m.hover(m.session.Cursor(), true)
+	m.hover(viewer.Probe{}, false)
 }
 
-// hover shows the position and value of voxel p in the status line.
-func (m *MainWindow) hover(p [3]int, ok bool) {
-	v, _ := m.session.Volume()
-	m.hoverInfo = ""
+// hover shows in the status line what lies under the mouse (p, when ok)
+// or else at the crosshair, as the active view shows it.
+func (m *MainWindow) hover(p viewer.Probe, ok bool) {
 	if !ok {
-		p, ok = m.session.Cursor(), v != nil
+		p, ok = m.active.ProbeCursor()
 	}
-	if ok && v != nil && v.Contains(p[0], p[1], p[2]) {
-		x, y, z := v.Affine.Apply(float64(p[0]), float64(p[1]), float64(p[2]))
-		m.hoverInfo = fmt.Sprintf("voxel (%d, %d, %d)  RAS (%.1f, %.1f, %.1f) mm  %.0f HU",
-			p[0], p[1], p[2], x, y, z, v.At(p[0], p[1], p[2]))
+	m.hoverInfo = ""
+	if ok {
+		m.hoverInfo = p.String()
 	}
 	m.updateStatus()
 }

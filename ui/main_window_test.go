@@ -140,6 +140,26 @@ func TestOpenShowsScanAndStatus(t *testing.T) {
 	}
 }
 
+func TestStatusFollowsTheMouse(t *testing.T) {
+	m := openPatientA(t)
+	c := m.Window().Canvas()
+	for _, p := range viewer.Planes {
+		test.MoveMouse(c, centreOf(m.View(p)))
+		if !strings.Contains(m.status.Text, p.String()+" ") || !strings.Contains(m.status.Text, " HU") {
+			t.Errorf("mouse over the %s view: status %q", p, m.status.Text)
+		}
+	}
+	// Outside the image, within the view (the image panned away from the
+	// mouse): the values at the crosshair again.
+	ax := m.View(viewer.Axial)
+	ax.Pan(ax.Size().Width, 0)
+	test.MoveMouse(c, centreOf(ax))
+	want, _ := ax.ProbeCursor()
+	if !strings.HasSuffix(m.status.Text, want.String()) {
+		t.Errorf("status %q away from the image, want the crosshair's %q", m.status.Text, want)
+	}
+}
+
 func TestScrollAndKeysChangeSlice(t *testing.T) {
 	m := openPatientA(t)
 	v := m.View(viewer.Axial)
@@ -266,6 +286,12 @@ func TestLabelListShowsLabels(t *testing.T) {
 				t.Errorf("selecting the spleen put the crosshair on label %d", got)
 			}
 		})
+	}
+	if err := m.GoToLabel("liver"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.status.Text, "liver (5)") {
+		t.Errorf("status %q does not name the label at the crosshair", m.status.Text)
 	}
 	for _, bad := range []string{"nope", "999"} {
 		if err := m.GoToLabel(bad); err == nil {

@@ -40,9 +40,9 @@ type SliceView struct {
 	session *app.Session
 	plane   viewer.Plane
 
-	// OnHover is called with the voxel under the mouse (ok false when it
-	// is outside the scan), for the status line.
-	OnHover func(p [3]int, ok bool)
+	// OnHover is called with what lies under the mouse (ok false when it
+	// is outside the scan, or left the view), for the status line.
+	OnHover func(p viewer.Probe, ok bool)
 	// OnDoubleTap asks the window to maximise or restore this view; the
 	// view's corner button asks the same.
 	OnDoubleTap func()
@@ -158,25 +158,55 @@ func (v *SliceView) targetLocked(pos fyne.Position) (image.Rectangle, float64, f
 	return target, float64(pos.X * k), float64(pos.Y * k)
 }
 
-// voxelAt returns the voxel under pos (widget coordinates).
-func (v *SliceView) voxelAt(pos fyne.Position) ([3]int, bool) {
-	s, ok := v.currentSlicer()
+// displayAt returns the display position (slice, u, w) under pos (widget
+// coordinates) on the crosshair's slice, and whether it is in the scan.
+func (v *SliceView) displayAt(pos fyne.Position) (s viewer.Slicer, slice, u, w int, ok bool) {
+	s, ok = v.currentSlicer()
 	if !ok {
-		return [3]int{}, false
+		return s, 0, 0, 0, false
 	}
 	v.mu.Lock()
 	target, x, y := v.targetLocked(pos)
 	vp := v.viewport
 	v.mu.Unlock()
 	fu, fv := vp.ScreenToSlice(target, s, x, y)
-	u, w := int(math.Floor(fu)), int(math.Floor(fv))
+	u, w = int(math.Floor(fu)), int(math.Floor(fv))
 	c := v.session.Cursor()
-	slice, _, _ := s.Locate(c[0], c[1], c[2])
-	if !s.Contains(slice, u, w) {
+	slice, _, _ = s.Locate(c[0], c[1], c[2])
+	return s, slice, u, w, s.Contains(slice, u, w)
+}
+
+// voxelAt returns the voxel under pos (widget coordinates).
+func (v *SliceView) voxelAt(pos fyne.Position) ([3]int, bool) {
+	s, slice, u, w, ok := v.displayAt(pos)
+	if !ok {
 		return [3]int{}, false
 	}
 	i, j, k := s.Voxel(slice, u, w)
 	return [3]int{i, j, k}, true
+}
+
+// probe returns what lies at display position (slice, u, w) of s.
+func (v *SliceView) probe(s viewer.Slicer, slice, u, w int) viewer.Probe {
+	var p viewer.Probe
+	v.session.Read(func(vol *volume.Volume, layer *viewer.Overlay) {
+		if vol != nil && vol.Grid.Equal(s.Grid(), 0) {
+			p = viewer.ProbeAt(vol, layer, s, slice, u, w)
+		}
+	})
+	return p
+}
+
+// ProbeCursor returns what lies at the crosshair, as this view shows it,
+// and false when no scan is open.
+func (v *SliceView) ProbeCursor() (viewer.Probe, bool) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return viewer.Probe{}, false
+	}
+	c := v.session.Cursor()
+	slice, u, w := s.Locate(c[0], c[1], c[2])
+	return v.probe(s, slice, u, w), true
 }
 
 func (v *SliceView) setCursorAt(pos fyne.Position) {
@@ -434,7 +464,7 @@ func (v *SliceView) MouseIn(ev *desktop.MouseEvent) { v.hover(ev.Position) }
 func (v *SliceView) MouseOut() {
 	v.pressed = 0
 	if v.OnHover != nil {
-		v.OnHover([3]int{}, false)
+		v.OnHover(viewer.Probe{}, false)
 	}
 }
 
@@ -476,8 +506,12 @@ func (v *SliceView) hover(pos fyne.Position) {
 	if v.OnHover == nil {
 		return
 	}
-	p, ok := v.voxelAt(pos)
-	v.OnHover(p, ok)
+	s, slice, u, w, ok := v.displayAt(pos)
+	if !ok {
+		v.OnHover(viewer.Probe{}, false)
+		return
+	}
+	v.OnHover(v.probe(s, slice, u, w), true)
 }
 
 // TypedKey handles the view's keys: arrows and Page Up/Down scroll slices
