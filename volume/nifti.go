@@ -611,10 +611,19 @@ func streamVoxels(r io.Reader, h *NIfTIHeader, consume func(start int, b []byte)
 	total := h.frameBytes()
 	bpv := int64(h.bytesPerVoxel())
 	swap := h.ByteOrder == binary.BigEndian && bpv > 1
-	chunk := int64(streamChunk) // a multiple of every voxel size
-	if total < chunk {
-		chunk = total
+	if total <= streamChunk {
+		// One chunk: nothing to overlap, so no goroutines (which also
+		// keeps the fuzzers' coverage deterministic).
+		b := make([]byte, total)
+		if _, err := io.ReadFull(r, b); err != nil {
+			return fmt.Errorf("voxel data ends early: %w", noEOF(err))
+		}
+		if swap {
+			swapBytes(b, int(bpv))
+		}
+		return consume(0, b)
 	}
+	chunk := int64(streamChunk) // a multiple of every voxel size
 	workers := runtime.GOMAXPROCS(0)
 	nbuf := 2 * workers
 	if n := (total + chunk - 1) / chunk; n < int64(nbuf) {
