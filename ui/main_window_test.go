@@ -556,3 +556,33 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 		t.Errorf("restored labels %v, want 3 voxels of label 5", got)
 	}
 }
+
+func TestJobsBarShowsProgressAndCancels(t *testing.T) {
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(800, 600))
+	reported := make(chan struct{})
+	job := m.session.RunJob("Segment", func(ctx context.Context, p app.Progress) error {
+		p.Report(0.25, "slice 1/4")
+		close(reported)
+		<-ctx.Done()
+		return ctx.Err()
+	})
+	<-reported
+	if !m.jobs.box.Visible() {
+		t.Fatal("jobs bar hidden while a job runs")
+	}
+	if got := m.jobs.label.Text; got != "Segment: slice 1/4" {
+		t.Errorf("jobs bar label %q", got)
+	}
+	if got := m.jobs.bar.Value; got != 0.25 {
+		t.Errorf("progress %v, want 0.25", got)
+	}
+	test.Tap(m.jobs.cancel)
+	if err := job.Wait(); !app.Canceled(err) {
+		t.Errorf("job ended with %v after Cancel", err)
+	}
+	if m.jobs.box.Visible() {
+		t.Error("jobs bar still shown after the job ended")
+	}
+}
