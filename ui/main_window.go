@@ -78,8 +78,8 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 
-	// Three views and the fourth cell for the sidebar's window controls
-	// would crowd it: the grid is 2×2 with the sidebar to the right.
+	// The views fill three cells of a 2×2 grid and the window controls the
+	// fourth; the label controls sit in a split to the right.
 	m.grid = container.NewGridWithColumns(2, m.views[0], m.views[1], m.views[2], m.sidebar.legend)
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
