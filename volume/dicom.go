@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -90,7 +91,7 @@ func (s SeriesInfo) TransferSyntaxName() string { return transferSyntaxName(s.Tr
 // DICOMScan is what ListDICOMSeries found in a folder.
 type DICOMScan struct {
 	Dir    string
-	Series []SeriesInfo // sorted by series number, then UID
+	Series []SeriesInfo // sorted by series number
 	// Skipped counts the regular files that are not DICOM (no "DICM" magic
 	// after the 128-byte preamble) or are DICOM without an image; they are
 	// skipped quietly, as a folder often holds a DICOMDIR or a README.
@@ -99,7 +100,7 @@ type DICOMScan struct {
 	// parsed; those files are left out of every series.
 	Broken []error
 
-	files map[string][]*dicomFile // by series UID
+	files map[string][]*dicomFile // by seriesKey
 }
 
 // DICOMOptions chooses the series to read from a folder. The zero value
@@ -128,9 +129,18 @@ func ScanDICOM(ctx context.Context, dir string) (*DICOMScan, error) {
 	}
 	var paths []string
 	for _, e := range entries {
-		if e.Type().IsRegular() {
-			paths = append(paths, filepath.Join(dir, e.Name()))
+		p := filepath.Join(dir, e.Name())
+		switch {
+		case e.Type().IsRegular():
+		case e.Type()&fs.ModeSymlink != 0:
+			// Exports often link to files in a store: follow the link.
+			if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() {
+				continue
+			}
+		default:
+			continue
 		}
+		paths = append(paths, p)
 	}
 	files := make([]*dicomFile, len(paths))
 	errs := make([]error, len(paths))
@@ -311,24 +321,31 @@ func (s *DICOMScan) read(ctx context.Context, se SeriesInfo) (*Volume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read DICOM series %s in %s: %w", seriesUID, s.Dir, err)
 	}
-	sp := g.grid.Spacing()
-	v := &Volume{
+	return &Volume{
 		Grid:     g.grid,
 		Data:     data,
 		Source:   s.Dir,
 		Warnings: g.warnings,
-		Meta: NIfTIMeta{
-			// Scanner coordinates, as dcm2niix writes them. The NIfTI writer
-			// derives the quaternion from Qform.
-			QformCode: 1,
-			SformCode: 1,
-			Qform:     g.grid.Affine,
-			Sform:     g.grid.Affine,
-			Pixdim:    [8]float64{1, sp[0], sp[1], sp[2], 1, 1, 1, 1},
-			XYZTUnits: 2, // NIFTI_UNITS_MM
-		},
+		Meta:     scannerMeta(g.grid.Affine),
+	}, nil
+}
+
+// scannerMeta describes an affine in scanner coordinates as NIfTI stores
+// it, as dcm2niix does: sform = the affine, qform = its rotation as a
+// quaternion (which cannot hold the shear of a gantry-tilted series; the
+// sform can), both with code 1 (NIFTI_XFORM_SCANNER_ANAT).
+func scannerMeta(a Affine) NIfTIMeta {
+	m := NIfTIMeta{QformCode: 1, SformCode: 1, Sform: a, Qform: a, XYZTUnits: 2 /* NIFTI_UNITS_MM */}
+	b, c, d, qfac, zoom, off, ok := affineToQuatern(a)
+	if !ok {
+		// assembleSeries checked the affine invertible; keep the sform.
+		m.QformCode = 0
+		return m
 	}
-	return v, nil
+	m.QuaternB, m.QuaternC, m.QuaternD, m.Qfac, m.QOffset = b, c, d, qfac, off
+	m.Pixdim = [8]float64{qfac, zoom[0], zoom[1], zoom[2], 1, 1, 1, 1}
+	m.Qform = quaternToAffine(b, c, d, qfac, zoom, off)
+	return m
 }
 
 // errNotDICOM marks a file without the DICOM Part 10 magic: not an error

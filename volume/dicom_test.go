@@ -108,8 +108,14 @@ func TestReadDICOMPatientB(t *testing.T) {
 	if len(v.Warnings) != 0 {
 		t.Errorf("warnings %q, want none", v.Warnings)
 	}
-	if v.Meta.QformCode != 1 || v.Meta.SformCode != 1 || v.Meta.Sform != v.Affine || v.Meta.Qform != v.Affine {
+	q := Grid{Dims: v.Dims, Affine: v.Meta.Qform}
+	if v.Meta.QformCode != 1 || v.Meta.SformCode != 1 || v.Meta.Sform != v.Affine || !q.Equal(v.Grid, 1e-9) {
 		t.Errorf("meta %+v does not carry the scanner affine", v.Meta)
+	}
+	// The quaternion of an axial LPS grid: a 180° turn about z (b = c = 0,
+	// d = 1), right-handed (qfac 1).
+	if m := v.Meta; math.Abs(m.QuaternB) > 1e-9 || math.Abs(m.QuaternC) > 1e-9 || math.Abs(math.Abs(m.QuaternD)-1) > 1e-9 || m.Qfac != 1 {
+		t.Errorf("quaternion (%v, %v, %v) qfac %v, want (0, 0, ±1) and 1", m.QuaternB, m.QuaternC, m.QuaternD, m.Qfac)
 	}
 	lo, hi := v.Range()
 	// RescaleIntercept -1024 on 12-bit unsigned samples: air at -1024.
