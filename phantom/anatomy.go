@@ -33,13 +33,17 @@ type anatomy struct {
 	domeDrop   float64
 	iliacCrest float64
 
-	organs   []organ
-	columns  []column
-	bowel    []tube // painted before the organs, which cover it
-	pancreas []tube // painted before the organs too
-	tubes    []tube // painted after the organs
-	fecesTex waves
-	stomachY float64 // air-fluid level in the stomach
+	organs  []organ
+	columns []column
+	// Arms down beside the body, as in patient B, for some patients.
+	arms                 bool
+	armGap, armRx, armRy float64
+	armY, armFat, boneR  float64
+	bowel                []tube // painted before the organs, which cover it
+	pancreas             []tube // painted before the organs too
+	tubes                []tube // painted after the organs
+	fecesTex             waves
+	stomachY             float64 // air-fluid level in the stomach
 }
 
 type harmonic struct{ k, amp, phase float64 }
@@ -127,6 +131,12 @@ func newAnatomy(r *rand.Rand) *anatomy {
 	a.addOrgans(r, s, sy)
 	a.addVessels(r, s, sy)
 	a.addBowel(r, s, sy)
+	a.arms = r.Float64() < 0.3
+	a.armGap = uniform(r, 3, 20)
+	a.armRx, a.armRy = uniform(r, 35, 48), uniform(r, 40, 55)
+	a.armY = normal(r, -10, 10)
+	a.armFat = uniform(r, 4, 15)
+	a.boneR = uniform(r, 8, 11)
 	return a
 }
 

@@ -152,7 +152,7 @@ func (a *anatomy) huTable(r *rand.Rand, ph Phase) [nTissues]tissueValue {
 	var t [nTissues]tissueValue
 	enh := uniform(r, 0.85, 1.15) // how well this bolus enhanced
 	shift := [nTissues]float64{
-		tFat: normal(r, 0, 4), tMuscle: normal(r, 0, 4), tLiver: normal(r, 0, 4),
+		tFat: normal(r, 0, 4), tMuscle: normal(r, 0, 4), tLiver: normal(r, 0, 3),
 		tSpleen: normal(r, 0, 3), tKidneyCortex: normal(r, 0, 3), tCancellous: normal(r, 0, 25),
 	}
 	for i, v := range tissueHU {

@@ -105,6 +105,10 @@ func (a *anatomy) paintBody(c *canvas, z float64) {
 	yRC, bRC := (yAnt+yPost)/2, (yAnt-yPost)/2
 	aRC := [2]float64{wallMid(0), wallMid(math.Pi)}
 	vby, vbr := a.vbY(z), a.vbR(z)
+	armX := [2]float64{
+		a.bodyRadius(0, z) + a.armGap + a.armRx,
+		a.bodyRadius(math.Pi, z) + a.armGap + a.armRx,
+	}
 
 	pl := c.pl
 	for j := 0; j < pl.n; j++ {
@@ -117,7 +121,7 @@ func (a *anatomy) paintBody(c *canvas, z float64) {
 			th := math.Atan2(y, x)
 			switch {
 			case r >= lookup(&rSkin, th):
-				c.tis[p] = tAir
+				c.tis[p] = a.arm(x, y, armX)
 				continue
 			case r >= lookup(&rFat, th):
 				c.tis[p] = tSkin
@@ -164,6 +168,37 @@ func (a *anatomy) paintBody(c *canvas, z float64) {
 			}
 		}
 	}
+}
+
+// arm returns the tissue of the arms (if the patient has them beside the
+// body) at (x, y), else air. armX holds the distance of each arm's centre
+// from the body axis, right then left.
+func (a *anatomy) arm(x, y float64, armX [2]float64) tissue {
+	if !a.arms {
+		return tAir
+	}
+	cx := armX[0]
+	if x < 0 {
+		cx = -armX[1]
+	}
+	dx, dy := (x-cx)/a.armRx, (y-a.armY)/a.armRy
+	q := math.Sqrt(dx*dx + dy*dy)
+	if q >= 1 {
+		return tAir
+	}
+	depth := (1 - q) * math.Min(a.armRx, a.armRy)
+	b := math.Hypot(x-cx, y-a.armY+0.2*a.armRy)
+	switch {
+	case depth < a.skin:
+		return tSkin
+	case depth < a.skin+a.armFat:
+		return tFat
+	case b < a.boneR-2.5:
+		return tFat // yellow marrow
+	case b < a.boneR:
+		return tCortical
+	}
+	return tMuscle
 }
 
 // markRib records a rib at pixel p if one passes there.

@@ -76,7 +76,7 @@ func TestGrid(t *testing.T) {
 		wantSpacing [3]float64
 	}{
 		{small(ScannerA(), 100, 10), [3]float64{4, 4, 3}},
-		{small(ScannerB(), 115, 10), [3]float64{4, 4, 5}},
+		{small(ScannerB(), 120, 10), [3]float64{4, 4, 5}},
 	}
 	for _, tc := range tests {
 		v, l := generate(t, 1, tc.sc)
@@ -195,7 +195,7 @@ func TestOrganHU(t *testing.T) {
 		lo, hi   float64
 		sdLo, sd float64
 	}{
-		{Liver, 36, 58, 8, 20},
+		{Liver, 34, 60, 8, 20},
 		{Spleen, 25, 47, 8, 20},
 		{KidneyRight, 5, 32, 8, 60},
 		{KidneyLeft, 5, 32, 8, 60},

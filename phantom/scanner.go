@@ -93,12 +93,12 @@ func ScannerA() Scanner {
 	}
 }
 
-// ScannerB is domain B: thicker slices, a larger field of view, a softer
-// kernel, more noise and portal-venous contrast.
+// ScannerB is domain B: thicker slices, a larger field of view (patient B's
+// is 500 mm), a softer kernel, more noise and portal-venous contrast.
 func ScannerB() Scanner {
 	return Scanner{
-		Name: "B", Matrix: 256, FOV: 460, Slices: 64, SliceThickness: 5,
-		NoiseSigma: 24, BlurSigma: 1.2, Phase: PortalVenous,
+		Name: "B", Matrix: 256, FOV: 480, Slices: 64, SliceThickness: 5,
+		NoiseSigma: 22, BlurSigma: 1.2, Phase: PortalVenous,
 	}
 }
 

@@ -37,18 +37,18 @@ const (
 // tissueHU holds, per tissue, the mean HU without and with portal-venous
 // contrast and the amplitude (HU, one standard deviation) of its smooth
 // texture. The non-contrast means are calibrated on patient A of the real
-// fixtures (docs/phantom.md has the table); enhancement follows the usual
-// portal-venous values (liver +60, spleen +70, kidney cortex strongly,
-// vessels 150-200).
+// fixtures, the portal-venous ones on patient B (liver 91, spleen 81,
+// aorta 180, vena cava 96, portal vein 137 HU) and the usual values
+// (kidney cortex about 180); docs/phantom.md has the table.
 var tissueHU = [nTissues]struct{ nc, pv, tex float64 }{
 	tAir:           {-1000, -1000, 0},
 	tLung:          {-860, -860, 25},
 	tFat:           {-102, -102, 9},
 	tSkin:          {20, 40, 6},
-	tMuscle:        {42, 55, 7},
-	tLiver:         {50, 110, 4},
-	tSpleen:        {38, 110, 4},
-	tKidneyCortex:  {32, 185, 6},
+	tMuscle:        {42, 52, 7},
+	tLiver:         {49, 99, 4},
+	tSpleen:        {38, 92, 4},
+	tKidneyCortex:  {32, 180, 6},
 	tKidneyMedulla: {28, 120, 6},
 	tUrine:         {8, 8, 3},
 	tBile:          {6, 6, 3},
@@ -56,8 +56,8 @@ var tissueHU = [nTissues]struct{ nc, pv, tex float64 }{
 	tBowelFluid:    {12, 14, 5},
 	tFeces:         {-60, -60, 60},
 	tArtery:        {42, 175, 3},
-	tVein:          {40, 135, 3},
-	tPortal:        {40, 165, 3},
+	tVein:          {40, 110, 3},
+	tPortal:        {40, 145, 3},
 	tCancellous:    {150, 150, 25},
 	tCortical:      {600, 600, 40},
 	tArch:          {230, 230, 40},
