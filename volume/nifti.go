@@ -523,8 +523,10 @@ func spatial(raw rawHeader, warnings []string) (NIfTIMeta, Affine, []string) {
 	var zoom [3]float64
 	badZoom := false
 	for i := range zoom {
+		// A voxel size outside 1 nm to 1 km is corrupt, not exotic, and
+		// one that small would make the affine numerically singular.
 		z := math.Abs(raw.pixdim[i+1])
-		if z == 0 || math.IsNaN(z) || math.IsInf(z, 0) {
+		if !(z >= 1e-6 && z <= 1e6) {
 			z, badZoom = 1, true
 		}
 		zoom[i] = z
@@ -543,8 +545,20 @@ func spatial(raw rawHeader, warnings []string) (NIfTIMeta, Affine, []string) {
 				}
 			}
 		}
-		_, err := a.Inverse()
-		return err == nil
+		inv, err := a.Inverse()
+		if err != nil {
+			return false
+		}
+		// A determinant that barely escapes zero leaves an inverse too
+		// large to use.
+		for r := 0; r < 3; r++ {
+			for c := 0; c < 4; c++ {
+				if math.IsNaN(inv[r][c]) || math.IsInf(inv[r][c], 0) || math.Abs(inv[r][c]) > 1e12 {
+					return false
+				}
+			}
+		}
+		return true
 	}
 	if m.SformCode > 0 {
 		if usable(m.Sform) {
@@ -565,7 +579,10 @@ func spatial(raw rawHeader, warnings []string) (NIfTIMeta, Affine, []string) {
 	for i := range zoom {
 		a[i][i] = zoom[i]
 	}
-	warnings = append(warnings, fmt.Sprintf("no sform or qform: the orientation is unknown, voxel sizes %gx%gx%g mm taken from pixdim with the axes assumed RAS",
+	if badZoom {
+		warnings = append(warnings, fmt.Sprintf("pixdim %v has zero or invalid voxel sizes; 1 mm was used", raw.pixdim[1:4]))
+	}
+	warnings = append(warnings, fmt.Sprintf("no usable sform or qform: the orientation is unknown, voxel sizes %gx%gx%g mm taken from pixdim with the axes assumed RAS",
 		zoom[0], zoom[1], zoom[2]))
 	return m, a, warnings
 }

@@ -524,3 +524,36 @@ func TestReadNIfTIParallelGzip(t *testing.T) {
 		})
 	}
 }
+
+// TestNIfTIHeaderRegressions holds inputs the fuzzers found, rebuilt as
+// readable headers. Their raw forms stay in testdata/fuzz.
+func TestNIfTIHeaderRegressions(t *testing.T) {
+	tiny := 4.072905671284e-312 // a float64 denormal
+	tests := []struct {
+		name string
+		s    synthNIfTI
+		warn string
+	}{
+		// FuzzReadNIfTIHeader/59fdbae8c930dd9f: denormal voxel sizes made
+		// the pixdim affine singular (its determinant underflows to 0).
+		{"denormal pixdim", synthNIfTI{version: 2, dt: dtFloat32, dim: [8]int64{3, 2, 2, 2},
+			pixdim: [8]float64{1, tiny, tiny, tiny}}, "1 mm was used"},
+		{"denormal sform", synthNIfTI{version: 2, dt: dtFloat32, dim: [8]int64{3, 2, 2, 2}, sformCode: 1,
+			pixdim: [8]float64{1, 1, 1, 1}, srow: [3][4]float64{{tiny, 0, 0, 0}, {0, tiny, 0, 0}, {0, 0, tiny, 0}}},
+			"sform is not a usable affine"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, err := parseNIfTIHeader(tt.s.bytes(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Grid.Affine.Inverse(); err != nil {
+				t.Errorf("affine %v: %v", h.Grid.Affine, err)
+			}
+			if !strings.Contains(strings.Join(h.Warnings, "; "), tt.warn) {
+				t.Errorf("warnings %q, want one saying %q", h.Warnings, tt.warn)
+			}
+		})
+	}
+}
