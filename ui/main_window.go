@@ -44,6 +44,8 @@ type MainWindow struct {
 	status  *widget.Label
 	jobs    *jobsBar
 
+	undoItem, redoItem *fyne.MenuItem
+
 	fileInfo  string // file, dims, spacing, orientation: fixed per scan
 	hoverInfo string // world position and HU under the mouse or crosshair
 }
@@ -147,6 +149,9 @@ func (m *MainWindow) changed(c app.Change) {
 	if c&(app.ChangeLabels|app.ChangeOverlay) != 0 {
 		m.sidebar.updateLabels(c&app.ChangeLabels != 0)
 	}
+	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
+		m.updateUndoItems()
+	}
 	if c&app.ChangeWindow != 0 {
 		m.sidebar.updateWindow()
 	}
@@ -160,6 +165,23 @@ func (m *MainWindow) changed(c app.Change) {
 		for _, v := range m.views {
 			v.Refresh()
 		}
+	}
+}
+
+// updateUndoItems names the edits Undo and Redo would act on, and
+// disables them when there is none.
+func (m *MainWindow) updateUndoItems() {
+	undo, redo := m.session.UndoRedoNames()
+	set := func(it *fyne.MenuItem, verb, name string) {
+		it.Label, it.Disabled = verb, name == ""
+		if name != "" {
+			it.Label = verb + " " + name
+		}
+	}
+	set(m.undoItem, "Undo", undo)
+	set(m.redoItem, "Redo", redo)
+	if mm := m.win.MainMenu(); mm != nil {
+		mm.Refresh()
 	}
 }
 
@@ -252,7 +274,16 @@ func (m *MainWindow) ToggleMaximised(v *SliceView) {
 // Maximised returns the maximised view, or nil.
 func (m *MainWindow) Maximised() *SliceView { return m.maximised }
 
+// presetKeys choose the window presets, in viewer.Presets' order.
+var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
+
 func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
+	for n, p := range viewer.Presets() {
+		if n < len(presetKeys) && ev.Name == presetKeys[n] {
+			m.session.SetWindow(p.Window)
+			return
+		}
+	}
 	switch ev.Name {
 	case fyne.KeyF:
 		m.ToggleMaximised(m.active)
@@ -456,15 +487,21 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export)
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
+	m.undoItem = undo
 	undo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
 	redo := fyne.NewMenuItem("Redo", func() { m.session.Redo() })
+	m.redoItem = redo
 	redo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault}
 	edit := fyne.NewMenu("Edit", undo, redo)
 
 	var presets []*fyne.MenuItem
-	for _, p := range viewer.Presets() {
+	for n, p := range viewer.Presets() {
 		w := p.Window
-		presets = append(presets, fyne.NewMenuItem(presetLabel(p), func() { m.session.SetWindow(w) }))
+		label := presetLabel(p)
+		if n < len(presetKeys) {
+			label += "  " + string(presetKeys[n])
+		}
+		presets = append(presets, fyne.NewMenuItem(label, func() { m.session.SetWindow(w) }))
 	}
 	windowItem := fyne.NewMenuItem("Window", nil)
 	windowItem.ChildMenu = fyne.NewMenu("", presets...)

@@ -222,6 +222,12 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 		t.Error("the lung window draws the same pixels as the abdomen window")
 	}
 
+	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.Key4})
+	if w := m.session.Window(); w != (viewer.Window{Width: 1800, Level: 400}) {
+		t.Errorf("after key 4 the window is %v, want bone", w)
+	}
+	test.Tap(lung)
+
 	// Right-drag: 50 units across widens the window by 100 HU.
 	p := fyne.NewPos(100, 100)
 	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}, Button: desktop.MouseButtonSecondary})
@@ -516,11 +522,17 @@ func TestUndoShortcut(t *testing.T) {
 	if _, err := m.session.Paint("Paint", []int{0}, 99); err != nil {
 		t.Fatal(err)
 	}
+	if got := m.undoItem.Label; got != "Undo Paint" || m.undoItem.Disabled {
+		t.Errorf("Undo menu item %q (disabled %v) after a paint", got, m.undoItem.Disabled)
+	}
 	undo := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
 	m.Window().Canvas().(fyne.Shortcutable).TypedShortcut(undo)
 	after := m.session.PresentLabels()
 	if len(after) != len(before) {
 		t.Errorf("after Ctrl+Z the labels are %v, want %v", after, before)
+	}
+	if got := m.redoItem.Label; got != "Redo Paint" || m.redoItem.Disabled {
+		t.Errorf("Redo menu item %q (disabled %v) after an undo", got, m.redoItem.Disabled)
 	}
 }
 

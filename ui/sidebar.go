@@ -36,7 +36,7 @@ type sidebar struct {
 const mouseHelp = `Click: move the crosshair
 Wheel, ↑ ↓, Page Up/Down: slices
 Ctrl+wheel, + −: zoom;  Home: reset
-Right-drag: window;  middle- or shift-drag: pan
+Right-drag or 1–4: window;  middle- or shift-drag: pan
 Double-click or F: maximise / restore`
 
 func newSidebar(s *app.Session, views []*SliceView) *sidebar {
