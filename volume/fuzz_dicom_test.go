@@ -9,6 +9,8 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+
+	"github.com/suyashkumar/dicom"
 )
 
 // nativeCopy turns one of patient B's JPEG 2000 files into an uncompressed
@@ -95,7 +97,8 @@ const fuzzMaxDICOM = 64 << 10
 // assembly (with a second slice 2 mm further on) and the pixel decoder. None
 // may panic or hang, whatever the bytes; errors are expected. Seeds: patient
 // B's first file cut at several places (header only, into the JPEG 2000
-// codestream) and an 8x8 uncompressed version of it.
+// codestream), an 8x8 uncompressed version of it, and the small real files
+// of validDICOMFiles.
 func FuzzDICOMSeries(f *testing.F) {
 	if entries, err := os.ReadDir(patientB); err == nil && len(entries) > 0 {
 		b, err := os.ReadFile(filepath.Join(patientB, entries[0].Name()))
@@ -115,6 +118,11 @@ func FuzzDICOMSeries(f *testing.F) {
 		native := nativeCopy(f, b, 8, 8, stored)
 		f.Add(native)
 		f.Add(native[:len(native)-7])
+	}
+	for _, p := range validDICOMFiles(f) {
+		if b, err := os.ReadFile(p); err == nil && len(b) <= fuzzMaxDICOM {
+			f.Add(b)
+		}
 	}
 	f.Add([]byte("not DICOM at all"))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -229,5 +237,47 @@ func TestDICOMMalformedRegressions(t *testing.T) {
 			}
 			checkOneFile(tc.data) // and the whole path copes
 		})
+	}
+}
+
+// validDICOMFiles lists real DICOM files from other projects that a Debian
+// machine set up by scripts/setup.sh has (nibabel's test data: Siemens MR
+// with CSA headers, implicit and explicit VR), and patient B.
+func validDICOMFiles(t testing.TB) []string {
+	var files []string
+	for _, g := range []string{
+		"/usr/lib/python3/dist-packages/nibabel/tests/data/*.dcm",
+		"/usr/lib/python3/dist-packages/nibabel/nicom/tests/data/*.dcm",
+		"/usr/share/doc/libgdcm3.0/examples/*.dcm",
+		patientB + "/*",
+	} {
+		m, err := filepath.Glob(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	return files
+}
+
+// TestCheckElementLengthsAcceptsValidFiles guards against the length walk
+// refusing real files: every file the library itself parses must pass it.
+func TestCheckElementLengthsAcceptsValidFiles(t *testing.T) {
+	files := validDICOMFiles(t)
+	if len(files) == 0 {
+		t.Skip("no DICOM files on this machine")
+	}
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := dicom.Parse(bytes.NewReader(b), int64(len(b)), nil, dicom.SkipPixelData()); err != nil {
+			t.Logf("%s: the library refuses it too: %v", p, err)
+			continue
+		}
+		if err := checkElementLengths(b); err != nil {
+			t.Errorf("%s: %v", p, err)
+		}
 	}
 }
