@@ -35,6 +35,20 @@ type RefineOptions struct {
 	// MinPixels: components smaller than this are kept as they are (SAM
 	// has nothing to work with at a few pixels). Default 16.
 	MinPixels int
+	// MaskLogit is the amplitude of the coarse component given to the
+	// decoder as its mask prompt (+MaskLogit inside, -MaskLogit outside).
+	// Default 10.
+	MaskLogit float64
+	// Passes is the number of decoder passes per component: each pass after
+	// the first gives the decoder its own previous low-resolution answer as
+	// the mask prompt (SAM's iterative refinement). Default 1.
+	Passes int
+	// TrimStd removes from each refined component the pixels outside its
+	// coarse core (the coarse component eroded by two pixels) whose HU lies
+	// more than TrimStd standard deviations from the core's mean: fat or
+	// air that a too-generous coarse mask, or SAM, included at the organ's
+	// edge. Default DefaultTrimStd; negative disables it.
+	TrimStd float64
 	// Progress, if not nil, hears about every slice.
 	Progress Progress
 }
@@ -45,8 +59,9 @@ const (
 	DefaultMinIoU        = 0.5
 	DefaultMaxAreaChange = 0.5
 	DefaultMaxHUShift    = 2.0
+	DefaultTrimStd       = 3.0
 	defaultMinPixels     = 16
-	maskLogit            = 10 // amplitude of the coarse mask given as mask_input
+	defaultMaskLogit     = 10
 )
 
 func (o RefineOptions) withDefaults() RefineOptions {
@@ -61,6 +76,15 @@ func (o RefineOptions) withDefaults() RefineOptions {
 	}
 	if o.MinPixels == 0 {
 		o.MinPixels = defaultMinPixels
+	}
+	if o.MaskLogit == 0 {
+		o.MaskLogit = defaultMaskLogit
+	}
+	if o.Passes == 0 {
+		o.Passes = 1
+	}
+	if o.TrimStd == 0 {
+		o.TrimStd = DefaultTrimStd
 	}
 	return o
 }
@@ -197,15 +221,73 @@ func (s *SAM) refineComponent(ctx context.Context, emb **Embedding, img []float3
 	b, _ := comp.Bounds()
 	b.R0, b.C0 = max(b.R0-mr, 0), max(b.C0-mc, 0)
 	b.R1, b.C1 = min(b.R1+mr, comp.Rows-1), min(b.C1+mc, comp.Cols-1)
-	p, err := s.Decode(ctx, *emb, Prompt{Box: &b, MaskInput: s.LowResLogits(comp, maskLogit)})
+	p, err := s.Decode(ctx, *emb, Prompt{Box: &b, MaskInput: s.LowResLogits(comp, float32(opts.MaskLogit))})
 	if err != nil {
 		return 0, nil, err
 	}
-	d := judge(img, comp, p, opts)
-	if d != Replaced {
-		return d, comp, nil
+	for pass := 1; pass < opts.Passes; pass++ {
+		if p, err = s.Decode(ctx, *emb, Prompt{Box: &b, MaskInput: p.LowRes}); err != nil {
+			return 0, nil, err
+		}
 	}
-	return d, overlapping(p.Mask, comp), nil
+	d := judge(img, comp, p, opts)
+	out := comp
+	if d == Replaced {
+		out = overlapping(p.Mask, comp)
+	}
+	if opts.TrimStd > 0 {
+		out = trim(img, comp, out, opts.TrimStd)
+	}
+	return d, out, nil
+}
+
+// trim removes the pixels of m outside the core of coarse whose HU is more
+// than k core standard deviations from the core's mean, then keeps the
+// parts still touching the core.
+func trim(img []float32, coarse, m *Mask2D, k float64) *Mask2D {
+	core := erode2D(coarse, 2)
+	if core.Area() < defaultMinPixels {
+		core = coarse
+	}
+	var sum, sum2 float64
+	n := 0
+	for i, on := range core.Data {
+		if on {
+			x := float64(img[i])
+			sum += x
+			sum2 += x * x
+			n++
+		}
+	}
+	mean := sum / float64(n)
+	std := math.Sqrt(max(sum2/float64(n)-mean*mean, 0))
+	if std == 0 {
+		return m
+	}
+	out := NewMask2D(m.Rows, m.Cols)
+	for i, on := range m.Data {
+		out.Data[i] = on && (core.Data[i] || math.Abs(float64(img[i])-mean) <= k*std)
+	}
+	return overlapping(out, core)
+}
+
+// erode2D erodes m by a square of the given radius (pixels outside the
+// image count as background).
+func erode2D(m *Mask2D, radius int) *Mask2D {
+	out := NewMask2D(m.Rows, m.Cols)
+	for r := 0; r < m.Rows; r++ {
+		for c := 0; c < m.Cols; c++ {
+			keep := m.Data[r*m.Cols+c]
+			for dr := -radius; dr <= radius && keep; dr++ {
+				for dc := -radius; dc <= radius && keep; dc++ {
+					rr, cc := r+dr, c+dc
+					keep = rr >= 0 && cc >= 0 && rr < m.Rows && cc < m.Cols && m.Data[rr*m.Cols+cc]
+				}
+			}
+			out.Data[r*m.Cols+c] = keep
+		}
+	}
+	return out
 }
 
 // judge applies the keep-or-replace rules to SAM's prediction for one

@@ -42,6 +42,8 @@ type SAMOptions struct {
 	// DiskCache is the folder of the on-disk embedding cache; empty means
 	// embeddings under the runtime's cache folder. "-" disables it.
 	DiskCache string
+	// NoCache runs the encoder for every call (benchmarks measure it so).
+	NoCache bool
 }
 
 // LoadSAM loads the encoder and decoder named by their manifests.
@@ -71,6 +73,9 @@ func (r *Runtime) LoadSAM(encoder, decoder *models.Manifest, opts SAMOptions) (*
 		dir = r.cacheDir + "/embeddings"
 	case "-":
 		dir = ""
+	}
+	if opts.NoCache {
+		n, dir = 0, ""
 	}
 	s.cache = newEmbeddingCache(n, dir)
 	return s, nil
