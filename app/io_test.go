@@ -59,10 +59,16 @@ func TestOpenLabelEditExport(t *testing.T) {
 		t.Fatal(err)
 	}
 	edited := labelsOf(s)
+	if p, err := s.Autosave(); err != nil || p == "" {
+		t.Fatalf("Autosave after an edit = %q, %v", p, err)
+	}
 
 	out := filepath.Join(t.TempDir(), "labels.nii.gz")
 	if err := s.ExportLabels(out); err != nil {
 		t.Fatal(err)
+	}
+	if a := s.FindAutosave(); a != nil {
+		t.Errorf("autosave %s left after the labels were exported", a.Path)
 	}
 	got, _, err := volume.LoadLabels(out, v.Grid)
 	if err != nil {
