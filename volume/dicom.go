@@ -50,6 +50,10 @@ const maxDICOMFileSize = 1 << 30
 // ErrNoDICOM is returned (wrapped) when a folder holds no DICOM image.
 var ErrNoDICOM = errors.New("no DICOM images")
 
+// ErrSeveralSeries is returned (wrapped) when a folder holds several series
+// and DICOMOptions chooses none; the message lists them.
+var ErrSeveralSeries = errors.New("several DICOM series")
+
 // ErrUnsupportedTransferSyntax is returned (wrapped) for pixel data encoded
 // with a transfer syntax this package cannot decode; the message names it.
 var ErrUnsupportedTransferSyntax = errors.New("unsupported DICOM transfer syntax")
@@ -216,7 +220,7 @@ func (s *DICOMScan) Choose(opt DICOMOptions) (SeriesInfo, error) {
 		}
 		return s.Series[opt.SeriesIndex-1], nil
 	case len(s.Series) > 1:
-		return SeriesInfo{}, fmt.Errorf("%s holds %d series, choose one by UID or by index: %s", s.Dir, len(s.Series), s.describe())
+		return SeriesInfo{}, fmt.Errorf("%s holds %d series (%w), choose one by UID or by index: %s", s.Dir, len(s.Series), ErrSeveralSeries, s.describe())
 	}
 	return s.Series[0], nil
 }

@@ -215,8 +215,8 @@ func TestDICOMTwoSeries(t *testing.T) {
 		t.Fatalf("%d series, want 2: %+v", len(list), list)
 	}
 	_, err = ReadDICOM(ctx, dir, DICOMOptions{})
-	if err == nil {
-		t.Fatal("no error for a folder with two series and no choice")
+	if !errors.Is(err, ErrSeveralSeries) {
+		t.Fatalf("error %v, want ErrSeveralSeries", err)
 	}
 	for _, want := range []string{"2 series", uid2, "odd slices", "CT Body 3.0", "10 slices", "UID (none)", "by UID or by index"} {
 		if !strings.Contains(err.Error(), want) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -37,6 +38,9 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return usageErr("output %s: name it .nii or .nii.gz", out)
 	}
 	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
+	if errors.Is(err, volume.ErrSeveralSeries) {
+		return fmt.Errorf("%w; pass --series UID or --series N", err)
+	}
 	if err != nil {
 		return err
 	}

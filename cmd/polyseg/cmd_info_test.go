@@ -103,3 +103,63 @@ func TestInfoErrors(t *testing.T) {
 		})
 	}
 }
+
+// twoSeries copies patient B into a temporary folder and gives its odd
+// files a SeriesInstanceUID (blank in the anonymised originals; the element
+// is top-level, so growing it keeps the file valid): two series of 10.
+func twoSeries(t *testing.T, uid string) string {
+	t.Helper()
+	entries, err := os.ReadDir(patientBDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(uid) != 16 {
+		t.Fatalf("uid %q: want 16 characters", uid)
+	}
+	dir := t.TempDir()
+	for i, e := range entries {
+		b, err := os.ReadFile(filepath.Join(patientBDir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i%2 == 1 {
+			b = bytes.Replace(b, []byte("\x20\x00\x0e\x00UI\x00\x00"), []byte("\x20\x00\x0e\x00UI\x10\x00"+uid), 1)
+		}
+		if err := os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+func TestInfoAndConvertTwoSeries(t *testing.T) {
+	needFixture(t, patientBDir)
+	const uid = "1.2.826.0.1.99.7"
+	dir := twoSeries(t, uid)
+	out := filepath.Join(t.TempDir(), "x.nii.gz")
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{"info lists both", []string{"info", dir}, 0, []string{"2 series", "UID (none)", "UID " + uid, "10 slices", "choose a series with --series"}},
+		{"info by index", []string{"info", "--series", "2", dir}, 0, []string{"dimensions:  512 x 512 x 10", "x 4 mm"}},
+		{"info by UID", []string{"info", "--series", uid, dir}, 0, []string{"dimensions:  512 x 512 x 10"}},
+		{"convert without a choice", []string{"convert", dir, out}, 1, []string{"holds 2 series", uid, "pass --series UID or --series N"}},
+		{"convert by UID", []string{"convert", "--series", uid, dir, out}, 0, []string{"512 x 512 x 10 voxels"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runVolumeCmd(t, tc.args...)
+			if code != tc.wantCode {
+				t.Fatalf("exit %d, stderr %q", code, stderr)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(stdout+stderr, w) {
+					t.Errorf("output lacks %q:\n%s%s", w, stdout, stderr)
+				}
+			}
+		})
+	}
+}
