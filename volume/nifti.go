@@ -27,7 +27,6 @@ package volume
 
 import (
 	"bytes"
-	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -118,7 +117,7 @@ const deflateMaxRatio = 1032
 // NIfTIHeader is the checked header of a NIfTI-1 or NIfTI-2 file: what
 // ReadNIfTI will produce, learnt without reading the voxels.
 type NIfTIHeader struct {
-	Path       string
+	Path       string           // the file it was read from
 	Version    int              // 1 or 2
 	ByteOrder  binary.ByteOrder // of the header and the voxels
 	Compressed bool             // a gzip stream (.nii.gz)
@@ -229,7 +228,7 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 		return nil, nil, fmt.Errorf("read %s: %w", path, noEOF(err))
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("read %s: %w", path, err)
 	}
 	compressed := magic == [2]byte{0x1f, 0x8b}
 	var r io.Reader = f
@@ -238,10 +237,8 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 		switch {
 		case full && size > parallelGzipMin:
 			zr, err = pgzip.NewReader(f)
-		case full:
-			zr, err = kgzip.NewReader(f)
 		default:
-			zr, err = gzip.NewReader(f)
+			zr, err = kgzip.NewReader(f)
 		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("read %s: gzip: %w", path, noEOF(err))

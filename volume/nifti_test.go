@@ -442,6 +442,19 @@ func TestWriteNIfTIKeepsMeta(t *testing.T) {
 					t.Fatalf("voxel %d = %g, want %g", i, w.Data[i], v.Data[i])
 				}
 			}
+			// Written again, a file that has both forms keeps them bit
+			// for bit, quaternion included.
+			path2 := filepath.Join(t.TempDir(), "again.nii")
+			if err := WriteNIfTI(path2, w); err != nil {
+				t.Fatal(err)
+			}
+			w2, err := ReadNIfTI(path2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if w2.Meta != w.Meta {
+				t.Errorf("second write changed the header geometry:\n%+v\nwas\n%+v", w2.Meta, w.Meta)
+			}
 		})
 	}
 }
