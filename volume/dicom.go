@@ -295,7 +295,7 @@ func (s *DICOMScan) read(ctx context.Context, se SeriesInfo) (*Volume, error) {
 	files := s.files[se.key]
 	seriesUID := se.UID
 	if seriesUID == "" {
-		seriesUID = fmt.Sprintf("%d (no UID)", se.Number)
+		seriesUID = fmt.Sprintf("%q (no UID)", se.Description)
 	}
 	g, err := assembleSeries(files)
 	if err != nil {

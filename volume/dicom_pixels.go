@@ -55,7 +55,7 @@ func checkDecodable(f *dicomFile) error {
 	case isJPEG2000(ts) && jpeg2000Supported:
 		return nil
 	default:
-		how := "convert the series to an uncompressed transfer syntax first (e.g. gdcmconv --raw or dcmdjpeg)"
+		how := "convert the series to an uncompressed transfer syntax first (e.g. with gdcmconv --raw)"
 		if isJPEG2000(ts) {
 			how = "this build has no JPEG 2000 decoder (it needs cgo and libopenjp2)"
 		}

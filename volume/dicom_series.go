@@ -46,6 +46,8 @@ func assembleSeries(files []*dicomFile) (seriesGeometry, error) {
 		return g, errors.New("no image files")
 	}
 	ref := files[0]
+	// Pixel formats and rescaling may differ from file to file (each file
+	// is decoded with its own); the geometry may not.
 	for _, f := range files {
 		if err := checkHeader(f); err != nil {
 			return g, err
@@ -63,10 +65,6 @@ func assembleSeries(files []*dicomFile) (seriesGeometry, error) {
 			if math.Abs(f.pixelSpacing[c]-ref.pixelSpacing[c]) > spacingTol*ref.pixelSpacing[c] {
 				return g, fmt.Errorf("inconsistent PixelSpacing: %s has %v, %s has %v", ref.path, ref.pixelSpacing, f.path, f.pixelSpacing)
 			}
-		}
-		if f.bitsAllocated != ref.bitsAllocated || f.pixelRep != ref.pixelRep {
-			return g, fmt.Errorf("inconsistent pixel format: %s has %d bits (representation %d), %s has %d bits (representation %d)",
-				ref.path, ref.bitsAllocated, ref.pixelRep, f.path, f.bitsAllocated, f.pixelRep)
 		}
 	}
 	row, col, err := cosines(ref)
