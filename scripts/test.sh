@@ -4,7 +4,7 @@
 # on Debian's PyTorch. Run scripts/setup.sh once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
+export LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8
 
 unformatted=$(gofmt -l $(git ls-files '*.go'))
 if [ -n "$unformatted" ]; then

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	tile := fs.Int("tile", 200, "tile size in pixels")
 	overlay := fs.Bool("labels", false, "draw the label volumes' outlines")
 	table := fs.Bool("table", false, "print the calibration table (Markdown) instead of drawing")
+	realB := fs.String("real-b", "../shared/data/real/totalsegmentator/example_ct_dicom", "real contrast CT (patient B, DICOM) for the table")
+	realBLabels := fs.String("real-b-labels", "../shared/data/real/totalsegmentator/example_seg_dicom.nii.gz", "label volume of patient B")
 	seeds := fs.Int("seeds", 5, "phantoms per scanner in the calibration table")
 	realLabels := fs.String("real-labels", "../shared/data/real/totalsegmentator/example_seg_fast_force_split.nii.gz", "label volume of the real CT (with -labels)")
 	if err := fs.Parse(args); err != nil {
@@ -78,7 +80,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		}
 	}
 	if *table {
-		return printTable(ctx, os.Stdout, rv, rl, *seeds)
+		return printTable(ctx, os.Stdout, rv, rl, *realB, *realBLabels, *seeds)
 	}
 	// Heights in patient A's world frame of the upper abdomen (liver
 	// and spleen), the renal hila and the lower kidneys, and the same levels

@@ -36,13 +36,24 @@ var structures = []structure{
 // printTable writes the calibration table in Markdown: mean ± sd of HU
 // inside each structure eroded by one voxel, in the real scan and over
 // several phantoms of each scanner.
-func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.Labels, seeds int) error {
+func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.Labels, bDir, bLabels string, seeds int) error {
 	type col struct {
 		title string
 		vols  []*volume.Volume
 		labs  []*volume.Labels
 	}
-	cols := []col{{title: "patient A (real)", vols: []*volume.Volume{rv}, labs: []*volume.Labels{rl}}}
+	cols := []col{{title: "patient A (real, non-contrast)", vols: []*volume.Volume{rv}, labs: []*volume.Labels{rl}}}
+	// Patient B's labels are stored in another voxel order than its DICOM
+	// series; LoadLabels resamples them onto the series' grid.
+	bv, err := volume.Open(ctx, bDir, volume.OpenOptions{})
+	if err != nil {
+		return err
+	}
+	bl, _, err := volume.LoadLabels(bLabels, bv.Grid)
+	if err != nil {
+		return err
+	}
+	cols = append(cols, col{title: "patient B (real, contrast)", vols: []*volume.Volume{bv}, labs: []*volume.Labels{bl}})
 	for _, sc := range []phantom.Scanner{phantom.ScannerA(), phantom.ScannerB()} {
 		c := col{title: fmt.Sprintf("phantom %s (%s), seeds 1-%d", sc.Name, sc.Phase, seeds)}
 		for s := 1; s <= seeds; s++ {
