@@ -426,7 +426,30 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 			pts[i][j] += normal(r, 0, 7)
 		}
 	}
-	air := uniform(r, 0.0, 0.4)
+	// The duodenum: a C around the head of the pancreas, from the pylorus
+	// down the right side, across in front of the spine and up to the
+	// left. Painted first, it keeps its place among the other loops.
+	duo := tube{wall: 2, lumen: tBowelFluid, label: Duodenum, onlyIn: tFat}
+	dz := a.pancreas[0].segs[0].p0[2]
+	dpts := [][3]float64{
+		{25 * s, vby + 80*sy, dz + 15},
+		{50 * s, vby + 55*sy, dz + 5},
+		{52 * s, vby + 40*sy, dz - 20},
+		{35 * s, vby + 38*sy, dz - 45},
+		{-5 * s, vby + 45*sy, dz - 50},
+		{-30 * s, vby + 45*sy, dz - 35},
+	}
+	dair := 0.0
+	if r.Float64() < 0.5 {
+		dair = uniform(r, 0.1, 0.4)
+	}
+	dr := uniform(r, 9, 13)
+	for i := 0; i+1 < len(dpts); i++ {
+		duo.add(dpts[i], dpts[i+1], dr, dair)
+	}
+	a.bowel = append(a.bowel, duo)
+
+	air := uniform(r, 0.0, 0.3)
 	rc := uniform(r, 17, 24)
 	hw := newWaves(r, 2, 30, 50)
 	colon := tube{wall: 2.5, lumen: tFeces, feces: true, label: Colon, onlyIn: tFat}
@@ -442,7 +465,7 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 	}
 	a.bowel = append(a.bowel, colon)
 
-	loops := 7 + r.IntN(4)
+	loops := 10 + r.IntN(5)
 	for l := 0; l < loops; l++ {
 		p := [3]float64{uniform(r, -60, 60) * s, vby + uniform(r, 40, 100)*sy, uniform(r, -150, 0)}
 		// Jejunal loops reach up into the left upper quadrant.
@@ -457,7 +480,7 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 			air = uniform(r, 0.1, 0.5)
 		}
 		sb := tube{wall: 2, lumen: tBowelFluid, label: SmallBowel, onlyIn: tFat}
-		for step := 0; step < 45; step++ {
+		for step := 0; step < 60; step++ {
 			for j := range d {
 				d[j] += 0.6 * r.NormFloat64()
 			}
@@ -469,8 +492,8 @@ func (a *anatomy) addBowel(r *rand.Rand, s, sy float64) {
 			}
 			// Stay inside the small-bowel region by turning back at its
 			// borders.
-			lo := [3]float64{-70 * s, vby + 25*sy, -165}
-			hi := [3]float64{70 * s, vby + 120*sy, top}
+			lo := [3]float64{-80 * s, vby + 15*sy, -170}
+			hi := [3]float64{80 * s, vby + 125*sy, top}
 			for j := range q {
 				if q[j] < lo[j] || q[j] > hi[j] {
 					d[j] = -d[j]

@@ -10,6 +10,7 @@ const (
 	Liver       uint16 = 5
 	Stomach     uint16 = 6
 	SmallBowel  uint16 = 18
+	Duodenum    uint16 = 19
 	Colon       uint16 = 20
 	// VertebraS1 .. VertebraT9 are consecutive values: TotalSegmentator
 	// numbers the vertebrae from S1 (26) upwards to C1 (50).
@@ -32,6 +33,7 @@ func LabelNames() map[uint16]string {
 		Liver:             "liver",
 		Stomach:           "stomach",
 		SmallBowel:        "small_bowel",
+		Duodenum:          "duodenum",
 		Colon:             "colon",
 		Aorta:             "aorta",
 		InferiorVenaCava:  "inferior_vena_cava",

@@ -313,7 +313,7 @@ func (a *anatomy) paintTube(c *canvas, tb *tube, z float64, segs []*capsule) []*
 				t = tBowelWall
 			case air > 0 && y-ya > r*(1-2*air):
 				t = tAir
-			case tb.feces && a.fecesTex.at(x, y, z) > 0.9:
+			case tb.feces && a.fecesTex.at(x, y, z) > 1.1:
 				t = tAir
 			}
 			c.tis[p], c.lab[p] = t, tb.label
