@@ -141,3 +141,81 @@ func polar(m [3][3]float64) ([3][3]float64, bool) {
 	}
 	return x, true
 }
+
+// float32Quatern rounds a quaternion to the float32 values NIfTI-1 stores.
+// A reader recomputes a = sqrt(1 - b² - c² - d²); near a 180° rotation a is
+// small and that subtraction magnifies the rounding of b, c and d about a
+// thousandfold (2e-4 in the matrix for a DICOM grid with gantry tilt).
+// Readers differ, too: nifti1_io (ITK, 3D Slicer) computes in double and
+// takes a = 0 when 1 - b² - c² - d² < 1e-7, nibabel computes it exactly,
+// takes 0 below 0 and refuses values below -3 float32 epsilons. So among the float32 values
+// within two ulps of b, c and d, it picks the triple whose worse
+// reconstruction of the two is closest to the exact rotation.
+func float32Quatern(b, c, d float64) (float64, float64, float64) {
+	unit := [3]float64{1, 1, 1}
+	want := quaternToAffine(b, c, d, 1, unit, [3]float64{})
+	dist := func(m Affine) float64 {
+		var e float64
+		for r := 0; r < 3; r++ {
+			for col := 0; col < 3; col++ {
+				e = max(e, math.Abs(m[r][col]-want[r][col]))
+			}
+		}
+		return e
+	}
+	near := func(x float64) [5]float32 {
+		f := float32(x)
+		for range 2 {
+			f = math.Nextafter32(f, float32(math.Inf(-1)))
+		}
+		var out [5]float32
+		for i := range out {
+			out[i] = f
+			f = math.Nextafter32(f, float32(math.Inf(1)))
+		}
+		return out
+	}
+	best := math.Inf(1)
+	bb, bc, bd := float64(float32(b)), float64(float32(c)), float64(float32(d))
+	for _, x := range near(b) {
+		for _, y := range near(c) {
+			for _, z := range near(d) {
+				nb, ok := nibabelQuatern(x, y, z)
+				if !ok {
+					continue
+				}
+				e := max(dist(quaternToAffine(float64(x), float64(y), float64(z), 1, unit, [3]float64{})), dist(nb))
+				if e < best {
+					best, bb, bc, bd = e, float64(x), float64(y), float64(z)
+				}
+			}
+		}
+	}
+	return bb, bc, bd
+}
+
+// nibabelQuatern returns the rotation nibabel (fillpositive and quat2mat)
+// builds from a stored quaternion, or false where nibabel refuses it.
+// nibabel computes a in extended precision from the float32 values;
+// float64 is as good here, since the squares of float32 values are exact in
+// it.
+func nibabelQuatern(b, c, d float32) (Affine, bool) {
+	const eps32 = 1.1920929e-07
+	x, y, z := float64(b), float64(c), float64(d)
+	w2 := 1 - (x*x + y*y + z*z)
+	var w float64
+	if w2 < 0 {
+		if w2 < -3*eps32 {
+			return Affine{}, false
+		}
+	} else {
+		w = math.Sqrt(w2)
+	}
+	s := 2 / (w*w + x*x + y*y + z*z)
+	return Affine{
+		{1 - s*(y*y+z*z), s * (x*y - w*z), s * (x*z + w*y), 0},
+		{s * (x*y + w*z), 1 - s*(x*x+z*z), s * (y*z - w*x), 0},
+		{s * (x*z - w*y), s * (y*z + w*x), 1 - s*(x*x+y*y), 0},
+		{0, 0, 0, 1},
+	}, true
+}

@@ -237,15 +237,20 @@ func TestQuaternRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
 		a    Affine
+		tol  float64 // of the rotation stored as float32; 0 means 2e-6
 	}{
-		{"identity", Identity()},
-		{"LPS (a=0)", lpsToRAS.Mul(scale)},
-		{"LAS (qfac -1)", Affine{{-1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}.Mul(scale)},
-		{"180 about x", rot(0, 180).Mul(scale)},
-		{"180 about y", rot(1, 180).Mul(scale)},
-		{"oblique", rot(0, 17).Mul(rot(2, -133)).Mul(scale)},
-		{"oblique flipped", rot(1, 95).Mul(rot(0, 170)).Mul(flipK).Mul(scale)},
-		{"permuted", Affine{{0, 0, 2.5, 0}, {0.7, 0, 0, 0}, {0, -0.8, 0, 0}, {0, 0, 0, 1}}},
+		{"identity", Identity(), 0},
+		{"LPS (a=0)", lpsToRAS.Mul(scale), 0},
+		{"LAS (qfac -1)", Affine{{-1, 0, 0, 0}, {0, 1, 0, 0}, {0, 0, 1, 0}, {0, 0, 0, 1}}.Mul(scale), 0},
+		{"180 about x", rot(0, 180).Mul(scale), 0},
+		{"180 about y", rot(1, 180).Mul(scale), 0},
+		{"oblique", rot(0, 17).Mul(rot(2, -133)).Mul(scale), 0},
+		{"oblique flipped", rot(1, 95).Mul(rot(0, 170)).Mul(flipK).Mul(scale), 0},
+		{"permuted", Affine{{0, 0, 2.5, 0}, {0.7, 0, 0, 0}, {0, -0.8, 0, 0}, {0, 0, 0, 1}}, 0},
+		{"LPS tilted (a=0)", Affine{{-1, 0, 0, 0}, {0, -math.Cos(0.15), math.Sin(0.15), 0}, {0, math.Sin(0.15), math.Cos(0.15), 0}, {0, 0, 0, 1}}.Mul(scale), 0},
+		// a = 9e-4 cannot be stored closer than float32 allows: b, c, d
+		// near 0 or 1 move a² only in steps of 1.2e-7.
+		{"near 180 about z", rot(2, 179.9).Mul(scale), 1e-4},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -257,6 +262,22 @@ func TestQuaternRoundTrip(t *testing.T) {
 			}
 			if got := quaternToAffine(b, c, d, qfac, zoom, off); !affineClose(got, a, 1e-9) {
 				t.Errorf("round trip %v, want %v (b c d qfac = %g %g %g %g)", got, a, b, c, d, qfac)
+			}
+			// Stored as float32, the rotation must survive both the
+			// nifti1_io and the nibabel way of recovering a.
+			unit, zero := [3]float64{1, 1, 1}, [3]float64{}
+			want := quaternToAffine(b, c, d, 1, unit, zero)
+			tol := tt.tol
+			if tol == 0 {
+				tol = 2e-6
+			}
+			fb, fc, fd := float32Quatern(b, c, d)
+			if got := quaternToAffine(fb, fc, fd, 1, unit, zero); !affineClose(got, want, tol) {
+				t.Errorf("float32 quaternion, nifti1_io: %v, want %v", got, want)
+			}
+			got, ok := nibabelQuatern(float32(fb), float32(fc), float32(fd))
+			if !ok || !affineClose(got, want, tol) {
+				t.Errorf("float32 quaternion, nibabel: %v (ok %v), want %v", got, ok, want)
 			}
 		})
 	}

@@ -129,6 +129,9 @@ func spatialForWrite(g Grid, m NIfTIMeta) writeSpatial {
 		}
 	}
 	b, c, d, qfac, zoom, off, _ := affineToQuatern(g.Affine) // g's affine was checked invertible
+	if !nifti2(g.Dims) {
+		b, c, d = float32Quatern(b, c, d)
+	}
 	s.quatern, s.qfac, s.zoom, s.qoffset = [3]float64{b, c, d}, qfac, zoom, off
 	return s
 }
@@ -178,13 +181,18 @@ func writeNIfTI(path string, g Grid, m NIfTIMeta, dt, intent int, encode func(ds
 	})
 }
 
+// nifti2 reports whether a grid needs NIfTI-2, whose dimensions are 64-bit
+// (NIfTI-1's are int16).
+func nifti2(dims [3]int) bool {
+	return dims[0] > math.MaxInt16 || dims[1] > math.MaxInt16 || dims[2] > math.MaxInt16
+}
+
 // encodeHeader returns the header, extension flag and any padding up to
 // vox_offset, little-endian.
 func encodeHeader(dims [3]int, dt, bpv, intent int, s writeSpatial) ([]byte, error) {
 	var b bytes.Buffer
-	nifti2 := dims[0] > math.MaxInt16 || dims[1] > math.MaxInt16 || dims[2] > math.MaxInt16
 	var err error
-	if !nifti2 {
+	if !nifti2(dims) {
 		h := nifti.Nii1Header{
 			SizeofHdr:  nifti1HeaderSize,
 			Regular:    'r',
