@@ -288,15 +288,21 @@ func (s *Session) Run(ctx context.Context, inputs, outputs []ort.Value) error {
 	if err != nil {
 		return fmt.Errorf("model %q: %w", s.Manifest.Name, err)
 	}
-	defer ro.Destroy()
-	done := make(chan struct{})
-	defer close(done)
+	// The watcher must have exited before the run options are destroyed,
+	// or a late cancellation would terminate freed options.
+	stop, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case <-ctx.Done():
 			ro.Terminate()
-		case <-done:
+		case <-stop:
 		}
+	}()
+	defer func() {
+		close(stop)
+		<-exited
+		ro.Destroy()
 	}()
 	if err := s.s.RunWithOptions(inputs, outputs, ro); err != nil {
 		if ctx.Err() != nil {

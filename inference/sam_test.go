@@ -2,7 +2,11 @@ package inference
 
 import (
 	"context"
+	"errors"
 	"testing"
+	"time"
+
+	"github.com/polyseg/polyseg/models"
 )
 
 // A box around the liver on an axial slice of patient B (contrast CT):
@@ -40,5 +44,29 @@ func TestSegmentBoxLiverPatientB(t *testing.T) {
 	t.Logf("slice %d, liver area %d px, SAM box Dice %.3f", best, bestArea, d)
 	if d < 0.85 {
 		t.Errorf("Dice %.3f < 0.85 for a box around the liver on slice %d", d, best)
+	}
+}
+
+// Cancelling the context stops an encoder run in progress (ONNX Runtime's
+// terminate flag), rather than waiting for it to finish.
+func TestEmbedCancelled(t *testing.T) {
+	rt := testRuntime(t)
+	sam, err := rt.LoadDefaultSAM(SAMOptions{NoCache: true})
+	if err != nil {
+		t.Skipf("SAM weights unavailable (run scripts/fetch-runtime.sh): %v", err)
+	}
+	defer sam.Close()
+	img := make([]float32, 64*64)
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		cancel()
+	}()
+	_, err = sam.Embed(ctx, img, 64, 64, models.Window{Level: 40, Width: 400})
+	switch {
+	case err == nil:
+		t.Skip("the encoder finished before the cancellation arrived")
+	case !errors.Is(err, context.Canceled):
+		t.Fatalf("cancelled encoder returned %v, want context.Canceled", err)
 	}
 }
