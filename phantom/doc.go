@@ -5,7 +5,7 @@
 // and a muscle wall; spine, ribs and iliac wings; liver, spleen, kidneys,
 // gallbladder, stomach, pancreas, colon and small bowel with gas; aorta,
 // inferior vena cava, portal and splenic veins; lung bases above the
-// diaphragm) seen through one Scanner: matrix, field of view, slice
+// diaphragm; for some patients the arms) seen through one Scanner: matrix, field of view, slice
 // thickness, blur, noise and contrast phase. The presets ScannerA and
 // ScannerB make two imaging domains for cross-domain experiments.
 //
@@ -23,8 +23,10 @@
 //   - Generate is deterministic: the same Options give the same voxels bit
 //     for bit, whatever the number of workers. All randomness comes from
 //     math/rand/v2 PCG streams derived from Options.Seed; the anatomy is
-//     drawn once, in a fixed order, and each slice's noise from its own
-//     stream.
+//     drawn once, in a fixed order, and each slice's texture and noise from
+//     streams of its own, so a slice is made whole by one worker.
+//   - Memory is the result only (6 bytes a voxel) plus per-worker slice
+//     buffers; Scanner.Validate bounds the voxel count.
 //   - Voxel values are integers in [-1024, 3071] HU, as scanners store them.
 //
 // Non-contrast HU means are calibrated on patient A of the real fixtures;

@@ -68,7 +68,6 @@ func Generate(ctx context.Context, opt Options) (*volume.Volume, *volume.Labels,
 		Source: fmt.Sprintf("phantom seed %d scanner %s", opt.Seed, sc.Name),
 		Meta:   metaFor(aff, [3]float64{d, d, th})}
 	lab := volume.NewLabels(g)
-	tex := make([]float32, g.Len()) // texture amplitude per voxel
 
 	// Sub-slices average the anatomy over the slice thickness (partial
 	// volume along z); an odd count puts one at the slice centre, where the
@@ -78,11 +77,21 @@ func Generate(ctx context.Context, opt Options) (*volume.Volume, *volume.Labels,
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	texKern := gaussKernel(2.5 / d) // texture of about 2.5 mm grain
+	noiseKern := gaussKernel(0.6)   // CT noise is correlated over about a pixel
+	psf := gaussKernel(sc.BlurSigma / d)
+	sigma := float32(sc.NoiseSigma)
+	// Each slice is made whole by one worker, from its own random streams:
+	// the result does not depend on the order or the number of workers.
 	err := parallel(ctx, workers, nz, func() func(k int) {
 		cv := newCanvas(pl)
 		sum := make([]float32, n*n)
+		field := make([]float32, n*n)
+		tmp := make([]float32, n*n)
 		return func(k int) {
 			clear(sum)
+			off := k * n * n
+			sl := vol.Data[off : off+n*n]
 			zk := z0 + float64(k)*th
 			for s := 0; s < sub; s++ {
 				z := zk + ((float64(s)+0.5)/float64(sub)-0.5)*th
@@ -91,47 +100,23 @@ func Generate(ctx context.Context, opt Options) (*volume.Volume, *volume.Labels,
 					sum[p] += hu[t].mean
 				}
 				if s == sub/2 {
-					off := k * n * n
 					copy(lab.Data[off:off+n*n], cv.lab)
+					// Texture, scaled per tissue.
+					smoothNoise(field, tmp, n, opt.Seed, streamTexture, k, texKern)
 					for p, t := range cv.tis {
-						tex[off+p] = hu[t].tex
+						field[p] *= hu[t].tex
 					}
 				}
 			}
-			off := k * n * n
-			for p := range sum {
-				vol.Data[off+p] = sum[p] / float32(sub)
-			}
-		}
-	})
-	if err != nil {
-		return nil, nil, err
-	}
-
-	// Texture: smooth noise of about 2.5 mm grain, scaled per tissue.
-	field, err := smoothNoise(ctx, workers, opt.Seed, streamTexture, n, nz, 2.5/d, 1.5/th)
-	if err != nil {
-		return nil, nil, err
-	}
-	for p := range vol.Data {
-		vol.Data[p] += tex[p] * field[p]
-	}
-	// The scanner: in-plane blur (the reconstruction kernel), then noise
-	// with a short correlation length, as CT noise has.
-	noise, err := smoothNoise(ctx, workers, opt.Seed, streamNoise, n, nz, 0.6, 0)
-	if err != nil {
-		return nil, nil, err
-	}
-	kern := gaussKernel(sc.BlurSigma / d)
-	sigma := float32(sc.NoiseSigma)
-	err = parallel(ctx, workers, nz, func() func(k int) {
-		tmp := make([]float32, n*n)
-		return func(k int) {
-			sl := vol.Data[k*n*n : (k+1)*n*n]
-			blur2D(sl, tmp, n, n, kern)
-			nz := noise[k*n*n : (k+1)*n*n]
 			for p := range sl {
-				v := sl[p] + sigma*nz[p]
+				sl[p] = sum[p]/float32(sub) + field[p]
+			}
+			// The scanner: in-plane blur (the reconstruction kernel), then
+			// noise.
+			blur2D(sl, tmp, n, n, psf)
+			smoothNoise(field, tmp, n, opt.Seed, streamNoise, k, noiseKern)
+			for p := range sl {
+				v := sl[p] + sigma*field[p]
 				// Stored as integers, as scanners store HU.
 				sl[p] = float32(math.Round(math.Max(-1024, math.Min(3071, float64(v)))))
 			}
@@ -165,48 +150,21 @@ func (a *anatomy) huTable(r *rand.Rand, ph Phase) [nTissues]tissueValue {
 	return t
 }
 
-// smoothNoise returns a field of unit standard deviation: white Gaussian
-// noise blurred by sigma pixels in-plane and sigmaZ slices along z.
-func smoothNoise(ctx context.Context, workers int, seed int64, stream uint64, n, nz int, sigma, sigmaZ float64) ([]float32, error) {
-	f := make([]float32, n*n*nz)
-	k := gaussKernel(sigma)
-	err := parallel(ctx, workers, nz, func() func(int) {
-		tmp := make([]float32, n*n)
-		return func(s int) {
-			r := rand.New(rand.NewPCG(uint64(seed), stream<<32|uint64(s)))
-			sl := f[s*n*n : (s+1)*n*n]
-			for p := range sl {
-				sl[p] = float32(r.NormFloat64())
-			}
-			blur2D(sl, tmp, n, n, k)
-		}
-	})
-	if err != nil {
-		return nil, err
+// smoothNoise fills f (n×n) with noise of unit standard deviation: white
+// Gaussian noise from the random stream of (seed, stream, slice), blurred
+// by kernel k. tmp is scratch of the same size.
+func smoothNoise(f, tmp []float32, n int, seed int64, stream uint64, slice int, k []float32) {
+	r := rand.New(rand.NewPCG(uint64(seed), stream<<32|uint64(slice)))
+	for p := range f {
+		f[p] = float32(r.NormFloat64())
 	}
-	kz := gaussKernel(sigmaZ)
-	if kz != nil && nz > 1 {
-		// Along z: each column is an nz×1 image.
-		col := make([]float32, nz)
-		tmp := make([]float32, nz)
-		for p := 0; p < n*n; p++ {
-			for s := 0; s < nz; s++ {
-				col[s] = f[s*n*n+p]
-			}
-			blur2D(col, tmp, nz, 1, kz)
-			for s := 0; s < nz; s++ {
-				f[s*n*n+p] = col[s]
-			}
-		}
-	}
+	blur2D(f, tmp, n, n, k)
 	// Blurring white noise divides its variance by the sum of the squared
-	// kernel weights; undo that.
-	v := sumSq(k) * sumSq(k) * sumSq(kz)
-	scale := float32(1 / math.Sqrt(v))
+	// kernel weights, once per axis; undo that.
+	scale := float32(1 / sumSq(k))
 	for p := range f {
 		f[p] *= scale
 	}
-	return f, nil
 }
 
 func sumSq(k []float32) float64 {

@@ -111,6 +111,7 @@ func TestValidate(t *testing.T) {
 		{"tiny matrix", func(s *Scanner) { s.Matrix = 8 }},
 		{"huge matrix", func(s *Scanner) { s.Matrix = 5000 }},
 		{"no slices", func(s *Scanner) { s.Slices = 0 }},
+		{"too many voxels", func(s *Scanner) { s.Matrix, s.Slices = 1024, 1024 }},
 		{"NaN FOV", func(s *Scanner) { s.FOV = math.NaN() }},
 		{"zero thickness", func(s *Scanner) { s.SliceThickness = 0 }},
 		{"negative noise", func(s *Scanner) { s.NoiseSigma = -1 }},

@@ -60,6 +60,9 @@ func (s Scanner) PixelSpacing() float64 { return s.FOV / float64(s.Matrix) }
 const (
 	maxMatrix = 1024
 	maxSlices = 1024
+	// maxVoxels keeps a phantom (HU and labels, 6 bytes a voxel) under
+	// about 1.6 GB.
+	maxVoxels = 1 << 28
 )
 
 // Validate reports the first setting that cannot make a scan.
@@ -70,6 +73,8 @@ func (s Scanner) Validate() error {
 		return fmt.Errorf("matrix %d outside [16, %d]", s.Matrix, maxMatrix)
 	case s.Slices < 1 || s.Slices > maxSlices:
 		return fmt.Errorf("slice count %d outside [1, %d]", s.Slices, maxSlices)
+	case int64(s.Matrix)*int64(s.Matrix)*int64(s.Slices) > maxVoxels:
+		return fmt.Errorf("%dx%dx%d voxels exceed the limit of %d", s.Matrix, s.Matrix, s.Slices, maxVoxels)
 	case bad(s.FOV) || s.FOV < 100 || s.FOV > 1000:
 		return fmt.Errorf("field of view %g mm outside [100, 1000]", s.FOV)
 	case bad(s.SliceThickness) || s.SliceThickness < 0.5 || s.SliceThickness > 20:
