@@ -629,8 +629,8 @@ func streamVoxels(r io.Reader, h *NIfTIHeader, consume func(start int, b []byte)
 		// One chunk: nothing to overlap, so no goroutines (which also
 		// keeps the fuzzers' coverage deterministic).
 		b := make([]byte, total)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return fmt.Errorf("voxel data ends early: %w", noEOF(err))
+		if got, err := io.ReadFull(r, b); err != nil {
+			return fmt.Errorf("voxel data ends early, after %d of %d bytes: %w", got, total, noEOF(err))
 		}
 		if swap {
 			swapBytes(b, int(bpv))
@@ -697,8 +697,8 @@ read:
 			break read
 		}
 		n := min(chunk, total-off)
-		if _, err := io.ReadFull(r, b[:n]); err != nil {
-			fail(fmt.Errorf("voxel data ends early, at byte %d of %d: %w", off, total, noEOF(err)))
+		if got, err := io.ReadFull(r, b[:n]); err != nil {
+			fail(fmt.Errorf("voxel data ends early, after %d of %d bytes: %w", off+int64(got), total, noEOF(err)))
 			break
 		}
 		jobs <- job{off, b[:n]}
