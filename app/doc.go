@@ -2,7 +2,9 @@
 // independent of any widget toolkit: the open scan, its label layer, the
 // crosshair shared by the three views, the display window, undo and redo of
 // label edits, background jobs with progress and cancellation, autosave and
-// export. The ui package is a thin layer over it, and the headless command
+// export, and the models: U-Net segmentation, SAM refinement and SAM box
+// prompts, whose results wait as a preview for the user to accept or
+// reject. The ui package is a thin layer over it, and the headless command
 // line and the tests drive it directly.
 //
 // # Invariants
@@ -15,6 +17,16 @@
 //   - The cursor is always inside the scan's grid.
 //   - Listeners are called after the lock is released, from whichever
 //     goroutine made the change; a toolkit must hop to its own thread.
+//   - A model's result never changes labels by itself: it becomes the
+//     preview, which accepting merges as one undo step and rejecting
+//     discards. A cancelled or failed job, or one whose scan was replaced
+//     meanwhile, leaves no preview and the labels as they were.
+//   - A preview changes only voxels of its own scope (a slice, a box, or the
+//     volume) that are background or carry a value it proposes: labels the
+//     user gave other structures are never overwritten.
+//   - Models load when first needed; a missing runtime library or model
+//     makes only the operations needing it fail, with an error saying what
+//     is missing (ErrNoModel, inference.ErrNoRuntime), never scan viewing.
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
 //     and are offered back only to a scan with the same content hash.

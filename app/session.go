@@ -24,6 +24,8 @@ const (
 	ChangeCursor                     // the crosshair moved
 	ChangeWindow                     // window width or level
 	ChangeJobs                       // a job started, reported progress or ended
+	ChangePreview                    // a model's preview appeared, was accepted or rejected
+	ChangeModels                     // more became known about the models (found, loaded, provider)
 )
 
 // Default display settings: the abdomen soft-tissue window, which suits the
@@ -55,14 +57,21 @@ type Options struct {
 	Open        func(ctx context.Context, path string, opts volume.OpenOptions) (*volume.Volume, error)
 	LoadLabels  func(path string, ref volume.Grid) (*volume.Labels, []string, error)
 	WriteLabels func(path string, l *volume.Labels, ref *volume.Volume) error
+	// Models runs segmentation and SAM for the session. Nil means a holder
+	// of the session's own, made from ModelOptions when first needed and
+	// closed with the session; sessions may share one to load models once.
+	Models       *Models
+	ModelOptions ModelOptions
 }
 
 // Session is the state of one working session. All methods are safe for
 // concurrent use.
 type Session struct {
-	opts   Options
-	ctx    context.Context // cancelled by Close, parent of every job
-	cancel context.CancelFunc
+	opts      Options
+	ctx       context.Context // cancelled by Close, parent of every job
+	cancel    context.CancelFunc
+	models    *Models
+	ownModels bool // models was made by New, and Close closes it
 
 	mu       sync.RWMutex
 	vol      *volume.Volume
@@ -75,6 +84,7 @@ type Session struct {
 	dirty    bool   // labels changed since the last autosave or export
 	edits    uint64 // counts label changes, so an autosave knows if it is stale
 	jobs     []*Job
+	preview  *preview // a model's pending result, or nil
 	wg       sync.WaitGroup
 	version  atomic.Uint64 // counts changes, for views caching what they drew
 }
@@ -93,20 +103,31 @@ func New(opts Options) *Session {
 	if opts.WriteLabels == nil {
 		opts.WriteLabels = volume.WriteLabels
 	}
+	models, own := opts.Models, false
+	if models == nil {
+		models, own = NewModels(opts.ModelOptions), true
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Session{
-		opts:   opts,
-		ctx:    ctx,
-		cancel: cancel,
-		window: viewer.Window{Width: DefaultWindowWidth, Level: DefaultWindowLevel},
-		layer:  viewer.Overlay{Table: assets.DefaultColorTable(), Hidden: map[uint16]bool{}, Opacity: DefaultOpacity},
+		opts:      opts,
+		ctx:       ctx,
+		cancel:    cancel,
+		models:    models,
+		ownModels: own,
+		window:    viewer.Window{Width: DefaultWindowWidth, Level: DefaultWindowLevel},
+		layer:     viewer.Overlay{Table: assets.DefaultColorTable(), Hidden: map[uint16]bool{}, Opacity: DefaultOpacity},
 	}
 }
 
-// Close cancels every running job and waits for them to end.
+// Close cancels every running job, waits for them to end, and releases
+// the models the session loaded itself.
 func (s *Session) Close() {
 	s.cancel()
 	s.wg.Wait()
+	if s.ownModels {
+		// A failure to free native sessions loses no work: ignore it.
+		_ = s.models.Close()
+	}
 }
 
 func (s *Session) changed(c Change) {
@@ -163,10 +184,11 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.layer.Hidden = map[uint16]bool{}
 	s.cursor = [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
 	s.history.clear()
+	s.preview = nil
 	s.dirty = false
 	s.edits++
 	s.mu.Unlock()
-	s.changed(ChangeVolume | ChangeLabels | ChangeOverlay | ChangeCursor)
+	s.changed(ChangeVolume | ChangeLabels | ChangeOverlay | ChangeCursor | ChangePreview)
 	return nil
 }
 

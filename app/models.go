@@ -1,0 +1,264 @@
+package app
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/models"
+)
+
+// DefaultUNet is the segmentation model a session runs unless told
+// otherwise: the liver U-Net shipped in the repository's models folder.
+const DefaultUNet = "polycl-liver"
+
+// ErrNoModel marks a model that could not be found or loaded: a missing
+// manifest, a missing or damaged weights file. Scan viewing goes on.
+var ErrNoModel = errors.New("no model found")
+
+// ModelOptions say where a session's models come from. The zero value is
+// usable.
+type ModelOptions struct {
+	// Runtime configures ONNX Runtime (library, cache folder, provider).
+	Runtime inference.Options
+	// Dirs are searched, in order, for the U-Net's manifest. Empty means
+	// $POLYSEG_MODELS (a list like PATH) when set, else the models folder
+	// next to the executable, the models folder of the working directory,
+	// and the runtime cache's models folder.
+	Dirs []string
+	// UNet names the segmentation model (a name looked up in Dirs, or a
+	// manifest path). Empty means DefaultUNet.
+	UNet string
+	// SAM configures the Segment Anything runner (embedding cache).
+	SAM inference.SAMOptions
+}
+
+// ModelStatus is what a session knows about its models, for menus and the
+// status line. Errors say why a model cannot be used; a nil error with an
+// empty name means it has not been looked for yet.
+type ModelStatus struct {
+	// RuntimeErr is set when ONNX Runtime cannot be loaded; it wraps
+	// inference.ErrNoRuntime when the library is missing.
+	RuntimeErr error
+	// Provider is the execution provider models actually run on ("CPU",
+	// "CUDA"), empty until a model has been loaded.
+	Provider string
+	// ProviderNote says why the provider differs from the one asked for.
+	ProviderNote string
+	// UNet is the name of the segmentation model, once found; UNetErr why
+	// there is none (wrapping ErrNoModel when it was not found).
+	UNet    string
+	UNetErr error
+	// SAM reports whether SAM's manifests were found (the weights are
+	// checked when it is first loaded); SAMErr why not.
+	SAM    bool
+	SAMErr error
+}
+
+// Models holds the ONNX Runtime and the models a session runs, loading each
+// the first time it is needed and keeping it: loading checks the weights'
+// sha256 and builds ONNX Runtime sessions, which takes seconds. Several
+// sessions may share one Models (tests do); it is safe for concurrent use.
+// Failures are not remembered: a model fetched after a failed attempt is
+// found on the next.
+type Models struct {
+	opts ModelOptions
+
+	load sync.Mutex // serialises loading, which may take seconds
+
+	mu     sync.Mutex // guards what follows; never held while loading
+	rt     *inference.Runtime
+	unet   *inference.UNet
+	sam    *inference.SAM
+	status ModelStatus
+}
+
+// NewModels returns a holder that loads models as opts say, when first
+// needed.
+func NewModels(opts ModelOptions) *Models {
+	if opts.UNet == "" {
+		opts.UNet = DefaultUNet
+	}
+	return &Models{opts: opts}
+}
+
+// Status returns what is known now, without loading anything.
+func (m *Models) Status() ModelStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.status
+}
+
+// Probe loads the runtime and the U-Net and looks for SAM's manifests,
+// so that menus can be enabled and the status line can name the provider;
+// SAM's weights are left for its first use. It returns the status.
+func (m *Models) Probe() ModelStatus {
+	if rt, err := m.Runtime(); err == nil {
+		_, _ = m.UNet()
+		_, err := os.Stat(filepath.Join(rt.ModelDir(), "sam-encoder.json"))
+		if err == nil {
+			_, err = os.Stat(filepath.Join(rt.ModelDir(), "sam-decoder.json"))
+		}
+		m.mu.Lock()
+		if m.sam == nil {
+			m.status.SAM, m.status.SAMErr = err == nil, nil
+			if err != nil {
+				m.status.SAMErr = fmt.Errorf("%w: SAM weights not in %s (run scripts/fetch-runtime.sh)", ErrNoModel, rt.ModelDir())
+			}
+		}
+		m.mu.Unlock()
+	}
+	return m.Status()
+}
+
+// Runtime returns the ONNX Runtime, loading the library the first time.
+func (m *Models) Runtime() (*inference.Runtime, error) {
+	m.load.Lock()
+	defer m.load.Unlock()
+	return m.runtimeLocked()
+}
+
+func (m *Models) runtimeLocked() (*inference.Runtime, error) {
+	m.mu.Lock()
+	rt := m.rt
+	m.mu.Unlock()
+	if rt != nil {
+		return rt, nil
+	}
+	rt, err := inference.NewRuntime(m.opts.Runtime)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status.RuntimeErr = err
+	if err != nil {
+		err = fmt.Errorf("ONNX Runtime: %w", err)
+		m.status.RuntimeErr = err
+		m.status.UNetErr, m.status.SAMErr = err, err
+		return nil, err
+	}
+	m.rt = rt
+	return rt, nil
+}
+
+// Dirs returns the folders searched for the U-Net's manifest.
+func (m *Models) Dirs() []string {
+	m.mu.Lock()
+	rt := m.rt
+	m.mu.Unlock()
+	return modelDirs(m.opts.Dirs, rt)
+}
+
+func modelDirs(dirs []string, rt *inference.Runtime) []string {
+	if len(dirs) > 0 {
+		return dirs
+	}
+	if env := os.Getenv("POLYSEG_MODELS"); env != "" {
+		return filepath.SplitList(env)
+	}
+	var out []string
+	if exe, err := os.Executable(); err == nil {
+		out = append(out, filepath.Join(filepath.Dir(exe), "models"))
+	}
+	out = append(out, "models")
+	if rt != nil {
+		out = append(out, rt.ModelDir())
+	}
+	return out
+}
+
+// UNet returns the segmentation model, loading it the first time.
+func (m *Models) UNet() (*inference.UNet, error) {
+	m.load.Lock()
+	defer m.load.Unlock()
+	m.mu.Lock()
+	u := m.unet
+	m.mu.Unlock()
+	if u != nil {
+		return u, nil
+	}
+	rt, err := m.runtimeLocked()
+	if err != nil {
+		return nil, err
+	}
+	u, err = m.loadUNet(rt)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status.UNetErr = err
+	if err != nil {
+		return nil, err
+	}
+	m.unet = u
+	m.status.UNet = u.Manifest().Name
+	m.noteProvider(rt)
+	return u, nil
+}
+
+func (m *Models) loadUNet(rt *inference.Runtime) (*inference.UNet, error) {
+	dirs := modelDirs(m.opts.Dirs, rt)
+	man, err := models.Find(m.opts.UNet, dirs...)
+	if err == nil {
+		var u *inference.UNet
+		if u, err = rt.LoadUNet(man); err == nil {
+			return u, nil
+		}
+	}
+	// A damaged manifest or weights file leaves no usable model either.
+	return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
+}
+
+// SAM returns Segment Anything, loading it the first time.
+func (m *Models) SAM() (*inference.SAM, error) {
+	m.load.Lock()
+	defer m.load.Unlock()
+	m.mu.Lock()
+	s := m.sam
+	m.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	rt, err := m.runtimeLocked()
+	if err != nil {
+		return nil, err
+	}
+	s, err = rt.LoadDefaultSAM(m.opts.SAM)
+	if err != nil {
+		err = fmt.Errorf("%w: SAM (run scripts/fetch-runtime.sh): %w", ErrNoModel, err)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.status.SAM, m.status.SAMErr = err == nil, err
+	if err != nil {
+		return nil, err
+	}
+	m.sam = s
+	m.noteProvider(rt)
+	return s, nil
+}
+
+// noteProvider records the provider of the model just loaded; m.mu is held.
+func (m *Models) noteProvider(rt *inference.Runtime) {
+	p, note := rt.Provider()
+	m.status.Provider, m.status.ProviderNote = strings.ToUpper(string(p)), note
+}
+
+// Close releases the loaded models. The runtime library stays loaded: ONNX
+// Runtime cannot be unloaded from a process.
+func (m *Models) Close() error {
+	m.load.Lock()
+	defer m.load.Unlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var errs []error
+	if m.unet != nil {
+		errs = append(errs, m.unet.Close())
+		m.unet = nil
+	}
+	if m.sam != nil {
+		errs = append(errs, m.sam.Close())
+		m.sam = nil
+	}
+	return errors.Join(errs...)
+}

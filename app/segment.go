@@ -1,0 +1,262 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Models returns the holder of the session's models.
+func (s *Session) Models() *Models { return s.models }
+
+// ModelStatus returns what the session knows of its models, without
+// loading any.
+func (s *Session) ModelStatus() ModelStatus { return s.models.Status() }
+
+// ProbeModels loads ONNX Runtime and the U-Net in the background and looks
+// for SAM, so that menus and the status line can tell what is available;
+// listeners hear ChangeModels when it is known. The job fails only when
+// the session is closed: missing models are reported by ModelStatus.
+func (s *Session) ProbeModels() *Job {
+	return s.RunJob("Load models", func(ctx context.Context, p Progress) error {
+		p.Report(-1, "loading ONNX Runtime and the U-Net")
+		s.models.Probe()
+		s.changed(ChangeModels)
+		return ctx.Err()
+	})
+}
+
+// Segment runs the U-Net over the whole scan as a job; its result becomes
+// the preview.
+func (s *Session) Segment() (*Job, error) {
+	return s.startModelJob("Segment", func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error) {
+		p.Report(-1, "loading the U-Net")
+		u, err := s.models.UNet()
+		s.changed(ChangeModels)
+		if err != nil {
+			return nil, err
+		}
+		l, err := u.Segment(ctx, v, inference.SegmentOptions{LargestComponent: true, Progress: progressOf(p)})
+		if err != nil {
+			return nil, err
+		}
+		man := u.Manifest()
+		var values []uint16
+		for _, lab := range man.Labels {
+			values = append(values, lab.Value)
+		}
+		return newPreview("Segment ("+man.Name+")", v, l, values, -1, nil), nil
+	})
+}
+
+// RefineVolume refines label value (0: every label) with SAM on every
+// axial slice where it is present, as a job; the result becomes the
+// preview.
+func (s *Session) RefineVolume(value uint16) (*Job, error) {
+	v, coarse, values, err := s.coarse(value, nil)
+	if err != nil {
+		return nil, err
+	}
+	return s.startRefine("Refine with SAM", v, coarse, values, -1, nil)
+}
+
+// RefineSlice refines label value (0: every label) with SAM on one slice:
+// slice number slice of plane, as the views number them. SAM works on
+// axial slices only.
+func (s *Session) RefineSlice(plane viewer.Plane, slice int, value uint16) (*Job, error) {
+	v, _ := s.Volume()
+	if v == nil {
+		return nil, ErrNoVolume
+	}
+	_, _, scope, err := axialSlice(v, plane, slice)
+	if err != nil {
+		return nil, err
+	}
+	v, coarse, values, err := s.coarse(value, scope)
+	if err != nil {
+		return nil, fmt.Errorf("slice %d: %w", slice+1, err)
+	}
+	name := fmt.Sprintf("Refine slice %d with SAM", slice+1)
+	return s.startRefine(name, v, coarse, values, slice, scope)
+}
+
+// BoxPrompt asks SAM for the structure in a box drawn on slice number slice
+// of plane (the views' numbering; axial only), a and b being two opposite
+// corners in voxel indices; the mask, with label value, becomes the
+// preview. Within the slice, the preview decides the box and SAM's mask:
+// the value's voxels elsewhere on the slice stay.
+func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value uint16) (*Job, error) {
+	if value == 0 {
+		return nil, errors.New("box prompt: choose a label other than background")
+	}
+	v, _ := s.Volume()
+	if v == nil {
+		return nil, ErrNoVolume
+	}
+	sl, k, _, err := axialSlice(v, plane, slice)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range [][3]int{a, b} {
+		if !v.Contains(c[0], c[1], c[2]) {
+			return nil, fmt.Errorf("box prompt: corner %v outside the scan's %v voxels", c, v.Dims)
+		}
+	}
+	name := fmt.Sprintf("SAM box on slice %d", slice+1)
+	return s.startModelJob(name, func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error) {
+		p.Report(-1, "loading SAM")
+		sam, err := s.models.SAM()
+		s.changed(ChangeModels)
+		if err != nil {
+			return nil, err
+		}
+		p.Report(-1, "encoding the slice")
+		m, err := sam.SegmentBox(ctx, v, inference.Axial, k, a, b)
+		if err != nil {
+			return nil, err
+		}
+		l := volume.NewLabels(v.Grid)
+		if err := sl.WriteMask(l, k, m, value); err != nil {
+			return nil, err
+		}
+		_, r0, c0 := sl.Pixel(a)
+		_, r1, c1 := sl.Pixel(b)
+		var scope []int
+		for r := range sl.Rows {
+			for c := range sl.Cols {
+				inBox := r >= min(r0, r1) && r <= max(r0, r1) && c >= min(c0, c1) && c <= max(c0, c1)
+				if inBox || m.Data[r*sl.Cols+c] {
+					vx := sl.Voxel(k, r, c)
+					scope = append(scope, v.Index(vx[0], vx[1], vx[2]))
+				}
+			}
+		}
+		return newPreview(name, v, l, []uint16{value}, slice, scope), nil
+	})
+}
+
+// startRefine runs SAM's refinement of coarse as a job.
+func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labels, values []uint16, slice int, scope []int) (*Job, error) {
+	return s.startModelJob(name, func(ctx context.Context, p Progress, _ *volume.Volume) (*preview, error) {
+		p.Report(-1, "loading SAM")
+		sam, err := s.models.SAM()
+		s.changed(ChangeModels)
+		if err != nil {
+			return nil, err
+		}
+		l, _, err := sam.Refine(ctx, v, coarse, inference.RefineOptions{Labels: values, Progress: progressOf(p)})
+		if err != nil {
+			return nil, err
+		}
+		return newPreview(name, v, l, values, slice, scope), nil
+	})
+}
+
+// coarse copies the voxels of value (every non-zero value when 0) within
+// scope (nil: all) out of the label layer, and lists the values found; it
+// is an error when there is none.
+func (s *Session) coarse(value uint16, scope []int) (*volume.Volume, *volume.Labels, []uint16, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.vol == nil {
+		return nil, nil, nil, ErrNoVolume
+	}
+	src := s.layer.Labels
+	out := volume.NewLabels(src.Grid)
+	seen := make([]bool, 1<<16)
+	take := func(i int) {
+		if x := src.Data[i]; x != 0 && (value == 0 || x == value) {
+			out.Data[i] = x
+			seen[x] = true
+		}
+	}
+	if scope == nil {
+		for i := range src.Data {
+			take(i)
+		}
+	} else {
+		for _, i := range scope {
+			take(i)
+		}
+	}
+	var values []uint16
+	for x, ok := range seen {
+		if ok {
+			values = append(values, uint16(x))
+		}
+	}
+	if len(values) == 0 {
+		if value == 0 {
+			return nil, nil, nil, errors.New("no labels to refine")
+		}
+		return nil, nil, nil, fmt.Errorf("no voxels of label %d (%s) to refine", value, s.layer.Table.Name(value))
+	}
+	return s.vol, out, values, nil
+}
+
+// modelWork computes a preview for scan v.
+type modelWork func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error)
+
+// startModelJob runs work on the open scan as a job whose result becomes
+// the preview, unless the job was cancelled or the scan changed meanwhile:
+// either way the labels stay as they were.
+func (s *Session) startModelJob(name string, work modelWork) (*Job, error) {
+	v, _ := s.Volume()
+	if v == nil {
+		return nil, ErrNoVolume
+	}
+	return s.RunJob(name, func(ctx context.Context, p Progress) error {
+		pv, err := work(ctx, p, v)
+		if err != nil {
+			return err
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return s.setPreview(pv)
+	}), nil
+}
+
+// axialSlice maps slice number slice of plane, as the views number it, to
+// the inference package's axial slice, and lists that slice's voxel
+// indices.
+func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*inference.Slicer, int, []int, error) {
+	if plane != viewer.Axial {
+		return nil, 0, nil, fmt.Errorf("SAM works on axial slices, not %s ones", plane)
+	}
+	vs := viewer.NewSlicer(v.Grid, plane)
+	if slice < 0 || slice >= vs.NumSlices() {
+		return nil, 0, nil, fmt.Errorf("slice %d outside 1..%d", slice+1, vs.NumSlices())
+	}
+	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	i, j, k := vs.Voxel(slice, 0, 0)
+	kk, _, _ := sl.Pixel([3]int{i, j, k})
+	scope := make([]int, 0, sl.Rows*sl.Cols)
+	for r := range sl.Rows {
+		for c := range sl.Cols {
+			vx := sl.Voxel(kk, r, c)
+			scope = append(scope, v.Index(vx[0], vx[1], vx[2]))
+		}
+	}
+	slices.Sort(scope)
+	return sl, kk, scope, nil
+}
+
+// progressOf passes a model's progress on to a job.
+func progressOf(p Progress) inference.Progress {
+	return inference.ProgressFunc(func(done, total int, msg string) {
+		f := -1.0
+		if total > 0 {
+			f = float64(done) / float64(total)
+		}
+		p.Report(f, msg)
+	})
+}
