@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,7 +38,7 @@ func readLabels(path string) (*Labels, []string, error) {
 	l := NewLabels(h.Grid)
 	dt, slope, inter := h.Datatype, h.SclSlope, h.SclInter
 	unscaled := slope == 1 && inter == 0
-	err = streamVoxels(r, h, func(start int, b []byte) error {
+	err = streamVoxels(context.Background(), r, h, func(start int, b []byte) error {
 		dst := l.Data[start:]
 		switch {
 		case unscaled && dt == dtUint8:

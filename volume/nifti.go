@@ -27,6 +27,7 @@ package volume
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -175,6 +176,12 @@ func ReadNIfTIHeader(path string) (*NIfTIHeader, error) {
 // series has one volume, and a user who opens a 4D file wants to see it, not
 // an error.
 func ReadNIfTI(path string) (*Volume, error) {
+	return ReadNIfTIContext(context.Background(), path)
+}
+
+// ReadNIfTIContext is ReadNIfTI stopping early, with ctx's error, when ctx
+// is done: a large scan on a slow disk takes seconds.
+func ReadNIfTIContext(ctx context.Context, path string) (*Volume, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -190,7 +197,7 @@ func ReadNIfTI(path string) (*Volume, error) {
 	data := make([]float32, h.Grid.Len())
 	slope, inter := h.SclSlope, h.SclInter
 	dt := h.Datatype
-	err = streamVoxels(r, h, func(start int, b []byte) error {
+	err = streamVoxels(ctx, r, h, func(start int, b []byte) error {
 		decodeLE(data[start:], b, dt, slope, inter)
 		return nil
 	})
@@ -618,13 +625,16 @@ const streamChunk = 1 << 20
 
 // streamVoxels reads the first volume's voxel bytes from r in chunks and
 // hands each, in little-endian order, to consume together with the index
-// of its first voxel. Chunks are consumed concurrently by GOMAXPROCS
+// of its first voxel, until ctx is done. Chunks are consumed concurrently by GOMAXPROCS
 // goroutines while the next ones are read, so consume must only touch the
 // voxels it is given. The first error stops the stream.
-func streamVoxels(r io.Reader, h *NIfTIHeader, consume func(start int, b []byte) error) error {
+func streamVoxels(ctx context.Context, r io.Reader, h *NIfTIHeader, consume func(start int, b []byte) error) error {
 	total := h.frameBytes()
 	bpv := int64(h.bytesPerVoxel())
 	swap := h.ByteOrder == binary.BigEndian && bpv > 1
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	if total <= streamChunk {
 		// One chunk: nothing to overlap, so no goroutines (which also
 		// keeps the fuzzers' coverage deterministic).
@@ -690,10 +700,17 @@ func streamVoxels(r io.Reader, h *NIfTIHeader, consume func(start int, b []byte)
 
 read:
 	for off := int64(0); off < total; {
+		if err := ctx.Err(); err != nil {
+			fail(err)
+			break
+		}
 		var b []byte
 		select {
 		case b = <-free:
 		case <-failed:
+			break read
+		case <-ctx.Done():
+			fail(ctx.Err())
 			break read
 		}
 		n := min(chunk, total-off)

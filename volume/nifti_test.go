@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -587,6 +588,31 @@ func TestNIfTIHeaderRegressions(t *testing.T) {
 			}
 			if !strings.Contains(strings.Join(h.Warnings, "; "), tt.warn) {
 				t.Errorf("warnings %q, want one saying %q", h.Warnings, tt.warn)
+			}
+		})
+	}
+}
+
+func TestReadNIfTIContextCanceled(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	tests := []struct {
+		name string
+		dims [8]int64
+	}{
+		{"one chunk", [8]int64{3, 8, 8, 8}},
+		{"several chunks", [8]int64{3, 256, 256, 40}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n := tt.dims[1] * tt.dims[2] * tt.dims[3]
+			b := synthNIfTI{dt: dtUint8, dim: tt.dims, pixdim: [8]float64{1, 1, 1, 1}, data: make([]uint8, n)}.bytes(t)
+			path := writeTemp(t, "x.nii", b)
+			if _, err := ReadNIfTIContext(ctx, path); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), path) {
+				t.Errorf("error %v, want context.Canceled naming %s", err, path)
+			}
+			if _, err := ReadNIfTIContext(context.Background(), path); err != nil {
+				t.Errorf("without cancellation: %v", err)
 			}
 		})
 	}
