@@ -71,8 +71,8 @@ type organKind int
 const (
 	plainOrgan organKind = iota
 	kidneyOrgan
-	stomachOrgan
-	haloOrgan // perirenal fat: a blob of fat that clears space
+	hollowOrgan // a wall around contents: stomach (with gas), bladder
+	haloOrgan   // perirenal fat: a blob of fat that clears space
 )
 
 func normal(r *rand.Rand, mean, sd float64) float64 { return mean + sd*r.NormFloat64() }
@@ -125,7 +125,7 @@ func newAnatomy(r *rand.Rand) *anatomy {
 		}
 	}
 	a.domeTop = [2]float64{uniform(r, 150, 175), uniform(r, 135, 160)}
-	a.domeDrop = uniform(r, 90, 120)
+	a.domeDrop = uniform(r, 45, 65)
 	a.iliacCrest = -2*a.period + normal(r, -10, 6)
 
 	a.addOrgans(r, s, sy)
@@ -271,16 +271,22 @@ func (a *anatomy) addOrgans(r *rand.Rand, s, sy float64) {
 		[3]float64{15, 16, normal(r, 35, 5)},
 		deg(normal(r, 20, 10)), deg(normal(r, -30, 8)), 0, 0, 0.06)
 
+	bladder := newBlob(r,
+		[3]float64{normal(r, 0, 5), vby + normal(r, 65, 8)*sy, normal(r, -190, 10)},
+		[3]float64{normal(r, 45, 6), normal(r, 35, 5), normal(r, 35, 6)},
+		deg(normal(r, 0, 8)), 0, 0, 0, 0.08)
+
 	// Painting order matters: later organs cover earlier ones where they
 	// overlap, as the kidneys push into the liver's posterior surface.
 	a.organs = append(a.organs,
-		organ{kind: stomachOrgan, b: stomach, t: tBowelFluid, label: Stomach, clip: true},
-		organ{kind: stomachOrgan, b: antrum, t: tBowelFluid, label: Stomach, clip: true},
+		organ{kind: hollowOrgan, b: stomach, t: tBowelFluid, label: Stomach, clip: true},
+		organ{kind: hollowOrgan, b: antrum, t: tBowelFluid, label: Stomach, clip: true},
 		organ{b: right, t: tLiver, label: Liver, clip: true},
 		organ{b: left, t: tLiver, label: Liver, clip: true},
 		organ{b: spleen, t: tSpleen, label: Spleen, clip: true},
 		halo[0], halo[1], kid[0], kid[1],
 		organ{b: gb, t: tBile, label: Gallbladder, clip: true},
+		organ{kind: hollowOrgan, b: bladder, t: tUrine, label: UrinaryBladder},
 	)
 }
 

@@ -3,15 +3,16 @@ package phantom
 // Label values of the TotalSegmentator v2 class map, so that phantom label
 // volumes, the real fixtures and models trained on either agree.
 const (
-	Spleen      uint16 = 1
-	KidneyRight uint16 = 2
-	KidneyLeft  uint16 = 3
-	Gallbladder uint16 = 4
-	Liver       uint16 = 5
-	Stomach     uint16 = 6
-	SmallBowel  uint16 = 18
-	Duodenum    uint16 = 19
-	Colon       uint16 = 20
+	Spleen         uint16 = 1
+	KidneyRight    uint16 = 2
+	KidneyLeft     uint16 = 3
+	Gallbladder    uint16 = 4
+	Liver          uint16 = 5
+	Stomach        uint16 = 6
+	SmallBowel     uint16 = 18
+	Duodenum       uint16 = 19
+	Colon          uint16 = 20
+	UrinaryBladder uint16 = 21
 	// VertebraS1 .. VertebraT9 are consecutive values: TotalSegmentator
 	// numbers the vertebrae from S1 (26) upwards to C1 (50).
 	VertebraS1        uint16 = 26
@@ -35,6 +36,7 @@ func LabelNames() map[uint16]string {
 		SmallBowel:        "small_bowel",
 		Duodenum:          "duodenum",
 		Colon:             "colon",
+		UrinaryBladder:    "urinary_bladder",
 		Aorta:             "aorta",
 		InferiorVenaCava:  "inferior_vena_cava",
 		PortalSplenicVein: "portal_vein_and_splenic_vein",

@@ -154,7 +154,10 @@ func (a *anatomy) paintBody(c *canvas, z float64) {
 			du := (math.Abs(x) - 0.4*aRC[side]) / (0.65 * aRC[side])
 			dv := (y - yRC - 0.1*bRC) / (0.8 * bRC)
 			zd := a.domeTop[side] - a.domeDrop*(du*du+dv*dv)
-			zd = math.Max(zd, 1.9*a.period)
+			// The recesses end above T12, smoothly.
+			if fl := 1.9 * a.period; zd < fl+20 {
+				zd = fl + 20*math.Exp((zd-fl-20)/20)
+			}
 			switch {
 			case z > zd+2.5:
 				c.organOK[p] = false
@@ -356,11 +359,11 @@ func (a *anatomy) paintOrgan(c *canvas, o *organ, z float64) {
 				case q < 0.72:
 					t = tKidneyMedulla
 				}
-			case stomachOrgan:
+			case hollowOrgan:
 				switch {
 				case q > 1-wall:
 					t = tBowelWall
-				case y > a.stomachY:
+				case o.label == Stomach && y > a.stomachY:
 					t = tAir
 				}
 			}
