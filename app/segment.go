@@ -20,15 +20,20 @@ func (s *Session) ModelStatus() ModelStatus { return s.models.Status() }
 
 // ProbeModels loads ONNX Runtime and the U-Net in the background and looks
 // for SAM, so that menus and the status line can tell what is available;
-// listeners hear ChangeModels when it is known. The job fails only when
-// the session is closed: missing models are reported by ModelStatus.
-func (s *Session) ProbeModels() *Job {
-	return s.RunJob("Load models", func(ctx context.Context, p Progress) error {
-		p.Report(-1, "loading ONNX Runtime and the U-Net")
+// listeners hear ChangeModels when it is known, and the channel is closed
+// then. It is not a job: it takes a moment, cannot be cancelled, and
+// missing models are no failure but what ModelStatus reports. Close waits
+// for it.
+func (s *Session) ProbeModels() <-chan struct{} {
+	done := make(chan struct{})
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		defer close(done)
 		s.models.Probe()
 		s.changed(ChangeModels)
-		return ctx.Err()
-	})
+	}()
+	return done
 }
 
 // Segment runs the U-Net over the whole scan as a job; its result becomes

@@ -43,6 +43,8 @@ type MainWindow struct {
 	sidebar *sidebar
 	status  *widget.Label
 	jobs    *jobsBar
+	tools   *modelTools
+	probed  <-chan struct{} // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
 
@@ -70,6 +72,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
+		v.OnBox = func(slice int, a, b [3]int) { m.tools.boxDrawn(v, slice, a, b) }
 		m.views[n] = v
 	}
 	m.active = m.views[0]
@@ -79,6 +82,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
+	m.tools = newModelTools(m)
 
 	// The views fill three cells of a 2×2 grid and the window controls the
 	// fourth; the label controls sit in a split to the right.
@@ -86,8 +90,9 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
-	bottom := container.NewBorder(nil, nil, nil, m.jobs.box, m.status)
-	m.win.SetContent(container.NewBorder(nil, bottom, nil, nil, split))
+	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
+	top := container.NewVBox(m.tools.row, m.tools.banner)
+	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	menu := m.menu()
 	m.win.SetMainMenu(menu)
 	// Fyne shows menu shortcuts but, outside macOS, does not act on them.
@@ -108,6 +113,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		fyne.Do(func() { m.status.SetText("autosave failed: " + err.Error()) })
 	})
 	m.changed(app.ChangeVolume | app.ChangeLabels | app.ChangeOverlay | app.ChangeWindow)
+	m.probed = m.session.ProbeModels()
 	return m
 }
 
@@ -160,6 +166,14 @@ func (m *MainWindow) changed(c app.Change) {
 	}
 	if c&app.ChangeJobs != 0 {
 		m.jobs.update(m.session.Jobs())
+	}
+	if c&app.ChangeOverlay != 0 {
+		m.tools.updateLabelChoices()
+	}
+	if c&app.ChangePreview != 0 {
+		m.tools.updatePreview()
+	} else if c&(app.ChangeModels|app.ChangeVolume) != 0 {
+		m.tools.update()
 	}
 	if c&^app.ChangeJobs != 0 {
 		for _, v := range m.views {
@@ -284,12 +298,24 @@ func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
 			return
 		}
 	}
+	_, pending := m.session.Preview()
 	switch ev.Name {
 	case fyne.KeyF:
 		m.ToggleMaximised(m.active)
 		return
+	case fyne.KeyB:
+		m.tools.toggleBox()
+		return
+	case fyne.KeyReturn, fyne.KeyEnter:
+		if pending {
+			m.tools.accept()
+		}
+		return
 	case fyne.KeyEscape:
-		if m.maximised != nil {
+		switch {
+		case pending:
+			m.tools.reject()
+		case m.maximised != nil:
 			m.ToggleMaximised(nil)
 		}
 		return
@@ -512,7 +538,7 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 		}
 	})
 	view := fyne.NewMenu("View", windowItem, maximise, reset)
-	return fyne.NewMainMenu(file, edit, view)
+	return fyne.NewMainMenu(file, edit, view, m.tools.menu())
 }
 
 func presetLabel(p viewer.Preset) string {

@@ -37,7 +37,9 @@ const mouseHelp = `Click: move the crosshair
 Wheel, ↑ ↓, Page Up/Down: slices
 Ctrl+wheel, + −: zoom;  Home: reset
 Right-drag or 1–4: window;  middle- or shift-drag: pan
-Double-click or F: maximise / restore`
+Double-click or F: maximise / restore
+B: box tool (left-drag a box on the axial view: SAM)
+Enter / Esc: accept / reject a preview`
 
 func newSidebar(s *app.Session, views []*SliceView) *sidebar {
 	sb := &sidebar{session: s, colors: map[uint16]color.NRGBA{}}

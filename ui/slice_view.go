@@ -46,8 +46,12 @@ type SliceView struct {
 	// OnDoubleTap asks the window to maximise or restore this view; the
 	// view's corner button asks the same.
 	OnDoubleTap func()
+	// OnBox is called when a box has been drawn with the box tool: slice
+	// is the view's slice, a and b two opposite corners in voxel indices.
+	OnBox func(slice int, a, b [3]int)
 
 	raster *canvas.Raster
+	band   *canvas.Rectangle // the box being drawn, in widget coordinates
 
 	mu       sync.Mutex // guards what the raster's generator reads too
 	viewport viewer.Viewport
@@ -62,12 +66,19 @@ type SliceView struct {
 	modifier fyne.KeyModifier
 	last     fyne.Position
 	dragged  bool
+	boxTool  bool          // left-drag draws a box instead of moving the crosshair
+	boxing   bool          // a box is being drawn from boxFrom
+	boxFrom  fyne.Position // where it started
 }
 
 // NewSliceView returns a view of plane p of the session's scan.
 func NewSliceView(s *app.Session, p viewer.Plane) *SliceView {
 	v := &SliceView{session: s, plane: p, pxScale: 1}
 	v.raster = canvas.NewRaster(v.draw)
+	v.band = canvas.NewRectangle(color.Transparent)
+	v.band.StrokeColor = previewColor
+	v.band.StrokeWidth = 1.5
+	v.band.Hide()
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -283,7 +294,7 @@ func (r *sliceViewRenderer) Refresh() {
 }
 
 func (r *sliceViewRenderer) Objects() []fyne.CanvasObject {
-	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.title, r.maximise}
+	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.view.band, r.title, r.maximise}
 	for _, m := range r.marks {
 		objs = append(objs, m)
 	}
@@ -345,6 +356,11 @@ func (v *SliceView) draw(w, h int) image.Image {
 		clearRGBA(img)
 		fyne.LogError("render "+v.plane.String(), err)
 	}
+	v.session.ReadPreview(func(p *volume.Labels) {
+		if p != nil && p.Grid.Equal(s.Grid(), 0) && len(p.Data) == s.Grid().Len() {
+			drawOutline(img, p, s, slice, vp, previewColor)
+		}
+	})
 	x, y := vp.SliceToScreen(img.Bounds(), s, float64(cu)+0.5, float64(cv)+0.5)
 	drawCrosshair(img, int(math.Floor(x)), int(math.Floor(y)), crosshairColor)
 	return img
@@ -385,6 +401,107 @@ func drawCrosshair(img *image.RGBA, x, y int, c color.NRGBA) {
 				blend(x, py)
 			}
 		}
+	}
+}
+
+// drawOutline draws, one screen pixel wide, the boundary of the non-zero
+// voxels of l on the given slice as the viewport shows them: a model's
+// preview, distinct from the filled or outlined label overlay under it.
+func drawOutline(img *image.RGBA, l *volume.Labels, s viewer.Slicer, slice int, vp viewer.Viewport, c color.NRGBA) {
+	// Most slices of a slice preview are empty: look before sampling the
+	// whole screen.
+	origin, du, dv := s.Steps(slice)
+	w, h := s.Size()
+	found := false
+	for y := 0; y < h && !found; y++ {
+		for x := 0; x < w; x++ {
+			if l.Data[origin+x*du+y*dv] != 0 {
+				found = true
+				break
+			}
+		}
+	}
+	if !found {
+		return
+	}
+	b := img.Bounds()
+	sw, sh := b.Dx(), b.Dy()
+	in := make([]bool, sw*sh)
+	for y := range sh {
+		for x := range sw {
+			if u, v, ok := vp.PixelAt(b, s, b.Min.X+x, b.Min.Y+y); ok && l.Data[s.Index(slice, u, v)] != 0 {
+				in[y*sw+x] = true
+			}
+		}
+	}
+	for y := range sh {
+		for x := range sw {
+			if !in[y*sw+x] {
+				continue
+			}
+			if x > 0 && x < sw-1 && y > 0 && y < sh-1 &&
+				in[y*sw+x-1] && in[y*sw+x+1] && in[(y-1)*sw+x] && in[(y+1)*sw+x] {
+				continue
+			}
+			o := img.PixOffset(b.Min.X+x, b.Min.Y+y)
+			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = c.R, c.G, c.B, 255
+		}
+	}
+}
+
+// SetBoxTool turns the box tool on or off: while on, a left-drag draws a
+// box, and releasing the button calls OnBox.
+func (v *SliceView) SetBoxTool(on bool) {
+	v.boxTool = on
+	if !on {
+		v.boxing = false
+		v.band.Hide()
+	}
+}
+
+// clampedVoxelAt returns the voxel under pos on the crosshair's slice, the
+// position clamped into the slice, so a box may start outside the image.
+func (v *SliceView) clampedVoxelAt(pos fyne.Position) (slice int, p [3]int, ok bool) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return 0, p, false
+	}
+	v.mu.Lock()
+	target, x, y := v.targetLocked(pos)
+	vp := v.viewport
+	v.mu.Unlock()
+	fu, fv := vp.ScreenToSlice(target, s, x, y)
+	w, h := s.Size()
+	u := min(max(int(math.Floor(fu)), 0), w-1)
+	wv := min(max(int(math.Floor(fv)), 0), h-1)
+	c := v.session.Cursor()
+	slice, _, _ = s.Locate(c[0], c[1], c[2])
+	i, j, k := s.Voxel(slice, u, wv)
+	return slice, [3]int{i, j, k}, true
+}
+
+// showBand draws the box being drawn from boxFrom to pos.
+func (v *SliceView) showBand(pos fyne.Position) {
+	x0, y0 := min(v.boxFrom.X, pos.X), min(v.boxFrom.Y, pos.Y)
+	x1, y1 := max(v.boxFrom.X, pos.X), max(v.boxFrom.Y, pos.Y)
+	v.band.Move(fyne.NewPos(x0, y0))
+	v.band.Resize(fyne.NewSize(x1-x0, y1-y0))
+	v.band.Show()
+	v.band.Refresh()
+}
+
+// endBox finishes a box at pos and hands it to OnBox; a box too small to
+// be meant (under three screen units across) is dropped.
+func (v *SliceView) endBox(pos fyne.Position) {
+	v.boxing = false
+	v.band.Hide()
+	if math.Abs(float64(pos.X-v.boxFrom.X)) < 3 || math.Abs(float64(pos.Y-v.boxFrom.Y)) < 3 {
+		return
+	}
+	slice, a, ok := v.clampedVoxelAt(v.boxFrom)
+	_, b, ok2 := v.clampedVoxelAt(pos)
+	if ok && ok2 && v.OnBox != nil {
+		v.OnBox(slice, a, b)
 	}
 }
 
@@ -449,13 +566,22 @@ func currentModifiers() fyne.KeyModifier {
 // MouseDown starts a click, a crosshair drag, a pan or a window drag.
 func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
 	v.pressed, v.modifier, v.last, v.dragged = ev.Button, ev.Modifier, ev.Position, false
+	if v.boxTool && ev.Button == desktop.MouseButtonPrimary && ev.Modifier == 0 {
+		v.boxing, v.boxFrom = true, ev.Position
+		return
+	}
 	if ev.Button == desktop.MouseButtonPrimary && ev.Modifier == 0 {
 		v.setCursorAt(ev.Position)
 	}
 }
 
 // MouseUp ends what MouseDown started.
-func (v *SliceView) MouseUp(*desktop.MouseEvent) { v.pressed = 0 }
+func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
+	v.pressed = 0
+	if v.boxing {
+		v.endBox(ev.Position)
+	}
+}
 
 // MouseIn implements desktop.Hoverable.
 func (v *SliceView) MouseIn(ev *desktop.MouseEvent) { v.hover(ev.Position) }
@@ -463,6 +589,10 @@ func (v *SliceView) MouseIn(ev *desktop.MouseEvent) { v.hover(ev.Position) }
 // MouseOut implements desktop.Hoverable.
 func (v *SliceView) MouseOut() {
 	v.pressed = 0
+	if v.boxing {
+		// The button may be released outside: the box ends at the edge.
+		v.endBox(v.last)
+	}
 	if v.OnHover != nil {
 		v.OnHover(viewer.Probe{}, false)
 	}
@@ -481,6 +611,9 @@ func (v *SliceView) MouseMoved(ev *desktop.MouseEvent) {
 			w.Width += windowPerPixel * float64(dx)
 			w.Level -= windowPerPixel * float64(dy)
 			v.session.SetWindow(w)
+			v.dragged = true
+		case v.pressed == desktop.MouseButtonPrimary && v.boxing:
+			v.showBand(ev.Position)
 			v.dragged = true
 		case v.pressed == desktop.MouseButtonTertiary,
 			v.pressed == desktop.MouseButtonPrimary && v.modifier&fyne.KeyModifierShift != 0:

@@ -1,0 +1,295 @@
+package ui
+
+import (
+	"context"
+	"image"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+var (
+	modelsOnce   sync.Once
+	sharedModels *app.Models
+)
+
+// haveRuntime reports whether the cache holds ONNX Runtime and SAM's
+// weights (scripts/fetch-runtime.sh puts them there; CI runs it first).
+func haveRuntime(t *testing.T) {
+	t.Helper()
+	cache := inference.DefaultCacheDir()
+	for _, f := range []string{"runtime/libonnxruntime.so.1", "models/sam-encoder.onnx", "models/sam-decoder.onnx"} {
+		if _, err := os.Stat(filepath.Join(cache, f)); err != nil {
+			t.Skipf("ONNX Runtime or SAM weights not in %s (run scripts/fetch-runtime.sh): %v", cache, err)
+		}
+	}
+}
+
+// testModels returns models shared by this package's tests, with the
+// repository's models folder, so that sessions are created once.
+func testModels(t *testing.T) *app.Models {
+	t.Helper()
+	haveRuntime(t)
+	modelsOnce.Do(func() {
+		sharedModels = app.NewModels(app.ModelOptions{Dirs: []string{"../models"}})
+	})
+	return sharedModels
+}
+
+// openPatientB returns a window showing patient B's DICOM series, with the
+// shared models, and the series' reference labels.
+func openPatientB(t *testing.T) (*MainWindow, *volume.Labels) {
+	t.Helper()
+	dir := filepath.Join(realData, "example_ct_dicom")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skipf("real CT fixtures not present: %v", err)
+	}
+	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), Models: testModels(t)})
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(1000, 700))
+	<-m.Open(dir, "", volume.OpenOptions{})
+	<-m.probed
+	v, _ := m.session.Volume()
+	if v == nil {
+		t.Fatal("patient B did not open")
+	}
+	ref, _, err := volume.LoadLabels(filepath.Join(realData, "example_seg_dicom.nii.gz"), v.Grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m, ref
+}
+
+// liverBox returns the voxel corners of the liver's bounding box on the
+// axial slice where the reference has most liver (the slice inference's
+// own box test uses, so its embedding is in the disk cache).
+func liverBox(t *testing.T, ref *volume.Labels) (k int, a, b [3]int) {
+	t.Helper()
+	sl, err := inference.NewSlicer(ref.Grid, inference.Axial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, area := -1, 0
+	for n := range sl.Slices {
+		mask, _ := sl.Mask(ref, n, liver)
+		if mask.Area() > area {
+			k, area = n, mask.Area()
+		}
+	}
+	mask, _ := sl.Mask(ref, k, liver)
+	box, ok := mask.Bounds()
+	if !ok {
+		t.Fatal("reference has no liver")
+	}
+	return k, sl.Voxel(k, box.R0, box.C0), sl.Voxel(k, box.R1, box.C1)
+}
+
+// positionOf returns where voxel p lies in view v, in its coordinates.
+func positionOf(v *SliceView, p [3]int) fyne.Position {
+	s, _ := v.currentSlicer()
+	_, u, w := s.Locate(p[0], p[1], p[2])
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	target, _, _ := v.targetLocked(fyne.Position{})
+	x, y := v.viewport.SliceToScreen(target, s, float64(u)+0.5, float64(w)+0.5)
+	return fyne.NewPos(float32(x)/v.pxScale, float32(y)/v.pxScale)
+}
+
+// drawBox drags a box from a to b in view v with the left button.
+func drawBox(v *SliceView, a, b fyne.Position) (bandShown bool) {
+	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: a}, Button: desktop.MouseButtonPrimary})
+	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: b}, Button: desktop.MouseButtonPrimary})
+	bandShown = v.band.Visible()
+	v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: b}, Button: desktop.MouseButtonPrimary})
+	return bandShown
+}
+
+func typeKey(m *MainWindow, k fyne.KeyName) {
+	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k})
+}
+
+func labelData(s *app.Session) []uint16 {
+	var out []uint16
+	s.Read(func(_ *volume.Volume, l *viewer.Overlay) { out = slices.Clone(l.Labels.Data) })
+	return out
+}
+
+func countColor(img *image.RGBA) int { return len(pixelsOf(img, previewColor)) }
+
+// The box tool on patient B: B turns it on, a drag around the liver shows
+// the box and runs SAM, the preview is outlined with a banner, Enter
+// makes it the liver on that slice (Dice >= 0.85 against the reference),
+// a second box rejected with Esc changes nothing, and undo removes the
+// first.
+func TestBoxToolPreviewEnterEsc(t *testing.T) {
+	m, ref := openPatientB(t)
+	k, a, b := liverBox(t, ref)
+	m.session.SetCursor(a)
+	ax := m.View(viewer.Axial)
+	typeKey(m, fyne.KeyB)
+	if !m.tools.boxOn || !ax.boxTool {
+		t.Fatal("B did not turn the box tool on")
+	}
+	m.tools.label.SetSelected("5 liver")
+	if m.tools.value != liver {
+		t.Fatalf("label chosen %d, want %d", m.tools.value, liver)
+	}
+	before := countColor(capture(m, ax))
+	if !drawBox(ax, positionOf(ax, a), positionOf(ax, b)) {
+		t.Error("no rubber band shown while dragging")
+	}
+	if ax.band.Visible() {
+		t.Error("rubber band still shown after the release")
+	}
+	if m.tools.lastJob == nil {
+		t.Fatal("releasing the box started no job")
+	}
+	if err := m.tools.lastJob.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !m.tools.banner.Visible() || !strings.Contains(m.tools.bannerText.Text, "Enter to accept, Esc to reject") {
+		t.Fatalf("banner visible %v, text %q", m.tools.banner.Visible(), m.tools.bannerText.Text)
+	}
+	if got := countColor(capture(m, ax)); got <= before+50 {
+		t.Errorf("%d preview-coloured pixels with the preview, %d without", got, before)
+	}
+	typeKey(m, fyne.KeyReturn)
+	if m.tools.banner.Visible() {
+		t.Error("banner still shown after Enter")
+	}
+	got := labelData(m.session)
+	nxy := ref.Dims[0] * ref.Dims[1]
+	inter, ng, nr := 0, 0, 0
+	for i := k * nxy; i < (k+1)*nxy; i++ {
+		g, r := got[i] == liver, ref.Data[i] == liver
+		if g {
+			ng++
+		}
+		if r {
+			nr++
+		}
+		if g && r {
+			inter++
+		}
+	}
+	d := 2 * float64(inter) / float64(ng+nr)
+	t.Logf("box tool liver Dice %.3f on file slice %d", d, k)
+	if d < 0.85 {
+		t.Errorf("liver Dice %.3f < 0.85 after Enter", d)
+	}
+
+	// A second, smaller box, rejected.
+	c := [3]int{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, a[2]}
+	drawBox(ax, positionOf(ax, a), positionOf(ax, c))
+	if err := m.tools.lastJob.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := m.session.Preview(); !ok {
+		t.Fatal("no preview after the second box")
+	}
+	typeKey(m, fyne.KeyEscape)
+	if _, ok := m.session.Preview(); ok || m.tools.banner.Visible() {
+		t.Error("preview still pending after Esc")
+	}
+	if !slices.Equal(labelData(m.session), got) {
+		t.Error("Esc changed the labels")
+	}
+	if m.undoItem.Disabled || !strings.Contains(m.undoItem.Label, "SAM box") {
+		t.Errorf("undo item %q (disabled %v)", m.undoItem.Label, m.undoItem.Disabled)
+	}
+	m.session.Undo()
+	if slices.ContainsFunc(labelData(m.session), func(x uint16) bool { return x != 0 }) {
+		t.Error("undo left labels")
+	}
+}
+
+// The Segment button runs the default U-Net on patient B; its whole-volume
+// preview is rejected with Esc.
+func TestSegmentButtonPreview(t *testing.T) {
+	if _, err := os.Stat(filepath.Join("..", "models", app.DefaultUNet+".json")); err != nil {
+		t.Skipf("default model absent: %v", err)
+	}
+	m, _ := openPatientB(t)
+	if m.tools.segment.Disabled() {
+		t.Fatalf("Segment disabled with the default model present: %s", m.tools.engine.Text)
+	}
+	if txt := m.tools.engine.Text; !strings.Contains(txt, app.DefaultUNet) || !(strings.Contains(txt, "CPU") || strings.Contains(txt, "CUDA")) {
+		t.Errorf("models label %q: want the model and the provider", txt)
+	}
+	test.Tap(m.tools.segment)
+	if err := m.tools.lastJob.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(m.tools.bannerText.Text, "whole volume") {
+		t.Errorf("banner %q", m.tools.bannerText.Text)
+	}
+	typeKey(m, fyne.KeyEscape)
+	if slices.ContainsFunc(labelData(m.session), func(x uint16) bool { return x != 0 }) {
+		t.Error("a rejected segmentation left labels")
+	}
+}
+
+// Without the runtime library or without a U-Net the model actions are
+// disabled and the label beside the jobs bar says why; the scan still
+// shows.
+func TestModelActionsDisabledWithoutModels(t *testing.T) {
+	tests := []struct {
+		name       string
+		opts       app.ModelOptions
+		needs      bool // needs the real runtime
+		segment    bool // Segment enabled
+		sam        bool // SAM actions enabled
+		engineText string
+	}{
+		{"no runtime", app.ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}}, false, false, false, "no ONNX Runtime"},
+		{"no U-Net", app.ModelOptions{Dirs: []string{t.TempDir()}}, true, false, true, "no U-Net (Segment off)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.needs {
+				haveRuntime(t)
+			}
+			m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: tt.opts})
+			t.Cleanup(m.session.Close)
+			m.Window().Resize(fyne.NewSize(800, 600))
+			<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+				g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
+				return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
+			})
+			<-m.probed
+			if got := !m.tools.segment.Disabled(); got != tt.segment {
+				t.Errorf("Segment button enabled %v, want %v", got, tt.segment)
+			}
+			if got := !m.tools.segmentItem.Disabled; got != tt.segment {
+				t.Errorf("Segment menu item enabled %v, want %v", got, tt.segment)
+			}
+			for _, b := range []interface{ Disabled() bool }{m.tools.box, m.tools.refineSlice, m.tools.refineVolume} {
+				if got := !b.Disabled(); got != tt.sam {
+					t.Errorf("SAM button enabled %v, want %v", got, tt.sam)
+				}
+			}
+			if !strings.Contains(m.tools.engine.Text, tt.engineText) {
+				t.Errorf("models label %q, want %q", m.tools.engine.Text, tt.engineText)
+			}
+			typeKey(m, fyne.KeyB)
+			if m.tools.boxOn != tt.sam {
+				t.Errorf("box tool on %v after B, want %v", m.tools.boxOn, tt.sam)
+			}
+			if v, _ := m.session.Volume(); v == nil {
+				t.Error("the scan is not shown")
+			}
+		})
+	}
+}
