@@ -51,7 +51,7 @@ type harmonic struct{ k, amp, phase float64 }
 type rib struct {
 	side    float64 // +1 right, -1 left
 	zHead   float64
-	drop    float64 // how far the rib descends from head to tip
+	drop    float64 // how far the rib descends from its head to the end of the bone
 	phiMax  float64 // angle from the posterior midline where it ends
 	phiCart float64 // beyond this angle the rib is costal cartilage
 }
@@ -113,11 +113,11 @@ func newAnatomy(r *rand.Rand) *anatomy {
 			rb.zHead = float64(14-n)*a.period + normal(r, 0, 3)
 			switch n {
 			case 12:
-				rb.drop, rb.phiMax, rb.phiCart = uniform(r, 35, 55), deg(uniform(r, 85, 110)), 9
+				rb.drop, rb.phiMax, rb.phiCart = uniform(r, 45, 65), deg(uniform(r, 85, 110)), 9
 			case 11:
-				rb.drop, rb.phiMax, rb.phiCart = uniform(r, 55, 75), deg(uniform(r, 115, 135)), 9
+				rb.drop, rb.phiMax, rb.phiCart = uniform(r, 70, 95), deg(uniform(r, 115, 135)), 9
 			default:
-				rb.drop = uniform(r, 130, 170)
+				rb.drop = uniform(r, 170, 220)
 				rb.phiMax = deg(uniform(r, 165, 178))
 				rb.phiCart = deg(uniform(r, 125, 140) + float64(n-5)*2)
 			}

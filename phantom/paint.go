@@ -212,7 +212,14 @@ func (a *anatomy) markRib(c *canvas, p, side int, phi, off, z float64) {
 		if rb.side != sgn || phi > rb.phiMax || phi < deg(18) {
 			continue
 		}
-		zr := rb.zHead - rb.drop*math.Pow(phi/rb.phiMax, 0.85)
+		// The bone descends steeply around the side; the costal cartilage
+		// in front climbs back towards the sternum.
+		end := math.Min(rb.phiCart, rb.phiMax)
+		f := math.Pow(phi/end, 0.85)
+		if phi > end {
+			f = 1 - 0.45*(phi-end)/(rb.phiMax-end)
+		}
+		zr := rb.zHead - rb.drop*f
 		dz := (z - zr) / 5
 		dr := off / 3.2
 		e := dz*dz + dr*dr
