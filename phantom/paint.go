@@ -44,7 +44,10 @@ func newCanvas(pl plane) *canvas {
 
 const angleBins = 2048
 
-// paint rasterises the anatomy at height z into c.
+// paint rasterises the anatomy at height z into c. Later structures cover
+// earlier ones, so the order decides who wins where shapes overlap: organs
+// over bowel, vessels over organs, bone over everything; ribs are marked
+// with the body and laid last so that no organ hides them.
 func (a *anatomy) paint(c *canvas, z float64) {
 	a.paintBody(c, z)
 	a.paintMuscles(c, z)

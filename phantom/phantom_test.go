@@ -331,7 +331,8 @@ func TestDomains(t *testing.T) {
 	}
 	va, la := generate(t, 3, small(a, 160, 48))
 	vb, lb := generate(t, 3, small(b, 160, 48))
-	// Fat is uniform but for its texture, so its spread is mostly noise.
+	// The liver is uniform but for a faint texture, so its spread is mostly
+	// the scanner's noise.
 	sa, sb := measure(va, la, Liver), measure(vb, lb, Liver)
 	if sb.sd < 1.5*sa.sd {
 		t.Errorf("liver HU sd: A %.1f, B %.1f; want B's at least 1.5 times A's", sa.sd, sb.sd)
