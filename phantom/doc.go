@@ -4,11 +4,11 @@
 // A phantom is one random patient (body outline with skin, subcutaneous fat
 // and a muscle wall; spine, ribs and iliac wings; liver, spleen, kidneys,
 // gallbladder, stomach, pancreas, duodenum, colon and small bowel with gas,
-// urinary bladder; aorta,
-// inferior vena cava, portal and splenic veins; lung bases above the
-// diaphragm; for some patients the arms) seen through one Scanner: matrix, field of view, slice
-// thickness, blur, noise and contrast phase. The presets ScannerA and
-// ScannerB make two imaging domains for cross-domain experiments.
+// urinary bladder; aorta, inferior vena cava, portal and splenic veins; lung
+// bases above the diaphragm; for some patients the arms) seen through one
+// Scanner: matrix, field of view, slice thickness, blur, noise and contrast
+// phase. The presets ScannerA and ScannerB make two imaging domains for
+// cross-domain experiments.
 //
 // # Invariants
 //
