@@ -86,7 +86,7 @@ func pixelsOf(img *image.RGBA, c color.NRGBA) []int {
 	return xs
 }
 
-func near(a, b uint8) bool { return a-b <= 3 || b-a <= 3 }
+func near(a, b uint8) bool { return max(a, b)-min(a, b) <= 3 }
 
 func differs(a, b *image.RGBA) bool {
 	if a.Bounds() != b.Bounds() {

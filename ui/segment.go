@@ -44,14 +44,12 @@ type modelTools struct {
 	value                              uint16 // the label value chosen
 	boxOn                              bool
 	banner                             *fyne.Container
-	bannerText                         *widget.Label
+	bannerText                         *canvas.Text
 	engine                             *widget.Label
 	segmentItem, refineSliceItem       *fyne.MenuItem
 	refineVolumeItem, boxItem          *fyne.MenuItem
 	acceptItem, rejectItem, modelsItem *fyne.MenuItem
 	lastJob                            *app.Job // the newest model job, for tests
-	lastStatus                         app.ModelStatus
-	haveStatus                         bool
 }
 
 func newModelTools(m *MainWindow) *modelTools {
@@ -71,14 +69,15 @@ func newModelTools(m *MainWindow) *modelTools {
 	t.row = container.NewHBox(t.segment, t.refineSlice, t.refineVolume, t.box,
 		widget.NewLabel("Label"), t.label)
 
-	t.bannerText = widget.NewLabel("")
+	// Light text on a dark band whatever the theme, as in the views.
+	t.bannerText = canvas.NewText("", color.White)
 	t.bannerText.TextStyle.Bold = true
 	accept := widget.NewButtonWithIcon("Accept", theme.ConfirmIcon(), t.accept)
 	accept.Importance = widget.HighImportance
 	reject := widget.NewButtonWithIcon("Reject", theme.CancelIcon(), t.reject)
 	bg := canvas.NewRectangle(color.NRGBA{R: 0, G: 90, B: 100, A: 255})
 	t.banner = container.NewStack(bg, container.NewBorder(nil, nil, nil,
-		container.NewHBox(accept, reject), t.bannerText))
+		container.NewHBox(accept, reject), container.NewPadded(t.bannerText)))
 	t.banner.Hide()
 
 	t.engine = widget.NewLabel("models: looking…")
@@ -240,13 +239,19 @@ func (t *modelTools) updatePreview() {
 	if !ok {
 		t.banner.Hide()
 	} else {
-		where := "whole volume"
-		if info.Slice >= 0 {
-			where = fmt.Sprintf("axial slice %d", info.Slice+1)
+		where := "" // a slice preview's name says which slice
+		if info.Slice < 0 {
+			where = ", whole volume"
 		}
-		t.bannerText.SetText(fmt.Sprintf("Preview of %s (%s, %s): Enter to accept, Esc to reject",
-			info.Name, where, voxelCount(info.Voxels)))
+		t.bannerText.Text = fmt.Sprintf("Preview: %s%s, %s. Enter to accept, Esc to reject",
+			info.Name, where, voxelCount(info.Voxels))
+		t.bannerText.Refresh()
 		t.banner.Show()
+	}
+	// The banner changes the height of the row above the views: lay the
+	// window out again.
+	if c := t.m.win.Content(); c != nil {
+		c.Refresh()
 	}
 	t.update()
 }

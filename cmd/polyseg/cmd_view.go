@@ -10,6 +10,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/phantom"
 	"github.com/polyseg/polyseg/ui"
 	"github.com/polyseg/polyseg/volume"
@@ -23,7 +24,7 @@ func init() {
 	register(command{
 		name:    "view",
 		summary: "open the desktop app, with a scan if one is named",
-		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N]",
+		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--model NAME|MANIFEST.json] [--provider auto|cpu|cuda] [--threads N]",
 		run:     runView,
 	})
 }
@@ -33,6 +34,7 @@ type viewArgs struct {
 	path, labels string
 	goTo         string
 	opts         volume.OpenOptions
+	models       app.ModelOptions
 }
 
 // parseViewArgs accepts the scan before or after the flags, as users type
@@ -42,6 +44,9 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	labels := fs.String("labels", "", "label volume (NIfTI) to show over the scan; resampled if on another grid")
 	series := fs.String("series", "", "DICOM series to open from a folder holding several: its SeriesInstanceUID, or N for the N-th listed")
 	goTo := fs.String("goto", "", "label (name such as liver, or value) to put the crosshair in once the labels are shown")
+	model := fs.String("model", app.DefaultUNet, "U-Net for Segment: `name` (NAME.json in $POLYSEG_MODELS, else models/ beside the program or here, else the cache) or manifest path")
+	var rf runtimeFlags
+	rf.register(fs)
 	var va viewArgs
 	var rest []string
 	for {
@@ -61,6 +66,15 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 		va.path = rest[0]
 	}
 	va.labels, va.goTo = *labels, *goTo
+	switch p := inference.Provider(rf.provider); p {
+	case inference.ProviderAuto, inference.ProviderCPU, inference.ProviderCUDA:
+	default:
+		return va, usageErr("--provider %q: want auto, cpu or cuda", rf.provider)
+	}
+	va.models = app.ModelOptions{
+		Runtime: inference.Options{Library: rf.lib, Provider: inference.Provider(rf.provider), Threads: rf.threads},
+		UNet:    *model,
+	}
 	if va.labels != "" && va.path == "" {
 		return va, usageErr("--labels needs a scan to lie on")
 	}
@@ -97,7 +111,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	a := fyneapp.NewWithID(appID)
-	m := ui.New(a, app.Options{})
+	m := ui.New(a, app.Options{ModelOptions: va.models})
 	if va.path != "" {
 		opened := m.Open(va.path, va.labels, va.opts)
 		if va.goTo != "" {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -23,6 +25,9 @@ func TestParseViewArgs(t *testing.T) {
 		{[]string{"dicom/", "--series", "2"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesIndex: 2}}}, nil},
 		{[]string{"dicom/", "--series", "1.2.840.1"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesUID: "1.2.840.1"}}}, nil},
 		{[]string{"ct.nii", "--labels", "s.nii", "--goto", "liver"}, viewArgs{path: "ct.nii", labels: "s.nii", goTo: "liver"}, nil},
+		{[]string{"ct.nii", "--model", "m.json", "--provider", "cpu", "--threads", "2"}, viewArgs{path: "ct.nii",
+			models: app.ModelOptions{UNet: "m.json", Runtime: inference.Options{Provider: inference.ProviderCPU, Threads: 2}}}, nil},
+		{[]string{"ct.nii", "--provider", "tpu"}, viewArgs{}, errUsage},
 		{[]string{"ct.nii", "--goto", "liver"}, viewArgs{}, errUsage},
 		{[]string{"a.nii", "b.nii"}, viewArgs{}, errUsage},
 		{[]string{"--labels", "seg.nii.gz"}, viewArgs{}, errUsage},
@@ -36,13 +41,25 @@ func TestParseViewArgs(t *testing.T) {
 			t.Errorf("parseViewArgs(%q): %v", tt.args, err)
 		case tt.wantErr != nil && !errors.Is(err, tt.wantErr):
 			t.Errorf("parseViewArgs(%q) = %v, want a usage error", tt.args, err)
-		case tt.wantErr == nil && got != tt.want:
+		case tt.wantErr == nil && !reflect.DeepEqual(got, withModelDefaults(tt.want)):
 			t.Errorf("parseViewArgs(%q) = %+v, want %+v", tt.args, got, tt.want)
 		}
 	}
 	if _, err := parseViewArgs([]string{"--nope"}, io.Discard); err == nil {
 		t.Error("an unknown flag was accepted")
 	}
+}
+
+// withModelDefaults fills in the model options view uses when no flag
+// names them.
+func withModelDefaults(va viewArgs) viewArgs {
+	if va.models.UNet == "" {
+		va.models.UNet = app.DefaultUNet
+	}
+	if va.models.Runtime.Provider == "" {
+		va.models.Runtime.Provider = inference.ProviderAuto
+	}
+	return va
 }
 
 // TestExampleScan checks that the scan shown with no file has labels on
