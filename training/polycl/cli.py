@@ -18,11 +18,8 @@ from .data import Case, Preprocess, build_cache, discover_cases, parse_case_spec
 from .evaluate import evaluate_cases, write_results
 from .export import export_onnx, verify_export, write_manifest, write_reference
 from .finetune import FinetuneConfig, finetune, load_unet
-from .model import UNet, UNetConfig, count_parameters
+from .model import UNetConfig, count_parameters
 from .pretrain import PRETRAIN_STRATEGIES, PretrainConfig, pretrain
-
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "totalsegmentator"
-
 
 def _cases(args: argparse.Namespace) -> list[Case]:
     cases = [c for d in args.data for c in discover_cases(Path(d))]
@@ -106,8 +103,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     unet, ck = load_unet(args.checkpoint)
     pp = Preprocess(**ck["preprocess"])
     cases = [c for c in _cases(args) if c.label is not None]
-    rows = evaluate_cases(unet, cases, pp, ck["labels"], _label_names(ck["labels"]), pick_device(args.device))
-    s = write_results(rows, Path(args.out) / "metrics.csv", Path(args.out) / "summary.json", {"checkpoint": str(args.checkpoint)})
+    rows = evaluate_cases(unet, cases, pp, ck["labels"], _label_names(ck["labels"]), pick_device(args.device), keep_largest=args.largest_component)
+    s = write_results(rows, Path(args.out) / "metrics.csv", Path(args.out) / "summary.json",
+                      {"checkpoint": str(args.checkpoint), "postprocess": "largest connected component" if args.largest_component else "none"})
     print(json.dumps(s["summary"], indent=1))
 
 
@@ -229,6 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     p = sub.add_parser("evaluate", help="3D Dice/HD95/ASSD/volume per scan -> CSV + summary JSON")
     _add_data(p)
     p.add_argument("--checkpoint", required=True)
+    p.add_argument("--largest-component", action="store_true", help="keep only the largest 3D connected component of each label")
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help="folder for metrics.csv and summary.json")
     p.set_defaults(fn=cmd_evaluate)

@@ -98,9 +98,20 @@ def predict_volume(unet: UNet, case: LoadedCase, pp: Preprocess, device: torch.d
 FIELDS = ["scan", "label", "dice", "hd95_mm", "assd_mm", "pred_ml", "ref_ml", "rel_volume_error", "status"]
 
 
+def largest_component(mask: np.ndarray) -> np.ndarray:
+    """The largest 26-connected component of a 3D mask (nnU-Net-style post-processing)."""
+    lab, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
+    if n <= 1:
+        return mask
+    sizes = np.bincount(lab.ravel())
+    sizes[0] = 0
+    return lab == int(sizes.argmax())
+
+
 def evaluate_cases(unet: UNet, cases: list[Case | LoadedCase], pp: Preprocess, labels: list[int], names: list[str],
-                   device: torch.device | str = "cpu", threshold: float = 0.5) -> list[dict]:
-    """Metric rows per (scan, label); cases may be pre-loaded to avoid re-reading NIfTI."""
+                   device: torch.device | str = "cpu", threshold: float = 0.5, keep_largest: bool = False) -> list[dict]:
+    """Metric rows per (scan, label); cases may be pre-loaded to avoid re-reading NIfTI.
+    keep_largest keeps only the largest connected component of each predicted label."""
     rows = []
     for case in cases:
         lc = case if isinstance(case, LoadedCase) else load_case(case)
@@ -108,7 +119,8 @@ def evaluate_cases(unet: UNet, cases: list[Case | LoadedCase], pp: Preprocess, l
             raise ValueError(f"{case.name}: no label volume to evaluate against")
         probs = predict_volume(unet, lc, pp, device)
         for c, (value, name) in enumerate(zip(labels, names)):
-            m = compare(probs[c] >= threshold, lc.label == value, lc.spacing)
+            pred = probs[c] >= threshold
+            m = compare(largest_component(pred) if keep_largest else pred, lc.label == value, lc.spacing)
             rows.append({"scan": case.name, "label": name, "dice": m.dice, "hd95_mm": m.hd95, "assd_mm": m.assd,
                          "pred_ml": m.pred_ml, "ref_ml": m.ref_ml, "rel_volume_error": m.rel_volume_error, "status": m.status})
     return rows

@@ -11,11 +11,10 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .common import atomic_write_text, pick_device
 from .data import Case, Preprocess, build_cache, discover_cases, load_case
@@ -53,7 +52,7 @@ class Profile:
 PROFILES = {
     # 2 shared CPU cores, < 45 min: 64 px, a 4-level network with 8..64 channels, few epochs
     "quick": Profile("quick", 64, (8, 16, 32, 64), (64, 64, 32), 16, 8, 2, 10, 4, (1, 2, 5, 8), (0, 1, 2),
-                     pre_epochs=3, pre_anchors=192, pre_batch=24, ft_epochs=8, ft_steps=10, ft_batch=8, restart_epochs=10),
+                     pre_epochs=6, pre_anchors=384, pre_batch=24, ft_epochs=8, ft_steps=10, ft_batch=8, restart_epochs=10),
     # seconds: exercises every step of the pipeline (tests, smoke runs)
     "smoke": Profile("smoke", 32, (4, 8), (32, 32, 12), 4, 2, 1, 2, 1, (1, 2), (0,),
                      pre_epochs=1, pre_anchors=16, pre_batch=8, ft_epochs=1, ft_steps=2, ft_batch=4, restart_epochs=10),

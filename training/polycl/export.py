@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,6 +45,7 @@ def export_onnx(unet: UNet, path: Path, size: int) -> None:
                           dynamic_axes={"image": {0: "N"}, "probs": {0: "N"}}, opset_version=OPSET, do_constant_folding=True)
     m = onnx.load(str(tmp))
     onnx.checker.check_model(m, full_check=True)
+    os.chmod(tmp, 0o644)
     tmp.replace(path)
 
 

@@ -79,7 +79,7 @@ def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: Pr
         if len(rows) < 2:
             raise ValueError(f"{cfg.strategy}: only {len(rows)} usable anchors ({skipped} skipped); need organ presence flags and more scans")
         batches = [rows[i:i + cfg.batch_size] for i in range(0, len(rows) - 1, cfg.batch_size)]
-        batches = [b for b in batches if len(b) >= 2]  # NT-Xent/BatchNorm-free, but 1-sample batches waste a step
+        batches = [b for b in batches if len(b) >= 2]  # a batch of one has no in-batch negatives
         net.train()
         total, n, t0 = 0.0, 0, time.time()
         bar = tqdm(prefetch(batches, lambda b: (load_images(cache.images, pool[b.reshape(-1)]), len(b))),

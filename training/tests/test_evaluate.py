@@ -57,6 +57,18 @@ def test_empty_masks(pred_any: bool, ref_any: bool, status: str, dice: float) ->
         assert math.isnan(m.hd95) and math.isnan(m.assd)
 
 
+def test_largest_component() -> None:
+    from polycl.evaluate import largest_component
+
+    m = np.zeros((6, 6, 6), bool)
+    m[0:2, 0:2, 0:2] = True  # 8 voxels
+    m[4:6, 4:6, 3:6] = True  # 12 voxels
+    m[3, 3, 2] = True  # touches the second block diagonally (26-connectivity)
+    got = largest_component(m)
+    assert got.sum() == 13 and not got[0, 0, 0]
+    assert largest_component(np.zeros((2, 2, 2), bool)).sum() == 0
+
+
 def test_summary_counts_failures_not_drops(tmp_path: Path) -> None:
     rows = [{"scan": "a", "label": "liver", "dice": 0.8, "hd95_mm": 4.0, "assd_mm": 1.0, "pred_ml": 1.0, "ref_ml": 1.0, "rel_volume_error": 0.0, "status": "ok"},
             {"scan": "b", "label": "liver", "dice": 0.0, "hd95_mm": math.nan, "assd_mm": math.nan, "pred_ml": 0.0, "ref_ml": 1.0, "rel_volume_error": -1.0, "status": "pred_empty"}]
