@@ -104,7 +104,7 @@ func newAnatomy(r *rand.Rand) *anatomy {
 	a.vbY0 = -a.halfPost + a.fatAt(-math.Pi/2) + uniform(r, 62, 72)*sy
 	a.lordosis = uniform(r, 4, 14)
 	a.canalR = uniform(r, 7, 8.5)
-	a.spinousLen = uniform(r, 24, 32)
+	a.spinousLen = uniform(r, 28, 38)
 	a.transverseLn = uniform(r, 20, 28) * s
 
 	for _, side := range []float64{1, -1} {

@@ -420,6 +420,11 @@ func (a *anatomy) paintSpine(c *canvas, z float64) {
 			x := pl.x(i)
 			p := j*pl.n + i
 			dx, dy := x/rx, (y-vy)/ry
+			if dy < 0 {
+				// The back of the vertebral body is concave, towards the
+				// canal: a bean, not an ellipse.
+				dy -= 0.22 * math.Exp(-dx*dx/0.2)
+			}
 			if q := math.Hypot(dx, dy); q < 1 {
 				switch {
 				case disc:
@@ -431,20 +436,22 @@ func (a *anatomy) paintSpine(c *canvas, z float64) {
 				}
 				continue
 			}
-			ux, uy := x/(cr*1.15), (y-cy)/cr
-			qi := math.Hypot(ux, uy)
-			if qi < 1 {
+			// The canal is a rounded triangle, wide in front, narrow at
+			// the back; the neural arch follows it, 4-5 mm thick.
+			w := 0.55 + 0.45*math.Max(0, math.Min(1, (y-cy+cr)/(2*cr)))
+			ux, uy := x/(cr*1.3*w), (y-cy)/cr
+			if ux*ux+uy*uy < 1 {
 				c.tis[p], c.lab[p] = tCSF, 0
 				continue
 			}
-			ox, oy := x/(cr*1.15+4.5), (y-cy)/(cr+4)
+			ox, oy := x/(cr*1.3*w+4.5), (y-cy)/(cr+4)
 			if arch && ox*ox+oy*oy < 1 {
 				c.tis[p], c.lab[p] = tArch, label
 				continue
 			}
 			ax := math.Abs(x)
 			back := cy - cr - 3
-			if spinous && ax < 3 && y < back && y > back-a.spinousLen*(0.6+t) {
+			if spinous && ax < 3.5 && y < back && y > back-a.spinousLen*(0.6+t) {
 				c.tis[p], c.lab[p] = tArch, label
 				continue
 			}

@@ -58,7 +58,7 @@ var tissueHU = [nTissues]struct{ nc, pv, tex float64 }{
 	tArtery:        {42, 175, 3},
 	tVein:          {40, 110, 3},
 	tPortal:        {40, 145, 3},
-	tCancellous:    {115, 115, 25},
+	tCancellous:    {115, 115, 55},
 	tCortical:      {600, 600, 40},
 	tArch:          {230, 230, 40},
 	tDisc:          {85, 90, 8},
