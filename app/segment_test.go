@@ -506,3 +506,30 @@ func TestRefineSlicePatientB(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAcceptPreview accepts a whole-volume preview the size of a CT
+// (512×512×100) that labels a third of it, as a segmentation does.
+func BenchmarkAcceptPreview(b *testing.B) {
+	g := volume.Grid{Dims: [3]int{512, 512, 100}, Affine: volume.Identity()}
+	v := &volume.Volume{Grid: g, Data: make([]float32, g.Len())}
+	s := New(Options{AutosaveDir: b.TempDir()})
+	defer s.Close()
+	if err := s.SetVolume(v, ""); err != nil {
+		b.Fatal(err)
+	}
+	prop := volume.NewLabels(g)
+	for i := range prop.Data {
+		if i%3 == 0 {
+			prop.Data[i] = liver
+		}
+	}
+	for b.Loop() {
+		if err := s.setPreview(newPreview("bench", v, &volume.Labels{Grid: g, Data: slices.Clone(prop.Data)}, []uint16{liver}, -1, nil)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.AcceptPreview(); err != nil {
+			b.Fatal(err)
+		}
+		s.Undo()
+	}
+}

@@ -426,10 +426,31 @@ func drawOutline(img *image.RGBA, l *volume.Labels, s viewer.Slicer, slice int, 
 	}
 	b := img.Bounds()
 	sw, sh := b.Dx(), b.Dy()
-	in := make([]bool, sw*sh)
+	// The viewport scales and shifts each axis on its own, so the slice
+	// column of a screen column (and row of a row) is computed once.
+	cols, rows := make([]int, sw), make([]int, sh)
+	for x := range sw {
+		fu, _ := vp.ScreenToSlice(b, s, float64(b.Min.X+x)+0.5, 0.5)
+		cols[x] = -1
+		if u := int(math.Floor(fu)); fu >= 0 && u < w {
+			cols[x] = u
+		}
+	}
 	for y := range sh {
-		for x := range sw {
-			if u, v, ok := vp.PixelAt(b, s, b.Min.X+x, b.Min.Y+y); ok && l.Data[s.Index(slice, u, v)] != 0 {
+		_, fv := vp.ScreenToSlice(b, s, 0.5, float64(b.Min.Y+y)+0.5)
+		rows[y] = -1
+		if v := int(math.Floor(fv)); fv >= 0 && v < h {
+			rows[y] = v
+		}
+	}
+	in := make([]bool, sw*sh)
+	for y, v := range rows {
+		if v < 0 {
+			continue
+		}
+		row := origin + v*dv // steps may be negative: rows[y] holds v itself
+		for x, u := range cols {
+			if u >= 0 && l.Data[row+u*du] != 0 {
 				in[y*sw+x] = true
 			}
 		}
