@@ -51,6 +51,7 @@ func run() error {
 	n := flag.Int("n", 16, "slices")
 	batch := flag.Int("batch", 8, "slices per forward pass")
 	size := flag.Int("size", 256, "model input size")
+	rounds := flag.Int("rounds", 3, "rounds of PyTorch then ONNX Runtime; the shared machine's load drifts, so each round's ratio compares neighbours in time")
 	flag.Parse()
 
 	dir, err := os.MkdirTemp("", "unet_bench-")
@@ -58,22 +59,29 @@ func run() error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	py := exec.Command("/usr/bin/python3", "scripts/unet_bench/torch_side.py", *ct, dir,
-		fmt.Sprint(*size), fmt.Sprint(*batch), fmt.Sprint(*n), fmt.Sprint(*threads), fmt.Sprint(*runs))
-	py.Stderr = os.Stderr
-	if err := py.Run(); err != nil {
-		return fmt.Errorf("torch_side.py: %w", err)
+	torchSide := func() (ms float64, version string, err error) {
+		py := exec.Command("/usr/bin/python3", "scripts/unet_bench/torch_side.py", *ct, dir,
+			fmt.Sprint(*size), fmt.Sprint(*batch), fmt.Sprint(*n), fmt.Sprint(*threads), fmt.Sprint(*runs))
+		py.Stderr = os.Stderr
+		if err := py.Run(); err != nil {
+			return 0, "", fmt.Errorf("torch_side.py: %w", err)
+		}
+		var tj struct {
+			TorchMS float64 `json:"torch_ms_per_slice"`
+			Version string  `json:"torch_version"`
+		}
+		b, err := os.ReadFile(filepath.Join(dir, "torch.json"))
+		if err != nil {
+			return 0, "", err
+		}
+		if err := json.Unmarshal(b, &tj); err != nil {
+			return 0, "", fmt.Errorf("torch.json: %w", err)
+		}
+		return tj.TorchMS, tj.Version, nil
 	}
-	var tj struct {
-		TorchMS float64 `json:"torch_ms_per_slice"`
-		Version string  `json:"torch_version"`
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "torch.json"))
+	torchMS, version, err := torchSide()
 	if err != nil {
 		return err
-	}
-	if err := json.Unmarshal(b, &tj); err != nil {
-		return fmt.Errorf("torch.json: %w", err)
 	}
 
 	onnx := filepath.Join(dir, "model.onnx")
@@ -112,33 +120,49 @@ func run() error {
 		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
 	ctx := context.Background()
-	var times []float64
-	for r := 0; r <= *runs; r++ {
-		t0 := time.Now()
-		for b0 := 0; b0 < *n; b0 += *batch {
-			nb := min(*batch, *n-b0)
-			in, err := ort.NewTensor(ort.NewShape(int64(nb), 1, s, s), x[b0*px:(b0+nb)*px])
-			if err != nil {
-				return err
+	ortSide := func() (float64, error) {
+		var times []float64
+		for r := 0; r <= *runs; r++ {
+			t0 := time.Now()
+			for b0 := 0; b0 < *n; b0 += *batch {
+				nb := min(*batch, *n-b0)
+				in, err := ort.NewTensor(ort.NewShape(int64(nb), 1, s, s), x[b0*px:(b0+nb)*px])
+				if err != nil {
+					return 0, err
+				}
+				outs := []ort.Value{nil}
+				err = sess.Run(ctx, []ort.Value{in}, outs)
+				in.Destroy()
+				if err != nil {
+					return 0, err
+				}
+				outs[0].Destroy()
 			}
-			outs := []ort.Value{nil}
-			err = sess.Run(ctx, []ort.Value{in}, outs)
-			in.Destroy()
-			if err != nil {
-				return err
+			if r > 0 {
+				times = append(times, float64(time.Since(t0).Microseconds())/1000/float64(*n))
 			}
-			outs[0].Destroy()
 		}
-		if r > 0 {
-			times = append(times, float64(time.Since(t0).Microseconds())/1000/float64(*n))
-		}
+		slices.Sort(times)
+		return times[len(times)/2], nil
 	}
-	slices.Sort(times)
-	ortMS := times[len(times)/2]
 	prov, _ := rt.Provider()
-	fmt.Printf("PolyCL U-Net %dx%d, %d slices of patient A in batches of %d, %d threads, median of %d runs\n", s, s, *n, *batch, *threads, *runs)
-	fmt.Printf("PyTorch %s: %.1f ms/slice\n", tj.Version, tj.TorchMS)
-	fmt.Printf("ONNX Runtime (%s, via inference.Session): %.1f ms/slice\n", prov, ortMS)
-	fmt.Printf("ratio ORT/PyTorch: %.2f\n", ortMS/tj.TorchMS)
+	fmt.Printf("PolyCL U-Net %dx%d, %d slices of patient A in batches of %d, %d threads, median of %d runs after a warm-up\n", s, s, *n, *batch, *threads, *runs)
+	var ratios []float64
+	for round := 1; round <= *rounds; round++ {
+		if round > 1 {
+			if torchMS, _, err = torchSide(); err != nil {
+				return err
+			}
+		}
+		ortMS, err := ortSide()
+		if err != nil {
+			return err
+		}
+		ratios = append(ratios, ortMS/torchMS)
+		fmt.Printf("round %d: PyTorch %s %.1f ms/slice, ONNX Runtime (%s, inference.Session) %.1f ms/slice, ratio %.2f\n",
+			round, version, torchMS, prov, ortMS, ortMS/torchMS)
+	}
+	slices.Sort(ratios)
+	fmt.Printf("median ratio ORT/PyTorch: %.2f\n", ratios[len(ratios)/2])
 	return nil
 }

@@ -28,7 +28,8 @@ def main() -> None:
     torch.manual_seed(0)
     torch.set_num_threads(threads)
     unet = UNet(UNetConfig()).eval()
-    export_onnx(unet, out / "model.onnx", size)
+    if not (out / "model.onnx").exists():  # later rounds time the same model again
+        export_onnx(unet, out / "model.onnx", size)
 
     a = np.asarray(nib.as_closest_canonical(nib.load(ct)).dataobj, dtype=np.float32)
     ks = np.linspace(a.shape[2] // 4, 3 * a.shape[2] // 4, n).astype(int)
