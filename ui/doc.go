@@ -1,8 +1,11 @@
 // Package ui is the desktop app's Fyne user interface: a main window with
 // linked axial, coronal and sagittal views of one scan, the display and
-// overlay controls, menus, dialogs and the jobs bar. It is a thin layer over
-// package app, which holds all state; it reads no file format and runs no
-// model itself.
+// overlay controls, menus, dialogs and the jobs bar, and the model tools:
+// Segment, Refine with SAM (slice or volume), the box tool (B, then drag a
+// box on the axial view) and the preview they produce, outlined in cyan
+// under a banner until Enter accepts or Esc rejects it. It is a thin layer
+// over package app, which holds all state; it reads no file format and runs
+// no model itself.
 //
 // # Invariants
 //
@@ -13,6 +16,9 @@
 //   - Views draw through viewer.RenderViewport, whose radiological
 //     convention (patient right on screen left, anterior up) holds whatever
 //     the voxel order of the file.
+//   - A model's result is shown only as a preview (outline and banner) until
+//     the user accepts it; model actions are disabled, and the label beside
+//     the jobs bar says why, when the runtime or the model is missing.
 //   - The package does not import fyne.io/fyne/v2/app: the main package
 //     creates the Fyne app, and tests use fyne.io/fyne/v2/test without a
 //     display.
