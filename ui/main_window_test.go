@@ -41,7 +41,7 @@ func patientA(t *testing.T) (ct, seg string) {
 func openPatientA(t *testing.T) *MainWindow {
 	t.Helper()
 	ct, seg := patientA(t)
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(1000, 700))
 	<-m.Open(ct, seg, volume.OpenOptions{})
@@ -414,7 +414,7 @@ func TestZoomPanAndReset(t *testing.T) {
 }
 
 func TestOpenErrorsShowADialog(t *testing.T) {
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	missing := filepath.Join(t.TempDir(), "missing.nii.gz")
@@ -432,7 +432,7 @@ func TestOpenErrorsShowADialog(t *testing.T) {
 
 func TestDropOpensTheFile(t *testing.T) {
 	ct, _ := patientA(t)
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	abs, err := filepath.Abs(ct)
@@ -446,7 +446,7 @@ func TestDropOpensTheFile(t *testing.T) {
 }
 
 func TestGeneratedScan(t *testing.T) {
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
@@ -484,7 +484,7 @@ func find(o fyne.CanvasObject, match func(fyne.CanvasObject) bool) []fyne.Canvas
 }
 
 func TestChooseSeries(t *testing.T) {
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	series := []volume.SeriesInfo{
@@ -540,7 +540,7 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 	ct, _ := patientA(t)
 	dir := t.TempDir()
 	a := test.NewTempApp(t)
-	first := New(a, app.Options{AutosaveDir: dir})
+	first := newWindow(a, app.Options{AutosaveDir: dir})
 	first.Window().Resize(fyne.NewSize(800, 600))
 	<-first.Open(ct, "", volume.OpenOptions{})
 	if _, err := first.session.Paint("Paint", []int{0, 1, 2}, 5); err != nil {
@@ -550,7 +550,7 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 	// have left the same file.
 	first.Close()
 
-	second := New(a, app.Options{AutosaveDir: dir})
+	second := newWindow(a, app.Options{AutosaveDir: dir})
 	t.Cleanup(second.session.Close)
 	second.Window().Resize(fyne.NewSize(800, 600))
 	<-second.Open(ct, "", volume.OpenOptions{})
@@ -570,7 +570,7 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 }
 
 func TestJobsBarShowsProgressAndCancels(t *testing.T) {
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	reported := make(chan struct{})

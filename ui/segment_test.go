@@ -26,6 +26,15 @@ var (
 	sharedModels *app.Models
 )
 
+// newWindow is New for tests: the test driver runs fyne.Do at once on the
+// calling goroutine, so the window is left alone until the models' probe
+// has updated it, as Fyne's own thread would ensure.
+func newWindow(a fyne.App, opts app.Options) *MainWindow {
+	m := New(a, opts)
+	<-m.probed
+	return m
+}
+
 // haveRuntime reports whether the cache holds ONNX Runtime and SAM's
 // weights (scripts/fetch-runtime.sh puts them there; CI runs it first).
 func haveRuntime(t *testing.T) {
@@ -57,11 +66,10 @@ func openPatientB(t *testing.T) (*MainWindow, *volume.Labels) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("real CT fixtures not present: %v", err)
 	}
-	m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), Models: testModels(t)})
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), Models: testModels(t)})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(1000, 700))
 	<-m.Open(dir, "", volume.OpenOptions{})
-	<-m.probed
 	v, _ := m.session.Volume()
 	if v == nil {
 		t.Fatal("patient B did not open")
@@ -262,14 +270,13 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 			if tt.needs {
 				haveRuntime(t)
 			}
-			m := New(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: tt.opts})
+			m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: tt.opts})
 			t.Cleanup(m.session.Close)
 			m.Window().Resize(fyne.NewSize(800, 600))
 			<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 				g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
 				return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
 			})
-			<-m.probed
 			if got := !m.tools.segment.Disabled(); got != tt.segment {
 				t.Errorf("Segment button enabled %v, want %v", got, tt.segment)
 			}
