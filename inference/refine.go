@@ -346,3 +346,35 @@ func overlapping(m, ref *Mask2D) *Mask2D {
 	}
 	return out
 }
+
+// RefineSlice refines label value lv on axial slice k only and returns the
+// refined mask on the slice image (radiological orientation, see Slicer)
+// without writing it anywhere: the app's "Refine with SAM" preview of the
+// current slice. Slicer.WriteMask applies it once the user accepts.
+func (s *SAM) RefineSlice(ctx context.Context, v *volume.Volume, coarse *volume.Labels, k int, lv uint16, opts RefineOptions) (*Mask2D, []Decision, error) {
+	opts = opts.withDefaults()
+	if !v.Grid.Equal(coarse.Grid, 1e-4) {
+		return nil, nil, fmt.Errorf("refine: coarse mask grid %v differs from the scan's %v", coarse.Dims, v.Dims)
+	}
+	sl, err := NewSlicer(v.Grid, Axial)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := sl.Mask(coarse, k, lv)
+	if err != nil {
+		return nil, nil, err
+	}
+	if m.Area() == 0 {
+		return m, nil, nil
+	}
+	img, err := sl.Image(v, k)
+	if err != nil {
+		return nil, nil, err
+	}
+	w, ok := opts.Windows[lv]
+	if !ok {
+		w = s.Window(lv)
+	}
+	dr, dc := sl.PixelSpacing()
+	return s.refineSlice(ctx, img, m, w, opts, int(math.Round(opts.MarginMM/dr)), int(math.Round(opts.MarginMM/dc)))
+}

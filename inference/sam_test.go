@@ -3,10 +3,12 @@ package inference
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/volume"
 )
 
 // A box around the liver on an axial slice of patient B (contrast CT):
@@ -68,5 +70,39 @@ func TestEmbedCancelled(t *testing.T) {
 		t.Skip("the encoder finished before the cancellation arrived")
 	case !errors.Is(err, context.Canceled):
 		t.Fatalf("cancelled encoder returned %v, want context.Canceled", err)
+	}
+}
+
+// Refining one slice of an eroded liver (the app's preview) must bring it
+// closer to the reference on that slice, and leave the label volume alone.
+func TestRefineSlicePatientB(t *testing.T) {
+	sam := testSAM(t)
+	v, l := patientB(t)
+	sl, err := NewSlicer(v.Grid, Axial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const liver, k = 5, 10
+	ref, err := sl.Mask(l, k, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	coarse := volume.NewLabels(v.Grid)
+	if err := sl.WriteMask(coarse, k, erode2D(ref, 2), liver); err != nil {
+		t.Fatal(err)
+	}
+	before := append([]uint16(nil), coarse.Data...)
+	got, decs, err := sam.RefineSlice(context.Background(), v, coarse, k, liver, RefineOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eroded, _ := sl.Mask(coarse, k, liver)
+	d0, d1 := dice2D(eroded, ref), dice2D(got, ref)
+	t.Logf("slice %d: Dice %.3f -> %.3f, decisions %v", k, d0, d1, decs)
+	if d1 <= d0 || d1 < 0.95 {
+		t.Errorf("refined slice Dice %.3f (coarse %.3f), want better and at least 0.95", d1, d0)
+	}
+	if !slices.Equal(before, coarse.Data) {
+		t.Errorf("RefineSlice changed the coarse label volume")
 	}
 }
