@@ -134,8 +134,7 @@ func (m *Models) runtimeLocked() (*inference.Runtime, error) {
 	defer m.mu.Unlock()
 	m.status.RuntimeErr = err
 	if err != nil {
-		err = fmt.Errorf("ONNX Runtime: %w", err)
-		m.status.RuntimeErr = err
+		// inference's errors name the library and the way to fetch it.
 		m.status.UNetErr, m.status.SAMErr = err, err
 		return nil, err
 	}

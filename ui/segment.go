@@ -49,7 +49,8 @@ type modelTools struct {
 	segmentItem, refineSliceItem       *fyne.MenuItem
 	refineVolumeItem, boxItem          *fyne.MenuItem
 	acceptItem, rejectItem, modelsItem *fyne.MenuItem
-	lastJob                            *app.Job // the newest model job, for tests
+	lastJob                            *app.Job      // the newest model job, for tests
+	lastReported                       chan struct{} // closed once its failure, if any, is shown
 }
 
 func newModelTools(m *MainWindow) *modelTools {
@@ -319,9 +320,12 @@ func (t *modelTools) start(job *app.Job, err error) {
 		return
 	}
 	t.lastJob = job
+	reported := make(chan struct{})
+	t.lastReported = reported
 	go func() {
+		defer close(reported)
 		if err := job.Wait(); err != nil && !app.Canceled(err) {
-			fyne.Do(func() { t.m.showError("", fmt.Errorf("%s: %w", job.Name(), err)) })
+			fyne.DoAndWait(func() { t.m.showError("", fmt.Errorf("%s: %w", job.Name(), err)) })
 		}
 	}()
 }

@@ -14,6 +14,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference"
@@ -368,6 +369,49 @@ func TestDrawOutlineMatchesPixelAt(t *testing.T) {
 			}
 			if n == 0 && tt.name != "panned off the edge" {
 				t.Error("nothing outlined")
+			}
+		})
+	}
+}
+
+// A model operation that cannot start, or whose job fails, says why in a
+// dialog.
+func TestModelErrorsShowADialog(t *testing.T) {
+	tests := []struct {
+		name string
+		opts app.ModelOptions
+		run  func(*modelTools)
+		want string
+	}{
+		{"refine without labels", app.ModelOptions{}, (*modelTools).runRefineVolume, "no voxels of label 5 (liver) to refine"},
+		{"segment without runtime", app.ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
+			(*modelTools).runSegment, "ONNX Runtime library not found"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: tt.opts})
+			t.Cleanup(m.session.Close)
+			m.Window().Resize(fyne.NewSize(800, 600))
+			<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+				g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
+				return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
+			})
+			m.tools.lastReported = nil
+			tt.run(m.tools)
+			if m.tools.lastReported != nil {
+				<-m.tools.lastReported
+			}
+			top := m.Window().Canvas().Overlays().Top()
+			if top == nil {
+				t.Fatal("no dialog")
+			}
+			found := find(top, func(o fyne.CanvasObject) bool {
+				l, ok := o.(*widget.Label)
+				// Fyne capitalises an error's first letter.
+				return ok && strings.Contains(strings.ToLower(l.Text), strings.ToLower(tt.want))
+			})
+			if len(found) == 0 {
+				t.Errorf("no dialog text containing %q", tt.want)
 			}
 		})
 	}
