@@ -209,14 +209,14 @@ func (a *anatomy) addOrgans(r *rand.Rand, s, sy float64) {
 	// Liver: a big right lobe that fills the right upper quadrant (the body
 	// wall and the diaphragm clip it into shape) and a left lobe reaching
 	// across the midline in front of the stomach.
-	lv := uniform(r, 0.9, 1.1)
+	lv := uniform(r, 0.85, 1.05)
 	right := newBlob(r,
 		[3]float64{0.45*cav + normal(r, 0, 6), normal(r, 8, 6), normal(r, 88, 8)},
-		[3]float64{88 * s * lv, 90 * sy * lv, 95 * lv},
+		[3]float64{82 * s * lv, 85 * sy * lv, 90 * lv},
 		deg(normal(r, 0, 8)), deg(normal(r, 0, 5)), deg(normal(r, -8, 5)), 0.35, 0.11)
 	left := newBlob(r,
 		[3]float64{normal(r, -15, 8) * s, vby + (normal(r, 85, 8))*sy, normal(r, 105, 8)},
-		[3]float64{70 * s * lv, 38 * sy * lv, 45 * lv},
+		[3]float64{64 * s * lv, 35 * sy * lv, 42 * lv},
 		deg(normal(r, 15, 8)), 0, deg(normal(r, 10, 5)), 0.1, 0.12)
 
 	// Kidneys: the right one lower, both tilted with upper poles medial and
@@ -253,11 +253,11 @@ func (a *anatomy) addOrgans(r *rand.Rand, s, sy float64) {
 
 	spleen := newBlob(r,
 		[3]float64{-(vbr + normal(r, 80, 6)*s), vby + normal(r, 5, 5)*sy, normal(r, 85, 8)},
-		[3]float64{24 * s, 55 * sy, 52},
+		[3]float64{27 * s, 58 * sy, 55},
 		deg(normal(r, 35, 8)), deg(normal(r, 10, 5)), 0, 0.1, 0.13)
 
 	stomach := newBlob(r,
-		[3]float64{-normal(r, 50, 8) * s, vby + normal(r, 80, 8)*sy, normal(r, 95, 8)},
+		[3]float64{-normal(r, 50, 8) * s, vby + normal(r, 88, 8)*sy, normal(r, 95, 8)},
 		[3]float64{48 * s, 40 * sy, 58},
 		deg(normal(r, 30, 8)), 0, deg(normal(r, -15, 8)), 0.2, 0.12)
 	antrum := newBlob(r,
@@ -322,12 +322,12 @@ func (a *anatomy) addVessels(r *rand.Rand, s, sy float64) {
 	// Pancreas, splenic and portal veins: tubes from the duodenal curve to
 	// the splenic hilum and into the liver.
 	vby := a.vbY0 + a.lordosis*0.3
-	zp := normal(r, 45, 6)
-	head := [3]float64{normal(r, 30, 5) * s, vby + 38*sy, zp - 12}
-	neck := [3]float64{0, vby + 45*sy, zp}
-	body := [3]float64{-45 * s, vby + 38*sy, zp + 8}
-	tail := [3]float64{-(a.vbR0 + 68*s), vby + 8*sy, zp + 20}
-	pr := uniform(r, 10, 13)
+	zp := normal(r, 22, 6)
+	head := [3]float64{normal(r, 30, 5) * s, vby + 45*sy, zp - 12}
+	neck := [3]float64{0, vby + 55*sy, zp}
+	body := [3]float64{-45 * s, vby + 45*sy, zp + 8}
+	tail := [3]float64{-(a.vbR0 + 68*s), vby + 12*sy, zp + 22}
+	pr := uniform(r, 11, 14)
 	pan := tube{lumen: tPancreas, label: Pancreas}
 	for _, seg := range [][2][3]float64{{head, neck}, {neck, body}, {body, tail}} {
 		pan.add(seg[0], seg[1], pr, 0)

@@ -51,11 +51,13 @@ const angleBins = 2048
 func (a *anatomy) paint(c *canvas, z float64) {
 	a.paintBody(c, z)
 	a.paintMuscles(c, z)
-	for i := range a.bowel {
-		c.segs = a.paintTube(c, &a.bowel[i], z, c.segs)
-	}
+	// The pancreas goes before the bowel, which fills only fat, so that the
+	// loops pack around it.
 	for i := range a.pancreas {
 		c.segs = a.paintTube(c, &a.pancreas[i], z, c.segs)
+	}
+	for i := range a.bowel {
+		c.segs = a.paintTube(c, &a.bowel[i], z, c.segs)
 	}
 	for i := range a.organs {
 		a.paintOrgan(c, &a.organs[i], z)
@@ -359,7 +361,9 @@ func (a *anatomy) paintOrgan(c *canvas, o *organ, z float64) {
 			t, lab := o.t, o.label
 			switch o.kind {
 			case haloOrgan:
-				lab = 0
+				if lab = 0; c.lab[p] == Pancreas {
+					continue // the pancreatic tail lies on the left kidney's fat
+				}
 			case kidneyOrgan:
 				switch qs := o.inner.q(x, y, z); {
 				case qs < 0.45:

@@ -33,9 +33,9 @@ var structures = []structure{
 	{name: "fat (-250 to -40 HU, unlabelled)", fat: true},
 }
 
-// printTable writes the calibration table in Markdown: mean ± sd of HU
-// inside each structure eroded by one voxel, in the real scan and over
-// several phantoms of each scanner.
+// printTable writes the calibration tables in Markdown: mean ± sd of HU
+// inside each structure eroded by one voxel, and the structures' volumes,
+// in the real scans and over several phantoms of each scanner.
 func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.Labels, bDir, bLabels string, seeds int) error {
 	type col struct {
 		title string
@@ -88,6 +88,39 @@ func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.
 			}
 			m, sd := acc.result()
 			fmt.Fprintf(w, " %.0f ± %.0f |", m, sd)
+		}
+		fmt.Fprintln(w)
+	}
+	// Volumes, mean over the cases of a column: the phantoms cover more of
+	// the upper abdomen than patient A, whose liver top is cut off.
+	fmt.Fprint(w, "\n| volume (mL) |")
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c.title)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range cols {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
+	for _, st := range structures[:9] {
+		fmt.Fprintf(w, "| %s |", st.name)
+		for _, c := range cols {
+			var ml float64
+			for i, v := range c.vols {
+				sp := v.Spacing()
+				n := 0
+				for _, in := range mask(v, c.labs[i], st) {
+					if in {
+						n++
+					}
+				}
+				ml += float64(n) * sp[0] * sp[1] * sp[2] / 1000 / float64(len(c.vols))
+			}
+			if ml == 0 {
+				fmt.Fprint(w, " – |")
+				continue
+			}
+			fmt.Fprintf(w, " %.0f |", ml)
 		}
 		fmt.Fprintln(w)
 	}
