@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
@@ -97,22 +98,37 @@ func (m *Models) Status() ModelStatus {
 // so that menus can be enabled and the status line can name the provider;
 // SAM's weights are left for its first use. It returns the status.
 func (m *Models) Probe() ModelStatus {
-	if rt, err := m.Runtime(); err == nil {
-		_, _ = m.UNet()
-		_, err := os.Stat(filepath.Join(rt.ModelDir(), "sam-encoder.json"))
-		if err == nil {
-			_, err = os.Stat(filepath.Join(rt.ModelDir(), "sam-decoder.json"))
-		}
-		m.mu.Lock()
-		if m.sam == nil {
-			m.status.SAM, m.status.SAMErr = err == nil, nil
-			if err != nil {
-				m.status.SAMErr = fmt.Errorf("%w: SAM weights not in %s (run scripts/fetch-runtime.sh)", ErrNoModel, rt.ModelDir())
-			}
-		}
-		m.mu.Unlock()
+	rt, err := m.Runtime()
+	if err != nil {
+		return m.Status()
 	}
+	_, _ = m.UNet() // its error goes into the status
+	samErr := findSAM(rt.ModelDir())
+	m.mu.Lock()
+	if m.sam == nil {
+		m.status.SAM, m.status.SAMErr = samErr == nil, samErr
+	}
+	m.mu.Unlock()
 	return m.Status()
+}
+
+// findSAM checks that dir holds SAM's encoder and decoder manifests and
+// the model files they name, without reading the weights.
+func findSAM(dir string) error {
+	entries, err := models.Scan(dir)
+	if err != nil {
+		return fmt.Errorf("%w: SAM: %w", ErrNoModel, err)
+	}
+	for _, name := range []string{"sam-encoder", "sam-decoder"} {
+		i := slices.IndexFunc(entries, func(e models.Entry) bool { return filepath.Base(e.Path) == name+".json" })
+		switch {
+		case i < 0:
+			return fmt.Errorf("%w: no %s.json in %s (run scripts/fetch-runtime.sh)", ErrNoModel, name, dir)
+		case entries[i].Err != nil:
+			return fmt.Errorf("%w: %w", ErrNoModel, entries[i].Err)
+		}
+	}
+	return nil
 }
 
 // Runtime returns the ONNX Runtime, loading the library the first time.

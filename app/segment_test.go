@@ -533,3 +533,45 @@ func BenchmarkAcceptPreview(b *testing.B) {
 		s.Undo()
 	}
 }
+
+// SAM counts as found only when both manifests and the files they name
+// are there.
+func TestFindSAM(t *testing.T) {
+	// The repository keeps SAM's manifests (the weights are fetched).
+	manifest := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(repoModels, name+".json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  string // "" when found
+	}{
+		{"both", map[string]string{"sam-encoder.json": manifest("sam-encoder"), "sam-encoder.onnx": "",
+			"sam-decoder.json": manifest("sam-decoder"), "sam-decoder.onnx": ""}, ""},
+		{"no decoder", map[string]string{"sam-encoder.json": manifest("sam-encoder"), "sam-encoder.onnx": ""}, "no sam-decoder.json"},
+		{"weights missing", map[string]string{"sam-encoder.json": manifest("sam-encoder"),
+			"sam-decoder.json": manifest("sam-decoder"), "sam-decoder.onnx": ""}, "sam-encoder.onnx"},
+		{"empty folder", nil, "no sam-encoder.json"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, text := range tt.files {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := findSAM(dir)
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("findSAM: %v", err)
+			case tt.want != "" && (!errors.Is(err, ErrNoModel) || !strings.Contains(err.Error(), tt.want)):
+				t.Errorf("findSAM: %v, want ErrNoModel mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
