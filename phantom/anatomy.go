@@ -33,17 +33,18 @@ type anatomy struct {
 	domeDrop   float64
 	iliacCrest float64
 
-	organs  []organ
-	columns []column
+	organs   []organ
+	columns  []column
+	pancreas []tube // painted before the bowel, which packs around it
+	bowel    []tube // painted before the organs, which cover it
+	tubes    []tube // vessels, painted after the organs
+	fecesTex waves
+	stomachY float64 // air-fluid level in the stomach
+
 	// Arms down beside the body, as in patient B, for some patients.
 	arms                 bool
 	armGap, armRx, armRy float64
 	armY, armFat, boneR  float64
-	bowel                []tube // painted before the organs, which cover it
-	pancreas             []tube // painted before the organs too
-	tubes                []tube // painted after the organs
-	fecesTex             waves
-	stomachY             float64 // air-fluid level in the stomach
 }
 
 type harmonic struct{ k, amp, phase float64 }
