@@ -77,7 +77,7 @@ func runPhantom(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	for _, d := range []string{imgDir, labDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fmt.Errorf("phantom: %w", err)
+			return fmt.Errorf("output folder: %w", err)
 		}
 	}
 	var cases []msdCase
