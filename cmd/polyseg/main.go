@@ -14,6 +14,8 @@ import (
 	"os/signal"
 	"sort"
 	"strings"
+
+	_ "github.com/polyseg/polyseg/internal/locale" // before Fyne reads the locale
 )
 
 // command is one subcommand. run parses its own flags from args and writes
@@ -94,7 +96,13 @@ func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// usageErr wraps a message as a usage error.
+// usageErr wraps a message as a usage error. A request for help (-h) stays
+// one, so that it exits 0 after the flag package printed the usage.
 func usageErr(format string, a ...any) error {
+	for _, x := range a {
+		if err, ok := x.(error); ok && errors.Is(err, flag.ErrHelp) {
+			return flag.ErrHelp
+		}
+	}
 	return fmt.Errorf("%w: "+format, append([]any{errUsage}, a...)...)
 }
