@@ -83,6 +83,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
+	m.sidebar.onChoose = m.tools.choose
 
 	// The views fill three cells of a 2×2 grid and the window controls the
 	// fourth; the label controls sit in a split to the right.

@@ -100,6 +100,17 @@ func (t *modelTools) menu() *fyne.Menu {
 		fyne.NewMenuItemSeparator(), t.acceptItem, t.rejectItem, fyne.NewMenuItemSeparator(), t.modelsItem)
 }
 
+// choose makes value the label the tools work on, if the colour table
+// names it.
+func (t *modelTools) choose(value uint16) {
+	for n, v := range t.values {
+		if v == value {
+			t.label.SetSelected(t.choices[n])
+			return
+		}
+	}
+}
+
 // updateLabelChoices lists the colour table's labels for the tools.
 func (t *modelTools) updateLabelChoices() {
 	var choices []string

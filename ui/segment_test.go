@@ -416,3 +416,19 @@ func TestModelErrorsShowADialog(t *testing.T) {
 		})
 	}
 }
+
+// Choosing a label in the label list makes it the model tools' label.
+func TestLabelListChoosesToolLabel(t *testing.T) {
+	m := openPatientA(t)
+	n := slices.IndexFunc(m.sidebar.labels, func(l app.LabelCount) bool { return l.Name == "spleen" })
+	if n < 0 {
+		t.Fatal("no spleen in patient A's label list")
+	}
+	if m.tools.value == m.sidebar.labels[n].Value {
+		t.Fatal("the tools start on the spleen already: the test shows nothing")
+	}
+	m.sidebar.list.Select(n)
+	if m.tools.value != m.sidebar.labels[n].Value || !strings.HasSuffix(m.tools.label.Selected, " spleen") {
+		t.Errorf("tool label %d (%q) after choosing the spleen", m.tools.value, m.tools.label.Selected)
+	}
+}

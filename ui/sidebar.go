@@ -31,6 +31,10 @@ type sidebar struct {
 	list    *widget.List
 	labels  []app.LabelCount
 	colors  map[uint16]color.NRGBA
+
+	// onChoose, if set, hears the label value chosen in the list: the
+	// model tools work on it.
+	onChoose func(value uint16)
 }
 
 const mouseHelp = `Click: move the crosshair
@@ -85,11 +89,15 @@ func newSidebar(s *app.Session, views []*SliceView) *sidebar {
 		sb.updateItem,
 	)
 	// Selecting a label takes the crosshair to it, so a structure named in
-	// the list can be found in the scan.
+	// the list can be found in the scan, and makes it the label the model
+	// tools work on.
 	sb.list.OnSelected = func(n widget.ListItemID) {
 		if n >= 0 && n < len(sb.labels) {
 			if c, ok := s.LabelCentre(sb.labels[n].Value); ok {
 				s.SetCursor(c)
+			}
+			if sb.onChoose != nil {
+				sb.onChoose(sb.labels[n].Value)
 			}
 		}
 		sb.list.UnselectAll()
