@@ -51,7 +51,7 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	var rest []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return va, err
+			return va, usageErr("%v", err)
 		}
 		if fs.NArg() == 0 {
 			break

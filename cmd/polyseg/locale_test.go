@@ -43,3 +43,18 @@ func withoutLocale(env []string) []string {
 	}
 	return out
 }
+
+// TestHelpExitsZero: -h on any command prints its usage and succeeds; an
+// unknown flag is a usage error.
+func TestHelpExitsZero(t *testing.T) {
+	for name := range commands {
+		var out, errw strings.Builder
+		if code := run(t.Context(), []string{name, "-h"}, &out, &errw); code != 0 {
+			t.Errorf("polyseg %s -h: exit %d, stderr %q", name, code, errw.String())
+		}
+		errw.Reset()
+		if code := run(t.Context(), []string{name, "--no-such-flag"}, &out, &errw); code != 2 {
+			t.Errorf("polyseg %s --no-such-flag: exit %d, want 2; stderr %q", name, code, errw.String())
+		}
+	}
+}
