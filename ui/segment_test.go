@@ -262,9 +262,12 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 		segment    bool // Segment enabled
 		sam        bool // SAM actions enabled
 		engineText string
+		reason     string // in the Models… dialog
 	}{
-		{"no runtime", app.ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}}, false, false, false, "no ONNX Runtime"},
-		{"no U-Net", app.ModelOptions{Dirs: []string{t.TempDir()}}, true, false, true, "no U-Net (Segment off)"},
+		{"no runtime", app.ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}}, false, false, false,
+			"no ONNX Runtime", "ONNX Runtime: ONNX Runtime library not found: /nonexistent/libonnxruntime.so.1"},
+		{"no U-Net", app.ModelOptions{Dirs: []string{t.TempDir()}}, true, false, true,
+			"no U-Net (Segment off)", `U-Net: no model found: model "polycl-liver": no polycl-liver.json in`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -298,6 +301,19 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 			}
 			if v, _ := m.session.Volume(); v == nil {
 				t.Error("the scan is not shown")
+			}
+			// Models… gives the reasons in full.
+			m.tools.showModels()
+			top := m.Window().Canvas().Overlays().Top()
+			if top == nil {
+				t.Fatal("Models… showed no dialog")
+			}
+			why := find(top, func(o fyne.CanvasObject) bool {
+				l, ok := o.(*widget.Label)
+				return ok && strings.Contains(l.Text, tt.reason)
+			})
+			if len(why) == 0 {
+				t.Errorf("Models… does not say %q", tt.reason)
 			}
 		})
 	}
