@@ -575,3 +575,55 @@ func TestFindSAM(t *testing.T) {
 		})
 	}
 }
+
+// RefineVolume refines every slice holding the label: here the reference
+// liver kept on one slice only (so that SAM's encoder runs once, from the
+// cache after TestRefineSlicePatientB), with the spleen left everywhere.
+// The preview covers the volume, touches only the liver, and undo restores
+// the labels.
+func TestRefineVolumePatientB(t *testing.T) {
+	s, ref := newPatientBSession(t, Options{})
+	_, k, _, _ := liverBox(t, ref)
+	nxy := ref.Dims[0] * ref.Dims[1]
+	start := &volume.Labels{Grid: ref.Grid, Data: slices.Clone(ref.Data)}
+	for i, x := range start.Data {
+		if x == liver && i/nxy != k {
+			start.Data[i] = 0
+		}
+	}
+	if _, err := s.ReplaceLabels("start", start); err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.RefineVolume(liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	info, ok := s.Preview()
+	if !ok || info.Slice != -1 || !slices.Equal(info.Values, []uint16{liver}) {
+		t.Fatalf("preview %+v, %v: want a whole-volume liver preview", info, ok)
+	}
+	if _, err := s.AcceptPreview(); err != nil {
+		t.Fatal(err)
+	}
+	got := labelsOf(s)
+	for i := range got {
+		if (got[i] == liver) != (start.Data[i] == liver) && (i/nxy != k) {
+			t.Fatalf("voxel %d off slice %d changed from %d to %d", i, k, start.Data[i], got[i])
+		}
+		if start.Data[i] != 0 && start.Data[i] != liver && got[i] != start.Data[i] {
+			t.Fatalf("voxel %d of label %d became %d", i, start.Data[i], got[i])
+		}
+	}
+	d := dice(got, ref.Data, liver, func(i int) bool { return i/nxy == k })
+	t.Logf("refined liver on file slice %d: Dice %.3f against the reference", k, d)
+	if d < 0.85 {
+		t.Errorf("refined liver Dice %.3f < 0.85", d)
+	}
+	s.Undo()
+	if !slices.Equal(labelsOf(s), start.Data) {
+		t.Error("undo did not restore the labels")
+	}
+}
