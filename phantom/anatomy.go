@@ -247,7 +247,7 @@ func (a *anatomy) addOrgans(r *rand.Rand, s, sy float64) {
 		}
 		kid[i] = organ{kind: kidneyOrgan, b: b, t: tKidneyCortex, label: lab, inner: sinus}
 		hb := b
-		hb.ax = [3]float64{ax[0] + 7, ax[1] + 7, ax[2] + 7}
+		hb.ax = [3]float64{ax[0] + 4, ax[1] + 4, ax[2] + 5}
 		hb.reach = b.reach + 10
 		halo[i] = organ{kind: haloOrgan, b: hb, t: tFat}
 	}
@@ -380,9 +380,14 @@ func (a *anatomy) addVessels(r *rand.Rand, s, sy float64) {
 		rv.add(p, [3]float64{ivcX(p[2]), ivcY(p[2]), p[2] + 10}, 4.5, 0)
 		a.tubes = append(a.tubes, rv)
 	}
-	// Mesenteric vessels: short bright or grey streaks in the fat.
-	for i := 0; i < 120; i++ {
+	// Mesenteric and retroperitoneal vessels: short bright (with contrast)
+	// or grey streaks that break up the fat, as in real scans.
+	for i := 0; i < 280; i++ {
 		p := [3]float64{uniform(r, -80, 80) * s, vby + uniform(r, 20, 120)*sy, uniform(r, -160, 50)}
+		if i%5 == 0 {
+			p[0] = (a.vbR0 + uniform(r, 15, 90)) * s * math.Copysign(1, p[0])
+			p[1] = vby + uniform(r, -40, 25)*sy
+		}
 		d := [3]float64{normal(r, 0, 15), normal(r, 0, 15), normal(r, 0, 15)}
 		mv := tube{lumen: tVein, onlyIn: tFat}
 		mv.add(p, [3]float64{p[0] + d[0], p[1] + d[1], p[2] + d[2]}, uniform(r, 1.0, 2.2), 0)
