@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -126,7 +127,7 @@ func (t *modelTools) updateLabelChoices() {
 			}
 		}
 	})
-	if len(choices) == len(t.choices) {
+	if slices.Equal(choices, t.choices) {
 		return
 	}
 	t.choices, t.values = choices, values

@@ -2,6 +2,8 @@ package ui
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"image"
 	"image/color"
 	"os"
@@ -446,5 +448,27 @@ func TestLabelListChoosesToolLabel(t *testing.T) {
 	m.sidebar.list.Select(n)
 	if m.tools.value != m.sidebar.labels[n].Value || !strings.HasSuffix(m.tools.label.Selected, " spleen") {
 		t.Errorf("tool label %d (%q) after choosing the spleen", m.tools.value, m.tools.label.Selected)
+	}
+}
+
+func TestDescribeModels(t *testing.T) {
+	noRT := fmt.Errorf("%w: /x/libonnxruntime.so.1", inference.ErrNoRuntime)
+	tests := []struct {
+		name  string
+		st    app.ModelStatus
+		known bool
+		want  string
+	}{
+		{"not looked yet", app.ModelStatus{}, false, "models: looking…"},
+		{"no runtime", app.ModelStatus{RuntimeErr: noRT, UNetErr: noRT, SAMErr: noRT}, true, "no ONNX Runtime: Segment and SAM off"},
+		{"runtime broken", app.ModelStatus{RuntimeErr: errors.New("bad ELF")}, true, "ONNX Runtime failed: Segment and SAM off"},
+		{"all on CUDA", app.ModelStatus{UNet: "polycl-liver", SAM: true, Provider: "CUDA"}, true, "polycl-liver · SAM · on CUDA"},
+		{"no U-Net", app.ModelStatus{UNetErr: app.ErrNoModel, SAM: true}, true, "no U-Net (Segment off) · SAM"},
+		{"no SAM", app.ModelStatus{UNet: "polycl-liver", SAMErr: app.ErrNoModel, Provider: "CPU"}, true, "polycl-liver · no SAM weights · on CPU"},
+	}
+	for _, tt := range tests {
+		if got := describeModels(tt.st, tt.known); got != tt.want {
+			t.Errorf("%s: %q, want %q", tt.name, got, tt.want)
+		}
 	}
 }
