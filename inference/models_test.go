@@ -92,3 +92,32 @@ func TestNewRuntimeMissingLibrary(t *testing.T) {
 		t.Fatalf("got %v, want ErrNoRuntime", err)
 	}
 }
+
+// Asking for CUDA from a library without the CUDA provider (the CPU build
+// fetch-runtime.sh installs) falls back to the CPU and says why.
+func TestProviderFallback(t *testing.T) {
+	base := testRuntime(t)
+	rt, err := NewRuntime(Options{Provider: ProviderCUDA, CacheDir: base.CacheDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(filepath.Dir(rt.Library()), "libonnxruntime_providers_cuda.so")); err == nil {
+		t.Skip("this ONNX Runtime has the CUDA provider; the fallback is not exercised")
+	}
+	m, err := models.Find("sam-decoder", rt.ModelDir())
+	if err != nil {
+		t.Skipf("model not fetched (run scripts/fetch-runtime.sh): %v", err)
+	}
+	s, err := rt.LoadModel(m, models.KindSAMDecoder)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	p, note := rt.Provider()
+	if s.Provider() != ProviderCPU || p != ProviderCPU || !strings.Contains(note, "CUDA") {
+		t.Errorf("session on %q, runtime says %q (%q); want cpu and a note about CUDA", s.Provider(), p, note)
+	}
+	if _, err := NewRuntime(Options{Provider: "tpu"}); err == nil {
+		t.Errorf("unknown provider accepted")
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -29,10 +30,7 @@ type runtimeFlags struct {
 	lib      string
 }
 
-func (r *runtimeFlags) register(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-}) {
+func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.provider, "provider", "auto", "execution provider: auto (CUDA when the library has it, else CPU), cpu or cuda")
 	fs.IntVar(&r.threads, "threads", 0, "intra-op threads (0: one per CPU)")
 	fs.StringVar(&r.lib, "ort-lib", "", "path of libonnxruntime (default: $POLYSEG_ORT_LIB, else the cache from scripts/fetch-runtime.sh)")
