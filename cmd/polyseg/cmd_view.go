@@ -66,7 +66,7 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 		va.path = rest[0]
 	}
 	va.labels, va.goTo = *labels, *goTo
-	switch p := inference.Provider(rf.provider); p {
+	switch inference.Provider(rf.provider) {
 	case inference.ProviderAuto, inference.ProviderCPU, inference.ProviderCUDA:
 	default:
 		return va, usageErr("--provider %q: want auto, cpu or cuda", rf.provider)
