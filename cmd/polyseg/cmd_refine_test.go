@@ -149,9 +149,9 @@ func TestSegmentWritesLabels(t *testing.T) {
 	}
 }
 
-// Refining patient B's spleen after eroding it by one voxel in-plane must
-// bring it closer to the reference (the embeddings are cached after the
-// first run, by this test or scripts/sam_eval).
+// Refining patient B's spleen after eroding it by one voxel in-plane, on
+// three slices (the encoder costs about a second per slice; the embeddings
+// are cached after the first run), must bring it closer to the reference.
 func TestRefinePatientBSpleen(t *testing.T) {
 	skipWithoutRuntime(t)
 	ctDir := filepath.Join(realData, "example_ct_dicom")
@@ -168,8 +168,9 @@ func TestRefinePatientBSpleen(t *testing.T) {
 	}
 	const spleen = 1
 	coarse := volume.NewLabels(v.Grid)
-	nx, ny, nz := v.Dims[0], v.Dims[1], v.Dims[2]
-	for k := 0; k < nz; k++ {
+	nx, ny := v.Dims[0], v.Dims[1]
+	const k0, k1 = 8, 10
+	for k := k0; k <= k1; k++ {
 		for j := 1; j < ny-1; j++ {
 			for i := 1; i < nx-1; i++ {
 				if ref.At(i, j, k) == spleen && ref.At(i-1, j, k) == spleen && ref.At(i+1, j, k) == spleen &&
@@ -192,10 +193,12 @@ func TestRefinePatientBSpleen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Compare on the refined slices only.
 	bin := func(l *volume.Labels) []bool {
 		b := make([]bool, len(l.Data))
 		for i, x := range l.Data {
-			b[i] = x == spleen
+			k := i / (nx * ny)
+			b[i] = x == spleen && k >= k0 && k <= k1
 		}
 		return b
 	}
