@@ -15,6 +15,8 @@ import (
 
 	"github.com/klauspost/pgzip"
 	"github.com/okieraised/gonii/pkg/nifti"
+
+	"github.com/polyseg/polyseg/internal/atomicfile"
 )
 
 // NIfTI codes used when writing.
@@ -149,7 +151,7 @@ func writeNIfTI(path string, g Grid, m NIfTIMeta, dt, intent int, encode func(ds
 		return err
 	}
 	gz := strings.HasSuffix(strings.ToLower(path), ".gz")
-	return writeFileAtomic(path, func(w io.Writer) error {
+	return atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
 		out := w
 		var zw *pgzip.Writer
 		if gz {

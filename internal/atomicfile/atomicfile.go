@@ -1,19 +1,22 @@
-package volume
+package atomicfile
 
 import (
 	"bufio"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// writeFileAtomic writes a file through write and makes it appear at path
-// only once it is complete: the data goes to a temporary file in the same
-// directory (so the final rename cannot cross file systems), is synced, and
-// is renamed over path. A crash or an error leaves any previous file at path
-// untouched and removes the temporary file, so a reader never sees half a
-// label volume.
-func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
+// bufSize is large because the biggest callers stream hundreds of megabytes
+// of (compressed) voxels; small writes pass through it unchanged.
+const bufSize = 1 << 20
+
+// WriteFile writes a file through write and makes it appear at path only
+// once it is complete. The file gets the permission bits perm exactly (the
+// umask does not apply, as the temporary file is chmod-ed). Errors from
+// write are returned as they are; the caller adds the path.
+func WriteFile(path string, perm fs.FileMode, write func(w io.Writer) error) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
@@ -30,7 +33,7 @@ func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
 		}
 	}()
 
-	bw := bufio.NewWriterSize(f, 1<<20)
+	bw := bufio.NewWriterSize(f, bufSize)
 	if err := write(bw); err != nil {
 		return err
 	}
@@ -40,9 +43,8 @@ func writeFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err := f.Sync(); err != nil {
 		return err
 	}
-	// os.CreateTemp makes the file 0600; a written volume is an ordinary
-	// document and gets the permissions os.Create would give it.
-	if err := f.Chmod(0o644); err != nil {
+	// os.CreateTemp makes the file 0600 whatever the caller wants.
+	if err := f.Chmod(perm); err != nil {
 		return err
 	}
 	if err := f.Close(); err != nil {
