@@ -14,9 +14,9 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -133,9 +133,11 @@ func (s *Session) Autosave() (string, error) {
 			errs = append(errs, err)
 			continue
 		}
-		err := writeFileAtomic(p, func(w io.Writer) error { return writeAutosave(w, hdr, data) })
+		// 0600: an autosave holds a patient's segmentation and is read back
+		// only by its owner.
+		err := atomicfile.WriteFile(p, 0o600, func(w io.Writer) error { return writeAutosave(w, hdr, data) })
 		if err != nil {
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("write %s: %w", p, err))
 			continue
 		}
 		s.mu.Lock()
@@ -338,37 +340,4 @@ func readAutosave(r io.Reader, want int) (autosaveHeader, []uint16, error) {
 		return hdr, nil, fmt.Errorf("voxels: damaged stream (%d extra bytes, %v)", n, err)
 	}
 	return hdr, data, nil
-}
-
-// writeFileAtomic writes path through a temporary file in the same folder,
-// synced and renamed over it, so readers see the old or the new file whole.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	dir, base := filepath.Split(path)
-	f, err := os.CreateTemp(dir, "."+strings.TrimPrefix(base, ".")+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(f, 1<<20)
-	if err := write(bw); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("sync %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("rename %s: %w", path, err)
-	}
-	return nil
 }

@@ -10,11 +10,12 @@ import (
 	"io"
 	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
 	"unicode"
+
+	"github.com/polyseg/polyseg/internal/atomicfile"
 )
 
 //go:embed colortables/totalsegmentator_v2.txt
@@ -282,27 +283,12 @@ func ReadColorTableFile(path string) (*ColorTable, error) {
 // WriteColorTableFile writes t to path atomically: to a temporary file in
 // the same directory, renamed over path once complete, so a crash never
 // leaves a half-written table.
-func WriteColorTableFile(path string, t *ColorTable) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+func WriteColorTableFile(path string, t *ColorTable) error {
+	err := atomicfile.WriteFile(path, 0o600, func(w io.Writer) error {
+		_, err := t.WriteTo(w)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err = t.WriteTo(f); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Sync(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err = os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

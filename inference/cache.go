@@ -4,10 +4,13 @@ import (
 	"container/list"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
 	"sync"
+
+	"github.com/polyseg/polyseg/internal/atomicfile"
 )
 
 // embeddingCache keeps slice embeddings in memory (least recently used
@@ -78,7 +81,7 @@ func (c *embeddingCache) path(key string) string {
 	return filepath.Join(c.dir, key[:2], key+".emb")
 }
 
-func writeEmbedding(path string, e *Embedding) (err error) {
+func writeEmbedding(path string, e *Embedding) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -91,23 +94,10 @@ func writeEmbedding(path string, e *Embedding) (err error) {
 	for i, v := range e.Data {
 		binary.LittleEndian.PutUint32(buf[o+4*i:], math.Float32bits(v))
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".emb-*")
-	if err != nil {
+	return atomicfile.WriteFile(path, 0o600, func(w io.Writer) error {
+		_, err := w.Write(buf)
 		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(buf); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(f.Name(), path)
+	})
 }
 
 func readEmbedding(path, key string) (*Embedding, error) {
