@@ -12,6 +12,7 @@ import (
 	"sort"
 	"strconv"
 
+	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/phantom"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -213,24 +214,11 @@ func writeDatasetJSON(path string, d msdDataset) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	f, err := os.CreateTemp(filepath.Dir(path), ".dataset-*.json")
+	err = atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	// CreateTemp makes the file private; a data set is meant to be read.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -21,13 +21,13 @@ import (
 	"image/png"
 	"io"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
 	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/phantom"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
@@ -154,25 +154,9 @@ func label(img *image.RGBA, x, y int, s string) {
 // writePNG writes img atomically: a temporary file in the same folder,
 // renamed into place once complete.
 func writePNG(path string, img image.Image) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".phantomshots-*.png")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	// CreateTemp makes the file private; a picture is meant to be read.
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
 	enc := png.Encoder{CompressionLevel: png.BestCompression}
-	if err := enc.Encode(f, img); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
+	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return enc.Encode(w, img) })
+	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil

@@ -27,6 +27,7 @@ import (
 	"time"
 
 	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
@@ -330,27 +331,15 @@ func sliceChanges(sl *inference.Slicer, ref, coarse, refined *volume.Labels, v u
 	return worse, better, n, nil
 }
 
-func writeAtomic(path string, b []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+func writeAtomic(path string, b []byte) error {
+	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
 	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-		}
-	}()
-	if _, err := f.Write(b); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := f.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return os.Rename(f.Name(), path)
+	return nil
 }
 
 const reportHead = `# SAM refinement on the real patients
