@@ -134,40 +134,34 @@ func (s *Session) record(e *edit) int {
 // Undo reverts the newest edit and returns its name, or reports false when
 // there is none.
 func (s *Session) Undo() (string, bool) {
-	s.mu.Lock()
-	h := &s.history
-	if len(h.undo) == 0 {
-		s.mu.Unlock()
-		return "", false
-	}
-	e := h.undo[len(h.undo)-1]
-	h.undo = h.undo[:len(h.undo)-1]
-	for n, i := range e.idx {
-		s.layer.Labels.Data[i] = e.old[n]
-	}
-	h.redo = append(h.redo, e)
-	s.dirty = true
-	s.edits++
-	s.mu.Unlock()
-	s.changed(ChangeLabels)
-	return e.name, true
+	return s.replay(&s.history.undo, &s.history.redo, true)
 }
 
 // Redo applies again the newest undone edit and returns its name, or
 // reports false when there is none.
 func (s *Session) Redo() (string, bool) {
+	return s.replay(&s.history.redo, &s.history.undo, false)
+}
+
+// replay moves the newest edit of from onto to, writing its old voxels
+// (undo) or its new ones (redo) back into the labels. Either way the labels
+// differ from what was last saved or autosaved, hence dirty and edits.
+func (s *Session) replay(from, to *[]*edit, undo bool) (string, bool) {
 	s.mu.Lock()
-	h := &s.history
-	if len(h.redo) == 0 {
+	if len(*from) == 0 {
 		s.mu.Unlock()
 		return "", false
 	}
-	e := h.redo[len(h.redo)-1]
-	h.redo = h.redo[:len(h.redo)-1]
-	for n, i := range e.idx {
-		s.layer.Labels.Data[i] = e.new[n]
+	e := (*from)[len(*from)-1]
+	*from = (*from)[:len(*from)-1]
+	vals := e.new
+	if undo {
+		vals = e.old
 	}
-	h.undo = append(h.undo, e)
+	for n, i := range e.idx {
+		s.layer.Labels.Data[i] = vals[n]
+	}
+	*to = append(*to, e)
 	s.dirty = true
 	s.edits++
 	s.mu.Unlock()
