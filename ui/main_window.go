@@ -546,8 +546,11 @@ func presetLabel(p viewer.Preset) string {
 	return fmt.Sprintf("%s%s (%s)", strings.ToUpper(p.Name[:1]), p.Name[1:], p.Window)
 }
 
-func (m *MainWindow) openFileDialog() {
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
+// newFileOpen makes a file-open dialog that shows an error itself, does
+// nothing when cancelled, and otherwise passes the chosen path to open: the
+// session reads files by path, not through the dialog's reader.
+func (m *MainWindow) newFileOpen(open func(path string)) *dialog.FileDialog {
+	return dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			dialog.ShowError(err, m.win)
 			return
@@ -557,8 +560,12 @@ func (m *MainWindow) openFileDialog() {
 		}
 		path := r.URI().Path()
 		r.Close()
-		m.Open(path, "", volume.OpenOptions{})
+		open(path)
 	}, m.win)
+}
+
+func (m *MainWindow) openFileDialog() {
+	d := m.newFileOpen(func(path string) { m.Open(path, "", volume.OpenOptions{}) })
 	// No filter: DICOM files often have no extension at all.
 	d.Show()
 }
@@ -580,18 +587,7 @@ func (m *MainWindow) openLabelsDialog() {
 		dialog.ShowInformation("Open labels", "Open a scan first: labels are placed on its grid.", m.win)
 		return
 	}
-	d := dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
-		if err != nil {
-			dialog.ShowError(err, m.win)
-			return
-		}
-		if r == nil {
-			return
-		}
-		path := r.URI().Path()
-		r.Close()
-		m.OpenLabels(path)
-	}, m.win)
+	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz"}))
 	d.Show()
 }
