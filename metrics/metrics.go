@@ -27,18 +27,7 @@ func Compare(p, r []bool, d [3]int, sp [3]float64) (Result, error) {
 		return Result{}, fmt.Errorf("metrics: masks have %d and %d voxels, grid %v has %d", len(p), len(r), d, n)
 	}
 	var res Result
-	var np, nr, inter int
-	for i := range p {
-		if p[i] {
-			np++
-			if r[i] {
-				inter++
-			}
-		}
-		if r[i] {
-			nr++
-		}
-	}
+	np, nr, inter := overlap(p, r)
 	voxelML := sp[0] * sp[1] * sp[2] / 1000
 	res.VolumeP, res.VolumeR = float64(np)*voxelML, float64(nr)*voxelML
 	res.RelVolumeError = math.NaN()
@@ -70,7 +59,15 @@ func Compare(p, r []bool, d [3]int, sp [3]float64) (Result, error) {
 // Dice returns the Dice coefficient of two binary masks (1 when both are
 // empty).
 func Dice(p, r []bool) float64 {
-	var np, nr, inter int
+	np, nr, inter := overlap(p, r)
+	if np+nr == 0 {
+		return 1
+	}
+	return 2 * float64(inter) / float64(np+nr)
+}
+
+// overlap counts the voxels set in p, in r and in both.
+func overlap(p, r []bool) (np, nr, inter int) {
 	for i := range p {
 		if p[i] {
 			np++
@@ -82,10 +79,7 @@ func Dice(p, r []bool) float64 {
 			nr++
 		}
 	}
-	if np+nr == 0 {
-		return 1
-	}
-	return 2 * float64(inter) / float64(np+nr)
+	return np, nr, inter
 }
 
 // percentile returns the q-th percentile of xs with linear interpolation
