@@ -58,22 +58,15 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
 	rf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	in, out, err := parseScanToLabels(fs, args)
 	if err != nil {
-		return usageErr("%v", err)
-	}
-	if len(pos) != 2 {
-		return usageErr("want an input scan and an output label file, got %d arguments", len(pos))
+		return err
 	}
 	if *coarsePath == "" {
 		return usageErr("--coarse is required")
 	}
 	if *label > 65535 {
 		return usageErr("--label %d: label values are 0..65535", *label)
-	}
-	in, out := pos[0], pos[1]
-	if err := checkLabelOutput(out); err != nil {
-		return err
 	}
 	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
 	if err != nil {

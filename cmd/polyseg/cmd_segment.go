@@ -71,11 +71,22 @@ func progressLine(w io.Writer, what string) inference.Progress {
 	})
 }
 
-func checkLabelOutput(out string) error {
-	if l := strings.ToLower(out); !strings.HasSuffix(l, ".nii") && !strings.HasSuffix(l, ".nii.gz") {
-		return usageErr("output %s: name it .nii or .nii.gz", out)
+// parseScanToLabels parses the arguments of a command that reads a scan
+// and writes a label volume (segment, refine): flags anywhere, then exactly
+// the input and the output, which must be a NIfTI name.
+func parseScanToLabels(fs *flag.FlagSet, args []string) (in, out string, err error) {
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return "", "", usageErr("%v", err)
 	}
-	return nil
+	if len(pos) != 2 {
+		return "", "", usageErr("want an input scan and an output label file, got %d arguments", len(pos))
+	}
+	in, out = pos[0], pos[1]
+	if l := strings.ToLower(out); !strings.HasSuffix(l, ".nii") && !strings.HasSuffix(l, ".nii.gz") {
+		return "", "", usageErr("output %s: name it .nii or .nii.gz", out)
+	}
+	return in, out, nil
 }
 
 func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -87,15 +98,8 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
 	rf.register(fs)
-	pos, err := parseInterleaved(fs, args)
+	in, out, err := parseScanToLabels(fs, args)
 	if err != nil {
-		return usageErr("%v", err)
-	}
-	if len(pos) != 2 {
-		return usageErr("want an input scan and an output label file, got %d arguments", len(pos))
-	}
-	in, out := pos[0], pos[1]
-	if err := checkLabelOutput(out); err != nil {
 		return err
 	}
 	rt, err := rf.runtime()
