@@ -1,7 +1,6 @@
 package app
 
 import (
-	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -43,29 +43,10 @@ func testModels(t *testing.T) *Models {
 	return sharedModels
 }
 
-// patientB returns the DICOM series of patient B and its reference labels
-// brought onto its grid.
-func patientB(t *testing.T) (*volume.Volume, *volume.Labels, string) {
-	t.Helper()
-	dir := filepath.Join(realData, "example_ct_dicom")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("real data absent: %v", err)
-	}
-	v, err := volume.Open(context.Background(), dir, volume.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _, err := volume.LoadLabels(filepath.Join(realData, "example_seg_dicom.nii.gz"), v.Grid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, ref, dir
-}
-
 func newPatientBSession(t *testing.T, opts Options) (*Session, *volume.Labels) {
 	t.Helper()
 	opts.Models = testModels(t)
-	v, ref, dir := patientB(t)
+	v, ref, dir := realdata.PatientB(t, realData)
 	if opts.AutosaveDir == "" {
 		opts.AutosaveDir = t.TempDir()
 	}

@@ -7,13 +7,14 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
+	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/models"
 )
 
 // benchSlice returns patient B's slice with the largest liver area, its
 // reference liver box and the image.
 func benchSlice(b *testing.B) (img []float32, rows, cols int, box Box2D) {
-	v, l := patientB(b)
+	v, l, _ := realdata.PatientB(b, realData)
 	sl, err := NewSlicer(v.Grid, Axial)
 	if err != nil {
 		b.Fatal(err)

@@ -1,13 +1,8 @@
 package inference
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
-
-	"github.com/polyseg/polyseg/volume"
 )
 
 const realData = "../../shared/data/real/totalsegmentator"
@@ -43,25 +38,6 @@ func testSAM(t testing.TB) *SAM {
 		t.Skipf("SAM weights unavailable (run scripts/fetch-runtime.sh): %v", samErr)
 	}
 	return samShared
-}
-
-// patientB loads the DICOM series of patient B and its labels brought onto
-// the DICOM grid.
-func patientB(t testing.TB) (*volume.Volume, *volume.Labels) {
-	t.Helper()
-	dir := filepath.Join(realData, "example_ct_dicom")
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("real data absent: %v", err)
-	}
-	v, err := volume.Open(context.Background(), dir, volume.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, _, err := volume.LoadLabels(filepath.Join(realData, "example_seg_dicom.nii.gz"), v.Grid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, l
 }
 
 func dice2D(a, b *Mask2D) float64 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -17,7 +18,7 @@ import (
 // first run.
 func TestSegmentBoxLiverPatientB(t *testing.T) {
 	sam := testSAM(t)
-	v, l := patientB(t)
+	v, l, _ := realdata.PatientB(t, realData)
 	sl, err := NewSlicer(v.Grid, Axial)
 	if err != nil {
 		t.Fatal(err)
@@ -77,7 +78,7 @@ func TestEmbedCancelled(t *testing.T) {
 // closer to the reference on that slice, and leave the label volume alone.
 func TestRefineSlicePatientB(t *testing.T) {
 	sam := testSAM(t)
-	v, l := patientB(t)
+	v, l, _ := realdata.PatientB(t, realData)
 	sl, err := NewSlicer(v.Grid, Axial)
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -154,18 +155,7 @@ func TestSegmentWritesLabels(t *testing.T) {
 // are cached after the first run), must bring it closer to the reference.
 func TestRefinePatientBSpleen(t *testing.T) {
 	skipWithoutRuntime(t)
-	ctDir := filepath.Join(realData, "example_ct_dicom")
-	if _, err := os.Stat(ctDir); err != nil {
-		t.Skipf("real data absent: %v", err)
-	}
-	v, err := volume.Open(context.Background(), ctDir, volume.OpenOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ref, _, err := volume.LoadLabels(filepath.Join(realData, "example_seg_dicom.nii.gz"), v.Grid)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v, ref, ctDir := realdata.PatientB(t, realData)
 	const spleen = 1
 	coarse := volume.NewLabels(v.Grid)
 	nx, ny := v.Dims[0], v.Dims[1]
