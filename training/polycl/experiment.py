@@ -50,7 +50,9 @@ class Profile:
 
 
 PROFILES = {
-    # 2 shared CPU cores, < 45 min: 64 px, a 4-level network with 8..64 channels, few epochs
+    # 2 shared CPU cores, < 45 min: 64 px, a 4-level network with 8..64 channels, few epochs.
+    # phantom_shape is used only for the Python fallback phantoms; scripts/experiment.sh makes
+    # 96x96x64 polyseg phantoms.
     "quick": Profile("quick", 64, (8, 16, 32, 64), (64, 64, 32), 16, 8, 2, 10, 4, (1, 2, 5, 8), (0, 1, 2),
                      pre_epochs=6, pre_anchors=384, pre_batch=24, ft_epochs=8, ft_steps=10, ft_batch=8, restart_epochs=10),
     # seconds: exercises every step of the pipeline (tests, smoke runs)
@@ -159,11 +161,27 @@ def report(work: Path, out_md: Path, plot_dir: Path, header: str = "") -> str:
                          " | ".join(_fmt(hd[d]) for d in domains) + f" | {fails} |")
             for d in domains:
                 curves[d].setdefault(s, []).append((b, float(np.mean(dice[d])), float(np.std(dice[d]))))
+    # paired differences: every arm uses the same labelled scans as random init for a given
+    # (seed, budget), so arm - none per seed removes the variation due to which scans were drawn
+    if "none" in strategies:
+        lines += ["", "Paired difference to random init (Dice of the arm minus Dice of `none` with the same seed and "
+                  "labelled scans; mean ± std over seeds):", "",
+                  "| pre-training | labelled scans | " + " | ".join(f"ΔDice {d}" for d in domains) + " |",
+                  "|---|---|" + "---|" * len(domains)]
+        base = {(r["seed"], r["budget"]): r for r in results if r["strategy"] == "none"}
+        for s in strategies[1:]:
+            for b in budgets:
+                rs = [r for r in results if r["strategy"] == s and r["budget"] == b and (r["seed"], b) in base]
+                if rs:
+                    diff = {d: [r["domains"][d]["summary"]["liver"]["dice_mean"] - base[(r["seed"], b)]["domains"][d]["summary"]["liver"]["dice_mean"]
+                                for r in rs] for d in domains}
+                    lines.append(f"| {s} | {b} | " + " | ".join(_fmt(diff[d]) for d in domains) + " |")
     table = "\n".join(lines) + "\n"
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     plot_dir = Path(plot_dir)
     plot_dir.mkdir(parents=True, exist_ok=True)
@@ -173,6 +191,7 @@ def report(work: Path, out_md: Path, plot_dir: Path, header: str = "") -> str:
             x, m, sd = zip(*pts)
             ax.errorbar(x, m, yerr=sd, marker="o", capsize=3, label=s)
         ax.set_xscale("log")
+        ax.xaxis.set_minor_locator(matplotlib.ticker.NullLocator())
         ax.set_xticks(budgets)
         ax.set_xticklabels([str(b) for b in budgets])
         ax.set_title(f"test: {d}")

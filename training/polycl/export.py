@@ -11,6 +11,7 @@ with probabilities saved here (sample.npz written beside the model when asked).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import os
 import warnings
@@ -41,8 +42,12 @@ def export_onnx(unet: UNet, path: Path, size: int) -> None:
         # InstanceNorm without running stats always normalises per instance, which is what the
         # exporter's "train=True" and tracer warnings describe; the graph is verified below
         warnings.simplefilter("ignore")
+        extra = {}
+        if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+            # PyTorch >= 2.9 defaults to the dynamo exporter, which needs opset >= 18
+            extra["dynamo"] = False
         torch.onnx.export(model, torch.rand(1, 1, size, size), str(tmp), input_names=["image"], output_names=["probs"],
-                          dynamic_axes={"image": {0: "N"}, "probs": {0: "N"}}, opset_version=OPSET, do_constant_folding=True)
+                          dynamic_axes={"image": {0: "N"}, "probs": {0: "N"}}, opset_version=OPSET, do_constant_folding=True, **extra)
     m = onnx.load(str(tmp))
     onnx.checker.check_model(m, full_check=True)
     os.chmod(tmp, 0o644)
