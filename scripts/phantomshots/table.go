@@ -33,15 +33,18 @@ var structures = []structure{
 	{name: "fat (-250 to -40 HU, unlabelled)", fat: true},
 }
 
+// col is a column of the calibration tables: the cases, scans and their
+// labels, whose figures it averages.
+type col struct {
+	title string
+	vols  []*volume.Volume
+	labs  []*volume.Labels
+}
+
 // printTable writes the calibration tables in Markdown: mean ± sd of HU
 // inside each structure eroded by one voxel, and the structures' volumes,
 // in the real scans and over several phantoms of each scanner.
 func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.Labels, bDir, bLabels string, seeds int) error {
-	type col struct {
-		title string
-		vols  []*volume.Volume
-		labs  []*volume.Labels
-	}
 	cols := []col{{title: "patient A (real, non-contrast)", vols: []*volume.Volume{rv}, labs: []*volume.Labels{rl}}}
 	// Patient B's labels are stored in another voxel order than its DICOM
 	// series; LoadLabels resamples them onto the series' grid.
@@ -66,15 +69,7 @@ func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.
 		}
 		cols = append(cols, c)
 	}
-	fmt.Fprint(w, "| structure |")
-	for _, c := range cols {
-		fmt.Fprintf(w, " %s |", c.title)
-	}
-	fmt.Fprint(w, "\n|---|")
-	for range cols {
-		fmt.Fprint(w, "---|")
-	}
-	fmt.Fprintln(w)
+	tableHead(w, "structure", cols)
 	for _, st := range structures {
 		fmt.Fprintf(w, "| %s |", st.name)
 		for _, c := range cols {
@@ -93,15 +88,8 @@ func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.
 	}
 	// Volumes, mean over the cases of a column: the phantoms cover more of
 	// the upper abdomen than patient A, whose liver top is cut off.
-	fmt.Fprint(w, "\n| volume (mL) |")
-	for _, c := range cols {
-		fmt.Fprintf(w, " %s |", c.title)
-	}
-	fmt.Fprint(w, "\n|---|")
-	for range cols {
-		fmt.Fprint(w, "---|")
-	}
 	fmt.Fprintln(w)
+	tableHead(w, "volume (mL)", cols)
 	for _, st := range structures[:9] {
 		fmt.Fprintf(w, "| %s |", st.name)
 		for _, c := range cols {
@@ -125,6 +113,20 @@ func printTable(ctx context.Context, w io.Writer, rv *volume.Volume, rl *volume.
 		fmt.Fprintln(w)
 	}
 	return nil
+}
+
+// tableHead writes a Markdown table's heading row, first and then a column
+// per col, and its separator row.
+func tableHead(w io.Writer, first string, cols []col) {
+	fmt.Fprintf(w, "| %s |", first)
+	for _, c := range cols {
+		fmt.Fprintf(w, " %s |", c.title)
+	}
+	fmt.Fprint(w, "\n|---|")
+	for range cols {
+		fmt.Fprint(w, "---|")
+	}
+	fmt.Fprintln(w)
 }
 
 type moments struct {
