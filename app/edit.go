@@ -15,6 +15,17 @@ type edit struct {
 	old, new []uint16
 }
 
+// set writes v to data[i], recording the voxel in e only if it changes, so
+// that an edit stores (and undo restores) no more than it altered.
+func (e *edit) set(data []uint16, i int, v uint16) {
+	if old := data[i]; old != v {
+		e.idx = append(e.idx, uint32(i))
+		e.old = append(e.old, old)
+		e.new = append(e.new, v)
+		data[i] = v
+	}
+}
+
 // editOverhead approximates the bytes an edit costs beyond its voxels.
 const editOverhead = 128
 
@@ -64,12 +75,7 @@ func (s *Session) Paint(name string, idx []int, value uint16) (int, error) {
 	}
 	e := &edit{name: name}
 	for _, i := range idx {
-		if old := l.Data[i]; old != value {
-			e.idx = append(e.idx, uint32(i))
-			e.old = append(e.old, old)
-			e.new = append(e.new, value)
-			l.Data[i] = value
-		}
+		e.set(l.Data, i, value)
 	}
 	n := s.record(e)
 	s.mu.Unlock()
@@ -102,12 +108,7 @@ func (s *Session) replaceLabels(name string, next *volume.Labels, saved bool) (i
 	}
 	e := &edit{name: name}
 	for i, v := range next.Data {
-		if old := l.Data[i]; old != v {
-			e.idx = append(e.idx, uint32(i))
-			e.old = append(e.old, old)
-			e.new = append(e.new, v)
-			l.Data[i] = v
-		}
+		e.set(l.Data, i, v)
 	}
 	n := s.record(e)
 	if saved {
