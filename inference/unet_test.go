@@ -48,6 +48,22 @@ torch.onnx.export(Net().eval(), torch.zeros(1, 1, 32, 32), path, input_names=["i
     output_names=["probs"], dynamic_axes={"image": {0: "n"}, "probs": {0: "n"}}, opset_version=13)
 `
 
+// loadTinyUNet exports the tiny U-Net and loads it on rt, closing it when
+// the test ends.
+func loadTinyUNet(t *testing.T, rt *Runtime, act string, labels []models.Label) *UNet {
+	t.Helper()
+	m, err := models.Load(exportTinyUNet(t, t.TempDir(), act, labels))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := rt.LoadUNet(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	return u
+}
+
 // exportTinyUNet writes the model and its manifest into dir and returns
 // the manifest path; it skips the test when PyTorch is not installed.
 func exportTinyUNet(t *testing.T, dir, act string, labels []models.Label) string {
@@ -177,15 +193,7 @@ func TestUNetSegment(t *testing.T) {
 			name += "+largest"
 		}
 		t.Run(name, func(t *testing.T) {
-			m, err := models.Load(exportTinyUNet(t, t.TempDir(), tc.act, tc.labels))
-			if err != nil {
-				t.Fatal(err)
-			}
-			u, err := rt.LoadUNet(m)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer u.Close()
+			u := loadTinyUNet(t, rt, tc.act, tc.labels)
 			var calls int
 			got, err := u.Segment(context.Background(), v, SegmentOptions{Batch: 2, LargestComponent: tc.largest,
 				Progress: ProgressFunc(func(done, total int, _ string) { calls++ })})
@@ -220,15 +228,7 @@ func TestUNetSegment(t *testing.T) {
 
 func TestUNetCancelled(t *testing.T) {
 	rt := testRuntime(t)
-	m, err := models.Load(exportTinyUNet(t, t.TempDir(), "sigmoid", []models.Label{{Channel: 0, Value: 5, Name: "liver"}}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := rt.LoadUNet(m)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer u.Close()
+	u := loadTinyUNet(t, rt, "sigmoid", []models.Label{{Channel: 0, Value: 5, Name: "liver"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := u.Segment(ctx, phantom(), SegmentOptions{}); err != context.Canceled {
