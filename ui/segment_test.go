@@ -253,6 +253,21 @@ func TestSegmentButtonPreview(t *testing.T) {
 	}
 }
 
+// openBlank returns a window with models set up by opts showing a small
+// all-zero scan without labels: enough for the model tools to decide what
+// they can do, without real data.
+func openBlank(t *testing.T, opts app.ModelOptions) *MainWindow {
+	t.Helper()
+	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: opts})
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(800, 600))
+	<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+		g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
+		return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
+	})
+	return m
+}
+
 // Without the runtime library or without a U-Net the model actions are
 // disabled and the label beside the jobs bar says why; the scan still
 // shows.
@@ -276,13 +291,7 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 			if tt.needs {
 				haveRuntime(t)
 			}
-			m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: tt.opts})
-			t.Cleanup(m.session.Close)
-			m.Window().Resize(fyne.NewSize(800, 600))
-			<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
-				g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
-				return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
-			})
+			m := openBlank(t, tt.opts)
 			if got := !m.tools.segment.Disabled(); got != tt.segment {
 				t.Errorf("Segment button enabled %v, want %v", got, tt.segment)
 			}
@@ -407,13 +416,7 @@ func TestModelErrorsShowADialog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: tt.opts})
-			t.Cleanup(m.session.Close)
-			m.Window().Resize(fyne.NewSize(800, 600))
-			<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
-				g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
-				return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
-			})
+			m := openBlank(t, tt.opts)
 			m.tools.lastReported = nil
 			tt.run(m.tools)
 			if m.tools.lastReported != nil {
