@@ -3,7 +3,6 @@ package app
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,10 +25,10 @@ var ErrNoModel = errors.New("no model found")
 type ModelOptions struct {
 	// Runtime configures ONNX Runtime (library, cache folder, provider).
 	Runtime inference.Options
-	// Dirs are searched, in order, for the U-Net's manifest. Empty means
-	// $POLYSEG_MODELS (a list like PATH) when set, else the models folder
-	// next to the executable, the models folder of the working directory,
-	// and the runtime cache's models folder.
+	// Dirs are searched, in order, for the U-Net's manifest, and only
+	// they. Empty means models.SearchDirs ($POLYSEG_MODELS, else the models
+	// folder next to the executable, ./models and the runtime cache's),
+	// falling back to the model compiled into the binary.
 	Dirs []string
 	// UNet names the segmentation model (a name looked up in Dirs, or a
 	// manifest path). Empty means DefaultUNet.
@@ -170,18 +169,11 @@ func modelDirs(dirs []string, rt *inference.Runtime) []string {
 	if len(dirs) > 0 {
 		return dirs
 	}
-	if env := os.Getenv("POLYSEG_MODELS"); env != "" {
-		return filepath.SplitList(env)
-	}
-	var out []string
-	if exe, err := os.Executable(); err == nil {
-		out = append(out, filepath.Join(filepath.Dir(exe), "models"))
-	}
-	out = append(out, "models")
+	cache := ""
 	if rt != nil {
-		out = append(out, rt.ModelDir())
+		cache = rt.ModelDir()
 	}
-	return out
+	return models.SearchDirs(cache)
 }
 
 // UNet returns the segmentation model, loading it the first time.
@@ -212,8 +204,14 @@ func (m *Models) UNet() (*inference.UNet, error) {
 }
 
 func (m *Models) loadUNet(rt *inference.Runtime) (*inference.UNet, error) {
-	dirs := modelDirs(m.opts.Dirs, rt)
-	man, err := models.Find(m.opts.UNet, dirs...)
+	var man *models.Manifest
+	var err error
+	if len(m.opts.Dirs) > 0 {
+		// Folders chosen by the caller are searched alone.
+		man, err = models.Find(m.opts.UNet, m.opts.Dirs...)
+	} else {
+		man, err = models.Resolve(m.opts.UNet, rt.ModelDir(), modelDirs(nil, rt)...)
+	}
 	if err == nil {
 		var u *inference.UNet
 		if u, err = rt.LoadUNet(man); err == nil {

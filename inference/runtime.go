@@ -122,15 +122,26 @@ func NewRuntime(opts Options) (*Runtime, error) {
 }
 
 // DefaultCacheDir returns $POLYSEG_CACHE when set; else the .cache folder
-// of the nearest enclosing directory that has one with the fetched runtime
-// in it (the checkout, where scripts/fetch-runtime.sh puts it, wherever
-// inside it a command or test runs); else the user's cache folder.
+// of the nearest directory enclosing the working directory, or else the
+// executable, that has one with the fetched runtime in it (the checkout,
+// where scripts/fetch-runtime.sh puts it: so commands and tests run
+// anywhere inside it, and a binary built into it runs from anywhere); else
+// the user's cache folder.
 func DefaultCacheDir() string {
 	if d := os.Getenv("POLYSEG_CACHE"); d != "" {
 		return d
 	}
+	var starts []string
 	if wd, err := os.Getwd(); err == nil {
-		for d := wd; ; d = filepath.Dir(d) {
+		starts = append(starts, wd)
+	}
+	if exe, err := os.Executable(); err == nil {
+		if exe, err := filepath.EvalSymlinks(exe); err == nil {
+			starts = append(starts, filepath.Dir(exe))
+		}
+	}
+	for _, start := range starts {
+		for d := start; ; d = filepath.Dir(d) {
 			c := filepath.Join(d, ".cache")
 			if _, err := os.Stat(filepath.Join(c, "runtime", "libonnxruntime.so.1")); err == nil {
 				return c

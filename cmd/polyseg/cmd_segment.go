@@ -5,8 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/polyseg/polyseg/inference"
@@ -42,15 +40,6 @@ func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 		return nil, err
 	}
 	return rt, nil
-}
-
-// modelDirs is where model names are looked up: $POLYSEG_MODELS (a list
-// like PATH), else ./models, then the runtime cache's models folder.
-func modelDirs(rt *inference.Runtime) []string {
-	if env := os.Getenv("POLYSEG_MODELS"); env != "" {
-		return filepath.SplitList(env)
-	}
-	return []string{"models", rt.ModelDir()}
 }
 
 // progressLine prints progress on one rewritten line of w.
@@ -106,7 +95,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	m, err := models.Find(*model, modelDirs(rt)...)
+	m, err := models.Resolve(*model, rt.ModelDir(), models.SearchDirs(rt.ModelDir())...)
 	if err != nil {
 		return err
 	}
