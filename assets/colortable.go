@@ -284,7 +284,7 @@ func ReadColorTableFile(path string) (*ColorTable, error) {
 // the same directory, renamed over path once complete, so a crash never
 // leaves a half-written table.
 func WriteColorTableFile(path string, t *ColorTable) error {
-	err := atomicfile.WriteFile(path, 0o600, func(w io.Writer) error {
+	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
 		_, err := t.WriteTo(w)
 		return err
 	})
