@@ -175,6 +175,12 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	} else {
 		labels = &volume.Labels{Grid: v.Grid, Data: slices.Clone(labels.Data)}
 	}
+	// Edits newer than the last autosave would go with the scan being
+	// replaced; save them first, and keep that scan open when they cannot
+	// be saved.
+	if _, err := s.Autosave(); err != nil {
+		return fmt.Errorf("%s: the open scan stays open, as its unsaved labels could not be autosaved: %w", path, err)
+	}
 	hash := scanHash(v)
 	s.mu.Lock()
 	s.vol = v
