@@ -37,6 +37,9 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if l := strings.ToLower(out); !strings.HasSuffix(l, ".nii") && !strings.HasSuffix(l, ".nii.gz") {
 		return usageErr("output %s: name it .nii or .nii.gz", out)
 	}
+	if err := checkOutput(out, in); err != nil {
+		return err
+	}
 	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
 	if errors.Is(err, volume.ErrSeveralSeries) {
 		return fmt.Errorf("%w; pass --series UID or --series N", err)

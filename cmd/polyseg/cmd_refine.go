@@ -68,6 +68,9 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *label > 65535 {
 		return usageErr("--label %d: label values are 0..65535", *label)
 	}
+	if err := checkOutput(out, in, *coarsePath); err != nil {
+		return err
+	}
 	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
 	if err != nil {
 		return err
@@ -118,8 +121,10 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if note != "" {
 		fmt.Fprintf(stderr, "note: %s\n", note)
 	}
-	o.Progress = progressLine(stderr, "refine")
+	progress := newProgressLine(stderr, "refine")
+	o.Progress = progress
 	refined, st, err := sam.Refine(ctx, v, coarse, o)
+	progress.end()
 	if err != nil {
 		return err
 	}

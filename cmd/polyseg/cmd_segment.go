@@ -2,9 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/polyseg/polyseg/inference"
@@ -42,22 +46,84 @@ func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 	return rt, nil
 }
 
-// progressLine prints progress on one rewritten line of w.
-func progressLine(w io.Writer, what string) inference.Progress {
-	last := -1
-	return inference.ProgressFunc(func(done, total int, msg string) {
-		pct := 100
-		if total > 0 {
-			pct = 100 * done / total
+// progressLine prints progress on one rewritten line of w. Call end once
+// the work stops, however it stops, so that what follows (an error) starts
+// on a line of its own.
+type progressLine struct {
+	w    io.Writer
+	what string
+	last int  // the percentage shown, -1 before the first report
+	open bool // a line was started and not ended
+}
+
+func newProgressLine(w io.Writer, what string) *progressLine {
+	return &progressLine{w: w, what: what, last: -1}
+}
+
+func (p *progressLine) Report(done, total int, msg string) {
+	pct := 100
+	if total > 0 {
+		pct = 100 * done / total
+	}
+	if pct == p.last {
+		return
+	}
+	p.last = pct
+	fmt.Fprintf(p.w, "\r%s: %3d%% %-40s", p.what, pct, msg)
+	p.open = true
+	if done >= total {
+		p.end()
+	}
+}
+
+func (p *progressLine) end() {
+	if p.open {
+		fmt.Fprintln(p.w)
+		p.open = false
+	}
+}
+
+// checkOutput refuses an output that would replace one of the inputs, and
+// an output whose folder is missing or cannot be written, before any long
+// work: a refusal after minutes of inference would waste them.
+func checkOutput(out string, inputs ...string) error {
+	if st, err := os.Stat(out); err == nil {
+		if st.IsDir() {
+			return usageErr("output %s is a folder", out)
 		}
-		if pct != last {
-			last = pct
-			fmt.Fprintf(w, "\r%s: %3d%% %-40s", what, pct, msg)
-			if done >= total {
-				fmt.Fprintln(w)
+		for _, in := range inputs {
+			if ist, err := os.Stat(in); err == nil && os.SameFile(st, ist) {
+				return usageErr("output %s is the input %s: writing it would replace the input", out, in)
 			}
 		}
-	})
+	}
+	dir := filepath.Dir(out)
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("output %s: folder %s: %w", out, dir, pathCause(err))
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("output %s: %s is not a folder", out, dir)
+	}
+	// Creating a file is the one portable test that the folder takes the
+	// output's temporary file.
+	f, err := os.CreateTemp(dir, ".polyseg-check-*")
+	if err != nil {
+		return fmt.Errorf("output %s: cannot write in folder %s: %w", out, dir, pathCause(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return nil
+}
+
+// pathCause drops the operation and path from a *fs.PathError, for
+// messages that name the path themselves.
+func pathCause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
 }
 
 // parseScanToLabels parses the arguments of a command that reads a scan
@@ -91,6 +157,9 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
+	if err := checkOutput(out, in); err != nil {
+		return err
+	}
 	rt, err := rf.runtime()
 	if err != nil {
 		return err
@@ -113,7 +182,9 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if note != "" {
 		fmt.Fprintf(stderr, "note: %s\n", note)
 	}
-	l, err := u.Segment(ctx, v, inference.SegmentOptions{Batch: *batch, LargestComponent: *largest, Progress: progressLine(stderr, "segment")})
+	progress := newProgressLine(stderr, "segment")
+	l, err := u.Segment(ctx, v, inference.SegmentOptions{Batch: *batch, LargestComponent: *largest, Progress: progress})
+	progress.end()
 	if err != nil {
 		return err
 	}

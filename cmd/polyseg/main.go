@@ -68,6 +68,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "polyseg %s: %v\nusage: polyseg %s %s\n", name, err, name, c.usage)
 		return 2
+	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
+		// An interrupt, not a fault: say so rather than "context canceled".
+		fmt.Fprintf(stderr, "polyseg %s: interrupted (%s)\n", name, oneLine(err.Error()))
+		return 1
 	default:
 		fmt.Fprintf(stderr, "polyseg %s: %s\n", name, oneLine(err.Error()))
 		return 1

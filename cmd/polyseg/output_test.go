@@ -1,0 +1,107 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOutputChecked gives segment, refine and convert outputs that must be
+// refused before any work: the input itself, a folder, a missing folder, a
+// "folder" that is a file. Each is refused with a one-line message naming
+// the output, and the input is left as it was.
+func TestOutputChecked(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "scan.nii.gz")
+	coarse := filepath.Join(dir, "coarse.nii.gz")
+	for _, p := range []string{in, coarse} {
+		if err := os.WriteFile(p, []byte("not read: the output is refused first"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	folder := filepath.Join(dir, "out.nii")
+	if err := os.Mkdir(folder, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// The same file under another name (Join would clean it).
+	same := dir + string(filepath.Separator) + "." + string(filepath.Separator) + "scan.nii.gz"
+	tests := []struct {
+		name string
+		args []string
+		code int
+		want string // in the message
+	}{
+		{"segment onto its input", []string{"segment", in, in}, 2, "is the input"},
+		{"segment onto its input by another name", []string{"segment", in, same}, 2, "is the input"},
+		{"refine onto its input", []string{"refine", "--coarse", coarse, in, in}, 2, "is the input"},
+		{"refine onto the coarse mask", []string{"refine", "--coarse", coarse, in, coarse}, 2, "is the input"},
+		{"convert onto its input", []string{"convert", in, in}, 2, "is the input"},
+		{"segment onto a folder", []string{"segment", in, folder}, 2, "is a folder"},
+		{"segment into a missing folder", []string{"segment", in, filepath.Join(dir, "missing", "out.nii.gz")}, 1, "no such file"},
+		{"refine into a missing folder", []string{"refine", "--coarse", coarse, in, filepath.Join(dir, "missing", "out.nii.gz")}, 1, "no such file"},
+		{"convert into a missing folder", []string{"convert", in, filepath.Join(dir, "missing", "out.nii.gz")}, 1, "no such file"},
+		{"segment into a file", []string{"segment", in, filepath.Join(in, "out.nii.gz")}, 1, "is not a folder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, _, stderr := runCmd(tc.args...)
+			out := tc.args[len(tc.args)-1]
+			first, _, _ := strings.Cut(stderr, "\n")
+			if code != tc.code || !strings.Contains(first, tc.want) || !strings.Contains(first, out) {
+				t.Errorf("exit %d, stderr %q; want %d and a first line naming %s with %q", code, stderr, tc.code, out, tc.want)
+			}
+			for _, p := range []string{in, coarse} {
+				if b, err := os.ReadFile(p); err != nil || !strings.HasPrefix(string(b), "not read") {
+					t.Errorf("%s changed: %q, %v", p, b, err)
+				}
+			}
+		})
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 3 {
+		t.Errorf("%d entries in the folder afterwards, want the 3 made here (no temporary files)", len(entries))
+	}
+}
+
+// TestProgressLineEnds checks that the progress line is ended once, whether
+// the work finished or stopped half way, so that an error printed after it
+// starts on a line of its own.
+func TestProgressLineEnds(t *testing.T) {
+	tests := []struct {
+		name    string
+		reports [][2]int // done, total
+		want    string
+	}{
+		{"finished", [][2]int{{0, 2}, {1, 2}, {2, 2}}, "\rx:   0% m                                       \rx:  50% m                                       \rx: 100% m                                       \n"},
+		{"stopped half way", [][2]int{{0, 2}, {1, 2}}, "\rx:   0% m                                       \rx:  50% m                                       \n"},
+		{"never started", nil, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var b bytes.Buffer
+			p := newProgressLine(&b, "x")
+			for _, r := range tc.reports {
+				p.Report(r[0], r[1], "m")
+			}
+			p.end()
+			p.end()
+			if b.String() != tc.want {
+				t.Errorf("wrote %q, want %q", b.String(), tc.want)
+			}
+		})
+	}
+}
+
+// TestInterruptedMessage checks that work stopped by an interrupt says so,
+// on one line, with the exit status of a failure.
+func TestInterruptedMessage(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"phantom", t.TempDir(), "--size", "64", "--slices", "8"}, &stdout, &stderr)
+	if code != 1 || !strings.HasPrefix(stderr.String(), "polyseg phantom: interrupted") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 1 and one line saying it was interrupted", code, stderr.String())
+	}
+}
