@@ -110,6 +110,9 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
+	if err := displayError(); err != nil {
+		return err
+	}
 	a := fyneapp.NewWithID(appID)
 	m := ui.New(a, app.Options{ModelOptions: va.models})
 	if va.path != "" {
