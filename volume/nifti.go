@@ -230,9 +230,12 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 	}
 	size := fi.Size()
 
+	if size == 0 {
+		return nil, nil, fmt.Errorf("read %s: empty file: %w", path, io.ErrUnexpectedEOF)
+	}
 	var magic [2]byte
 	if _, err := io.ReadFull(f, magic[:]); err != nil {
-		return nil, nil, fmt.Errorf("read %s: %w", path, noEOF(err))
+		return nil, nil, fmt.Errorf("read %s: header ends early: %w", path, noEOF(err))
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return nil, nil, fmt.Errorf("read %s: %w", path, err)
@@ -261,7 +264,7 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 
 	buf := make([]byte, nifti2HeaderSize)
 	if _, err := io.ReadFull(r, buf[:4]); err != nil {
-		return fail(noEOF(err))
+		return fail(fmt.Errorf("header ends early: %w", noEOF(err)))
 	}
 	hsize := nifti1HeaderSize
 	switch sizeofHdr(buf) {
@@ -273,7 +276,7 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 		return fail(err)
 	}
 	if _, err := io.ReadFull(r, buf[4:hsize]); err != nil {
-		return fail(noEOF(err))
+		return fail(fmt.Errorf("header ends early, before its %d bytes: %w", hsize, noEOF(err)))
 	}
 	h, err := parseNIfTIHeader(buf[:hsize])
 	if err != nil {

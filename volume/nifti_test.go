@@ -304,13 +304,14 @@ func TestReadNIfTIBadInput(t *testing.T) {
 		is   error  // the error must wrap this, when set
 		msg  string // and mention this
 	}{
-		{"empty", "x.nii", nil, io.ErrUnexpectedEOF, "unexpected EOF"},
+		{"empty", "x.nii", nil, io.ErrUnexpectedEOF, "empty file"},
 		{"text", "x.nii", []byte("this is not a NIfTI file, just some words"), ErrNIfTIFormat, "sizeof_hdr"},
 		{"wrong magic", "x.nii", with(func(s *synthNIfTI) { s.magic = "abc" }), ErrNIfTIFormat, "magic"},
 		{"hdr/img pair", "x.nii", with(func(s *synthNIfTI) { s.magic = "ni1" }), ErrNIfTIUnsupported, ".hdr/.img"},
-		{"header cut", "x.nii", goodBytes[:200], io.ErrUnexpectedEOF, "unexpected EOF"},
+		{"header cut", "x.nii", goodBytes[:200], io.ErrUnexpectedEOF, "header ends early, before its 348 bytes"},
 		{"data cut", "x.nii", goodBytes[:len(goodBytes)-1], io.ErrUnexpectedEOF, "file is 479 bytes but the header describes 480"},
 		{"truncated gz", "x.nii.gz", gzipBytes(t, goodBytes)[:60], io.ErrUnexpectedEOF, "unexpected EOF"},
+		{"gz header cut", "x.nii.gz", gzipBytes(t, goodBytes[:200]), io.ErrUnexpectedEOF, "header ends early, before its 348 bytes"},
 		{"gz data cut", "x.nii.gz", gzipBytes(t, goodBytes[:len(goodBytes)-10]), io.ErrUnexpectedEOF, "voxel data ends early"},
 		{"corrupt gz", "x.nii.gz", append([]byte{0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3}, goodBytes...), nil, "flate"},
 		{"10^12 voxels", "x.nii", huge, ErrNIfTIFormat, "exceed the limit"},
