@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -40,10 +39,7 @@ func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := checkOutput(out, in); err != nil {
 		return err
 	}
-	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
-	if errors.Is(err, volume.ErrSeveralSeries) {
-		return fmt.Errorf("%w; pass --series UID or --series N", err)
-	}
+	v, err := series.openScan(ctx, in)
 	if err != nil {
 		return err
 	}

@@ -52,6 +52,16 @@ func (s *seriesFlag) Set(v string) error {
 	return nil
 }
 
+// openScan opens the scan of a command that takes --series. A folder with
+// several series is refused with the way to choose one on this command line.
+func (s *seriesFlag) openScan(ctx context.Context, path string) (*volume.Volume, error) {
+	v, err := volume.Open(ctx, path, volume.OpenOptions{DICOM: s.opt})
+	if errors.Is(err, volume.ErrSeveralSeries) {
+		return nil, fmt.Errorf("%w; pass --series UID or --series N", err)
+	}
+	return v, err
+}
+
 // parseInterleaved parses flags that may come before or after the
 // positional arguments (polyseg info DIR --series 2), which flag.Parse
 // alone stops at.

@@ -71,7 +71,7 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkOutput(out, in, *coarsePath); err != nil {
 		return err
 	}
-	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
+	v, err := series.openScan(ctx, in)
 	if err != nil {
 		return err
 	}

@@ -173,7 +173,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return err
 	}
 	defer u.Close()
-	v, err := volume.Open(ctx, in, volume.OpenOptions{DICOM: series.opt})
+	v, err := series.openScan(ctx, in)
 	if err != nil {
 		return err
 	}

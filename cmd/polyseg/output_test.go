@@ -105,3 +105,23 @@ func TestInterruptedMessage(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and one line saying it was interrupted", code, stderr.String())
 	}
 }
+
+// TestSeveralSeriesHint checks that every command reading a scan says how
+// to choose among the series of a folder that holds several.
+func TestSeveralSeriesHint(t *testing.T) {
+	needFixture(t, patientBDir)
+	dir := twoSeries(t, "1.2.826.0.1.99.7")
+	out := filepath.Join(t.TempDir(), "out.nii.gz")
+	tests := [][]string{
+		{"convert", dir, out},
+		{"refine", "--coarse", filepath.Join(realDir, "example_seg_dicom.nii.gz"), dir, out},
+	}
+	for _, args := range tests {
+		t.Run(args[0], func(t *testing.T) {
+			code, _, stderr := runCmd(args...)
+			if code != 1 || !strings.Contains(stderr, "pass --series UID or --series N") || strings.Count(stderr, "\n") != 1 {
+				t.Errorf("exit %d, stderr %q; want 1 and one line saying how to choose a series", code, stderr)
+			}
+		})
+	}
+}
