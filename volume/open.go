@@ -2,8 +2,10 @@ package volume
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -26,6 +28,11 @@ type OpenOptions struct {
 func Open(ctx context.Context, path string, opt OpenOptions) (*Volume, error) {
 	st, err := os.Stat(path)
 	if err != nil {
+		// The path is named once: drop the one inside *fs.PathError.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	if st.IsDir() {

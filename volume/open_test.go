@@ -47,7 +47,7 @@ func TestOpen(t *testing.T) {
 		{name: "DICOM file and another series", path: oneFile, opt: OpenOptions{DICOM: DICOMOptions{SeriesIndex: 2}}, wantErr: "not to the series chosen"},
 		{name: "NIfTI", path: "../../shared/data/real/totalsegmentator/example_ct_sm.nii.gz", wantDims: [3]int{122, 101, 30}},
 		{name: "neither", path: notes, wantErr: notes + ": not a NIfTI file (.nii, .nii.gz), a DICOM file or a folder"},
-		{name: "missing", path: notes + ".gone", wantErr: "notes.txt.gone"},
+		{name: "missing", path: notes + ".gone", wantErr: "open " + notes + ".gone: no such file or directory"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -93,7 +93,7 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	path := pos[0]
 	st, err := os.Stat(path)
 	if err != nil {
-		return fmt.Errorf("info %s: %w", path, err)
+		return fmt.Errorf("info %s: %w", path, pathCause(err))
 	}
 	if st.IsDir() {
 		scan, err := volume.ScanDICOM(ctx, path)

@@ -125,3 +125,24 @@ func TestSeveralSeriesHint(t *testing.T) {
 		})
 	}
 }
+
+// TestMissingInputNamedOnce checks that a missing input is named once, with
+// the cause, not again inside a wrapped "stat PATH" error.
+func TestMissingInputNamedOnce(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "gone.nii.gz")
+	out := filepath.Join(dir, "out.nii.gz")
+	tests := [][]string{
+		{"info", missing},
+		{"convert", missing, out},
+		{"refine", "--coarse", missing, missing, out},
+	}
+	for _, args := range tests {
+		t.Run(args[0], func(t *testing.T) {
+			code, _, stderr := runCmd(args...)
+			if code != 1 || strings.Count(stderr, missing) != 1 || !strings.Contains(stderr, "no such file") {
+				t.Errorf("exit %d, stderr %q; want 1 and %s named once with its cause", code, stderr, missing)
+			}
+		})
+	}
+}
