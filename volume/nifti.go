@@ -225,6 +225,9 @@ func openNIfTI(f *os.File, path string, full bool) (*NIfTIHeader, io.Reader, err
 	if err != nil {
 		return nil, nil, err
 	}
+	if fi.IsDir() {
+		return nil, nil, fmt.Errorf("read %s: a folder, not a NIfTI file", path)
+	}
 	if !fi.Mode().IsRegular() {
 		return nil, nil, fmt.Errorf("read %s: not a regular file", path)
 	}

@@ -618,3 +618,20 @@ func TestReadNIfTIContextCanceled(t *testing.T) {
 		})
 	}
 }
+
+// TestReadNIfTIFolder checks that a folder given where a NIfTI file is
+// expected (a DICOM folder as a label volume) is named as a folder.
+func TestReadNIfTIFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, read := range []struct {
+		name string
+		f    func(string) error
+	}{
+		{"ReadNIfTI", func(p string) error { _, err := ReadNIfTI(p); return err }},
+		{"ReadLabelsNIfTI", func(p string) error { _, err := ReadLabelsNIfTI(p); return err }},
+	} {
+		if err := read.f(dir); err == nil || !strings.Contains(err.Error(), dir+": a folder, not a NIfTI file") {
+			t.Errorf("%s(folder): %v, want it named a folder", read.name, err)
+		}
+	}
+}
