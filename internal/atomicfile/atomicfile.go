@@ -2,6 +2,8 @@ package atomicfile
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -23,7 +25,12 @@ func WriteFile(path string, perm fs.FileMode, write func(w io.Writer) error) (er
 	}
 	f, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {
-		return err
+		// The caller names path; the temporary name would only confuse.
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("create a file in folder %s: %w", dir, err)
 	}
 	tmp := f.Name()
 	defer func() {

@@ -85,6 +85,10 @@ func TestWriteFileMissingDir(t *testing.T) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("error %v, want one wrapping fs.ErrNotExist", err)
 	}
+	// The folder at fault is named, not the temporary file never made.
+	if msg := err.Error(); !strings.Contains(msg, filepath.Dir(path)) || strings.Contains(msg, ".tmp-") {
+		t.Errorf("error %q: want the folder named and no temporary file", msg)
+	}
 	if called {
 		t.Error("write was called although no file could be created")
 	}
