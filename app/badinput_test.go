@@ -172,3 +172,45 @@ func TestOpenKeepsUnsavedLabels(t *testing.T) {
 		})
 	}
 }
+
+// TestExportRefusesBadPaths exports where it must not or cannot: over the
+// open scan itself, into a missing folder. Each fails naming the path, the
+// scan file is intact, and no temporary file is left.
+func TestExportRefusesBadPaths(t *testing.T) {
+	dir := t.TempDir()
+	scan, err := os.ReadFile(realFile(t, "example_ct_sm.nii.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ct := filepath.Join(dir, "ct.nii.gz")
+	if err := os.WriteFile(ct, scan, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := New(Options{AutosaveDir: t.TempDir()})
+	defer s.Close()
+	if err := s.Open(ct, volume.OpenOptions{}).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Paint("Paint", []int{3}, 5); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct{ name, path, want string }{
+		{"the scan itself", ct, "the open scan"},
+		{"the scan by another name", dir + string(filepath.Separator) + "." + string(filepath.Separator) + "ct.nii.gz", "the open scan"},
+		{"missing folder", filepath.Join(dir, "missing", "labels.nii.gz"), "no such file"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := s.ExportLabels(tt.path)
+			if err == nil || !strings.Contains(err.Error(), tt.path) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("export to %s: %v, want an error naming it with %q", tt.path, err, tt.want)
+			}
+			if b, err := os.ReadFile(ct); err != nil || string(b) != string(scan) {
+				t.Fatalf("the scan file changed (%d bytes, %v)", len(b), err)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 1 {
+				t.Errorf("%d entries beside the scan, want 1 (no temporary file)", len(entries))
+			}
+		})
+	}
+}

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 
 	"github.com/polyseg/polyseg/volume"
@@ -71,12 +72,16 @@ func (s *Session) ExportLabels(path string) error {
 		s.mu.RUnlock()
 		return fmt.Errorf("export labels %s: %w", path, ErrNoVolume)
 	}
-	v := s.vol
+	v, scan := s.vol, s.path
 	gen := s.edits
 	// A copy, so that edits can go on while the file is written.
 	l := &volume.Labels{Grid: s.layer.Labels.Grid, Data: append([]uint16(nil), s.layer.Labels.Data...)}
 	s.mu.RUnlock()
 
+	// A label volume written over the scan would replace the scan.
+	if scan != "" && sameFile(path, scan) {
+		return fmt.Errorf("export labels %s: that is the open scan; choose another name", path)
+	}
 	if err := s.opts.WriteLabels(path, l, v); err != nil {
 		return err
 	}
@@ -90,4 +95,14 @@ func (s *Session) ExportLabels(path string) error {
 		return s.DiscardAutosave()
 	}
 	return nil
+}
+
+// sameFile reports whether a and b name one existing file.
+func sameFile(a, b string) bool {
+	sa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	sb, err := os.Stat(b)
+	return err == nil && os.SameFile(sa, sb)
 }
