@@ -117,7 +117,13 @@ func readEmbedding(path, key string) (*Embedding, error) {
 		Data: make([]float32, n),
 	}
 	for i := range e.Data {
-		e.Data[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[h+4*i:]))
+		v := math.Float32frombits(binary.LittleEndian.Uint32(b[h+4*i:]))
+		// Builds before NaN voxels were windowed as air cached NaN
+		// embeddings for slices holding them; recompute those.
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("embedding cache %s: value %d is %v", path, i, v)
+		}
+		e.Data[i] = v
 	}
 	return e, nil
 }

@@ -149,8 +149,7 @@ func (s *SAM) Preprocess(img []float32, rows, cols int, w models.Window) []float
 	lo, _ := w.Range()
 	grey := make([]float32, len(img))
 	for i, v := range img {
-		g := (float64(v) - lo) / w.Width * 255
-		grey[i] = float32(min(max(g, 0), 255))
+		grey[i] = float32(windowed(v, lo, w.Width) * 255)
 	}
 	sc := float64(s.size) / float64(max(rows, cols))
 	nh, nw := int(float64(rows)*sc+0.5), int(float64(cols)*sc+0.5)

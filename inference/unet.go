@@ -91,7 +91,7 @@ func (u *UNet) Segment(ctx context.Context, v *volume.Volume, opts SegmentOption
 				return nil, err
 			}
 			for i, x := range img {
-				img[i] = float32(min(max((float64(x)-lo)/p.Window.Width, 0), 1))
+				img[i] = float32(windowed(x, lo, p.Window.Width))
 			}
 			resizeBilinearInto(in[b*px:], w, img, sl.Rows, sl.Cols, h, w)
 		}
@@ -203,4 +203,16 @@ func (u *UNet) writeSlice(out *volume.Labels, sl *Slicer, k int, probs []float32
 		}
 	}
 	return nil
+}
+
+// windowed maps a HU value to [0, 1] through the window of width starting
+// at lo. NaN (float NIfTI files use it for "no data" outside the field of
+// view) maps to 0, the bottom of the window, like air: left as NaN it would
+// spread through the resize and the network and end as an error blaming the
+// model.
+func windowed(x float32, lo, width float64) float64 {
+	if x != x {
+		return 0
+	}
+	return min(max((float64(x)-lo)/width, 0), 1)
 }
