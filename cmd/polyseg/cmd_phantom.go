@@ -58,12 +58,16 @@ func runPhantom(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return usageErr("%v", err)
 	}
-	if *size != 0 {
-		sc.Matrix = *size
-	}
-	if *slices != 0 {
-		sc.Slices = *slices
-	}
+	// An explicit --size 0 or --slices 0 is refused by Validate, not taken
+	// for "the preset's".
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "size":
+			sc.Matrix = *size
+		case "slices":
+			sc.Slices = *slices
+		}
+	})
 	if err := sc.Validate(); err != nil {
 		return usageErr("%v", err)
 	}

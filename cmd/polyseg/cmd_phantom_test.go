@@ -31,6 +31,9 @@ func TestPhantomUsage(t *testing.T) {
 		{"zero count", []string{dir, "--count", "0"}},
 		{"tiny matrix", []string{dir, "--size", "4"}},
 		{"negative slices", []string{dir, "--slices", "-3"}},
+		{"zero matrix", []string{dir, "--size", "0"}},
+		{"zero slices", []string{dir, "--slices", "0"}},
+		{"more than 8 GiB", []string{dir, "--size", "4096", "--slices", "4096"}},
 		{"unknown flag", []string{dir, "--colour"}},
 	}
 	for _, tc := range tests {
