@@ -207,6 +207,9 @@ func ReadNIfTIContext(ctx context.Context, path string) (*Volume, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	if w := nonFiniteWarning(data); w != "" {
+		h.Warnings = append(h.Warnings, w)
+	}
 	return &Volume{
 		Grid:     h.Grid,
 		Data:     data,
@@ -214,6 +217,25 @@ func ReadNIfTIContext(ctx context.Context, path string) (*Volume, error) {
 		Meta:     h.Meta,
 		Warnings: h.Warnings,
 	}, nil
+}
+
+// nonFiniteWarning counts NaN and infinite voxels, which float files use
+// for "no data" and which are no HU value: the user should know that the
+// HU range and statistics shown leave them out or are dominated by them.
+func nonFiniteWarning(data []float32) string {
+	var nan, inf int
+	for _, x := range data {
+		switch {
+		case x != x:
+			nan++
+		case math.IsInf(float64(x), 0):
+			inf++
+		}
+	}
+	if nan+inf == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d voxels are NaN and %d infinite, not HU values (the models read NaN as air)", nan, inf)
 }
 
 // openNIfTI reads and checks the header of the file f and returns a reader

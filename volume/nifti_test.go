@@ -635,3 +635,40 @@ func TestReadNIfTIFolder(t *testing.T) {
 		}
 	}
 }
+
+// TestReadNIfTINonFiniteWarning reads float volumes holding NaN and
+// infinities: the reader keeps them and says how many there are.
+func TestReadNIfTINonFiniteWarning(t *testing.T) {
+	tests := []struct {
+		name string
+		set  map[int]float32
+		want string // in a warning; "" for none
+	}{
+		{"finite", map[int]float32{3: 1.5}, ""},
+		{"NaN and Inf", map[int]float32{0: float32(math.NaN()), 1: float32(math.NaN()), 5: float32(math.Inf(-1))}, "2 voxels are NaN and 1 infinite"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := Grid{Dims: [3]int{4, 3, 2}, Affine: Identity()}
+			v := &Volume{Grid: g, Data: make([]float32, g.Len())}
+			for i, x := range tt.set {
+				v.Data[i] = x
+			}
+			path := filepath.Join(t.TempDir(), "f.nii.gz")
+			if err := WriteNIfTI(path, v); err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadNIfTI(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			warned := strings.Join(got.Warnings, "; ")
+			if tt.want == "" && strings.Contains(warned, "NaN") || !strings.Contains(warned, tt.want) {
+				t.Errorf("warnings %q, want %q", warned, tt.want)
+			}
+			if x := got.Data[0]; tt.want != "" && x == x {
+				t.Errorf("voxel 0 read as %v, want NaN kept", x)
+			}
+		})
+	}
+}
