@@ -41,6 +41,10 @@ type Options struct {
 	Threads int
 }
 
+// MaxThreads bounds Options.Threads: ONNX Runtime starts every thread asked
+// for, and 100000 of them took 16 GB before the first slice.
+const MaxThreads = 1024
+
 // Runtime is the ONNX Runtime as this program uses it: the shared library,
 // the execution provider sessions get, and their thread count. Create one
 // with NewRuntime and share it; sessions made from it are safe for
@@ -75,6 +79,9 @@ var ErrNoRuntime = errors.New("ONNX Runtime library not found")
 // NewRuntime loads the ONNX Runtime library (once per process) and returns
 // a Runtime configured by opts.
 func NewRuntime(opts Options) (*Runtime, error) {
+	if opts.Threads > MaxThreads {
+		return nil, fmt.Errorf("ONNX Runtime: %d threads asked for, at most %d", opts.Threads, MaxThreads)
+	}
 	cache := opts.CacheDir
 	if cache == "" {
 		cache = DefaultCacheDir()

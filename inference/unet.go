@@ -67,13 +67,7 @@ func (u *UNet) Segment(ctx context.Context, v *volume.Volume, opts SegmentOption
 	if in := u.m.Inputs[0].Shape; (in[2] > 0 && in[2] != int64(h)) || (in[3] > 0 && in[3] != int64(w)) {
 		return nil, fmt.Errorf("model %q: preprocess.size %v differs from the input shape %v", u.m.Name, p.Size, in)
 	}
-	batch := opts.Batch
-	if batch <= 0 {
-		batch = 8
-	}
-	if n := u.m.Inputs[0].Shape[0]; n > 0 {
-		batch = int(n)
-	}
+	batch := batchSize(opts.Batch, u.m.Inputs[0].Shape[0], sl.Slices)
 	out := volume.NewLabels(v.Grid)
 	lo, _ := p.Window.Range()
 	px := h * w
@@ -215,4 +209,18 @@ func windowed(x float32, lo, width float64) float64 {
 		return 0
 	}
 	return min(max((float64(x)-lo)/width, 0), 1)
+}
+
+// batchSize is the number of slices per model run: the model's fixed batch
+// dimension when it has one, else the one asked for (8 when not positive),
+// at most the slices there are, since the input buffer and ONNX Runtime's
+// arena are sized by it: --batch 100000 on a 30-slice scan asked for 59 GB.
+func batchSize(asked int, fixed int64, slices int) int {
+	if fixed > 0 {
+		return int(fixed)
+	}
+	if asked <= 0 {
+		asked = 8
+	}
+	return max(min(asked, slices), 1)
 }

@@ -68,6 +68,9 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *label > 65535 {
 		return usageErr("--label %d: label values are 0..65535", *label)
 	}
+	if err := rf.check(); err != nil {
+		return err
+	}
 	if err := checkOutput(out, in, *coarsePath); err != nil {
 		return err
 	}

@@ -38,6 +38,11 @@ func TestSegmentRefineUsage(t *testing.T) {
 		{"refine without --coarse", []string{"refine", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 		{"refine with a bad window", []string{"refine", "--coarse", "c.nii.gz", "--window", "400", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 		{"refine with a label too large", []string{"refine", "--coarse", "c.nii.gz", "--label", "70000", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"segment with batch 0", []string{"segment", "--batch", "0", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"segment with a negative batch", []string{"segment", "--batch", "-1", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"segment with negative threads", []string{"segment", "--threads", "-1", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"segment with 100000 threads", []string{"segment", "--threads", "100000", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with 100000 threads", []string{"refine", "--coarse", "c.nii.gz", "--threads", "100000", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

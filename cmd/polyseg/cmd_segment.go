@@ -38,6 +38,15 @@ func (r *runtimeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&r.lib, "ort-lib", "", "path of libonnxruntime (default: $POLYSEG_ORT_LIB, else the cache from scripts/fetch-runtime.sh)")
 }
 
+// check refuses thread counts ONNX Runtime would take literally: a
+// negative one, or more threads than any machine uses (each costs memory).
+func (r *runtimeFlags) check() error {
+	if r.threads < 0 || r.threads > inference.MaxThreads {
+		return usageErr("--threads %d: want 0 (one per CPU) to %d", r.threads, inference.MaxThreads)
+	}
+	return nil
+}
+
 func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 	rt, err := inference.NewRuntime(inference.Options{Library: r.lib, Provider: inference.Provider(r.provider), Threads: r.threads})
 	if err != nil {
@@ -155,6 +164,12 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	rf.register(fs)
 	in, out, err := parseScanToLabels(fs, args)
 	if err != nil {
+		return err
+	}
+	if *batch < 1 {
+		return usageErr("--batch %d: want 1 or more slices per run", *batch)
+	}
+	if err := rf.check(); err != nil {
 		return err
 	}
 	if err := checkOutput(out, in); err != nil {

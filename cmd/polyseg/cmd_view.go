@@ -66,6 +66,9 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 		va.path = rest[0]
 	}
 	va.labels, va.goTo = *labels, *goTo
+	if err := rf.check(); err != nil {
+		return va, err
+	}
 	switch inference.Provider(rf.provider) {
 	case inference.ProviderAuto, inference.ProviderCPU, inference.ProviderCUDA:
 	default:

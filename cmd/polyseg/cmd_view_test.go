@@ -33,6 +33,8 @@ func TestParseViewArgs(t *testing.T) {
 		{[]string{"--labels", "seg.nii.gz"}, viewArgs{}, errUsage},
 		{[]string{"--series", "2"}, viewArgs{}, errUsage},
 		{[]string{"dicom/", "--series", "0"}, viewArgs{}, errUsage},
+		{[]string{"ct.nii", "--threads", "100000"}, viewArgs{}, errUsage},
+		{[]string{"ct.nii", "--threads", "-1"}, viewArgs{}, errUsage},
 	}
 	for _, tt := range tests {
 		got, err := parseViewArgs(tt.args, io.Discard)
