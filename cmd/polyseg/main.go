@@ -41,6 +41,10 @@ func main() {
 	// SIGTERM (kill, a closing terminal session's manager) stops the work
 	// as Ctrl+C does, so that no temporary file is left behind.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	// A second signal ends the program at once, as without this handler:
+	// some work (a model's session being created, a file being written)
+	// does not look at ctx, and the user must not be stuck behind it.
+	context.AfterFunc(ctx, stop)
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)

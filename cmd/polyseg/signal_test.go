@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"context"
 	"flag"
+	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -55,12 +59,57 @@ func TestSignalStopsCleanly(t *testing.T) {
 	}
 }
 
+// TestSecondSignalKills signals a child stuck in work that does not look
+// at its context: the first signal cannot stop it, the second must.
+func TestSecondSignalKills(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("no SIGTERM to send on Windows")
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMainChild$", "--", "hang")
+	cmd.Env = append(os.Environ(), "POLYSEG_MAIN_CHILD=1")
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(stdout).ReadString('\n'); err != nil { // "ready"
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// Signal until it ends; a bounded number of tries keeps a regression
+	// from hanging the test run.
+	for range 200 {
+		cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+			ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
+			if !ws.Signaled() {
+				t.Errorf("child ended with %v, want killed by the signal", cmd.ProcessState)
+			}
+			return
+		case <-time.After(25 * time.Millisecond):
+		}
+	}
+	cmd.Process.Kill()
+	<-done
+	t.Fatal("repeated SIGTERM did not end a child stuck in work")
+}
+
 // TestMainChild runs main with the arguments after "--" when started by
 // TestSignalStopsCleanly.
 func TestMainChild(t *testing.T) {
 	if os.Getenv("POLYSEG_MAIN_CHILD") == "" {
 		t.Skip("only run as the child of TestSignalStopsCleanly")
 	}
+	// hang stands for work that does not look at its context.
+	register(command{name: "hang", run: func(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+		fmt.Fprintln(stdout, "ready")
+		time.Sleep(time.Hour)
+		return nil
+	}})
 	os.Args = append([]string{"polyseg"}, flag.Args()...)
 	main()
 }
