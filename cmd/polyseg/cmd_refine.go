@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/polyseg/polyseg/inference"
@@ -67,6 +68,9 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	if *label > 65535 {
 		return usageErr("--label %d: label values are 0..65535", *label)
+	}
+	if err := checkRefineOptions(o); err != nil {
+		return err
 	}
 	if err := rf.check(); err != nil {
 		return err
@@ -141,5 +145,25 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 	}
 	fmt.Fprintln(stdout)
+	return nil
+}
+
+// checkRefineOptions refuses thresholds outside their meaning: NaN compares
+// false with everything, so it silently switched a check off, and an IoU
+// above 1 or a negative area change silently kept every coarse shape.
+func checkRefineOptions(o inference.RefineOptions) error {
+	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+	switch {
+	case !finite(o.MarginMM) || o.MarginMM < 0:
+		return usageErr("--margin-mm %g: want 0 or more", o.MarginMM)
+	case !finite(o.MinIoU) || o.MinIoU < 0 || o.MinIoU > 1:
+		return usageErr("--min-iou %g: want 0 to 1", o.MinIoU)
+	case !finite(o.MaxAreaChange) || o.MaxAreaChange < 0:
+		return usageErr("--max-area-change %g: want 0 or more", o.MaxAreaChange)
+	case !finite(o.MaxHUShift) || o.MaxHUShift < 0:
+		return usageErr("--max-hu-shift %g: want 0 or more", o.MaxHUShift)
+	case !finite(o.TrimStd):
+		return usageErr("--trim-std %g: want a number (negative: off)", o.TrimStd)
+	}
 	return nil
 }

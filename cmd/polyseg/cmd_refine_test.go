@@ -42,6 +42,13 @@ func TestSegmentRefineUsage(t *testing.T) {
 		{"segment with a negative batch", []string{"segment", "--batch", "-1", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 		{"segment with negative threads", []string{"segment", "--threads", "-1", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 		{"segment with 100000 threads", []string{"segment", "--threads", "100000", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --min-iou 2", []string{"refine", "--coarse", "c.nii.gz", "--min-iou", "2", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --min-iou NaN", []string{"refine", "--coarse", "c.nii.gz", "--min-iou", "NaN", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --max-area-change -1", []string{"refine", "--coarse", "c.nii.gz", "--max-area-change", "-1", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --max-hu-shift -2", []string{"refine", "--coarse", "c.nii.gz", "--max-hu-shift", "-2", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --margin-mm -5", []string{"refine", "--coarse", "c.nii.gz", "--margin-mm", "-5", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --margin-mm Inf", []string{"refine", "--coarse", "c.nii.gz", "--margin-mm", "Inf", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
+		{"refine with --trim-std NaN", []string{"refine", "--coarse", "c.nii.gz", "--trim-std", "NaN", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 		{"refine with 100000 threads", []string{"refine", "--coarse", "c.nii.gz", "--threads", "100000", "in.nii.gz", filepath.Join(dir, "out.nii.gz")}},
 	}
 	for _, tc := range tests {
