@@ -110,12 +110,26 @@ func TestDefaultModelMatchesTrainer(t *testing.T) {
 	}
 	defer outs[0].Destroy()
 	got := outs[0].(*ort.Tensor[float32]).GetData()
+	// Float32 sums in another order drift through the InstanceNorm layers:
+	// measured 3e-6 relative at the first one, up to 6e-4 in the
+	// probabilities at 128 px. Wrong pre-processing, orientation or weights
+	// give differences of order 0.1-1, so 1e-3 still catches them; and the
+	// masks, which are what users get, must agree wherever a probability is
+	// not within that tolerance of the threshold.
+	const tol = 1e-3
 	var maxP float64
+	flips := 0
 	for i := range got {
 		maxP = max(maxP, math.Abs(float64(got[i]-wantProbs[i])))
+		if (got[i] > 0.5) != (wantProbs[i] > 0.5) && math.Abs(float64(wantProbs[i])-0.5) > tol {
+			flips++
+		}
 	}
 	t.Logf("max |input - trainer| %.2g, max |ORT - PyTorch| %.2g", maxIn, maxP)
-	if maxP > 1e-4 {
+	if maxP > tol {
 		t.Errorf("ONNX Runtime differs from PyTorch by up to %g", maxP)
+	}
+	if flips > 0 {
+		t.Errorf("%d pixels are on the other side of the threshold in ONNX Runtime", flips)
 	}
 }
