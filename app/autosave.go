@@ -116,6 +116,7 @@ func (s *Session) Autosave() (string, error) {
 	data := append([]uint16(nil), s.layer.Labels.Data...)
 	hdr := autosaveHeader{Scan: s.path, ScanHash: s.scanHash, Dims: s.vol.Dims, Affine: s.vol.Affine, Saved: time.Now().UTC()}
 	paths := s.autosavePaths()
+	entries, pscan := s.prov.snapshot(), s.provenanceScan()
 	s.mu.RUnlock()
 
 	for _, v := range data {
@@ -138,6 +139,10 @@ func (s *Session) Autosave() (string, error) {
 		err := atomicfile.WriteFile(p, 0o600, func(w io.Writer) error { return writeAutosave(w, hdr, data) })
 		if err != nil {
 			errs = append(errs, fmt.Errorf("write %s: %w", p, err))
+			continue
+		}
+		if err := writeProvenance(p, pscan, entries, 0o600); err != nil {
+			errs = append(errs, err)
 			continue
 		}
 		s.mu.Lock()
@@ -222,7 +227,11 @@ func (s *Session) RestoreAutosave(a *Autosave) (int, error) {
 	if hdr.ScanHash != hash || hdr.Dims != grid.Dims {
 		return 0, fmt.Errorf("restore autosave %s: it belongs to another scan (%s)", a.Path, hdr.Scan)
 	}
-	return s.replaceLabels("Restore autosave", &volume.Labels{Grid: grid, Data: data}, true)
+	// The autosave's sidecar says what made its labels; without one (an
+	// autosave of an older build) the record starts at the restore.
+	earlier, _ := ReadProvenance(a.Path)
+	return s.replaceLabels("Restore autosave", &volume.Labels{Grid: grid, Data: data}, true,
+		&Provenance{Tool: "restore-autosave", Source: a.Path, Earlier: earlier})
 }
 
 // DiscardAutosave removes the open scan's autosave files.
@@ -240,6 +249,9 @@ func (s *Session) DiscardAutosave() error {
 			continue
 		}
 		if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, err)
+		}
+		if err := removeProvenance(p); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -13,6 +13,10 @@ type edit struct {
 	name     string
 	idx      []uint32
 	old, new []uint16
+	// prov says what made the edit (nil: only its name is known); id is
+	// its entry in the session's provenance log.
+	prov *Provenance
+	id   int
 }
 
 // set writes v to data[i], recording the voxel in e only if it changes, so
@@ -90,12 +94,17 @@ func (s *Session) Paint(name string, idx []int, value uint16) (int, error) {
 // did. next must lie on the scan's grid (volume.LoadLabels resamples);
 // the session copies it and keeps no reference.
 func (s *Session) ReplaceLabels(name string, next *volume.Labels) (int, error) {
-	return s.replaceLabels(name, next, false)
+	return s.replaceLabels(name, next, false, nil)
+}
+
+// ReplaceLabelsWith is ReplaceLabels with a record of what made next.
+func (s *Session) ReplaceLabelsWith(name string, next *volume.Labels, p *Provenance) (int, error) {
+	return s.replaceLabels(name, next, false, p)
 }
 
 // replaceLabels is ReplaceLabels; saved says that next is on disk already
 // (loaded from a file, an autosave), so that there is nothing to autosave.
-func (s *Session) replaceLabels(name string, next *volume.Labels, saved bool) (int, error) {
+func (s *Session) replaceLabels(name string, next *volume.Labels, saved bool, p *Provenance) (int, error) {
 	s.mu.Lock()
 	l := s.layer.Labels
 	if l == nil {
@@ -106,7 +115,7 @@ func (s *Session) replaceLabels(name string, next *volume.Labels, saved bool) (i
 		s.mu.Unlock()
 		return 0, fmt.Errorf("%s: label volume is not on the scan's grid", name)
 	}
-	e := &edit{name: name}
+	e := &edit{name: name, prov: p}
 	for i, v := range next.Data {
 		e.set(l.Data, i, v)
 	}
@@ -126,6 +135,7 @@ func (s *Session) record(e *edit) int {
 	if len(e.idx) == 0 {
 		return 0
 	}
+	e.id = s.prov.add(e.name, e.prov, len(e.idx))
 	s.history.push(e, s.opts.UndoBudget)
 	s.dirty = true
 	s.edits++
@@ -163,6 +173,7 @@ func (s *Session) replay(from, to *[]*edit, undo bool) (string, bool) {
 		s.layer.Labels.Data[i] = vals[n]
 	}
 	*to = append(*to, e)
+	s.prov.setUndone(e.id, undo)
 	s.dirty = true
 	s.edits++
 	s.mu.Unlock()

@@ -57,7 +57,7 @@ func (s *Session) LoadLabels(path string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.replaceLabels("Load "+filepath.Base(path), l, true); err != nil {
+	if _, err := s.replaceLabels("Load "+filepath.Base(path), l, true, &Provenance{Tool: "load", Source: path}); err != nil {
 		return nil, fmt.Errorf("load labels %s: %w", path, err)
 	}
 	return warnings, nil
@@ -76,6 +76,7 @@ func (s *Session) ExportLabels(path string) error {
 	gen := s.edits
 	// A copy, so that edits can go on while the file is written.
 	l := &volume.Labels{Grid: s.layer.Labels.Grid, Data: append([]uint16(nil), s.layer.Labels.Data...)}
+	entries, pscan := s.prov.snapshot(), s.provenanceScan()
 	s.mu.RUnlock()
 
 	// A label volume written over the scan would replace the scan.
@@ -84,6 +85,11 @@ func (s *Session) ExportLabels(path string) error {
 	}
 	if err := s.opts.WriteLabels(path, l, v); err != nil {
 		return err
+	}
+	// The sidecar follows the labels: written first, it could describe a
+	// file that then failed to be written.
+	if err := writeProvenance(path, pscan, entries, 0o644); err != nil {
+		return fmt.Errorf("export labels %s: %w", path, err)
 	}
 	s.mu.Lock()
 	clean := s.edits == gen && s.vol == v

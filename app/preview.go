@@ -38,6 +38,8 @@ type preview struct {
 	labels *volume.Labels
 	// scope lists the voxel indices the preview decides; nil means all.
 	scope []int
+	// prov says what made the preview; accepting it records it.
+	prov *Provenance
 }
 
 // newPreview counts the voxels proposed and keeps only the given values
@@ -82,7 +84,7 @@ func valueSet(values []uint16) []bool {
 // merge returns the edit accepting p makes to l.
 func (p *preview) merge(l *volume.Labels) *edit {
 	in := valueSet(p.info.Values)
-	e := &edit{name: p.info.Name}
+	e := &edit{name: p.info.Name, prov: p.prov}
 	visit := func(i int) {
 		cur, prop := l.Data[i], p.labels.Data[i]
 		next := cur

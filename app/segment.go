@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/viewer"
@@ -40,6 +41,7 @@ func (s *Session) ProbeModels() <-chan struct{} {
 // the preview.
 func (s *Session) Segment() (*Job, error) {
 	return s.startModelJob("Segment", func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error) {
+		started := time.Now().UTC()
 		p.Report(-1, "loading the U-Net")
 		u, err := s.models.UNet()
 		s.changed(ChangeModels)
@@ -55,7 +57,10 @@ func (s *Session) Segment() (*Job, error) {
 		for _, lab := range man.Labels {
 			values = append(values, lab.Value)
 		}
-		return newPreview("Segment ("+man.Name+")", v, l, values, -1, nil), nil
+		pv := newPreview("Segment ("+man.Name+")", v, l, values, -1, nil)
+		pv.prov = &Provenance{Tool: "segment", Labels: values, Models: u.Models(),
+			Options: map[string]any{"largest_component": true}, Started: started, Finished: time.Now().UTC()}
+		return pv, nil
 	})
 }
 
@@ -114,6 +119,7 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 	}
 	name := fmt.Sprintf("SAM box on slice %d", slice+1)
 	return s.startModelJob(name, func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error) {
+		started := time.Now().UTC()
 		p.Report(-1, "loading SAM")
 		sam, err := s.models.SAM()
 		s.changed(ChangeModels)
@@ -141,13 +147,18 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 				}
 			}
 		}
-		return newPreview(name, v, l, []uint16{value}, slice, scope), nil
+		pv := newPreview(name, v, l, []uint16{value}, slice, scope)
+		pv.prov = &Provenance{Tool: "sam-box", Labels: []uint16{value}, Models: sam.Models(),
+			Prompts: &Prompts{Boxes: []BoxPrompt{{Plane: plane.String(), Slice: slice, A: a, B: b}}},
+			Started: started, Finished: time.Now().UTC()}
+		return pv, nil
 	})
 }
 
 // startRefine runs SAM's refinement of coarse as a job.
 func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labels, values []uint16, slice int, scope []int) (*Job, error) {
 	return s.startModelJob(name, func(ctx context.Context, p Progress, _ *volume.Volume) (*preview, error) {
+		started := time.Now().UTC()
 		p.Report(-1, "loading SAM")
 		sam, err := s.models.SAM()
 		s.changed(ChangeModels)
@@ -158,7 +169,12 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 		if err != nil {
 			return nil, err
 		}
-		return newPreview(name, v, l, values, slice, scope), nil
+		pv := newPreview(name, v, l, values, slice, scope)
+		pv.prov = &Provenance{Tool: "sam-refine", Labels: values, Models: sam.Models(), Started: started, Finished: time.Now().UTC()}
+		if slice >= 0 {
+			pv.prov.Prompts = &Prompts{Plane: "axial", AnchorSlices: []int{slice}}
+		}
+		return pv, nil
 	})
 }
 

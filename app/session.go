@@ -81,8 +81,9 @@ type Session struct {
 	cursor   [3]int
 	window   viewer.Window
 	history  history
-	dirty    bool   // labels changed since the last autosave or export
-	edits    uint64 // counts label changes, so an autosave knows if it is stale
+	prov     provenanceLog // what made each edit, for the sidecars
+	dirty    bool          // labels changed since the last autosave or export
+	edits    uint64        // counts label changes, so an autosave knows if it is stale
 	jobs     []*Job
 	preview  *preview // a model's pending result, or nil
 	wg       sync.WaitGroup
@@ -190,6 +191,7 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.layer.Hidden = map[uint16]bool{}
 	s.cursor = [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
 	s.history.clear()
+	s.prov.clear()
 	s.preview = nil
 	s.dirty = false
 	s.edits++
