@@ -35,6 +35,9 @@ type ModelOptions struct {
 	UNet string
 	// SAM configures the Segment Anything runner (embedding cache).
 	SAM inference.SAMOptions
+	// Propagation tunes the "sam" propagation engine; the zero value
+	// gives its defaults.
+	Propagation inference.SAMPropagationOptions
 }
 
 // ModelStatus is what a session knows about its models, for menus and the
@@ -274,4 +277,28 @@ func (m *Models) Close() error {
 		m.sam = nil
 	}
 	return errors.Join(errs...)
+}
+
+// LoadedUNet returns the segmentation model if it is loaded already, nil
+// otherwise: for uses that are worth it only when it costs nothing.
+func (m *Models) LoadedUNet() *inference.UNet {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unet
+}
+
+// Engine returns the propagation engine named name (EngineSAM or
+// EngineSAM2), loading what it runs the first time.
+func (m *Models) Engine(name string) (inference.Engine, error) {
+	switch name {
+	case "", EngineSAM:
+		s, err := m.SAM()
+		if err != nil {
+			return nil, err
+		}
+		return inference.NewSAMEngine(s, m.opts.Propagation), nil
+	case EngineSAM2:
+		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 model folder given", ErrNoModel)
+	}
+	return nil, fmt.Errorf("unknown propagation engine %q (want sam or sam2)", name)
 }

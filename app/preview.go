@@ -163,6 +163,7 @@ func (s *Session) AcceptPreview() (int, error) {
 		return 0, ErrNoPreview
 	}
 	s.preview = nil
+	s.acceptedLive(p)
 	e := p.merge(s.layer.Labels)
 	for n, i := range e.idx {
 		s.layer.Labels.Data[i] = e.new[n]
@@ -182,6 +183,10 @@ func (s *Session) AcceptPreview() (int, error) {
 func (s *Session) RejectPreview() bool {
 	s.mu.Lock()
 	had := s.preview != nil
+	if live := s.props.live; live != nil && live.preview == s.preview {
+		live.cancel()
+		s.props.live = nil
+	}
 	s.preview = nil
 	s.mu.Unlock()
 	if had {

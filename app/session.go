@@ -82,6 +82,7 @@ type Session struct {
 	window   viewer.Window
 	history  history
 	prov     provenanceLog // what made each edit, for the sidecars
+	props    propagationState
 	dirty    bool          // labels changed since the last autosave or export
 	edits    uint64        // counts label changes, so an autosave knows if it is stale
 	jobs     []*Job
@@ -192,6 +193,10 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.cursor = [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
 	s.history.clear()
 	s.prov.clear()
+	if live := s.props.live; live != nil {
+		live.cancel()
+	}
+	s.props = propagationState{}
 	s.preview = nil
 	s.dirty = false
 	s.edits++

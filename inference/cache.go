@@ -54,6 +54,19 @@ func (c *embeddingCache) get(key string) *Embedding {
 	return e
 }
 
+// has reports whether key is cached in memory or on disk, without reading
+// the disk file.
+func (c *embeddingCache) has(key string) bool {
+	c.mu.Lock()
+	_, ok := c.items[key]
+	c.mu.Unlock()
+	if ok || c.dir == "" {
+		return ok
+	}
+	st, err := os.Stat(c.path(key))
+	return err == nil && st.Size() == int64(len(embeddingMagic)+8+4*samChannels*samGrid*samGrid)
+}
+
 func (c *embeddingCache) put(e *Embedding) {
 	c.remember(e)
 	if c.dir != "" {

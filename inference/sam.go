@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math"
 
@@ -32,6 +33,7 @@ type SAM struct {
 	std      [3]float32
 	window   models.Preprocess
 	cache    *embeddingCache
+	sched    *encoderSchedule
 }
 
 // SAMOptions configure NewSAM.
@@ -78,6 +80,7 @@ func (r *Runtime) LoadSAM(encoder, decoder *models.Manifest, opts SAMOptions) (*
 		n, dir = 0, ""
 	}
 	s.cache = newEmbeddingCache(n, dir)
+	s.sched = newEncoderSchedule()
 	return s, nil
 }
 
@@ -168,8 +171,31 @@ func (s *SAM) Preprocess(img []float32, rows, cols int, w models.Window) []float
 }
 
 // Embed returns the embedding of a slice image in window w, from the cache
-// when it is there.
+// when it is there. Concurrent calls for the same slice share one encode.
 func (s *SAM) Embed(ctx context.Context, img []float32, rows, cols int, w models.Window) (*Embedding, error) {
+	return s.embed(ctx, img, rows, cols, w, false)
+}
+
+// EmbedBackground is Embed at the lowest priority, for encoding slices
+// ahead of need: it waits while foreground calls (Embed, Decode) run, and
+// gives way to one that starts while it encodes, trying again once the
+// foreground is quiet. It returns only with the embedding or ctx's error.
+func (s *SAM) EmbedBackground(ctx context.Context, img []float32, rows, cols int, w models.Window) (*Embedding, error) {
+	for {
+		e, err := s.embed(ctx, img, rows, cols, w, true)
+		if !errors.Is(err, errPreempted) {
+			return e, err
+		}
+	}
+}
+
+// Cached reports whether the embedding of a slice image is in the memory
+// or disk cache, without computing it.
+func (s *SAM) Cached(img []float32, rows, cols int, w models.Window) bool {
+	return s.cache.has(s.embeddingKey(img, rows, cols, w))
+}
+
+func (s *SAM) embed(ctx context.Context, img []float32, rows, cols int, w models.Window, background bool) (*Embedding, error) {
 	if len(img) != rows*cols || rows <= 0 || cols <= 0 {
 		return nil, fmt.Errorf("sam: image of %d pixels is not %dx%d", len(img), rows, cols)
 	}
@@ -180,23 +206,30 @@ func (s *SAM) Embed(ctx context.Context, img []float32, rows, cols int, w models
 	if e := s.cache.get(key); e != nil {
 		return e, nil
 	}
-	in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), s.Preprocess(img, rows, cols, w))
-	if err != nil {
-		return nil, fmt.Errorf("sam encoder input: %w", err)
-	}
-	defer in.Destroy()
-	data := make([]float32, samChannels*samGrid*samGrid)
-	out, err := ort.NewTensor(ort.NewShape(1, samChannels, samGrid, samGrid), data)
-	if err != nil {
-		return nil, fmt.Errorf("sam encoder output: %w", err)
-	}
-	defer out.Destroy()
-	if err := s.enc.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
-		return nil, err
-	}
-	e := &Embedding{Data: data, Rows: rows, Cols: cols, Key: key}
-	s.cache.put(e)
-	return e, nil
+	return s.sched.embed(ctx, key, background, func(ctx context.Context) (*Embedding, error) {
+		// Another caller may have finished this slice between the cache
+		// lookup and the schedule.
+		if e := s.cache.get(key); e != nil {
+			return e, nil
+		}
+		in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), s.Preprocess(img, rows, cols, w))
+		if err != nil {
+			return nil, fmt.Errorf("sam encoder input: %w", err)
+		}
+		defer in.Destroy()
+		data := make([]float32, samChannels*samGrid*samGrid)
+		out, err := ort.NewTensor(ort.NewShape(1, samChannels, samGrid, samGrid), data)
+		if err != nil {
+			return nil, fmt.Errorf("sam encoder output: %w", err)
+		}
+		defer out.Destroy()
+		if err := s.enc.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+			return nil, err
+		}
+		e := &Embedding{Data: data, Rows: rows, Cols: cols, Key: key}
+		s.cache.put(e)
+		return e, nil
+	})
 }
 
 // Prompt is what the decoder is asked: a box and/or points on the slice
@@ -297,7 +330,9 @@ func (s *SAM) Decode(ctx context.Context, e *Embedding, p Prompt) (*Prediction, 
 		}
 	}
 	outs := make([]ort.Value, 3)
+	end := s.sched.foreground()
 	err := s.dec.Run(ctx, vals, outs)
+	end()
 	defer func() {
 		for _, v := range outs {
 			if v != nil {

@@ -1,0 +1,128 @@
+package inference
+
+import (
+	"math"
+
+	"github.com/polyseg/polyseg/metrics"
+)
+
+// Morphology and distances on slice masks, in millimetres where the
+// pixels are not square (CT pixels are, but a reformatted plane's are not).
+
+// distanceTo returns, for every pixel, its Euclidean distance in mm to the
+// nearest set pixel of m (0 on set pixels, +Inf everywhere when m is
+// empty); dr and dc are the pixel sizes along rows and columns.
+func distanceTo(m *Mask2D, dr, dc float64) []float64 {
+	d := metrics.SquaredDistances(m.Data, [3]int{m.Cols, m.Rows, 1}, [3]float64{dc, dr, 1})
+	for i, x := range d {
+		d[i] = math.Sqrt(x)
+	}
+	return d
+}
+
+// dilateMM returns the pixels within r mm of m.
+func dilateMM(m *Mask2D, r, dr, dc float64) *Mask2D {
+	dist := distanceTo(m, dr, dc)
+	out := NewMask2D(m.Rows, m.Cols)
+	for i, x := range dist {
+		out.Data[i] = x <= r
+	}
+	return out
+}
+
+// erodeMM returns the pixels of m farther than r mm from its outside
+// (pixels beyond the image count as outside).
+func erodeMM(m *Mask2D, r, dr, dc float64) *Mask2D {
+	// Pad by one pixel so that the image border counts as outside.
+	p := NewMask2D(m.Rows+2, m.Cols+2)
+	for i := range p.Data {
+		p.Data[i] = true
+	}
+	for row := 0; row < m.Rows; row++ {
+		for c := 0; c < m.Cols; c++ {
+			p.Data[(row+1)*p.Cols+c+1] = !m.Data[row*m.Cols+c]
+		}
+	}
+	dist := distanceTo(p, dr, dc)
+	out := NewMask2D(m.Rows, m.Cols)
+	for row := 0; row < m.Rows; row++ {
+		for c := 0; c < m.Cols; c++ {
+			out.Data[row*m.Cols+c] = dist[(row+1)*p.Cols+c+1] > r
+		}
+	}
+	return out
+}
+
+// fillHoles sets the background pixels of m that cannot reach the image
+// border through 4-connected background: an organ's cross-section has no
+// holes, though vessels inside it may have another density.
+func fillHoles(m *Mask2D) *Mask2D {
+	rows, cols := m.Rows, m.Cols
+	outside := make([]bool, len(m.Data))
+	stack := make([]int, 0, 2*(rows+cols))
+	push := func(i int) {
+		if !m.Data[i] && !outside[i] {
+			outside[i] = true
+			stack = append(stack, i)
+		}
+	}
+	for r := 0; r < rows; r++ {
+		push(r * cols)
+		push(r*cols + cols - 1)
+	}
+	for c := 0; c < cols; c++ {
+		push(c)
+		push((rows-1)*cols + c)
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		r, c := i/cols, i%cols
+		if r > 0 {
+			push(i - cols)
+		}
+		if r < rows-1 {
+			push(i + cols)
+		}
+		if c > 0 {
+			push(i - 1)
+		}
+		if c < cols-1 {
+			push(i + 1)
+		}
+	}
+	out := NewMask2D(rows, cols)
+	for i := range out.Data {
+		out.Data[i] = !outside[i]
+	}
+	return out
+}
+
+// and returns the pixels set in both a and b.
+func and(a, b *Mask2D) *Mask2D {
+	out := NewMask2D(a.Rows, a.Cols)
+	for i := range out.Data {
+		out.Data[i] = a.Data[i] && b.Data[i]
+	}
+	return out
+}
+
+// intersection counts the pixels set in both a and b.
+func intersection(a, b *Mask2D) int {
+	n := 0
+	for i, on := range a.Data {
+		if on && b.Data[i] {
+			n++
+		}
+	}
+	return n
+}
+
+// dice2 is the Dice coefficient of two masks (1 when both are empty).
+func dice2(a, b *Mask2D) float64 {
+	sa, sb := a.Area(), b.Area()
+	if sa+sb == 0 {
+		return 1
+	}
+	return 2 * float64(intersection(a, b)) / float64(sa+sb)
+}

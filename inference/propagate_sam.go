@@ -1,0 +1,457 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/polyseg/polyseg/models"
+)
+
+// SAMPropagationOptions tune the "sam" engine. The zero value gives the
+// defaults (DefaultSAMPropagationOptions), chosen on patient A only and
+// documented in docs/propagation.md; every threshold is here, by name, so
+// that the command line and the docs can show it.
+type SAMPropagationOptions struct {
+	// MarginMM widens the box taken from the previous slice's mask on
+	// every side: the structure may grow from one slice to the next.
+	MarginMM float64 `json:"margin_mm"`
+	// MaskLogit is the amplitude of the previous slice's (guarded) mask
+	// given to the decoder as its mask prompt.
+	MaskLogit float64 `json:"mask_logit"`
+	// GrowMM bounds how far the structure's edge may move from one slice
+	// to the next, in mm in the slice plane; it is multiplied by the
+	// slice spacing in mm over 3 mm, so thin slices allow less. SAM's
+	// pixels beyond it are a leak into a neighbour.
+	GrowMM float64 `json:"grow_mm"`
+	// HUStd: pixels whose HU lies more than HUStd standard deviations from
+	// the anchors' mean (inside their eroded masks) are not the
+	// structure; holes this leaves inside it are filled (vessels).
+	HUStd float64 `json:"hu_std"`
+	// MinHUFraction stops a chain when less than this fraction of SAM's
+	// mask has the structure's density: SAM found another tissue.
+	MinHUFraction float64 `json:"min_hu_fraction"`
+	// MinIoU stops a chain when SAM's own IoU estimate falls below it.
+	MinIoU float64 `json:"min_iou"`
+	// MinAreaRatio stops a chain when the guarded mask's area falls below
+	// this fraction of the previous slice's: the structure has ended.
+	MinAreaRatio float64 `json:"min_area_ratio"`
+	// MinAreaMM2 stops a chain when the guarded mask covers less than
+	// this many mm².
+	MinAreaMM2 float64 `json:"min_area_mm2"`
+	// MaxOutside stops a chain when more than this fraction of SAM's mask
+	// lies beyond GrowMM of the previous slice's mask: it jumped.
+	MaxOutside float64 `json:"max_outside"`
+	// PriorMin removes the pixels whose prior probability (a U-Net's, when
+	// one for the label is loaded) is below it.
+	PriorMin float64 `json:"prior_min"`
+	// DoubtBelow is the confidence under which a slice counts as doubtful
+	// (the UI's "next doubtful slice"); it does not change the result.
+	DoubtBelow float64 `json:"doubt_below"`
+}
+
+// DefaultSAMPropagationOptions returns the defaults of the "sam" engine.
+func DefaultSAMPropagationOptions() SAMPropagationOptions {
+	return SAMPropagationOptions{
+		MarginMM:      0,
+		MaskLogit:     10,
+		GrowMM:        6,
+		HUStd:         3,
+		MinHUFraction: 0.5,
+		MinIoU:        0.5,
+		MinAreaRatio:  0.15,
+		MinAreaMM2:    20,
+		MaxOutside:    0.5,
+		PriorMin:      0.1,
+		DoubtBelow:    DefaultDoubtBelow,
+	}
+}
+
+// DefaultDoubtBelow is the confidence under which a slice is doubtful.
+const DefaultDoubtBelow = 0.75
+
+// withDefaults fills the zero fields.
+func (o SAMPropagationOptions) withDefaults() SAMPropagationOptions {
+	d := DefaultSAMPropagationOptions()
+	fill := func(x *float64, def float64) {
+		if *x == 0 {
+			*x = def
+		}
+	}
+	fill(&o.MaskLogit, d.MaskLogit)
+	fill(&o.GrowMM, d.GrowMM)
+	fill(&o.HUStd, d.HUStd)
+	fill(&o.MinHUFraction, d.MinHUFraction)
+	fill(&o.MinIoU, d.MinIoU)
+	fill(&o.MinAreaRatio, d.MinAreaRatio)
+	fill(&o.MinAreaMM2, d.MinAreaMM2)
+	fill(&o.MaxOutside, d.MaxOutside)
+	fill(&o.PriorMin, d.PriorMin)
+	fill(&o.DoubtBelow, d.DoubtBelow)
+	return o
+}
+
+// asMap lists the options for provenance records.
+func (o SAMPropagationOptions) asMap() map[string]any {
+	return map[string]any{
+		"margin_mm": o.MarginMM, "mask_logit": o.MaskLogit, "grow_mm": o.GrowMM, "hu_std": o.HUStd,
+		"min_hu_fraction": o.MinHUFraction, "min_iou": o.MinIoU, "min_area_ratio": o.MinAreaRatio,
+		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "prior_min": o.PriorMin,
+	}
+}
+
+// SAMEngine is the "sam" propagation engine: SAM slice to slice, each
+// slice prompted with the box of the previous slice's mask and that mask
+// as the decoder's mask prompt, with leak guards and stop rules built from
+// what the anchors say about the structure.
+type SAMEngine struct {
+	sam  *SAM
+	opts SAMPropagationOptions
+}
+
+// NewSAMEngine returns the "sam" engine running s with opts (zero fields
+// take their defaults).
+func NewSAMEngine(s *SAM, opts SAMPropagationOptions) *SAMEngine {
+	return &SAMEngine{sam: s, opts: opts.withDefaults()}
+}
+
+// Name implements Engine.
+func (e *SAMEngine) Name() string { return "sam" }
+
+// Options returns the options the engine runs with.
+func (e *SAMEngine) Options() SAMPropagationOptions { return e.opts }
+
+// organModel is what the anchors say about the structure: its density.
+type organModel struct {
+	mean, std float64
+	lo, hi    float64 // the HU range the structure's pixels lie in
+}
+
+// chain carries the structure from one anchor in one direction.
+type chain struct {
+	dir     int // +1 or -1
+	next    int // the next slice to decide
+	limit   int // the last slice it may decide
+	outer   bool
+	prev    *Mask2D
+	prevLow []float32
+	done    bool
+}
+
+// propagation is the state of one Propagate call.
+type propagation struct {
+	e       *SAMEngine
+	req     PropagateRequest
+	sl      *Slicer
+	rng     SliceRange
+	dr, dc  float64 // pixel size in mm
+	grow    float64 // GrowMM scaled to the slice spacing
+	organ   organModel
+	decided map[int]SliceResult
+	total   int
+}
+
+// Propagate implements Engine.
+func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propagation, error) {
+	sl, rng, anchors, err := checkRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	w := e.sam.Window(req.Label)
+	if req.Window != nil {
+		w = *req.Window
+	}
+	p := &propagation{e: e, req: req, sl: sl, rng: rng, decided: map[int]SliceResult{}}
+	p.dr, p.dc = sl.PixelSpacing()
+	p.grow = e.opts.GrowMM * max(sl.SliceSpacing(), 0.5) / 3
+	if p.organ, err = p.model(anchors); err != nil {
+		return nil, err
+	}
+	info := EngineInfo{Engine: e.Name(), Provider: string(e.sam.enc.Provider()), Models: e.sam.Models(),
+		Options: e.opts.asMap(), Window: &w, Range: &rng}
+	for _, a := range anchors {
+		info.Anchors = append(info.Anchors, a.Slice)
+	}
+
+	// Anchors are decided as they are; then one chain outward from each
+	// side of every anchor, stopping at the next anchor's chain or the
+	// range. Between two anchors the two chains meet in the middle: each
+	// slice is decided from its nearer anchor, the one SAM is likelier to
+	// have carried well.
+	var chains []*chain
+	for i, a := range anchors {
+		p.emit(SliceResult{Slice: a.Slice, Mask: a.Mask, Confidence: 1, Anchor: true})
+		low := e.sam.LowResLogits(a.Mask, float32(e.opts.MaskLogit))
+		down, up := &chain{dir: -1, next: a.Slice - 1, limit: rng.From, outer: true, prev: a.Mask, prevLow: low},
+			&chain{dir: +1, next: a.Slice + 1, limit: rng.To, outer: true, prev: a.Mask, prevLow: low}
+		if i > 0 {
+			gap := a.Slice - anchors[i-1].Slice
+			// The lower half, and an equidistant middle slice, go to the
+			// lower anchor.
+			down.limit, down.outer = a.Slice-gap/2, false
+			if gap%2 == 0 {
+				down.limit = a.Slice - gap/2 + 1
+			}
+		}
+		if i < len(anchors)-1 {
+			gap := anchors[i+1].Slice - a.Slice
+			up.limit, up.outer = a.Slice+gap/2, false
+		}
+		chains = append(chains, down, up)
+	}
+	p.total = rng.To - rng.From + 1
+	for {
+		active := false
+		for _, c := range chains {
+			if c.done {
+				continue
+			}
+			if (c.dir > 0 && c.next > c.limit) || (c.dir < 0 && c.next < c.limit) {
+				c.done = true
+				continue
+			}
+			if _, ok := p.decided[c.next]; ok {
+				c.done = true
+				continue
+			}
+			active = true
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			r, err := p.step(ctx, c, w)
+			if err != nil {
+				return nil, fmt.Errorf("propagate slice %d: %w", c.next, err)
+			}
+			p.emit(r)
+			if r.Stop != "" {
+				c.done = true
+				continue
+			}
+			c.next += c.dir
+		}
+		if !active {
+			break
+		}
+	}
+	// A chain between two anchors that stopped early leaves slices the
+	// other chain may still reach: run the survivors on into them.
+	if err := p.fillGaps(ctx, anchors, w); err != nil {
+		return nil, err
+	}
+	res := &Propagation{Info: info}
+	for _, r := range p.decided {
+		res.Slices = append(res.Slices, r)
+	}
+	slices.SortFunc(res.Slices, func(a, b SliceResult) int { return a.Slice - b.Slice })
+	report(req.Progress, p.total, p.total, "done")
+	return res, nil
+}
+
+// fillGaps runs chains again between neighbouring anchors where slices are
+// still undecided because the chain meant for them stopped; they are
+// decided from the other side, up to the stop.
+func (p *propagation) fillGaps(ctx context.Context, anchors []Anchor, w models.Window) error {
+	for i := 1; i < len(anchors); i++ {
+		lo, hi := anchors[i-1].Slice, anchors[i].Slice
+		for k := lo + 1; k < hi; k++ {
+			if _, ok := p.decided[k]; ok {
+				continue
+			}
+			// Find the decided neighbour on either side with a mask.
+			for _, dir := range []int{+1, -1} {
+				from := k - dir
+				r, ok := p.decided[from]
+				if !ok || r.Mask == nil || r.Mask.Area() == 0 {
+					continue
+				}
+				c := &chain{dir: dir, next: k, limit: k, prev: r.Mask, prevLow: p.e.sam.LowResLogits(r.Mask, float32(p.e.opts.MaskLogit))}
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				res, err := p.step(ctx, c, w)
+				if err != nil {
+					return fmt.Errorf("propagate slice %d: %w", k, err)
+				}
+				p.emit(res)
+				break
+			}
+		}
+	}
+	return nil
+}
+
+func (p *propagation) emit(r SliceResult) {
+	p.decided[r.Slice] = r
+	if p.req.OnSlice != nil {
+		p.req.OnSlice(r)
+	}
+	report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice))
+}
+
+// model measures the structure's density inside the anchors, away from
+// their edges where partial volume mixes it with its neighbours.
+func (p *propagation) model(anchors []Anchor) (organModel, error) {
+	var sum, sum2, n float64
+	for _, a := range anchors {
+		img, err := p.sl.Image(p.req.Volume, a.Slice)
+		if err != nil {
+			return organModel{}, err
+		}
+		core := erodeMM(a.Mask, 1.5*max(p.dr, p.dc), p.dr, p.dc)
+		if core.Area() < 16 {
+			core = a.Mask
+		}
+		for i, on := range core.Data {
+			if x := float64(img[i]); on && !math.IsNaN(x) {
+				sum += x
+				sum2 += x * x
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return organModel{}, fmt.Errorf("propagate: the anchors hold no readable voxel")
+	}
+	m := organModel{mean: sum / n}
+	m.std = math.Sqrt(max(sum2/n-m.mean*m.mean, 0))
+	// A flat region (a phantom, a uniform label) still gets a usable range.
+	spread := max(p.e.opts.HUStd*m.std, 10)
+	m.lo, m.hi = m.mean-spread, m.mean+spread
+	return m, nil
+}
+
+// step decides slice c.next from the chain's previous slice.
+func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (SliceResult, error) {
+	o := p.e.opts
+	k := c.next
+	res := SliceResult{Slice: k}
+	img, err := p.sl.Image(p.req.Volume, k)
+	if err != nil {
+		return res, err
+	}
+	emb, err := p.e.sam.Embed(ctx, img, p.sl.Rows, p.sl.Cols, w)
+	if err != nil {
+		return res, err
+	}
+	box, _ := c.prev.Bounds()
+	mr, mc := int(math.Round(o.MarginMM/p.dr)), int(math.Round(o.MarginMM/p.dc))
+	box.R0, box.C0 = max(box.R0-mr, 0), max(box.C0-mc, 0)
+	box.R1, box.C1 = min(box.R1+mr, p.sl.Rows-1), min(box.C1+mc, p.sl.Cols-1)
+	pred, err := p.e.sam.Decode(ctx, emb, Prompt{Box: &box, MaskInput: c.prevLow})
+	if err != nil {
+		return res, err
+	}
+	raw := pred.Mask
+	rawArea := raw.Area()
+
+	// Leak guards: where the structure can be (near the previous slice's
+	// mask), what density it has, what the prior allows; then the parts
+	// that continue the previous slice's mask.
+	allowed := dilateMM(c.prev, p.grow, p.dr, p.dc)
+	g := NewMask2D(raw.Rows, raw.Cols)
+	inHU, outside := 0, 0
+	for i, on := range raw.Data {
+		if !on {
+			continue
+		}
+		x := float64(img[i])
+		hu := x >= p.organ.lo && x <= p.organ.hi
+		if hu {
+			inHU++
+		}
+		if !allowed.Data[i] {
+			outside++
+			continue
+		}
+		g.Data[i] = hu
+	}
+	g = fillHoles(g)
+	for i := range g.Data {
+		g.Data[i] = g.Data[i] && allowed.Data[i]
+	}
+	if p.req.Prior != nil {
+		prob, err := p.req.Prior.Probability(ctx, k)
+		if err != nil {
+			return res, err
+		}
+		if len(prob) != len(g.Data) {
+			return res, fmt.Errorf("prior has %d pixels, slice %d has %d", len(prob), k, len(g.Data))
+		}
+		for i, q := range prob {
+			if q < float32(o.PriorMin) {
+				g.Data[i] = false
+			}
+		}
+	}
+	g = overlapping(g, c.prev)
+	area := g.Area()
+
+	// Stop rules: the structure has ended, or SAM is no longer on it.
+	prevArea := c.prev.Area()
+	huFrac, outFrac := 0.0, 1.0
+	if rawArea > 0 {
+		huFrac = float64(inHU) / float64(rawArea)
+		outFrac = float64(outside) / float64(rawArea)
+	}
+	switch {
+	case rawArea == 0 || area == 0:
+		res.Stop = "SAM found nothing"
+	case float64(area)*p.dr*p.dc < o.MinAreaMM2:
+		res.Stop = fmt.Sprintf("area %.0f mm² below %.0f", float64(area)*p.dr*p.dc, o.MinAreaMM2)
+	case float64(area) < o.MinAreaRatio*float64(prevArea):
+		res.Stop = fmt.Sprintf("area fell to %.0f%% of the previous slice's", 100*float64(area)/float64(prevArea))
+	case float64(pred.IoU) < o.MinIoU:
+		res.Stop = fmt.Sprintf("SAM's IoU estimate %.2f below %.2f", pred.IoU, o.MinIoU)
+	case huFrac < o.MinHUFraction:
+		res.Stop = fmt.Sprintf("only %.0f%% of SAM's mask has the structure's density", 100*huFrac)
+	case outFrac > o.MaxOutside:
+		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
+	}
+	if res.Stop != "" && c.outer {
+		res.Mask = NewMask2D(raw.Rows, raw.Cols)
+		return res, nil
+	}
+	if res.Stop != "" && area == 0 {
+		// Between anchors the structure goes on: an empty answer is SAM
+		// losing it, not its end. Carry the previous mask, doubtfully.
+		res.Stop = ""
+		g = c.prev
+		area = prevArea
+		res.Confidence = 0
+	} else {
+		res.Stop = ""
+		res.Confidence = confidence(pred, huFrac, outFrac)
+	}
+	res.Mask = g
+	c.prev = g
+	c.prevLow = p.e.sam.LowResLogits(g, float32(o.MaskLogit))
+	return res, nil
+}
+
+// confidence combines what tells a good slice from a doubtful one: SAM's
+// own IoU estimate, the stability of its mask under a shifted threshold,
+// how much of it has the structure's density, and how much stayed near the
+// previous slice's mask.
+func confidence(p *Prediction, huFrac, outFrac float64) float64 {
+	c := min(max(float64(p.IoU), 0), 1) * stability(p.Logits, 1) * huFrac * (1 - outFrac)
+	return min(max(c, 0), 1)
+}
+
+// stability is SAM's stability score: the IoU of the masks thresholded at
+// +t and -t; a mask whose edge sits on a sharp boundary barely changes.
+func stability(logits []float32, t float32) float64 {
+	hi, lo := 0, 0
+	for _, x := range logits {
+		if x > t {
+			hi++
+		}
+		if x > -t {
+			lo++
+		}
+	}
+	if lo == 0 {
+		return 0
+	}
+	return float64(hi) / float64(lo)
+}

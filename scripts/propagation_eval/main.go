@@ -1,0 +1,435 @@
+// Command propagation_eval measures slice-to-slice propagation on the real
+// patients, as docs/evaluation.md defines it: for each organ, the
+// reference mask on one anchor slice (the slice where the organ is
+// largest) or on two (the organ's 25 % and 75 % slices) is propagated
+// through the volume by the engine the app and `polyseg propagate` run,
+// and the result is compared with the reference: 3D Dice, HD95, the
+// slices whose 2D Dice is below 0.8, how many slices the propagation ran
+// past the organ's ends, and the seconds per slice. A "naive" row runs the
+// same engine with its leak guards and stop rules switched off (the
+// baseline of sam-on-ct.md) in the same run.
+//
+// Usage (from the repository root, after scripts/fetch-runtime.sh):
+//
+//	go run ./scripts/propagation_eval -out docs/propagation.md
+//
+// The first run computes the slice embeddings (about a second each on two
+// cores) and caches them under .cache/embeddings; later runs only decode.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/metrics"
+	"github.com/polyseg/polyseg/volume"
+)
+
+type patient struct {
+	name, ct, seg string
+}
+
+type organ struct {
+	name  string
+	value uint16
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "propagation_eval:", err)
+		os.Exit(1)
+	}
+}
+
+// row is one line of the report.
+type row struct {
+	patient, organ, setup, engine string
+	anchors                       []int
+	res                           metrics.Result
+	below08, sliceCount           int
+	overrunLo, overrunHi          int
+	secPerSlice                   float64
+	perSlice                      []sliceScore
+}
+
+// sliceScore is one slice's 2D Dice and the engine's confidence.
+type sliceScore struct {
+	slice      int
+	dice       float64
+	confidence float64
+	decided    bool
+	inRef      bool
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("propagation_eval", flag.ContinueOnError)
+	data := fs.String("data", "../shared/data/real/totalsegmentator", "folder of the real fixtures")
+	out := fs.String("out", "", "write the markdown report here (atomically), and its pictures beside it; empty: stdout only")
+	only := fs.String("patients", "A,B", "patients to run")
+	organsFlag := fs.String("organs", "liver,spleen", "organs to run (liver, spleen, kidney_right, kidney_left)")
+	setups := fs.String("setups", "largest,25/75", "anchor setups: largest (one anchor, the slice of largest area), middle (one, the middle of the extent), 25/75 (two)")
+	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
+	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
+	o := inference.DefaultSAMPropagationOptions()
+	fs.Float64Var(&o.MarginMM, "margin-mm", o.MarginMM, "box margin in mm")
+	fs.Float64Var(&o.MaskLogit, "mask-logit", o.MaskLogit, "mask prompt amplitude")
+	fs.Float64Var(&o.GrowMM, "grow-mm", o.GrowMM, "largest edge move per 3 mm slice")
+	fs.Float64Var(&o.HUStd, "hu-std", o.HUStd, "density range in anchor std")
+	fs.Float64Var(&o.MinHUFraction, "min-hu-fraction", o.MinHUFraction, "stop below this fraction of SAM's mask in the density range")
+	fs.Float64Var(&o.MinIoU, "min-iou", o.MinIoU, "stop below this predicted IoU")
+	fs.Float64Var(&o.MinAreaRatio, "min-area-ratio", o.MinAreaRatio, "stop when the area falls below this fraction of the previous slice's")
+	fs.Float64Var(&o.MinAreaMM2, "min-area-mm2", o.MinAreaMM2, "stop below this area in mm²")
+	fs.Float64Var(&o.MaxOutside, "max-outside", o.MaxOutside, "stop when more than this fraction of SAM's mask lies beyond the growth limit")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	patients := []patient{
+		{"A", filepath.Join(*data, "example_ct.nii.gz"), filepath.Join(*data, "example_seg_fast_force_split.nii.gz")},
+		{"B", filepath.Join(*data, "example_ct_dicom"), filepath.Join(*data, "example_seg_dicom.nii.gz")},
+	}
+	organs := []organ{{"liver", 5}, {"spleen", 1}, {"kidney_right", 2}, {"kidney_left", 3}}
+
+	rt, err := inference.NewRuntime(inference.Options{Threads: *threads})
+	if err != nil {
+		return err
+	}
+	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	if err != nil {
+		return err
+	}
+	defer sam.Close()
+	engines := []inference.Engine{inference.NewSAMEngine(sam, o)}
+	if *naive {
+		engines = append(engines, naiveEngine(sam))
+	}
+
+	var rows []row
+	for _, p := range patients {
+		if !strings.Contains(*only, p.name) {
+			continue
+		}
+		v, err := volume.Open(ctx, p.ct, volume.OpenOptions{})
+		if err != nil {
+			return err
+		}
+		ref, _, err := volume.LoadLabels(p.seg, v.Grid)
+		if err != nil {
+			return err
+		}
+		sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+		if err != nil {
+			return err
+		}
+		for _, org := range organs {
+			if !listed(*organsFlag, org.name) {
+				continue
+			}
+			areas, err := sliceAreas(sl, ref, org.value)
+			if err != nil {
+				return err
+			}
+			for _, setup := range strings.Split(*setups, ",") {
+				anchorSlices, err := chooseAnchors(areas, setup)
+				if err != nil {
+					return fmt.Errorf("patient %s %s: %w", p.name, org.name, err)
+				}
+				for _, eng := range engines {
+					r, err := evaluate(ctx, eng, v, sl, ref, org, anchorSlices)
+					if err != nil {
+						return fmt.Errorf("patient %s %s %s: %w", p.name, org.name, setup, err)
+					}
+					r.patient, r.setup = p.name, setup
+					rows = append(rows, r)
+					fmt.Fprintf(os.Stderr, "%s %-12s %-8s %-5s anchors %v: Dice %.3f HD95 %s, %d/%d slices < 0.8, overrun %d/%d, %.2f s/slice\n",
+						r.patient, r.organ, r.setup, r.engine, r.anchors, r.res.Dice, hd(r.res), r.below08, r.sliceCount, r.overrunLo, r.overrunHi, r.secPerSlice)
+				}
+			}
+		}
+	}
+	rep := report(rows, o, rt, args)
+	fmt.Fprint(stdout, rep)
+	if *out == "" {
+		return nil
+	}
+	dir := strings.TrimSuffix(*out, filepath.Ext(*out))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if r.engine != "sam" {
+			continue
+		}
+		name := fmt.Sprintf("%s-%s-%s.png", r.patient, r.organ, strings.ReplaceAll(r.setup, "/", "-"))
+		if err := writePNG(filepath.Join(dir, name), strip(r)); err != nil {
+			return err
+		}
+	}
+	return atomicfile.WriteFile(*out, 0o644, func(w io.Writer) error {
+		_, err := io.WriteString(w, rep)
+		return err
+	})
+}
+
+func listed(list, name string) bool {
+	for _, x := range strings.Split(list, ",") {
+		if strings.TrimSpace(x) == name {
+			return true
+		}
+	}
+	return false
+}
+
+// naiveEngine is the engine with every guard and stop rule but the
+// emptiness of SAM's answer switched off: sam-on-ct.md's baseline
+// (box and mask prompt from the previous slice, single output).
+func naiveEngine(sam *inference.SAM) inference.Engine {
+	return namedEngine{"naive", inference.NewSAMEngine(sam, inference.SAMPropagationOptions{
+		GrowMM: 1e9, HUStd: 1e9, MinHUFraction: 1e-9, MinIoU: 1e-9, MinAreaRatio: 1e-9, MinAreaMM2: 1e-9, MaxOutside: 1,
+	})}
+}
+
+type namedEngine struct {
+	name string
+	inference.Engine
+}
+
+func (n namedEngine) Name() string { return n.name }
+
+// sliceAreas returns the organ's area on every axial slice.
+func sliceAreas(sl *inference.Slicer, ref *volume.Labels, value uint16) ([]int, error) {
+	areas := make([]int, sl.Slices)
+	for k := range areas {
+		m, err := sl.Mask(ref, k, value)
+		if err != nil {
+			return nil, err
+		}
+		areas[k] = m.Area()
+	}
+	return areas, nil
+}
+
+// chooseAnchors picks the anchor slices of a setup from the organ's areas.
+func chooseAnchors(areas []int, setup string) ([]int, error) {
+	first, last, best := -1, -1, -1
+	for k, a := range areas {
+		if a == 0 {
+			continue
+		}
+		if first < 0 {
+			first = k
+		}
+		last = k
+		if best < 0 || a > areas[best] {
+			best = k
+		}
+	}
+	if first < 0 {
+		return nil, fmt.Errorf("organ absent")
+	}
+	at := func(f float64) int {
+		k := first + int(math.Round(f*float64(last-first)))
+		// The reference may have a gap there; take the nearest slice with
+		// the organ.
+		for d := 0; d <= last-first; d++ {
+			for _, kk := range []int{k - d, k + d} {
+				if kk >= first && kk <= last && areas[kk] > 0 {
+					return kk
+				}
+			}
+		}
+		return k
+	}
+	switch setup {
+	case "largest":
+		return []int{best}, nil
+	case "middle":
+		return []int{at(0.5)}, nil
+	case "25/75":
+		a, b := at(0.25), at(0.75)
+		if a == b {
+			return []int{a}, nil
+		}
+		return []int{a, b}, nil
+	}
+	return nil, fmt.Errorf("unknown anchor setup %q", setup)
+}
+
+// evaluate propagates the reference of one organ from the anchor slices
+// and scores the result.
+func evaluate(ctx context.Context, eng inference.Engine, v *volume.Volume, sl *inference.Slicer, ref *volume.Labels, org organ, anchorSlices []int) (row, error) {
+	r := row{organ: org.name, engine: eng.Name(), anchors: anchorSlices}
+	var anchors []inference.Anchor
+	for _, k := range anchorSlices {
+		m, err := sl.Mask(ref, k, org.value)
+		if err != nil {
+			return r, err
+		}
+		anchors = append(anchors, inference.Anchor{Slice: k, Mask: m})
+	}
+	start := time.Now()
+	res, err := eng.Propagate(ctx, inference.PropagateRequest{Volume: v, Label: org.value, Anchors: anchors})
+	if err != nil {
+		return r, err
+	}
+	elapsed := time.Since(start)
+	pred := volume.NewLabels(v.Grid)
+	conf := map[int]float64{}
+	propagated := 0
+	for _, s := range res.Slices {
+		if err := sl.WriteMask(pred, s.Slice, s.Mask, org.value); err != nil {
+			return r, err
+		}
+		conf[s.Slice] = s.Confidence
+		if !s.Anchor {
+			propagated++
+		}
+	}
+	if propagated > 0 {
+		r.secPerSlice = elapsed.Seconds() / float64(propagated)
+	}
+	p, q := make([]bool, len(pred.Data)), make([]bool, len(ref.Data))
+	for i := range p {
+		p[i], q[i] = pred.Data[i] == org.value, ref.Data[i] == org.value
+	}
+	if r.res, err = metrics.Compare(p, q, v.Dims, v.Spacing()); err != nil {
+		return r, err
+	}
+	refFirst, refLast := -1, -1
+	for k := 0; k < sl.Slices; k++ {
+		pm, err := sl.Mask(pred, k, org.value)
+		if err != nil {
+			return r, err
+		}
+		rm, err := sl.Mask(ref, k, org.value)
+		if err != nil {
+			return r, err
+		}
+		pa, ra := pm.Area(), rm.Area()
+		if ra > 0 {
+			if refFirst < 0 {
+				refFirst = k
+			}
+			refLast = k
+		}
+		c, decided := conf[k]
+		sc := sliceScore{slice: k, confidence: c, decided: decided, inRef: ra > 0, dice: math.NaN()}
+		if pa+ra > 0 {
+			sc.dice = dice(pm, rm)
+			r.sliceCount++
+			if sc.dice < 0.8 {
+				r.below08++
+			}
+		}
+		r.perSlice = append(r.perSlice, sc)
+	}
+	for _, s := range r.perSlice {
+		if s.inRef || s.dice != s.dice { // NaN: neither has the organ
+			continue
+		}
+		if s.slice < refFirst {
+			r.overrunLo = max(r.overrunLo, refFirst-s.slice)
+		}
+		if s.slice > refLast {
+			r.overrunHi = max(r.overrunHi, s.slice-refLast)
+		}
+	}
+	return r, nil
+}
+
+func dice(a, b *inference.Mask2D) float64 {
+	inter, n := 0, 0
+	for i, on := range a.Data {
+		if on {
+			n++
+			if b.Data[i] {
+				inter++
+			}
+		}
+		if b.Data[i] {
+			n++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return 2 * float64(inter) / float64(n)
+}
+
+func hd(r metrics.Result) string {
+	if !r.Defined {
+		return "undefined"
+	}
+	return fmt.Sprintf("%.1f", r.HD95)
+}
+
+func report(rows []row, o inference.SAMPropagationOptions, rt *inference.Runtime, args []string) string {
+	var b bytes.Buffer
+	prov, _ := rt.Provider()
+	fmt.Fprintf(&b, "| patient | organ | anchors | engine | 3D Dice | HD95 (mm) | slices 2D Dice < 0.8 | overrun (slices below / above) | s per slice |\n")
+	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		fmt.Fprintf(&b, "| %s | %s | %s %v | %s | %.3f | %s | %d / %d | %d / %d | %.2f |\n",
+			r.patient, r.organ, r.setup, r.anchors, r.engine, r.res.Dice, hd(r.res), r.below08, r.sliceCount, r.overrunLo, r.overrunHi, r.secPerSlice)
+	}
+	fmt.Fprintf(&b, "\nRun: `%s` on %s, %d intra-op threads; engine options %+v.\n",
+		strings.Join(append([]string{"go run ./scripts/propagation_eval"}, args...), " "), prov, rt.Threads(), o)
+	return b.String()
+}
+
+// strip draws, slice by slice from top to bottom, the engine's confidence
+// (left bar, grey) next to the slice's 2D Dice against the reference
+// (right bar, green; red below 0.8); slices outside the reference's extent
+// that the engine filled are marked in orange.
+func strip(r row) image.Image {
+	const h, barW, gap = 6, 120, 10
+	img := image.NewRGBA(image.Rect(0, 0, 2*barW+3*gap, h*len(r.perSlice)+2))
+	for i := range img.Pix {
+		img.Pix[i] = 255
+	}
+	for n, s := range r.perSlice {
+		y := 1 + h*(len(r.perSlice)-1-n) // superior slices at the top
+		if s.decided {
+			fill(img, gap, y, int(s.confidence*barW), h-1, color.RGBA{90, 90, 90, 255})
+		}
+		if s.dice == s.dice {
+			c := color.RGBA{40, 160, 60, 255}
+			switch {
+			case !s.inRef:
+				c = color.RGBA{240, 140, 0, 255}
+			case s.dice < 0.8:
+				c = color.RGBA{200, 40, 40, 255}
+			}
+			fill(img, 2*gap+barW, y, max(int(s.dice*barW), 2), h-1, c)
+		}
+	}
+	return img
+}
+
+func fill(img *image.RGBA, x, y, w, h int, c color.RGBA) {
+	for yy := y; yy < y+h; yy++ {
+		for xx := x; xx < x+w; xx++ {
+			img.SetRGBA(xx, yy, c)
+		}
+	}
+}
+
+func writePNG(path string, img image.Image) error {
+	return atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return png.Encode(w, img) })
+}
