@@ -83,8 +83,8 @@ type Session struct {
 	history  history
 	prov     provenanceLog // what made each edit, for the sidecars
 	props    propagationState
-	dirty    bool          // labels changed since the last autosave or export
-	edits    uint64        // counts label changes, so an autosave knows if it is stale
+	dirty    bool   // labels changed since the last autosave or export
+	edits    uint64 // counts label changes, so an autosave knows if it is stale
 	jobs     []*Job
 	preview  *preview // a model's pending result, or nil
 	wg       sync.WaitGroup
