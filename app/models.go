@@ -35,9 +35,9 @@ type ModelOptions struct {
 	UNet string
 	// SAM configures the Segment Anything runner (embedding cache).
 	SAM inference.SAMOptions
-	// Propagation tunes the "sam" propagation engine; the zero value
-	// gives its defaults.
-	Propagation inference.SAMPropagationOptions
+	// Propagation tunes the "sam" propagation engine; nil means
+	// inference.DefaultSAMPropagationOptions.
+	Propagation *inference.SAMPropagationOptions
 }
 
 // ModelStatus is what a session knows about its models, for menus and the
@@ -296,7 +296,11 @@ func (m *Models) Engine(name string) (inference.Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		return inference.NewSAMEngine(s, m.opts.Propagation), nil
+		o := inference.DefaultSAMPropagationOptions()
+		if m.opts.Propagation != nil {
+			o = *m.opts.Propagation
+		}
+		return inference.NewSAMEngine(s, o), nil
 	case EngineSAM2:
 		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 model folder given", ErrNoModel)
 	}

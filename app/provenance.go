@@ -13,6 +13,7 @@ import (
 
 	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/volume"
 )
 
 // Provenance says what made one edit of the labels: the tool or model, its
@@ -214,4 +215,13 @@ func removeProvenance(labels string) error {
 // provenanceScan describes the open scan for a sidecar; the lock is held.
 func (s *Session) provenanceScan() provenanceScan {
 	return provenanceScan{Path: s.path, SHA256: s.scanHash, Dims: s.vol.Dims}
+}
+
+// WriteProvenance writes the sidecar of a label file that one operation
+// named name made from scan v (read from scanPath) without a session: the
+// command line's outputs get the same record as the app's exports.
+func WriteProvenance(labels string, v *volume.Volume, scanPath, name string, p Provenance, voxels int) error {
+	e := ProvenanceEntry{ID: 1, Name: name, Applied: time.Now().UTC(), Voxels: voxels, What: p}
+	scan := provenanceScan{Path: scanPath, SHA256: scanHash(v), Dims: v.Dims}
+	return writeProvenance(labels, scan, []ProvenanceEntry{e}, 0o644)
 }

@@ -75,6 +75,9 @@ type SliceResult struct {
 	Anchor bool
 	// Stop, on the slice where a chain ended, says why (empty mask).
 	Stop string
+	// Note says in a few words what the confidence is made of, for a
+	// tooltip or a log.
+	Note string
 }
 
 // Propagation is an engine's result: every slice it decided, in slice

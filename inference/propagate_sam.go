@@ -71,27 +71,6 @@ func DefaultSAMPropagationOptions() SAMPropagationOptions {
 // DefaultDoubtBelow is the confidence under which a slice is doubtful.
 const DefaultDoubtBelow = 0.75
 
-// withDefaults fills the zero fields.
-func (o SAMPropagationOptions) withDefaults() SAMPropagationOptions {
-	d := DefaultSAMPropagationOptions()
-	fill := func(x *float64, def float64) {
-		if *x == 0 {
-			*x = def
-		}
-	}
-	fill(&o.MaskLogit, d.MaskLogit)
-	fill(&o.GrowMM, d.GrowMM)
-	fill(&o.HUStd, d.HUStd)
-	fill(&o.MinHUFraction, d.MinHUFraction)
-	fill(&o.MinIoU, d.MinIoU)
-	fill(&o.MinAreaRatio, d.MinAreaRatio)
-	fill(&o.MinAreaMM2, d.MinAreaMM2)
-	fill(&o.MaxOutside, d.MaxOutside)
-	fill(&o.PriorMin, d.PriorMin)
-	fill(&o.DoubtBelow, d.DoubtBelow)
-	return o
-}
-
 // asMap lists the options for provenance records.
 func (o SAMPropagationOptions) asMap() map[string]any {
 	return map[string]any{
@@ -110,10 +89,10 @@ type SAMEngine struct {
 	opts SAMPropagationOptions
 }
 
-// NewSAMEngine returns the "sam" engine running s with opts (zero fields
-// take their defaults).
+// NewSAMEngine returns the "sam" engine running s with opts; start from
+// DefaultSAMPropagationOptions.
 func NewSAMEngine(s *SAM, opts SAMPropagationOptions) *SAMEngine {
-	return &SAMEngine{sam: s, opts: opts.withDefaults()}
+	return &SAMEngine{sam: s, opts: opts}
 }
 
 // Name implements Engine.
@@ -148,6 +127,7 @@ type propagation struct {
 	dr, dc  float64 // pixel size in mm
 	grow    float64 // GrowMM scaled to the slice spacing
 	organ   organModel
+	proto   []float64 // the anchors' mean embedding
 	decided map[int]SliceResult
 	total   int
 }
@@ -166,6 +146,9 @@ func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propa
 	p.dr, p.dc = sl.PixelSpacing()
 	p.grow = e.opts.GrowMM * max(sl.SliceSpacing(), 0.5) / 3
 	if p.organ, err = p.model(anchors); err != nil {
+		return nil, err
+	}
+	if p.proto, err = p.prototype(ctx, anchors, w); err != nil {
 		return nil, err
 	}
 	info := EngineInfo{Engine: e.Name(), Provider: string(e.sam.enc.Provider()), Models: e.sam.Models(),
@@ -321,6 +304,37 @@ func (p *propagation) model(anchors []Anchor) (organModel, error) {
 	return m, nil
 }
 
+// prototype returns the mean embedding of the structure over the anchors.
+func (p *propagation) prototype(ctx context.Context, anchors []Anchor, w models.Window) ([]float64, error) {
+	var sum []float64
+	n := 0.0
+	for _, a := range anchors {
+		img, err := p.sl.Image(p.req.Volume, a.Slice)
+		if err != nil {
+			return nil, err
+		}
+		emb, err := p.e.sam.Embed(ctx, img, p.sl.Rows, p.sl.Cols, w)
+		if err != nil {
+			return nil, err
+		}
+		m, ok := emb.maskedMean(a.Mask, p.e.sam.size)
+		if !ok {
+			continue
+		}
+		if sum == nil {
+			sum = make([]float64, len(m))
+		}
+		for i, x := range m {
+			sum[i] += x
+		}
+		n++
+	}
+	for i := range sum {
+		sum[i] /= n
+	}
+	return sum, nil
+}
+
 // step decides slice c.next from the chain's previous slice.
 func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (SliceResult, error) {
 	o := p.e.opts
@@ -423,6 +437,12 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Stop = ""
 		res.Confidence = confidence(pred, huFrac, outFrac)
 	}
+	sim := 0.0
+	if mean, ok := emb.maskedMean(g, p.e.sam.size); ok && p.proto != nil {
+		sim = cosine(mean, p.proto)
+	}
+	res.Note = fmt.Sprintf("IoU %.2f, stability %.2f, density %.2f, near %.2f, like the anchors %.2f, area %d px",
+		pred.IoU, stability(pred.Logits, 1), huFrac, 1-outFrac, sim, area)
 	res.Mask = g
 	c.prev = g
 	c.prevLow = p.e.sam.LowResLogits(g, float32(o.MaskLogit))

@@ -76,6 +76,7 @@ type sliceScore struct {
 	confidence float64
 	decided    bool
 	inRef      bool
+	note       string
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -86,6 +87,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	organsFlag := fs.String("organs", "liver,spleen", "organs to run (liver, spleen, kidney_right, kidney_left)")
 	setups := fs.String("setups", "largest,25/75", "anchor setups: largest (one anchor, the slice of largest area), middle (one, the middle of the extent), 25/75 (two)")
 	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
+	trace := fs.Bool("trace", false, "print every slice's Dice, confidence and the engine's note")
 	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
 	o := inference.DefaultSAMPropagationOptions()
 	fs.Float64Var(&o.MarginMM, "margin-mm", o.MarginMM, "box margin in mm")
@@ -157,6 +159,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 					}
 					r.patient, r.setup = p.name, setup
 					rows = append(rows, r)
+					if *trace {
+						for _, s := range r.perSlice {
+							if s.decided || s.inRef {
+								fmt.Fprintf(os.Stderr, "  slice %3d ref %-5v Dice %.3f conf %.2f %s\n", s.slice, s.inRef, s.dice, s.confidence, s.note)
+							}
+						}
+					}
 					fmt.Fprintf(os.Stderr, "%s %-12s %-8s %-5s anchors %v: Dice %.3f HD95 %s, %d/%d slices < 0.8, overrun %d/%d, %.2f s/slice\n",
 						r.patient, r.organ, r.setup, r.engine, r.anchors, r.res.Dice, hd(r.res), r.below08, r.sliceCount, r.overrunLo, r.overrunHi, r.secPerSlice)
 				}
@@ -201,7 +210,7 @@ func listed(list, name string) bool {
 // (box and mask prompt from the previous slice, single output).
 func naiveEngine(sam *inference.SAM) inference.Engine {
 	return namedEngine{"naive", inference.NewSAMEngine(sam, inference.SAMPropagationOptions{
-		GrowMM: 1e9, HUStd: 1e9, MinHUFraction: 1e-9, MinIoU: 1e-9, MinAreaRatio: 1e-9, MinAreaMM2: 1e-9, MaxOutside: 1,
+		MaskLogit: 10, GrowMM: 1e9, HUStd: 1e9, MaxOutside: 1,
 	})}
 }
 
@@ -291,8 +300,10 @@ func evaluate(ctx context.Context, eng inference.Engine, v *volume.Volume, sl *i
 	elapsed := time.Since(start)
 	pred := volume.NewLabels(v.Grid)
 	conf := map[int]float64{}
+	notes := map[int]string{}
 	propagated := 0
 	for _, s := range res.Slices {
+		notes[s.Slice] = s.Note + s.Stop
 		if err := sl.WriteMask(pred, s.Slice, s.Mask, org.value); err != nil {
 			return r, err
 		}
@@ -329,7 +340,7 @@ func evaluate(ctx context.Context, eng inference.Engine, v *volume.Volume, sl *i
 			refLast = k
 		}
 		c, decided := conf[k]
-		sc := sliceScore{slice: k, confidence: c, decided: decided, inRef: ra > 0, dice: math.NaN()}
+		sc := sliceScore{slice: k, confidence: c, decided: decided, inRef: ra > 0, dice: math.NaN(), note: fmt.Sprintf("ref %d px, got %d: %s", ra, pa, notes[k])}
 		if pa+ra > 0 {
 			sc.dice = dice(pm, rm)
 			r.sliceCount++
