@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/polyseg/polyseg/inference"
@@ -43,6 +44,7 @@ type PropagateRequest struct {
 type propRecord struct {
 	anchors    []int           // axial slice indices (inference numbering)
 	confidence map[int]float64 // axial slice index -> confidence
+	notes      map[int]string  // axial slice index -> the engine's note
 	engine     string
 	provider   string
 }
@@ -59,6 +61,7 @@ type livePropagation struct {
 	label      uint16
 	preview    *preview
 	confidence map[int]float64
+	notes      map[int]string
 	anchors    []int
 	done       bool
 	info       inference.EngineInfo
@@ -73,6 +76,8 @@ type SliceConfidence struct {
 	Confidence float64
 	// Anchor marks the anchors.
 	Anchor bool
+	// Note is the engine's account of the slice, or why it stopped there.
+	Note string
 }
 
 // Propagate carries the label's mask on the current slice (and, as the
@@ -261,7 +266,8 @@ func (s *Session) startPropagation(v *volume.Volume, sl *inference.Slicer, label
 				return err
 			}
 		}
-		live := &livePropagation{label: label, confidence: map[int]float64{}, cancel: cancel}
+		live := &livePropagation{label: label, confidence: map[int]float64{}, notes: map[int]string{}, cancel: cancel,
+			info: inference.EngineInfo{Engine: eng.Name(), Provider: strings.ToLower(s.models.Status().Provider)}}
 		for _, a := range anchors {
 			live.anchors = append(live.anchors, a.Slice)
 		}
@@ -354,6 +360,10 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *inference.Slicer, r in
 		}
 	}
 	live.confidence[r.Slice] = r.Confidence
+	live.notes[r.Slice] = r.Note
+	if r.Stop != "" {
+		live.notes[r.Slice] = "stopped: " + r.Stop
+	}
 	s.mu.Unlock()
 	s.changed(ChangePreview)
 	return true
@@ -401,12 +411,13 @@ func (s *Session) acceptedLive(p *preview) {
 	}
 	rec := s.props.records[live.label]
 	if rec == nil {
-		rec = &propRecord{confidence: map[int]float64{}}
+		rec = &propRecord{confidence: map[int]float64{}, notes: map[int]string{}}
 		s.props.records[live.label] = rec
 	}
 	// The re-run span replaces what the record said about its slices.
 	for k, c := range live.confidence {
 		rec.confidence[k] = c
+		rec.notes[k] = live.notes[k]
 	}
 	for _, a := range live.anchors {
 		if !slices.Contains(rec.anchors, a) {
@@ -427,16 +438,17 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		return nil
 	}
 	conf := map[int]float64{}
+	notes := map[int]string{}
 	var anchors []int
 	if rec := s.props.records[label]; rec != nil {
 		for k, c := range rec.confidence {
-			conf[k] = c
+			conf[k], notes[k] = c, rec.notes[k]
 		}
 		anchors = rec.anchors
 	}
 	if live := s.props.live; live != nil && live.label == label {
 		for k, c := range live.confidence {
-			conf[k] = c
+			conf[k], notes[k] = c, live.notes[k]
 		}
 		anchors = append(slices.Clone(anchors), live.anchors...)
 	}
@@ -453,6 +465,7 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		n := viewSlice(vs, sl, k)
 		out[n].Confidence = c
 		out[n].Anchor = slices.Contains(anchors, k)
+		out[n].Note = notes[k]
 	}
 	return out
 }
@@ -500,4 +513,40 @@ func (s *Session) labelName(v uint16) string {
 		return n
 	}
 	return fmt.Sprintf("label %d", v)
+}
+
+// PropagationSummary says what the running or last accepted propagation of
+// label did, for the status line: the engine, its execution provider, the
+// slices decided and the doubtful ones.
+type PropagationSummary struct {
+	Engine, Provider string
+	Slices, Doubtful int
+	Running          bool
+}
+
+// Propagation returns the summary of label's running or last accepted
+// propagation, and false when there is none.
+func (s *Session) Propagation(label uint16) (PropagationSummary, bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var sum PropagationSummary
+	var conf map[int]float64
+	var anchors []int
+	switch live, rec := s.props.live, s.props.records[label]; {
+	case live != nil && live.label == label:
+		sum.Engine, sum.Provider, sum.Running = live.info.Engine, live.info.Provider, !live.done
+		conf, anchors = live.confidence, live.anchors
+	case rec != nil:
+		sum.Engine, sum.Provider = rec.engine, rec.provider
+		conf, anchors = rec.confidence, rec.anchors
+	default:
+		return sum, false
+	}
+	for k, c := range conf {
+		sum.Slices++
+		if c < DoubtBelow && !slices.Contains(anchors, k) {
+			sum.Doubtful++
+		}
+	}
+	return sum, true
 }

@@ -44,7 +44,9 @@ type MainWindow struct {
 	status  *widget.Label
 	jobs    *jobsBar
 	tools   *modelTools
-	probed  <-chan struct{} // closed once the models have been looked for
+	prop    *propagateTools
+	axial   fyne.CanvasObject // the axial view with its confidence strip
+	probed  <-chan struct{}   // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
 
@@ -83,11 +85,16 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
+	m.prop = newPropagateTools(m)
+	m.tools.row.Add(m.prop.button)
+	m.tools.onLabel = func(uint16) { m.prop.refreshStrip() }
 	m.sidebar.onChoose = m.tools.choose
 
 	// The views fill three cells of a 2×2 grid and the window controls the
-	// fourth; the label controls sit in a split to the right.
-	m.grid = container.NewGridWithColumns(2, m.views[0], m.views[1], m.views[2], m.sidebar.legend)
+	// fourth; the label controls sit in a split to the right. The axial
+	// view's confidence strip is its slice slider.
+	m.axial = container.NewBorder(nil, nil, nil, m.prop.strip, m.views[0])
+	m.grid = container.NewGridWithColumns(2, m.axial, m.views[1], m.views[2], m.sidebar.legend)
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
@@ -175,6 +182,9 @@ func (m *MainWindow) changed(c app.Change) {
 		m.tools.updatePreview()
 	} else if c&(app.ChangeModels|app.ChangeVolume) != 0 {
 		m.tools.update()
+	}
+	if c&^app.ChangeJobs != 0 {
+		m.prop.update()
 	}
 	if c&^app.ChangeJobs != 0 {
 		for _, v := range m.views {
@@ -276,11 +286,15 @@ func (m *MainWindow) GoToLabel(label string) error {
 func (m *MainWindow) ToggleMaximised(v *SliceView) {
 	if m.maximised != nil {
 		m.maximised = nil
-		m.grid.Objects = []fyne.CanvasObject{m.views[0], m.views[1], m.views[2], m.sidebar.legend}
+		m.grid.Objects = []fyne.CanvasObject{m.axial, m.views[1], m.views[2], m.sidebar.legend}
 		m.grid.Layout = container.NewGridWithColumns(2).Layout
 	} else {
 		m.maximised = v
-		m.grid.Objects = []fyne.CanvasObject{v}
+		var cell fyne.CanvasObject = v
+		if v == m.views[0] {
+			cell = m.axial
+		}
+		m.grid.Objects = []fyne.CanvasObject{cell}
 		m.grid.Layout = container.NewGridWithColumns(1).Layout
 	}
 	m.grid.Refresh()
@@ -298,6 +312,9 @@ func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
 			m.session.SetWindow(p.Window)
 			return
 		}
+	}
+	if m.prop.typedKey(ev) {
+		return
 	}
 	_, pending := m.session.Preview()
 	switch ev.Name {
@@ -539,7 +556,10 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 		}
 	})
 	view := fyne.NewMenu("View", windowItem, maximise, reset)
-	return fyne.NewMainMenu(file, edit, view, m.tools.menu())
+	seg := m.tools.menu()
+	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
+	seg.Items = append(seg.Items, m.prop.menuItems()...)
+	return fyne.NewMainMenu(file, edit, view, seg)
 }
 
 func presetLabel(p viewer.Preset) string {

@@ -52,6 +52,7 @@ type modelTools struct {
 	acceptItem, rejectItem, modelsItem *fyne.MenuItem
 	lastJob                            *app.Job      // the newest model job, for tests
 	lastReported                       chan struct{} // closed once its failure, if any, is shown
+	onLabel                            func(uint16)  // hears the label chosen
 }
 
 func newModelTools(m *MainWindow) *modelTools {
@@ -65,6 +66,9 @@ func newModelTools(m *MainWindow) *modelTools {
 			if c == s {
 				t.value = t.values[n]
 			}
+		}
+		if t.onLabel != nil {
+			t.onLabel(t.value)
 		}
 	})
 	t.updateLabelChoices()

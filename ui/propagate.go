@@ -1,0 +1,194 @@
+package ui
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/viewer"
+)
+
+// propagateTools are the controls of propagation: the Propagate button
+// (key P; Shift+P takes every annotated slice as an anchor), menu items,
+// and the confidence strip beside the axial view (key D jumps to the next
+// doubtful slice, Shift+D to the previous one).
+type propagateTools struct {
+	m *MainWindow
+
+	button                       *widget.Button
+	item, allItem, modelItem     *fyne.MenuItem
+	nextDoubtItem, prevDoubtItem *fyne.MenuItem
+	strip                        *confidenceStrip
+	lastJob                      *app.Job
+	lastDone                     chan struct{} // closed once the last job's end is shown
+	engine                       string        // the engine the user chose
+}
+
+func newPropagateTools(m *MainWindow) *propagateTools {
+	p := &propagateTools{m: m, engine: app.EngineSAM}
+	p.button = widget.NewButtonWithIcon("Propagate (P)", theme.MoveDownIcon(), func() { p.propagate(false) })
+	p.item = fyne.NewMenuItem("Propagate the current slice's label (P)", func() { p.propagate(false) })
+	p.allItem = fyne.NewMenuItem("Propagate from every annotated slice (Shift+P)", func() { p.propagate(true) })
+	p.modelItem = fyne.NewMenuItem("Propagate from the U-Net's mask", p.propagateFromModel)
+	p.nextDoubtItem = fyne.NewMenuItem("Next doubtful slice (D)", func() { p.jumpDoubtful(1) })
+	p.prevDoubtItem = fyne.NewMenuItem("Previous doubtful slice (Shift+D)", func() { p.jumpDoubtful(-1) })
+	p.strip = newConfidenceStrip()
+	p.strip.OnSlice = func(slice int) { m.View(viewer.Axial).GoToSlice(slice) }
+	p.strip.OnHover = p.hoverStrip
+	return p
+}
+
+// menuItems are the items added to the Segment menu.
+func (p *propagateTools) menuItems() []*fyne.MenuItem {
+	return []*fyne.MenuItem{p.item, p.allItem, p.modelItem, p.nextDoubtItem, p.prevDoubtItem}
+}
+
+// update enables what the scan and the models allow and redraws the strip.
+func (p *propagateTools) update() {
+	st := p.m.session.ModelStatus()
+	vol, _ := p.m.session.Volume()
+	sam := vol != nil && st.SAM && st.RuntimeErr == nil
+	setButton(p.button, sam)
+	p.item.Disabled, p.allItem.Disabled = !sam, !sam
+	p.modelItem.Disabled = !sam || st.UNet == ""
+	p.refreshStrip()
+}
+
+// refreshStrip shows the chosen label's confidence and the current slice.
+func (p *propagateTools) refreshStrip() {
+	label := p.m.tools.value
+	conf := p.m.session.Confidence(viewer.Axial, label)
+	slice, _ := p.m.View(viewer.Axial).Slice()
+	p.strip.Set(conf, slice)
+	doubt := false
+	for _, c := range conf {
+		if !math.IsNaN(c.Confidence) && !c.Anchor && c.Confidence < app.DoubtBelow {
+			doubt = true
+		}
+	}
+	p.nextDoubtItem.Disabled, p.prevDoubtItem.Disabled = !doubt, !doubt
+}
+
+func (p *propagateTools) hoverStrip(c app.SliceConfidence, ok bool) {
+	if !ok {
+		p.m.hover(viewer.Probe{}, false)
+		return
+	}
+	text := fmt.Sprintf("axial slice %d: not propagated", c.Slice+1)
+	switch {
+	case c.Anchor:
+		text = fmt.Sprintf("axial slice %d: anchor", c.Slice+1)
+	case !math.IsNaN(c.Confidence):
+		text = fmt.Sprintf("axial slice %d: confidence %.2f", c.Slice+1, c.Confidence)
+		if c.Note != "" {
+			text += " (" + c.Note + ")"
+		}
+	}
+	p.m.hoverInfo = text
+	p.m.updateStatus()
+}
+
+// propagate starts a propagation from the axial view's current slice.
+func (p *propagateTools) propagate(all bool) {
+	if p.button.Disabled() {
+		return
+	}
+	slice, _ := p.m.View(viewer.Axial).Slice()
+	job, err := p.m.session.Propagate(app.PropagateRequest{
+		Plane: viewer.Axial, Slice: slice, Label: p.m.tools.value, Engine: p.engine, AllAnchors: all,
+	})
+	p.start(job, err)
+}
+
+func (p *propagateTools) propagateFromModel() {
+	p.start(p.m.session.PropagateFromModel(p.m.tools.value, p.engine))
+}
+
+// start hands the job to the model tools (jobs bar, error dialogs) and,
+// once it ends, says in the status line what ran.
+func (p *propagateTools) start(job *app.Job, err error) {
+	p.m.tools.start(job, err)
+	if err != nil {
+		return
+	}
+	p.lastJob = job
+	done := make(chan struct{})
+	p.lastDone = done
+	label := p.m.tools.value
+	go func() {
+		defer close(done)
+		if job.Wait() != nil {
+			return
+		}
+		fyne.DoAndWait(func() {
+			if sum, ok := p.m.session.Propagation(label); ok {
+				p.m.status.SetText(describePropagation(sum))
+			}
+		})
+	}()
+}
+
+// describePropagation says which engine ran on which execution provider,
+// and what to look at.
+func describePropagation(s app.PropagationSummary) string {
+	provider := strings.ToUpper(s.Provider)
+	if provider == "" {
+		provider = "?"
+	}
+	text := fmt.Sprintf("Propagated by %s on %s: %d slices", s.Engine, provider, s.Slices)
+	switch {
+	case s.Doubtful == 1:
+		text += ", 1 doubtful (D goes there)"
+	case s.Doubtful > 1:
+		text += fmt.Sprintf(", %d doubtful (D goes to the next)", s.Doubtful)
+	}
+	return text + ". Enter accepts, Esc rejects."
+}
+
+// jumpDoubtful moves the axial view to the next (dir 1) or previous (-1)
+// doubtful slice of the chosen label.
+func (p *propagateTools) jumpDoubtful(dir int) {
+	v := p.m.View(viewer.Axial)
+	slice, _ := v.Slice()
+	if next, ok := p.m.session.NextDoubtful(viewer.Axial, p.m.tools.value, slice, dir); ok {
+		v.GoToSlice(next)
+		return
+	}
+	p.m.status.SetText("No doubtful slice: every propagated slice is above the confidence threshold.")
+}
+
+// typedKey handles P, Shift+P, D and Shift+D; it reports whether the key
+// was one of them.
+func (p *propagateTools) typedKey(ev *fyne.KeyEvent) bool {
+	shift := currentModifiers()&fyne.KeyModifierShift != 0
+	switch ev.Name {
+	case fyne.KeyP:
+		p.propagate(shift)
+	case fyne.KeyD:
+		if shift {
+			p.jumpDoubtful(-1)
+		} else {
+			p.jumpDoubtful(1)
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// GoToSlice moves the crosshair to slice number slice of this view's
+// plane, keeping its position within the slice.
+func (v *SliceView) GoToSlice(slice int) {
+	s, ok := v.currentSlicer()
+	if !ok {
+		return
+	}
+	c := v.session.Cursor()
+	cur, _, _ := s.Locate(c[0], c[1], c[2])
+	v.StepSlice(slice - cur)
+}

@@ -1,0 +1,170 @@
+package ui
+
+import (
+	"math"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// waitPropagation waits for the propagation started last and for its end
+// to be shown.
+func waitPropagation(t *testing.T, m *MainWindow) error {
+	t.Helper()
+	if m.prop.lastJob == nil {
+		t.Fatal("no propagation started")
+	}
+	err := m.prop.lastJob.Wait()
+	<-m.prop.lastDone
+	return err
+}
+
+// End to end on patient B through the window: a box on one axial slice,
+// Enter, P, the slices stream into the preview and the confidence strip,
+// Enter accepts the whole as one undo step, undo and redo, and export
+// writes the labels with a provenance sidecar naming the engine.
+func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
+	m, ref := openPatientB(t)
+	k, a, b := liverBox(t, ref)
+	m.session.SetCursor(a)
+	ax := m.View(viewer.Axial)
+	m.tools.label.SetSelected("5 liver")
+	typeKey(m, fyne.KeyB)
+	drawBox(ax, positionOf(ax, a), positionOf(ax, b))
+	if err := m.tools.lastJob.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	typeKey(m, fyne.KeyReturn)
+	boxOnly := labelData(m.session)
+
+	if m.prop.button.Disabled() {
+		t.Fatal("Propagate is disabled with SAM present")
+	}
+	typeKey(m, fyne.KeyP)
+	if err := waitPropagation(t, m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.tools.banner.Visible() || !strings.Contains(m.tools.bannerText.Text, "Propagate liver") {
+		t.Fatalf("banner visible %v, text %q: want the propagation's preview", m.tools.banner.Visible(), m.tools.bannerText.Text)
+	}
+	if st := m.status.Text; !strings.Contains(st, "Propagated by sam on CPU") {
+		t.Errorf("status %q does not say which engine ran on which provider", st)
+	}
+	m.prop.strip.mu.Lock()
+	conf := slices.Clone(m.prop.strip.conf)
+	m.prop.strip.mu.Unlock()
+	shown := 0
+	for _, c := range conf {
+		if !math.IsNaN(c.Confidence) {
+			shown++
+		}
+	}
+	if len(conf) != ref.Dims[2] || shown < 15 {
+		t.Errorf("the strip shows %d of %d slices with a confidence; want most of patient B's 20", shown, len(conf))
+	}
+
+	typeKey(m, fyne.KeyReturn)
+	got := labelData(m.session)
+	d := diceOf(got, ref.Data, liver)
+	t.Logf("window: box on file slice %d propagated, 3D liver Dice %.3f", k, d)
+	if d < 0.85 {
+		t.Errorf("propagated liver Dice %.3f < 0.85", d)
+	}
+	if !strings.Contains(m.undoItem.Label, "Propagate liver") {
+		t.Errorf("undo item %q: want the propagation as one step", m.undoItem.Label)
+	}
+	m.session.Undo()
+	if !slices.Equal(labelData(m.session), boxOnly) {
+		t.Fatal("undo did not bring back the box alone")
+	}
+	m.session.Redo()
+	if !slices.Equal(labelData(m.session), got) {
+		t.Fatal("redo did not bring the propagation back")
+	}
+
+	out := filepath.Join(t.TempDir(), "liver.nii.gz")
+	<-m.ExportLabels(out)
+	back, _, err := volume.LoadLabels(out, ref.Grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(back.Data, got) {
+		t.Error("exported labels differ from the window's")
+	}
+	log, err := app.ReadProvenance(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(log); n != 2 || log[1].What.Engine == nil || log[1].What.Engine.Engine != "sam" {
+		t.Errorf("provenance %+v: want the box and the propagation by sam", log)
+	}
+
+	// Clicking the strip goes to a slice; D goes to the next doubtful one.
+	m.prop.strip.OnSlice(3)
+	if s, _ := ax.Slice(); s != 3 {
+		t.Errorf("clicking the strip at slice 4 went to slice %d", s+1)
+	}
+	if next, ok := m.session.NextDoubtful(viewer.Axial, liver, 3, 1); ok {
+		typeKey(m, fyne.KeyD)
+		if s, _ := ax.Slice(); s != next {
+			t.Errorf("D went to slice %d, the next doubtful one is %d", s+1, next+1)
+		}
+	} else {
+		typeKey(m, fyne.KeyD)
+		if !strings.Contains(m.status.Text, "No doubtful slice") {
+			t.Errorf("D without doubtful slices: status %q", m.status.Text)
+		}
+	}
+}
+
+// A propagation cancelled from the jobs bar leaves the labels untouched and
+// no preview.
+func TestPropagateCancelled(t *testing.T) {
+	m, ref := openPatientB(t)
+	if _, err := m.session.ReplaceLabels("Load", ref); err != nil {
+		t.Fatal(err)
+	}
+	want := labelData(m.session)
+	_, a, _ := liverBox(t, ref)
+	m.session.SetCursor(a)
+	m.tools.label.SetSelected("5 liver")
+	test.Tap(m.prop.button)
+	m.prop.lastJob.Cancel()
+	if err := waitPropagation(t, m); !app.Canceled(err) {
+		t.Fatalf("cancelled propagation ended with %v", err)
+	}
+	if _, ok := m.session.Preview(); ok || m.tools.banner.Visible() {
+		t.Error("a cancelled propagation left a preview")
+	}
+	if !slices.Equal(labelData(m.session), want) {
+		t.Error("a cancelled propagation changed the labels")
+	}
+}
+
+func diceOf(a, b []uint16, v uint16) float64 {
+	inter, na, nb := 0, 0, 0
+	for i := range a {
+		x, y := a[i] == v, b[i] == v
+		if x {
+			na++
+		}
+		if y {
+			nb++
+		}
+		if x && y {
+			inter++
+		}
+	}
+	if na+nb == 0 {
+		return 1
+	}
+	return 2 * float64(inter) / float64(na+nb)
+}
