@@ -18,7 +18,9 @@ type SAMPropagationOptions struct {
 	// every side: the structure may grow from one slice to the next.
 	MarginMM float64 `json:"margin_mm"`
 	// MaskLogit is the amplitude of the previous slice's (guarded) mask
-	// given to the decoder as its mask prompt.
+	// given to the decoder as its mask prompt; zero gives the decoder its
+	// own low-resolution logits of the previous slice instead (outside the
+	// guarded mask pushed to background).
 	MaskLogit float64 `json:"mask_logit"`
 	// GrowMM bounds how far the structure's edge may move from one slice
 	// to the next, in mm in the slice plane; it is multiplied by the
@@ -43,6 +45,9 @@ type SAMPropagationOptions struct {
 	// MaxOutside stops a chain when more than this fraction of SAM's mask
 	// lies beyond GrowMM of the previous slice's mask: it jumped.
 	MaxOutside float64 `json:"max_outside"`
+	// MaxMeanShift stops a chain when SAM's mask's median HU lies more than
+	// this many of the anchors' (robust) standard deviations from theirs.
+	MaxMeanShift float64 `json:"max_mean_shift"`
 	// PriorMin removes the pixels whose prior probability (a U-Net's, when
 	// one for the label is loaded) is below it.
 	PriorMin float64 `json:"prior_min"`
@@ -63,6 +68,7 @@ func DefaultSAMPropagationOptions() SAMPropagationOptions {
 		MinAreaRatio:  0.15,
 		MinAreaMM2:    20,
 		MaxOutside:    0.5,
+		MaxMeanShift:  2,
 		PriorMin:      0.1,
 		DoubtBelow:    DefaultDoubtBelow,
 	}
@@ -76,7 +82,7 @@ func (o SAMPropagationOptions) asMap() map[string]any {
 	return map[string]any{
 		"margin_mm": o.MarginMM, "mask_logit": o.MaskLogit, "grow_mm": o.GrowMM, "hu_std": o.HUStd,
 		"min_hu_fraction": o.MinHUFraction, "min_iou": o.MinIoU, "min_area_ratio": o.MinAreaRatio,
-		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "prior_min": o.PriorMin,
+		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "max_mean_shift": o.MaxMeanShift, "prior_min": o.PriorMin,
 	}
 }
 
@@ -165,7 +171,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propa
 	var chains []*chain
 	for i, a := range anchors {
 		p.emit(SliceResult{Slice: a.Slice, Mask: a.Mask, Confidence: 1, Anchor: true})
-		low := e.sam.LowResLogits(a.Mask, float32(e.opts.MaskLogit))
+		low := p.maskPrompt(a.Mask)
 		down, up := &chain{dir: -1, next: a.Slice - 1, limit: rng.From, outer: true, prev: a.Mask, prevLow: low},
 			&chain{dir: +1, next: a.Slice + 1, limit: rng.To, outer: true, prev: a.Mask, prevLow: low}
 		if i > 0 {
@@ -248,7 +254,7 @@ func (p *propagation) fillGaps(ctx context.Context, anchors []Anchor, w models.W
 				if !ok || r.Mask == nil || r.Mask.Area() == 0 {
 					continue
 				}
-				c := &chain{dir: dir, next: k, limit: k, prev: r.Mask, prevLow: p.e.sam.LowResLogits(r.Mask, float32(p.e.opts.MaskLogit))}
+				c := &chain{dir: dir, next: k, limit: k, prev: r.Mask, prevLow: p.maskPrompt(r.Mask)}
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -275,7 +281,7 @@ func (p *propagation) emit(r SliceResult) {
 // model measures the structure's density inside the anchors, away from
 // their edges where partial volume mixes it with its neighbours.
 func (p *propagation) model(anchors []Anchor) (organModel, error) {
-	var sum, sum2, n float64
+	var xs []float64
 	for _, a := range anchors {
 		img, err := p.sl.Image(p.req.Volume, a.Slice)
 		if err != nil {
@@ -287,17 +293,25 @@ func (p *propagation) model(anchors []Anchor) (organModel, error) {
 		}
 		for i, on := range core.Data {
 			if x := float64(img[i]); on && !math.IsNaN(x) {
-				sum += x
-				sum2 += x * x
-				n++
+				xs = append(xs, x)
 			}
 		}
 	}
-	if n == 0 {
+	if len(xs) == 0 {
 		return organModel{}, fmt.Errorf("propagate: the anchors hold no readable voxel")
 	}
-	m := organModel{mean: sum / n}
-	m.std = math.Sqrt(max(sum2/n-m.mean*m.mean, 0))
+	// The median and the median absolute deviation, not the mean and the
+	// standard deviation: a kidney's sinus fat or a liver's vessels are
+	// inside the label but are not what the organ looks like, and would
+	// widen the range until it admits the fat around it.
+	slices.Sort(xs)
+	med := xs[len(xs)/2]
+	dev := make([]float64, len(xs))
+	for i, x := range xs {
+		dev[i] = math.Abs(x - med)
+	}
+	slices.Sort(dev)
+	m := organModel{mean: med, std: 1.4826 * dev[len(dev)/2]}
 	// A flat region (a phantom, a uniform label) still gets a usable range.
 	spread := max(p.e.opts.HUStd*m.std, 10)
 	m.lo, m.hi = m.mean-spread, m.mean+spread
@@ -419,6 +433,8 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Stop = fmt.Sprintf("SAM's IoU estimate %.2f below %.2f", pred.IoU, o.MinIoU)
 	case huFrac < o.MinHUFraction:
 		res.Stop = fmt.Sprintf("only %.0f%% of SAM's mask has the structure's density", 100*huFrac)
+	case math.Abs(medianOf(img, raw)-p.organ.mean) > o.MaxMeanShift*max(p.organ.std, 5):
+		res.Stop = fmt.Sprintf("SAM's mask has a median of %.0f HU, the anchors %.0f", medianOf(img, raw), p.organ.mean)
 	case outFrac > o.MaxOutside:
 		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
 	}
@@ -441,12 +457,50 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	if mean, ok := emb.maskedMean(g, p.e.sam.size); ok && p.proto != nil {
 		sim = cosine(mean, p.proto)
 	}
-	res.Note = fmt.Sprintf("IoU %.2f, stability %.2f, density %.2f, near %.2f, like the anchors %.2f, area %d px",
-		pred.IoU, stability(pred.Logits, 1), huFrac, 1-outFrac, sim, area)
+	ring := dilateMM(g, 2*max(p.dr, p.dc), p.dr, p.dc)
+	var ringSum, ringN float64
+	for i, on := range ring.Data {
+		if on && !g.Data[i] {
+			ringSum += float64(img[i])
+			ringN++
+		}
+	}
+	res.Note = fmt.Sprintf("IoU %.2f, stability %.2f, density %.2f, near %.2f, like the anchors %.3f, area %d px, ring %.0f HU, mean %.0f",
+		pred.IoU, stability(pred.Logits, 1), huFrac, 1-outFrac, sim, area, ringSum/max(ringN, 1), meanOf(img, g))
 	res.Mask = g
 	c.prev = g
-	c.prevLow = p.e.sam.LowResLogits(g, float32(o.MaskLogit))
+	c.prevLow = p.nextPrompt(g, pred)
 	return res, nil
+}
+
+// maskPrompt turns a mask with no SAM logits behind it (an anchor's) into
+// a mask prompt.
+func (p *propagation) maskPrompt(m *Mask2D) []float32 {
+	amp := p.e.opts.MaskLogit
+	if amp <= 0 {
+		amp = 10
+	}
+	return p.e.sam.LowResLogits(m, float32(amp))
+}
+
+// nextPrompt is the mask prompt the next slice gets from this one's
+// guarded mask g and SAM's prediction.
+func (p *propagation) nextPrompt(g *Mask2D, pred *Prediction) []float32 {
+	if p.e.opts.MaskLogit > 0 {
+		return p.e.sam.LowResLogits(g, float32(p.e.opts.MaskLogit))
+	}
+	// SAM's own logits, where the guards kept the pixel; elsewhere a firm
+	// background, so that a leak the guards cut does not come back.
+	bg := p.e.sam.LowResLogits(g, 1)
+	out := make([]float32, len(pred.LowRes))
+	for i, x := range pred.LowRes {
+		if bg[i] > 0 {
+			out[i] = x
+		} else {
+			out[i] = min(x, -10)
+		}
+	}
+	return out
 }
 
 // confidence combines what tells a good slice from a doubtful one: SAM's
@@ -474,4 +528,30 @@ func stability(logits []float32, t float32) float64 {
 		return 0
 	}
 	return float64(hi) / float64(lo)
+}
+
+func meanOf(img []float32, m *Mask2D) float64 {
+	var s, n float64
+	for i, on := range m.Data {
+		if on {
+			s += float64(img[i])
+			n++
+		}
+	}
+	return s / max(n, 1)
+}
+
+// medianOf returns the median of img over m (NaN when m is empty).
+func medianOf(img []float32, m *Mask2D) float64 {
+	var xs []float64
+	for i, on := range m.Data {
+		if on {
+			xs = append(xs, float64(img[i]))
+		}
+	}
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	slices.Sort(xs)
+	return xs[len(xs)/2]
 }

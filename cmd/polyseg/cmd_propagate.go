@@ -250,6 +250,7 @@ func registerPropagationOptions(fs *flag.FlagSet, o *inference.SAMPropagationOpt
 	fs.Float64Var(&o.MinAreaRatio, "min-area-ratio", o.MinAreaRatio, "stop when the area falls below this fraction of the previous slice's")
 	fs.Float64Var(&o.MinAreaMM2, "min-area-mm2", o.MinAreaMM2, "stop when the area falls below this many mm²")
 	fs.Float64Var(&o.MaxOutside, "max-outside", o.MaxOutside, "stop when more than this fraction of SAM's mask lies beyond --grow-mm of the previous slice's")
+	fs.Float64Var(&o.MaxMeanShift, "max-mean-shift", o.MaxMeanShift, "stop when the median HU of SAM's mask lies this many of the anchors' standard deviations from theirs")
 	fs.Float64Var(&o.PriorMin, "prior-min", o.PriorMin, "with --prior: drop pixels whose U-Net probability is below this")
 	fs.Float64Var(&o.DoubtBelow, "doubt-below", o.DoubtBelow, "report slices whose confidence is below this as doubtful")
 }
@@ -272,6 +273,7 @@ func checkPropagationOptions(o inference.SAMPropagationOptions) error {
 		{"min-area-ratio", o.MinAreaRatio, 0, 1},
 		{"min-area-mm2", o.MinAreaMM2, 0, 1e9},
 		{"max-outside", o.MaxOutside, 0, 1},
+		{"max-mean-shift", o.MaxMeanShift, 0, 1e6},
 		{"prior-min", o.PriorMin, 0, 1},
 		{"doubt-below", o.DoubtBelow, 0, 1},
 	} {

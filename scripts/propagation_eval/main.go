@@ -99,6 +99,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.MinAreaRatio, "min-area-ratio", o.MinAreaRatio, "stop when the area falls below this fraction of the previous slice's")
 	fs.Float64Var(&o.MinAreaMM2, "min-area-mm2", o.MinAreaMM2, "stop below this area in mm²")
 	fs.Float64Var(&o.MaxOutside, "max-outside", o.MaxOutside, "stop when more than this fraction of SAM's mask lies beyond the growth limit")
+	fs.Float64Var(&o.MaxMeanShift, "max-mean-shift", o.MaxMeanShift, "stop when SAM's mask's median HU is this many anchor std from the anchors'")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -210,7 +211,7 @@ func listed(list, name string) bool {
 // (box and mask prompt from the previous slice, single output).
 func naiveEngine(sam *inference.SAM) inference.Engine {
 	return namedEngine{"naive", inference.NewSAMEngine(sam, inference.SAMPropagationOptions{
-		MaskLogit: 10, GrowMM: 1e9, HUStd: 1e9, MaxOutside: 1,
+		MaskLogit: 10, GrowMM: 1e9, HUStd: 1e9, MaxOutside: 1, MaxMeanShift: 1e9,
 	})}
 }
 
