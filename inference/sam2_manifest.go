@@ -126,7 +126,7 @@ func (r *Runtime) WriteSAM2Manifests(dir string) ([]string, error) {
 	ms := make([]models.Manifest, len(parts))
 	for i, p := range parts {
 		path := filepath.Join(dir, p.file)
-		sum, err := fileSHA256(path)
+		sum, err := sam2FileSHA256(path)
 		if err != nil {
 			return nil, fmt.Errorf("sam2 folder %s: %w", dir, err)
 		}
@@ -167,7 +167,7 @@ func (r *Runtime) WriteSAM2Manifests(dir string) ([]string, error) {
 	return paths, nil
 }
 
-func fileSHA256(path string) (string, error) {
+func sam2FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err

@@ -51,7 +51,7 @@ func sam2Scene(t *testing.T, n int, hu func(k, r, c int) float32) (*volume.Volum
 	return v, sl
 }
 
-func disc(rows, cols int, r0, c0, radius float64) *Mask2D {
+func sam2Disc(rows, cols int, r0, c0, radius float64) *Mask2D {
 	m := NewMask2D(rows, cols)
 	for r := 0; r < rows; r++ {
 		for c := 0; c < cols; c++ {
@@ -65,24 +65,24 @@ func disc(rows, cols int, r0, c0, radius float64) *Mask2D {
 // The moving scene: a disc of 200 HU that moves two columns per slice,
 // present on slices 3..11 of 15, and a static disc of the same density
 // (a neighbouring organ) on every slice, in air.
-const movingFirst, movingLast, movingAnchor, movingSlices = 3, 11, 7, 15
+const sam2First, sam2Last, sam2Anchor, sam2Slices = 3, 11, 7, 15
 
-func movingDisc(k int) *Mask2D {
-	if k < movingFirst || k > movingLast {
+func sam2MovingDisc(k int) *Mask2D {
+	if k < sam2First || k > sam2Last {
 		return NewMask2D(64, 64)
 	}
-	return disc(64, 64, 40, float64(20+2*k), 4)
+	return sam2Disc(64, 64, 40, float64(20+2*k), 4)
 }
 
-var neighbour = disc(64, 64, 12, 32, 4)
+var sam2Neighbour = sam2Disc(64, 64, 12, 32, 4)
 
-func movingScene(t *testing.T) (*volume.Volume, *Slicer) {
-	masks := make([]*Mask2D, movingSlices)
+func sam2MovingScene(t *testing.T) (*volume.Volume, *Slicer) {
+	masks := make([]*Mask2D, sam2Slices)
 	for k := range masks {
-		masks[k] = movingDisc(k)
+		masks[k] = sam2MovingDisc(k)
 	}
-	return sam2Scene(t, movingSlices, func(k, r, c int) float32 {
-		if masks[k].Data[r*64+c] || neighbour.Data[r*64+c] {
+	return sam2Scene(t, sam2Slices, func(k, r, c int) float32 {
+		if masks[k].Data[r*64+c] || sam2Neighbour.Data[r*64+c] {
 			return 200
 		}
 		return -1000
@@ -97,12 +97,12 @@ func movingScene(t *testing.T) (*volume.Volume, *Slicer) {
 // cond_frame_id_diff is that distance.
 func TestSAM2Propagate(t *testing.T) {
 	s := loadSAM2StandIn(t, SAM2Options{})
-	v, _ := movingScene(t)
+	v, _ := sam2MovingScene(t)
 	var order []int
 	var reports int
 	res, err := s.Propagate(context.Background(), PropagateRequest{
 		Volume: v, Label: 5,
-		Anchors:  []Anchor{{Slice: movingAnchor, Mask: movingDisc(movingAnchor)}},
+		Anchors:  []Anchor{{Slice: sam2Anchor, Mask: sam2MovingDisc(sam2Anchor)}},
 		OnSlice:  func(r SliceResult) { order = append(order, r.Slice) },
 		Progress: ProgressFunc(func(done, total int, _ string) { reports++ }),
 	})
@@ -121,17 +121,17 @@ func TestSAM2Propagate(t *testing.T) {
 	}
 	prev := map[int]float64{}
 	for _, r := range res.Slices {
-		truth := movingDisc(r.Slice)
+		truth := sam2MovingDisc(r.Slice)
 		switch {
 		case r.Anchor:
-			if r.Slice != movingAnchor || r.Confidence != 1 {
+			if r.Slice != sam2Anchor || r.Confidence != 1 {
 				t.Errorf("anchor result %+v", r)
 			}
 		case truth.Area() == 0:
 			if r.Mask.Area() != 0 {
 				t.Errorf("slice %d past the structure has %d pixels", r.Slice, r.Mask.Area())
 			}
-			stops := r.Slice == movingFirst-2 || r.Slice == movingLast+2
+			stops := r.Slice == sam2First-2 || r.Slice == sam2Last+2
 			if (r.Stop != "") != stops {
 				t.Errorf("slice %d: stop %q", r.Slice, r.Stop)
 			}
@@ -139,11 +139,11 @@ func TestSAM2Propagate(t *testing.T) {
 			if d := dice2D(r.Mask, truth); d < 0.95 {
 				t.Errorf("slice %d: Dice %.3f with the moving disc", r.Slice, d)
 			}
-			if n := intersectionArea(r.Mask, neighbour); n > 0 {
+			if n := sam2Overlap(r.Mask, sam2Neighbour); n > 0 {
 				t.Errorf("slice %d: %d pixels on the neighbouring disc", r.Slice, n)
 			}
-			d := max(r.Slice-movingAnchor, movingAnchor-r.Slice)
-			prev[d*sign(r.Slice-movingAnchor)] = r.Confidence
+			d := max(r.Slice-sam2Anchor, sam2Anchor-r.Slice)
+			prev[d*sam2Sign(r.Slice-sam2Anchor)] = r.Confidence
 			if r.Stop != "" {
 				t.Errorf("slice %d holds the structure but says stop %q", r.Slice, r.Stop)
 			}
@@ -156,20 +156,20 @@ func TestSAM2Propagate(t *testing.T) {
 			}
 		}
 	}
-	if res.Info.Engine != "sam2" || len(res.Info.Models) != 4 || !slices.Equal(res.Info.Anchors, []int{movingAnchor}) ||
+	if res.Info.Engine != "sam2" || len(res.Info.Models) != 4 || !slices.Equal(res.Info.Anchors, []int{sam2Anchor}) ||
 		res.Info.Window == nil || *res.Info.Window != (models.Window{Level: 30, Width: 150}) {
 		t.Errorf("engine info %+v", res.Info)
 	}
 }
 
-func sign(x int) int {
+func sam2Sign(x int) int {
 	if x < 0 {
 		return -1
 	}
 	return 1
 }
 
-func intersectionArea(a, b *Mask2D) int {
+func sam2Overlap(a, b *Mask2D) int {
 	n := 0
 	for i, x := range a.Data {
 		if x && b.Data[i] {
@@ -185,20 +185,20 @@ func intersectionArea(a, b *Mask2D) int {
 func TestSAM2RecentMemoriesMatter(t *testing.T) {
 	s := loadSAM2StandIn(t, SAM2Options{})
 	s.opts.Memories = 0
-	v, _ := movingScene(t)
+	v, _ := sam2MovingScene(t)
 	res, err := s.Propagate(context.Background(), PropagateRequest{
-		Volume: v, Anchors: []Anchor{{Slice: movingAnchor, Mask: movingDisc(movingAnchor)}},
-		Range: &SliceRange{From: movingAnchor, To: movingLast},
+		Volume: v, Anchors: []Anchor{{Slice: sam2Anchor, Mask: sam2MovingDisc(sam2Anchor)}},
+		Range: &SliceRange{From: sam2Anchor, To: sam2Last},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	worst := 1.0
-	for k := movingAnchor + 1; k <= movingLast; k++ {
+	for k := sam2Anchor + 1; k <= sam2Last; k++ {
 		d := 0.0 // undecided: the chain lost the disc and stopped
 		for _, r := range res.Slices {
 			if r.Slice == k {
-				d = dice2D(r.Mask, movingDisc(k))
+				d = dice2D(r.Mask, sam2MovingDisc(k))
 			}
 		}
 		t.Logf("slice %d: Dice %.2f", k, d)
@@ -217,7 +217,7 @@ func TestSAM2RecentMemoriesMatter(t *testing.T) {
 // lowered by the two chains' disagreement.
 func TestSAM2BetweenAnchors(t *testing.T) {
 	s := loadSAM2StandIn(t, SAM2Options{})
-	left, right := disc(64, 64, 32, 16, 6), disc(64, 64, 32, 48, 6)
+	left, right := sam2Disc(64, 64, 32, 16, 6), sam2Disc(64, 64, 32, 48, 6)
 	v, _ := sam2Scene(t, 16, func(k, r, c int) float32 {
 		if left.Data[r*64+c] || right.Data[r*64+c] {
 			return 200
@@ -264,10 +264,10 @@ func TestSAM2BetweenAnchors(t *testing.T) {
 // A prior removes pixels it rules out and never adds any.
 func TestSAM2Prior(t *testing.T) {
 	s := loadSAM2StandIn(t, SAM2Options{})
-	v, _ := movingScene(t)
+	v, _ := sam2MovingScene(t)
 	res, err := s.Propagate(context.Background(), PropagateRequest{
-		Volume: v, Anchors: []Anchor{{Slice: movingAnchor, Mask: movingDisc(movingAnchor)}},
-		Range: &SliceRange{From: movingAnchor - 1, To: movingAnchor + 2},
+		Volume: v, Anchors: []Anchor{{Slice: sam2Anchor, Mask: sam2MovingDisc(sam2Anchor)}},
+		Range: &SliceRange{From: sam2Anchor - 1, To: sam2Anchor + 2},
 		Prior: sam2HalfPrior{},
 	})
 	if err != nil {
@@ -277,14 +277,14 @@ func TestSAM2Prior(t *testing.T) {
 		if r.Anchor {
 			continue
 		}
-		truth := movingDisc(r.Slice)
+		truth := sam2MovingDisc(r.Slice)
 		for i, on := range r.Mask.Data {
 			if on && i/64 < 40 {
 				t.Fatalf("slice %d keeps pixel (%d, %d), where the prior is 0", r.Slice, i/64, i%64)
 			}
 		}
-		if n := r.Mask.Area(); n < truth.Area()/2 || intersectionArea(r.Mask, truth) != n {
-			t.Errorf("slice %d: %d pixels, %d of them on the disc of %d", r.Slice, n, intersectionArea(r.Mask, truth), truth.Area())
+		if n := r.Mask.Area(); n < truth.Area()/2 || sam2Overlap(r.Mask, truth) != n {
+			t.Errorf("slice %d: %d pixels, %d of them on the disc of %d", r.Slice, n, sam2Overlap(r.Mask, truth), truth.Area())
 		}
 	}
 }
@@ -307,12 +307,12 @@ func (sam2HalfPrior) Probability(_ context.Context, _ int) ([]float32, error) {
 // error, and a cancelled context runs nothing.
 func TestSAM2Cancel(t *testing.T) {
 	s := loadSAM2StandIn(t, SAM2Options{})
-	v, _ := movingScene(t)
+	v, _ := sam2MovingScene(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	seen := 0
 	_, err := s.Propagate(ctx, PropagateRequest{
-		Volume: v, Anchors: []Anchor{{Slice: movingAnchor, Mask: movingDisc(movingAnchor)}},
+		Volume: v, Anchors: []Anchor{{Slice: sam2Anchor, Mask: sam2MovingDisc(sam2Anchor)}},
 		OnSlice: func(SliceResult) {
 			seen++
 			if seen == 3 {
@@ -328,7 +328,7 @@ func TestSAM2Cancel(t *testing.T) {
 	}
 	seen = 0
 	if _, err := s.Propagate(ctx, PropagateRequest{
-		Volume: v, Anchors: []Anchor{{Slice: movingAnchor, Mask: movingDisc(movingAnchor)}},
+		Volume: v, Anchors: []Anchor{{Slice: sam2Anchor, Mask: sam2MovingDisc(sam2Anchor)}},
 		OnSlice: func(SliceResult) { seen++ },
 	}); !errors.Is(err, context.Canceled) || seen != 0 {
 		t.Fatalf("cancelled context: got %v after %d slices", err, seen)
@@ -415,7 +415,7 @@ func TestSAM2Folder(t *testing.T) {
 			os.WriteFile(filepath.Join(dir, "mask_decoder.onnx"), b, 0o644)
 			// Its manifest now has the right checksum but the export's
 			// signature, which the file does not have.
-			sum, _ := fileSHA256(filepath.Join(dir, "mask_decoder.onnx"))
+			sum, _ := sam2FileSHA256(filepath.Join(dir, "mask_decoder.onnx"))
 			edit(t, filepath.Join(dir, "sam2-mask-decoder.json"), func(s string) string {
 				i := strings.Index(s, `"sha256": "`) + len(`"sha256": "`)
 				return s[:i] + sum + s[i+64:]
@@ -461,7 +461,7 @@ func TestSAM2Folder(t *testing.T) {
 func TestSAM2FrameCacheDisk(t *testing.T) {
 	cache := t.TempDir()
 	s := loadSAM2StandIn(t, SAM2Options{CacheDir: cache})
-	v, sl := movingScene(t)
+	v, sl := sam2MovingScene(t)
 	img, err := sl.Image(v, 5)
 	if err != nil {
 		t.Fatal(err)
