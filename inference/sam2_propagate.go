@@ -39,8 +39,8 @@ func (s *SAM2) Propagate(ctx context.Context, req PropagateRequest) (*Propagatio
 	if req.Window != nil {
 		w = *req.Window
 	}
-	if w.Width <= 0 {
-		return nil, fmt.Errorf("propagate: window width %v must be positive", w.Width)
+	if !(w.Width > 0) || math.IsInf(w.Width, 0) || math.IsNaN(w.Level) || math.IsInf(w.Level, 0) {
+		return nil, fmt.Errorf("propagate: window %v/%v: want a finite level and a positive width", w.Level, w.Width)
 	}
 	r := &sam2Run{s: s, req: req, sl: sl, w: w, decided: map[int]SliceResult{}, anchors: map[int]*sam2Memory{}}
 	r.total = rng.To - rng.From + 1

@@ -3,6 +3,7 @@ package inference
 import (
 	"context"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -600,5 +601,21 @@ func TestSAM2Geometry(t *testing.T) {
 	}
 	if _, _, ok := sam2BoxPrompt(NewMask2D(3, 3)); ok {
 		t.Error("a box for an empty mask")
+	}
+}
+
+// A window that cannot map HU to grey is refused before any model runs.
+func TestSAM2BadWindow(t *testing.T) {
+	s := loadSAM2StandIn(t, SAM2Options{})
+	v, _ := sam2MovingScene(t)
+	for _, w := range []models.Window{{Level: 40, Width: 0}, {Level: 40, Width: math.NaN()}, {Level: math.Inf(1), Width: 400}} {
+		seen := 0
+		_, err := s.Propagate(context.Background(), PropagateRequest{
+			Volume: v, Window: &w, Anchors: []Anchor{{Slice: sam2Anchor, Mask: sam2MovingDisc(sam2Anchor)}},
+			OnSlice: func(SliceResult) { seen++ },
+		})
+		if err == nil || !strings.Contains(err.Error(), "window") || seen != 0 {
+			t.Errorf("window %v: got %v after %d slices", w, err, seen)
+		}
 	}
 }
