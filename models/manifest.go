@@ -22,14 +22,20 @@ const (
 	KindUNet       = "unet"
 	KindSAMEncoder = "sam-encoder"
 	KindSAMDecoder = "sam-decoder"
+
+	// The four parts of a SAM 2 export (docs/sam2.md), which the "sam2"
+	// propagation engine runs together.
+	KindSAM2ImageEncoder    = "sam2-image-encoder"
+	KindSAM2MemoryAttention = "sam2-memory-attention"
+	KindSAM2MemoryEncoder   = "sam2-memory-encoder"
+	KindSAM2MaskDecoder     = "sam2-mask-decoder"
 )
 
-// knownKinds lists every kind docs/model-manifest.md defines; the SAM 2
-// kinds load (so a user's files are listed) although nothing runs them yet.
+// knownKinds lists every kind docs/model-manifest.md defines.
 var knownKinds = map[string]bool{
 	KindUNet: true, KindSAMEncoder: true, KindSAMDecoder: true,
-	"sam2-image-encoder": true, "sam2-memory-attention": true,
-	"sam2-memory-encoder": true, "sam2-mask-decoder": true,
+	KindSAM2ImageEncoder: true, KindSAM2MemoryAttention: true,
+	KindSAM2MemoryEncoder: true, KindSAM2MaskDecoder: true,
 }
 
 // Normalisations a manifest's preprocess block can ask for.
@@ -60,7 +66,8 @@ type Manifest struct {
 }
 
 // Tensor is one input or output of the ONNX graph. -1 (or any negative
-// value) in Shape marks a dynamic dimension.
+// value) in Shape marks a dynamic dimension; an empty Shape ([] in JSON) is
+// a scalar, a missing one an error.
 type Tensor struct {
 	Name  string  `json:"name"`
 	Shape []int64 `json:"shape"`
@@ -166,8 +173,10 @@ func (m *Manifest) Validate() error {
 		return bad("no inputs or outputs")
 	}
 	for _, t := range append(append([]Tensor{}, m.Inputs...), m.Outputs...) {
-		if t.Name == "" || t.Type == "" || len(t.Shape) == 0 {
-			return bad("tensor %q needs a name, a type and a shape", t.Name)
+		// A scalar's shape is [], which JSON keeps apart from a missing
+		// shape (nil): SAM 2's memory attention takes one.
+		if t.Name == "" || t.Type == "" || t.Shape == nil {
+			return bad("tensor %q needs a name, a type and a shape ([] for a scalar)", t.Name)
 		}
 	}
 	if m.Kind == KindUNet {

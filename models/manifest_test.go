@@ -200,3 +200,37 @@ func TestShippedManifests(t *testing.T) {
 		t.Errorf("spleen window %+v, want the default 400/40", w)
 	}
 }
+
+// A scalar tensor's shape is [] (SAM 2's memory attention takes one); a
+// tensor without a shape is still refused.
+func TestScalarShape(t *testing.T) {
+	for _, tc := range []struct {
+		shape string
+		ok    bool
+	}{{`"shape": [],`, true}, {``, false}} {
+		js := `{"format": "polyseg-model/1", "name": "m", "kind": "sam2-memory-attention", "file": "m.onnx",
+			"sha256": "` + strings.Repeat("0", 64) + `",
+			"inputs": [{"name": "cond_frame_id_diff", ` + tc.shape + ` "type": "float32"}],
+			"outputs": [{"name": "image_embed", "shape": [1, 256, 64, 64], "type": "float32"}]}`
+		p := filepath.Join(t.TempDir(), "m.json")
+		if err := os.WriteFile(p, []byte(js), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, err := Load(p)
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("shape [] refused: %v", err)
+		case tc.ok:
+			if err := m.CheckSignature([]Tensor{{Name: "cond_frame_id_diff", Type: "float32"}},
+				[]Tensor{{Name: "image_embed", Shape: []int64{1, 256, 64, 64}, Type: "float32"}}); err != nil {
+				t.Errorf("a scalar in the file does not match shape []: %v", err)
+			}
+			if err := m.CheckSignature([]Tensor{{Name: "cond_frame_id_diff", Shape: []int64{1}, Type: "float32"}},
+				[]Tensor{{Name: "image_embed", Shape: []int64{1, 256, 64, 64}, Type: "float32"}}); err == nil {
+				t.Errorf("a rank-1 tensor in the file matched shape []")
+			}
+		case err == nil || !strings.Contains(err.Error(), "shape"):
+			t.Errorf("missing shape: got %v, want an error about the shape", err)
+		}
+	}
+}
