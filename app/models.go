@@ -38,6 +38,9 @@ type ModelOptions struct {
 	// Propagation tunes the "sam" propagation engine; nil means
 	// inference.DefaultSAMPropagationOptions.
 	Propagation *inference.SAMPropagationOptions
+	// SAM2Dir is the folder of a SAM 2 export with its manifests (see
+	// docs/sam2.md); empty means the "sam2" engine is unavailable.
+	SAM2Dir string
 }
 
 // ModelStatus is what a session knows about its models, for menus and the
@@ -77,6 +80,7 @@ type Models struct {
 	rt     *inference.Runtime
 	unet   *inference.UNet
 	sam    *inference.SAM
+	sam2   *inference.SAM2
 	status ModelStatus
 }
 
@@ -276,6 +280,10 @@ func (m *Models) Close() error {
 		errs = append(errs, m.sam.Close())
 		m.sam = nil
 	}
+	if m.sam2 != nil {
+		errs = append(errs, m.sam2.Close())
+		m.sam2 = nil
+	}
 	return errors.Join(errs...)
 }
 
@@ -302,7 +310,46 @@ func (m *Models) Engine(name string) (inference.Engine, error) {
 		}
 		return inference.NewSAMEngine(s, o), nil
 	case EngineSAM2:
-		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 model folder given", ErrNoModel)
+		return m.SAM2()
 	}
 	return nil, fmt.Errorf("unknown propagation engine %q (want sam or sam2)", name)
+}
+
+// SAM2 returns the SAM 2 engine of the folder ModelOptions.SAM2Dir names,
+// loading it the first time.
+func (m *Models) SAM2() (*inference.SAM2, error) {
+	if m.opts.SAM2Dir == "" {
+		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 folder given (polyseg view --sam2 DIR; docs/sam2.md)", ErrNoModel)
+	}
+	m.load.Lock()
+	defer m.load.Unlock()
+	m.mu.Lock()
+	s := m.sam2
+	m.mu.Unlock()
+	if s != nil {
+		return s, nil
+	}
+	rt, err := m.runtimeLocked()
+	if err != nil {
+		return nil, err
+	}
+	s, err = rt.LoadSAM2(m.opts.SAM2Dir, inference.SAM2Options{})
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
+	}
+	m.mu.Lock()
+	m.sam2 = s
+	m.noteProvider(rt)
+	m.mu.Unlock()
+	return s, nil
+}
+
+// HasSAM2 reports whether a SAM 2 folder was given.
+func (m *Models) HasSAM2() bool { return m.opts.SAM2Dir != "" }
+
+// LoadedSAM returns SAM if it is loaded already, nil otherwise.
+func (m *Models) LoadedSAM() *inference.SAM {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.sam
 }

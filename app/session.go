@@ -62,6 +62,11 @@ type Options struct {
 	// closed with the session; sessions may share one to load models once.
 	Models       *Models
 	ModelOptions ModelOptions
+	// EncodeAhead encodes the open scan's axial slices with SAM's encoder
+	// in the background, nearest the crosshair first, so that prompts and
+	// propagation later cost only SAM's decoder (the app sets it; tests
+	// and batch work leave it off).
+	EncodeAhead bool
 }
 
 // Session is the state of one working session. All methods are safe for
@@ -83,8 +88,10 @@ type Session struct {
 	history  history
 	prov     provenanceLog // what made each edit, for the sidecars
 	props    propagationState
-	dirty    bool   // labels changed since the last autosave or export
-	edits    uint64 // counts label changes, so an autosave knows if it is stale
+	active   uint16       // the label the user works on
+	encode   *encodeAhead // the background encoding, if any
+	dirty    bool         // labels changed since the last autosave or export
+	edits    uint64       // counts label changes, so an autosave knows if it is stale
 	jobs     []*Job
 	preview  *preview // a model's pending result, or nil
 	wg       sync.WaitGroup
@@ -202,6 +209,13 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.edits++
 	s.mu.Unlock()
 	s.changed(ChangeVolume | ChangeLabels | ChangeOverlay | ChangeCursor | ChangePreview)
+	if s.opts.EncodeAhead {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.startEncodeAhead()
+		}()
+	}
 	return nil
 }
 

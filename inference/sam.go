@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync/atomic"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -34,6 +35,36 @@ type SAM struct {
 	window   models.Preprocess
 	cache    *embeddingCache
 	sched    *encoderSchedule
+	stats    samCounters
+}
+
+// samCounters count what the encoder did, for SAMStats.
+type samCounters struct {
+	encoded, hits, preempted atomic.Int64
+}
+
+// SAMStats says how often slice embeddings were computed and how often the
+// cache (memory or disk) served them.
+type SAMStats struct {
+	// Encoded counts encoder runs that finished; Preempted background
+	// encodes that gave way to the user.
+	Encoded, Preempted int64
+	// Hits counts embeddings served by the cache or by an encode already
+	// in flight.
+	Hits int64
+}
+
+// HitRate returns the share of embeddings served without an encoder run.
+func (st SAMStats) HitRate() float64 {
+	if st.Hits+st.Encoded == 0 {
+		return 0
+	}
+	return float64(st.Hits) / float64(st.Hits+st.Encoded)
+}
+
+// Stats returns the counters since SAM was loaded.
+func (s *SAM) Stats() SAMStats {
+	return SAMStats{Encoded: s.stats.encoded.Load(), Preempted: s.stats.preempted.Load(), Hits: s.stats.hits.Load()}
 }
 
 // SAMOptions configure NewSAM.
@@ -204,14 +235,17 @@ func (s *SAM) embed(ctx context.Context, img []float32, rows, cols int, w models
 	}
 	key := s.embeddingKey(img, rows, cols, w)
 	if e := s.cache.get(key); e != nil {
+		s.stats.hits.Add(1)
 		return e, nil
 	}
-	return s.sched.embed(ctx, key, background, func(ctx context.Context) (*Embedding, error) {
+	computed := false
+	e, err := s.sched.embed(ctx, key, background, func(ctx context.Context) (*Embedding, error) {
 		// Another caller may have finished this slice between the cache
 		// lookup and the schedule.
 		if e := s.cache.get(key); e != nil {
 			return e, nil
 		}
+		computed = true
 		in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), s.Preprocess(img, rows, cols, w))
 		if err != nil {
 			return nil, fmt.Errorf("sam encoder input: %w", err)
@@ -230,6 +264,15 @@ func (s *SAM) embed(ctx context.Context, img []float32, rows, cols int, w models
 		s.cache.put(e)
 		return e, nil
 	})
+	switch {
+	case errors.Is(err, errPreempted):
+		s.stats.preempted.Add(1)
+	case err == nil && computed:
+		s.stats.encoded.Add(1)
+	case err == nil:
+		s.stats.hits.Add(1)
+	}
+	return e, err
 }
 
 // Prompt is what the decoder is asked: a box and/or points on the slice

@@ -87,6 +87,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.tools = newModelTools(m)
 	m.prop = newPropagateTools(m)
 	m.tools.row.Add(m.prop.button)
+	m.tools.row.Add(m.prop.engines)
 	m.tools.onLabel = func(uint16) { m.prop.refreshStrip() }
 	m.sidebar.onChoose = m.tools.choose
 

@@ -21,6 +21,7 @@ type propagateTools struct {
 	m *MainWindow
 
 	button                       *widget.Button
+	engines                      *widget.Select // sam2 or sam, shown when SAM 2 files were given
 	item, allItem, modelItem     *fyne.MenuItem
 	nextDoubtItem, prevDoubtItem *fyne.MenuItem
 	strip                        *confidenceStrip
@@ -32,6 +33,14 @@ type propagateTools struct {
 func newPropagateTools(m *MainWindow) *propagateTools {
 	p := &propagateTools{m: m, engine: app.EngineSAM}
 	p.button = widget.NewButtonWithIcon("Propagate (P)", theme.MoveDownIcon(), func() { p.propagate(false) })
+	// With SAM 2 files given, SAM 2 propagates unless the user picks the
+	// bundled SAM.
+	p.engines = widget.NewSelect([]string{app.EngineSAM2, app.EngineSAM}, func(s string) { p.engine = s })
+	if m.session.Models().HasSAM2() {
+		p.engines.SetSelected(app.EngineSAM2)
+	} else {
+		p.engines.Hide()
+	}
 	p.item = fyne.NewMenuItem("Propagate the current slice's label (P)", func() { p.propagate(false) })
 	p.allItem = fyne.NewMenuItem("Propagate from every annotated slice (Shift+P)", func() { p.propagate(true) })
 	p.modelItem = fyne.NewMenuItem("Propagate from the U-Net's mask", p.propagateFromModel)

@@ -137,7 +137,12 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		defer sam.Close()
 		eng = inference.NewSAMEngine(sam, o)
 	case app.EngineSAM2:
-		return fmt.Errorf("engine sam2: not built yet (%s)", *sam2Dir)
+		s2, err := rt.LoadSAM2(*sam2Dir, inference.SAM2Options{})
+		if err != nil {
+			return err
+		}
+		defer s2.Close()
+		eng = s2
 	}
 	if *priorModel != "" {
 		m, err := models.Resolve(*priorModel, rt.ModelDir(), models.SearchDirs(rt.ModelDir())...)

@@ -24,7 +24,7 @@ func init() {
 	register(command{
 		name:    "view",
 		summary: "open the desktop app, with a scan if one is named",
-		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--model NAME|MANIFEST.json] [--provider auto|cpu|cuda] [--threads N]",
+		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
 		run:     runView,
 	})
 }
@@ -44,6 +44,7 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	labels := fs.String("labels", "", "label volume (NIfTI) to show over the scan; resampled if on another grid")
 	series := fs.String("series", "", "DICOM series to open from a folder holding several: its SeriesInstanceUID, or N for the N-th listed")
 	goTo := fs.String("goto", "", "label (name such as liver, or value) to put the crosshair in once the labels are shown")
+	sam2 := fs.String("sam2", "", "folder of a SAM 2 export with its manifests (polyseg sam2-manifests): Propagate then uses SAM 2")
 	model := fs.String("model", app.DefaultUNet, "U-Net for Segment: `name` (NAME.json in $POLYSEG_MODELS, else models/ beside the program or here, else the cache) or manifest path")
 	var rf runtimeFlags
 	rf.register(fs)
@@ -77,6 +78,7 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	va.models = app.ModelOptions{
 		Runtime: inference.Options{Library: rf.lib, Provider: inference.Provider(rf.provider), Threads: rf.threads},
 		UNet:    *model,
+		SAM2Dir: *sam2,
 	}
 	if va.labels != "" && va.path == "" {
 		return va, usageErr("--labels needs a scan to lie on")

@@ -1,0 +1,145 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// encodeAhead is the background encoding of the open scan's axial slices.
+type encodeAhead struct {
+	job    *Job
+	vol    *volume.Volume
+	window models.Window
+}
+
+// EncodeAheadName names the background encoding job.
+const EncodeAheadName = "Encode slices for SAM"
+
+// SetActiveLabel tells the session which label the user works on. With
+// Options.EncodeAhead, the background encoding uses that label's SAM
+// window, starting again (cached slices cost nothing) when it differs.
+func (s *Session) SetActiveLabel(v uint16) {
+	s.mu.Lock()
+	s.active = v
+	s.mu.Unlock()
+	if s.opts.EncodeAhead {
+		s.startEncodeAhead()
+	}
+}
+
+// startEncodeAhead starts encoding the open scan's axial slices with SAM's
+// encoder in the background, nearest the crosshair first, into the
+// embedding cache, so that a propagation later costs only the decoder. It
+// runs at the lowest priority (SAM's foreground calls preempt it) and is a
+// job the user may cancel. Nothing happens when it already runs for the
+// same scan and window, or when SAM cannot be loaded.
+func (s *Session) startEncodeAhead() {
+	s.mu.RLock()
+	v, label := s.vol, s.active
+	cur := s.encode
+	s.mu.RUnlock()
+	if v == nil {
+		return
+	}
+	sam := s.models.LoadedSAM()
+	if sam == nil {
+		var err error
+		if sam, err = s.models.SAM(); err != nil {
+			return // the model tools say why SAM is missing
+		}
+		s.changed(ChangeModels)
+	}
+	w := sam.Window(label)
+	if cur != nil && cur.vol == v && cur.window == w {
+		select {
+		case <-cur.job.Done():
+		default:
+			return
+		}
+	}
+	if cur != nil {
+		cur.job.Cancel()
+	}
+	ea := &encodeAhead{vol: v, window: w}
+	ea.job = s.RunJob(EncodeAheadName, func(ctx context.Context, p Progress) error {
+		return s.encodeSlices(ctx, p, sam, v, w)
+	})
+	s.mu.Lock()
+	s.encode = ea
+	s.mu.Unlock()
+}
+
+// EncodeAheadJob returns the background encoding job, or nil.
+func (s *Session) EncodeAheadJob() *Job {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.encode == nil {
+		return nil
+	}
+	return s.encode.job
+}
+
+// encodeSlices encodes every axial slice of v not yet in the cache, the
+// one nearest the crosshair's first, looking again after each.
+func (s *Session) encodeSlices(ctx context.Context, p Progress, sam *inference.SAM, v *volume.Volume, w models.Window) error {
+	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	if err != nil {
+		return err
+	}
+	done := make([]bool, sl.Slices)
+	left := sl.Slices
+	for k := 0; k < sl.Slices; k++ {
+		img, err := sl.Image(v, k)
+		if err != nil {
+			return err
+		}
+		if sam.Cached(img, sl.Rows, sl.Cols, w) {
+			done[k] = true
+			left--
+		}
+	}
+	for left > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		k := s.nearestUndone(v, sl, done)
+		p.Report(float64(sl.Slices-left)/float64(sl.Slices), fmt.Sprintf("slice %d (%d left)", k+1, left))
+		img, err := sl.Image(v, k)
+		if err != nil {
+			return err
+		}
+		if _, err := sam.EmbedBackground(ctx, img, sl.Rows, sl.Cols, w); err != nil {
+			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return fmt.Errorf("encode slice %d: %w", k, err)
+		}
+		done[k] = true
+		left--
+	}
+	return nil
+}
+
+// nearestUndone returns the slice not yet done nearest the crosshair's
+// axial slice (the slice the user looks at is the one a prompt comes
+// from, and propagation starts from it).
+func (s *Session) nearestUndone(v *volume.Volume, sl *inference.Slicer, done []bool) int {
+	c := s.Cursor()
+	at := 0
+	if v.Contains(c[0], c[1], c[2]) {
+		at, _, _ = sl.Pixel(c)
+	}
+	for d := 0; d < 2*len(done); d++ {
+		for _, k := range []int{at - d, at + d} {
+			if k >= 0 && k < len(done) && !done[k] {
+				return k
+			}
+		}
+	}
+	return 0
+}
