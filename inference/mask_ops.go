@@ -20,12 +20,33 @@ func distanceTo(m *Mask2D, dr, dc float64) []float64 {
 	return d
 }
 
-// dilateMM returns the pixels within r mm of m.
+// dilateMM returns the pixels within r mm of m. The distances are computed
+// only within m's bounding box widened by r: farther pixels are outside
+// the dilation anyway, and an organ's box is a small part of a slice.
 func dilateMM(m *Mask2D, r, dr, dc float64) *Mask2D {
-	dist := distanceTo(m, dr, dc)
 	out := NewMask2D(m.Rows, m.Cols)
-	for i, x := range dist {
-		out.Data[i] = x <= r
+	b, ok := m.Bounds()
+	if !ok {
+		return out
+	}
+	pr, pc := int(math.Ceil(r/dr))+1, int(math.Ceil(r/dc))+1
+	b.R0, b.C0 = max(b.R0-pr, 0), max(b.C0-pc, 0)
+	b.R1, b.C1 = min(b.R1+pr, m.Rows-1), min(b.C1+pc, m.Cols-1)
+	crop := cropMask(m, b)
+	dist := distanceTo(crop, dr, dc)
+	for row := 0; row < crop.Rows; row++ {
+		for c := 0; c < crop.Cols; c++ {
+			out.Data[(row+b.R0)*m.Cols+c+b.C0] = dist[row*crop.Cols+c] <= r
+		}
+	}
+	return out
+}
+
+// cropMask returns the part of m inside box b.
+func cropMask(m *Mask2D, b Box2D) *Mask2D {
+	out := NewMask2D(b.R1-b.R0+1, b.C1-b.C0+1)
+	for row := 0; row < out.Rows; row++ {
+		copy(out.Data[row*out.Cols:(row+1)*out.Cols], m.Data[(row+b.R0)*m.Cols+b.C0:(row+b.R0)*m.Cols+b.C1+1])
 	}
 	return out
 }

@@ -133,7 +133,6 @@ type propagation struct {
 	dr, dc  float64 // pixel size in mm
 	grow    float64 // GrowMM scaled to the slice spacing
 	organ   organModel
-	proto   []float64 // the anchors' mean embedding
 	decided map[int]SliceResult
 	total   int
 }
@@ -152,9 +151,6 @@ func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propa
 	p.dr, p.dc = sl.PixelSpacing()
 	p.grow = e.opts.GrowMM * max(sl.SliceSpacing(), 0.5) / 3
 	if p.organ, err = p.model(anchors); err != nil {
-		return nil, err
-	}
-	if p.proto, err = p.prototype(ctx, anchors, w); err != nil {
 		return nil, err
 	}
 	info := EngineInfo{Engine: e.Name(), Provider: string(e.sam.enc.Provider()), Models: e.sam.Models(),
@@ -318,37 +314,6 @@ func (p *propagation) model(anchors []Anchor) (organModel, error) {
 	return m, nil
 }
 
-// prototype returns the mean embedding of the structure over the anchors.
-func (p *propagation) prototype(ctx context.Context, anchors []Anchor, w models.Window) ([]float64, error) {
-	var sum []float64
-	n := 0.0
-	for _, a := range anchors {
-		img, err := p.sl.Image(p.req.Volume, a.Slice)
-		if err != nil {
-			return nil, err
-		}
-		emb, err := p.e.sam.Embed(ctx, img, p.sl.Rows, p.sl.Cols, w)
-		if err != nil {
-			return nil, err
-		}
-		m, ok := emb.maskedMean(a.Mask, p.e.sam.size)
-		if !ok {
-			continue
-		}
-		if sum == nil {
-			sum = make([]float64, len(m))
-		}
-		for i, x := range m {
-			sum[i] += x
-		}
-		n++
-	}
-	for i := range sum {
-		sum[i] /= n
-	}
-	return sum, nil
-}
-
 // step decides slice c.next from the chain's previous slice.
 func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (SliceResult, error) {
 	o := p.e.opts
@@ -438,6 +403,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	case outFrac > o.MaxOutside:
 		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
 	}
+	stab := stability(pred.Logits, 1)
 	if res.Stop != "" && c.outer {
 		res.Mask = NewMask2D(raw.Rows, raw.Cols)
 		return res, nil
@@ -451,22 +417,10 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Confidence = 0
 	} else {
 		res.Stop = ""
-		res.Confidence = confidence(pred, huFrac, outFrac)
+		res.Confidence = confidence(pred.IoU, stab, huFrac, outFrac)
 	}
-	sim := 0.0
-	if mean, ok := emb.maskedMean(g, p.e.sam.size); ok && p.proto != nil {
-		sim = cosine(mean, p.proto)
-	}
-	ring := dilateMM(g, 2*max(p.dr, p.dc), p.dr, p.dc)
-	var ringSum, ringN float64
-	for i, on := range ring.Data {
-		if on && !g.Data[i] {
-			ringSum += float64(img[i])
-			ringN++
-		}
-	}
-	res.Note = fmt.Sprintf("IoU %.2f, stability %.2f, density %.2f, near %.2f, like the anchors %.3f, area %d px, ring %.0f HU, mean %.0f",
-		pred.IoU, stability(pred.Logits, 1), huFrac, 1-outFrac, sim, area, ringSum/max(ringN, 1), meanOf(img, g))
+	res.Note = fmt.Sprintf("SAM's IoU estimate %.2f, stability %.2f, density %.2f, near the previous slice %.2f, area %.0f mm²",
+		pred.IoU, stab, huFrac, 1-outFrac, float64(area)*p.dr*p.dc)
 	res.Mask = g
 	c.prev = g
 	c.prevLow = p.nextPrompt(g, pred)
@@ -507,8 +461,8 @@ func (p *propagation) nextPrompt(g *Mask2D, pred *Prediction) []float32 {
 // own IoU estimate, the stability of its mask under a shifted threshold,
 // how much of it has the structure's density, and how much stayed near the
 // previous slice's mask.
-func confidence(p *Prediction, huFrac, outFrac float64) float64 {
-	c := min(max(float64(p.IoU), 0), 1) * stability(p.Logits, 1) * huFrac * (1 - outFrac)
+func confidence(iou float32, stab, huFrac, outFrac float64) float64 {
+	c := min(max(float64(iou), 0), 1) * stab * huFrac * (1 - outFrac)
 	return min(max(c, 0), 1)
 }
 
@@ -528,17 +482,6 @@ func stability(logits []float32, t float32) float64 {
 		return 0
 	}
 	return float64(hi) / float64(lo)
-}
-
-func meanOf(img []float32, m *Mask2D) float64 {
-	var s, n float64
-	for i, on := range m.Data {
-		if on {
-			s += float64(img[i])
-			n++
-		}
-	}
-	return s / max(n, 1)
 }
 
 // medianOf returns the median of img over m (NaN when m is empty).

@@ -100,11 +100,24 @@ func (s *Slicer) index(k, r, c int) int {
 }
 
 // indices returns the data index of every pixel of slice k, row by row.
+// Along a row and down a column the index moves by a constant stride, so
+// only the first pixel goes through the general mapping.
 func (s *Slicer) indices(k int) []int {
 	idx := make([]int, s.Rows*s.Cols)
+	origin := s.index(k, 0, 0)
+	dr, dc := 0, 0
+	if s.Rows > 1 {
+		dr = s.index(k, 1, 0) - origin
+	}
+	if s.Cols > 1 {
+		dc = s.index(k, 0, 1) - origin
+	}
 	for r := 0; r < s.Rows; r++ {
-		for c := 0; c < s.Cols; c++ {
-			idx[r*s.Cols+c] = s.index(k, r, c)
+		i := origin + r*dr
+		row := idx[r*s.Cols : (r+1)*s.Cols]
+		for c := range row {
+			row[c] = i
+			i += dc
 		}
 	}
 	return idx

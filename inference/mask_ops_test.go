@@ -1,0 +1,130 @@
+package inference
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// randomMask returns a mask of a few random discs and rectangles.
+func randomMask(rng *rand.Rand, rows, cols int) *Mask2D {
+	m := NewMask2D(rows, cols)
+	for n := 0; n < 3; n++ {
+		cr, cc, rad := rng.IntN(rows), rng.IntN(cols), 1+rng.IntN(6)
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				if (r-cr)*(r-cr)+(c-cc)*(c-cc) <= rad*rad {
+					m.Data[r*cols+c] = true
+				}
+			}
+		}
+	}
+	return m
+}
+
+// bruteDistance is the distance in mm from pixel (r, c) to the nearest set
+// pixel of m, by looking at all of them.
+func bruteDistance(m *Mask2D, r, c int, dr, dc float64) float64 {
+	best := math.Inf(1)
+	for rr := 0; rr < m.Rows; rr++ {
+		for cc := 0; cc < m.Cols; cc++ {
+			if m.Data[rr*m.Cols+cc] {
+				best = min(best, math.Hypot(float64(rr-r)*dr, float64(cc-c)*dc))
+			}
+		}
+	}
+	return best
+}
+
+func TestDilateErodeMatchBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, tc := range []struct {
+		rows, cols int
+		dr, dc, r  float64
+	}{
+		{30, 40, 1, 1, 2.5},
+		{25, 33, 0.7, 1.9, 3},
+		{40, 20, 3, 3, 6},
+		{17, 50, 2, 0.5, 0.4},
+	} {
+		for trial := 0; trial < 5; trial++ {
+			m := randomMask(rng, tc.rows, tc.cols)
+			dil := dilateMM(m, tc.r, tc.dr, tc.dc)
+			ero := erodeMM(m, tc.r, tc.dr, tc.dc)
+			// The outside of the image counts as background for erosion.
+			outside := NewMask2D(tc.rows+2, tc.cols+2)
+			for i := range outside.Data {
+				outside.Data[i] = true
+			}
+			for r := 0; r < tc.rows; r++ {
+				for c := 0; c < tc.cols; c++ {
+					outside.Data[(r+1)*outside.Cols+c+1] = !m.Data[r*tc.cols+c]
+				}
+			}
+			for r := 0; r < tc.rows; r++ {
+				for c := 0; c < tc.cols; c++ {
+					i := r*tc.cols + c
+					if want := bruteDistance(m, r, c, tc.dr, tc.dc) <= tc.r; dil.Data[i] != want {
+						t.Fatalf("%+v trial %d: dilation at (%d,%d) = %v, want %v", tc, trial, r, c, dil.Data[i], want)
+					}
+					if want := bruteDistance(outside, r+1, c+1, tc.dr, tc.dc) > tc.r; ero.Data[i] != want {
+						t.Fatalf("%+v trial %d: erosion at (%d,%d) = %v, want %v", tc, trial, r, c, ero.Data[i], want)
+					}
+				}
+			}
+		}
+	}
+	if dilateMM(NewMask2D(4, 4), 3, 1, 1).Area() != 0 {
+		t.Error("dilating an empty mask set pixels")
+	}
+}
+
+func TestFillHoles(t *testing.T) {
+	// A ring with a hole, a C open to the border side, and a cup touching
+	// the image edge.
+	rows := []string{
+		"..........",
+		".#####....",
+		".#...#.###",
+		".#.#.#.#..",
+		".#####.###",
+		"..........",
+	}
+	want := []string{
+		"..........",
+		".#####....",
+		".#####.###",
+		".#####.#..",
+		".#####.###",
+		"..........",
+	}
+	m := NewMask2D(len(rows), len(rows[0]))
+	for r, row := range rows {
+		for c, ch := range row {
+			m.Data[r*m.Cols+c] = ch == '#'
+		}
+	}
+	got := fillHoles(m)
+	for r, row := range want {
+		for c, ch := range row {
+			if got.Data[r*m.Cols+c] != (ch == '#') {
+				t.Fatalf("pixel (%d,%d) = %v, want %c", r, c, got.Data[r*m.Cols+c], ch)
+			}
+		}
+	}
+}
+
+func TestStability(t *testing.T) {
+	for _, tc := range []struct {
+		logits []float32
+		want   float64
+	}{
+		{[]float32{5, 5, -5, -5}, 1},
+		{[]float32{5, 0.5, -5, -5}, 0.5},
+		{[]float32{-5, -5}, 0},
+	} {
+		if got := stability(tc.logits, 1); math.Abs(got-tc.want) > 1e-9 {
+			t.Errorf("stability(%v) = %v, want %v", tc.logits, got, tc.want)
+		}
+	}
+}
