@@ -44,6 +44,9 @@ type MainWindow struct {
 	status  *widget.Label
 	jobs    *jobsBar
 	tools   *modelTools
+	toolbar *toolbar        // the annotation tools (toolbar.go)
+	keys    *Shortcuts      // every key the window acts on (keys.go)
+	help    dialog.Dialog   // the help panel, once shown
 	probed  <-chan struct{} // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
@@ -72,18 +75,21 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
-		v.OnBox = func(slice int, a, b [3]int) { m.tools.boxDrawn(v, slice, a, b) }
 		m.views[n] = v
 	}
 	m.active = m.views[0]
 	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
-	m.sidebar = newSidebar(m.session, m.views[:])
+	m.sidebar = newSidebar(m.session, m.views[:], m.win)
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
-	m.sidebar.onChoose = m.tools.choose
+	m.toolbar = newToolbar(m)
+	m.sidebar.segments.onChoose = func(v uint16) { m.tools.choose(v); m.toolbar.setValue(v) }
+	m.tools.onValue = func(v uint16) { m.toolbar.setValue(v); m.sidebar.segments.setSelected(v) }
+	m.keys = m.newShortcuts()
+	m.toolbar.labelKeys(m.keys)
 
 	// The views fill three cells of a 2×2 grid and the window controls the
 	// fourth; the label controls sit in a split to the right.
@@ -92,7 +98,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
-	top := container.NewVBox(m.tools.row, m.tools.banner)
+	top := container.NewVBox(m.tools.row, m.toolbar.row, m.tools.banner)
 	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	menu := m.menu()
 	m.win.SetMainMenu(menu)
@@ -106,6 +112,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		}
 	}
 	m.win.Canvas().SetOnTypedKey(m.typedKey)
+	m.win.Canvas().SetOnTypedRune(func(r rune) { m.keys.typedRune(r) })
 	m.win.SetOnDropped(m.dropped)
 	m.win.SetCloseIntercept(m.Close)
 	m.win.Resize(fyne.NewSize(1280, 860))
@@ -153,8 +160,9 @@ func (m *MainWindow) changed(c app.Change) {
 	if c&app.ChangeVolume != 0 {
 		m.describeScan()
 	}
-	if c&(app.ChangeLabels|app.ChangeOverlay) != 0 {
-		m.sidebar.updateLabels(c&app.ChangeLabels != 0)
+	if c&(app.ChangeLabels|app.ChangeOverlay|app.ChangeSegments) != 0 {
+		m.sidebar.updateLabels()
+		m.toolbar.updateSegment()
 	}
 	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
 		m.updateUndoItems()
@@ -292,41 +300,8 @@ func (m *MainWindow) Maximised() *SliceView { return m.maximised }
 // presetKeys choose the window presets, in viewer.Presets' order.
 var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
 
-func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
-	for n, p := range viewer.Presets() {
-		if n < len(presetKeys) && ev.Name == presetKeys[n] {
-			m.session.SetWindow(p.Window)
-			return
-		}
-	}
-	_, pending := m.session.Preview()
-	switch ev.Name {
-	case fyne.KeyF:
-		m.ToggleMaximised(m.active)
-		return
-	case fyne.KeyB:
-		m.tools.toggleBox()
-		return
-	case fyne.KeyReturn, fyne.KeyEnter:
-		if pending {
-			m.tools.accept()
-		}
-		return
-	case fyne.KeyEscape:
-		switch {
-		case pending:
-			m.tools.reject()
-		case m.maximised != nil:
-			m.ToggleMaximised(nil)
-		}
-		return
-	}
-	if m.maximised != nil {
-		m.maximised.TypedKey(ev)
-		return
-	}
-	m.active.TypedKey(ev)
-}
+// typedKey runs the shortcut table's entry for the key (keys.go).
+func (m *MainWindow) typedKey(ev *fyne.KeyEvent) { m.keys.typedKey(ev) }
 
 // Open reads a scan (file or DICOM folder) in the background, then, if
 // labels is not empty, its labels, then offers an autosave of the scan back.
@@ -539,7 +514,8 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 		}
 	})
 	view := fyne.NewMenu("View", windowItem, maximise, reset)
-	return fyne.NewMainMenu(file, edit, view, m.tools.menu())
+	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keys and mouse (F1)", m.showHelp))
+	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), m.tools.menu(), help)
 }
 
 func presetLabel(p viewer.Preset) string {

@@ -38,11 +38,11 @@ func (k Kind) String() string {
 	case Eraser:
 		return "Eraser"
 	case Threshold:
-		return "Threshold brush"
+		return "Threshold"
 	case Polygon:
 		return "Polygon"
 	case Fill:
-		return "Flood fill"
+		return "Fill"
 	case Box:
 		return "SAM box"
 	}
