@@ -121,6 +121,9 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 	add(Shortcut{Group: "Edit", Name: "Redo", Key: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault,
 		Run: func() { m.session.Redo() }})
 	add(Shortcut{Group: "File", Name: "Open file", Key: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault, Run: m.openFileDialog})
+	add(Shortcut{Group: "File", Name: "Open DICOM folder", Key: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault, Run: m.openFolderDialog})
+	add(Shortcut{Group: "File", Name: "Open labels", Key: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault, Run: m.openLabelsDialog,
+		Help: "a label volume for the open scan (resampled onto its grid)"})
 	add(Shortcut{Group: "File", Name: "Export labels", Key: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault, Run: m.exportDialog})
 
 	for n, p := range viewer.Presets() {

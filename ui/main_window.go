@@ -483,7 +483,9 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	openFile := fyne.NewMenuItem("Open file…", m.openFileDialog)
 	openFile.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 	openDir := fyne.NewMenuItem("Open DICOM folder…", m.openFolderDialog)
+	openDir.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}
 	openLabels := fyne.NewMenuItem("Open labels…", m.openLabelsDialog)
+	openLabels.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
 	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
 	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export)

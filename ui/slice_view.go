@@ -630,31 +630,6 @@ func (v *SliceView) hover(pos fyne.Position) {
 	v.OnHover(v.probe(s, slice, u, w), true)
 }
 
-// TypedKey handles the view's keys: arrows and Page Up/Down scroll slices
-// (Page by ten), + and - zoom, Home resets zoom and pan. It reports whether
-// the key was one of them.
-func (v *SliceView) TypedKey(ev *fyne.KeyEvent) bool {
-	switch ev.Name {
-	case fyne.KeyUp, fyne.KeyRight:
-		v.StepSlice(1)
-	case fyne.KeyDown, fyne.KeyLeft:
-		v.StepSlice(-1)
-	case fyne.KeyPageUp:
-		v.StepSlice(10)
-	case fyne.KeyPageDown:
-		v.StepSlice(-10)
-	case fyne.KeyPlus, fyne.KeyEqual:
-		v.Zoom(zoomStep)
-	case fyne.KeyMinus:
-		v.Zoom(1 / zoomStep)
-	case fyne.KeyHome:
-		v.ResetView()
-	default:
-		return false
-	}
-	return true
-}
-
 var (
 	_ fyne.Tappable       = (*SliceView)(nil)
 	_ fyne.DoubleTappable = (*SliceView)(nil)

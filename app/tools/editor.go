@@ -120,8 +120,10 @@ type Editor struct {
 	stamp   stamp
 	scratch []int
 
-	// The polygon being drawn: its plane, slice and corners.
+	// The polygon being drawn: its corners (on one plane and slice) and
+	// the scan they are on.
 	poly     []Point
+	polyVol  *volume.Volume
 	drawing  bool // the button is held: a drag adds corners
 	boxing   bool
 	boxFrom  Point

@@ -14,11 +14,15 @@ import (
 // once the mouse moved a pixel from the last corner. A corner on another
 // slice or plane than the polygon's starts a new polygon there.
 func (e *Editor) addCorner(p Point, press bool) error {
-	if _, _, ok := e.slicer(p.Plane); !ok {
+	_, vol, ok := e.slicer(p.Plane)
+	if !ok {
 		return app.ErrNoVolume
 	}
-	if len(e.poly) > 0 && (e.poly[0].Plane != p.Plane || e.poly[0].Slice != p.Slice) {
+	if len(e.poly) > 0 && (e.poly[0].Plane != p.Plane || e.poly[0].Slice != p.Slice || e.polyVol != vol) {
 		e.poly = nil
+	}
+	if len(e.poly) == 0 {
+		e.polyVol = vol
 	}
 	if n := len(e.poly); n > 0 {
 		d := math.Hypot(p.U-e.poly[n-1].U, p.V-e.poly[n-1].V)
@@ -38,9 +42,12 @@ func (e *Editor) closePolygon() error {
 	if len(poly) < 3 {
 		return errors.New("polygon: click at least three corners before closing it")
 	}
-	s, _, ok := e.slicer(poly[0].Plane)
+	s, vol, ok := e.slicer(poly[0].Plane)
 	if !ok {
 		return app.ErrNoVolume
+	}
+	if vol != e.polyVol {
+		return errors.New("polygon: another scan was opened while it was drawn; draw it again")
 	}
 	slice := poly[0].Slice
 	if slice < 0 || slice >= s.NumSlices() {

@@ -377,6 +377,24 @@ func TestPolygonNeedsThreeCorners(t *testing.T) {
 	}
 }
 
+func TestPolygonDroppedWhenTheScanChanges(t *testing.T) {
+	s, e := newSession(t)
+	e.SetTool(Polygon)
+	for _, p := range []Point{at(4, 1, 1), at(4, 9, 1), at(4, 9, 9)} {
+		e.Press(p)
+	}
+	v, _ := s.Volume()
+	if err := s.SetVolume(&volume.Volume{Grid: v.Grid, Data: v.Data}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Key(KeyEnter); err == nil {
+		t.Error("a polygon drawn on the previous scan was filled on the new one")
+	}
+	if n := s.SegmentOf(liver).Voxels; n != 0 {
+		t.Errorf("%d voxels filled", n)
+	}
+}
+
 func TestPolygonOverlayFollowsItsSlice(t *testing.T) {
 	_, e := newSession(t)
 	e.SetTool(Polygon)
