@@ -48,7 +48,13 @@ type toolbar struct {
 func newToolbar(m *MainWindow) *toolbar {
 	tb := &toolbar{m: m, editor: tools.New(m.session), buttons: map[tools.Kind]*widget.Button{},
 		items: map[tools.Kind]*fyne.MenuItem{}}
-	tb.editor.OnBox = func(p viewer.Plane, slice int, a, b [3]int) { m.tools.boxDrawn(m.View(p), slice, a, b) }
+	tb.editor.OnBox = func(p viewer.Plane, slice int, a, b [3]int) {
+		if p != viewer.Axial {
+			tb.gestureError(errors.New("the SAM box works on the axial view: SAM segments axial slices"))
+			return
+		}
+		m.tools.boxDrawn(m.View(p), slice, a, b)
+	}
 	set := tb.editor.Settings()
 	set.Value = m.tools.value
 	tb.editor.SetSettings(set)

@@ -707,3 +707,24 @@ func BenchmarkBrushStroke(b *testing.B) {
 		b.Fatal(errSink)
 	}
 }
+
+// The SAM box on a view other than the axial one says why it does
+// nothing, in the tool bar, where the message stays.
+func TestSAMBoxOnCoronalSaysWhy(t *testing.T) {
+	m := openTools(t)
+	if m.tools.box.Disabled() {
+		t.Skip("SAM is not available here: the box tool is off")
+	}
+	typeKey(m, fyne.KeyB)
+	if m.toolbar.editor.Tool() != tools.Box {
+		t.Fatal("B did not choose the SAM box")
+	}
+	co := m.View(viewer.Coronal)
+	stroke(co, voxelPos(co, 10, 5), voxelPos(co, 30, 15))
+	if !strings.Contains(m.toolbar.message.Text, "axial") || !m.toolbar.message.Visible() {
+		t.Errorf("message %q (shown %v) after a box on the coronal view", m.toolbar.message.Text, m.toolbar.message.Visible())
+	}
+	if m.tools.lastJob != nil {
+		t.Error("a box on the coronal view started a job")
+	}
+}
