@@ -338,7 +338,10 @@ func (v *SliceView) draw(w, h int) image.Image {
 		return v.out
 	}
 	v.drawn = key
-	// A new image each frame: the painter may still read the last one.
+	// A whole render gets a new image. Partial redraws (redrawDamage)
+	// write into the last one: Fyne's painter copies a generator's image
+	// into a texture before returning, on the thread that calls draw, so
+	// no frame is read while it is written.
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	v.out = img
 	if !ok {
