@@ -14,6 +14,16 @@
 //   - Every change to label voxels goes through a Session method, under its
 //     lock, and is recorded as one undo step holding only the voxels that
 //     changed (their index, old and new value), never a copy of the volume.
+//     A paint stroke (BeginStroke) writes its voxels in place as it goes
+//     and builds its step as it goes; any other edit, an undo or a new scan
+//     ends the stroke first, as its own step, and the stroke's next event
+//     is refused with ErrStrokeEnded: painted voxels are never lost.
+//   - Painting never writes a locked segment's voxels, and writes other
+//     segments' only in the overwrite-others mode (segments.go).
+//   - The voxel count of every label value is kept up to date by each edit,
+//     so listing segments costs no pass over the volume.
+//   - DamageSince tells a view which voxels the latest changes altered, when
+//     they were label edits of known extent, so that it redraws only those.
 //   - The cursor is always inside the scan's grid.
 //   - Listeners are called after the lock is released, from whichever
 //     goroutine made the change; a toolkit must hop to its own thread.

@@ -71,6 +71,10 @@ func (s *Session) Paint(name string, idx []int, value uint16) (int, error) {
 		s.mu.Unlock()
 		return 0, ErrNoVolume
 	}
+	if err := s.refuseWhileReplacingLocked(name); err != nil {
+		s.mu.Unlock()
+		return 0, err
+	}
 	for _, i := range idx {
 		if i < 0 || i >= len(l.Data) {
 			s.mu.Unlock()
@@ -130,11 +134,23 @@ func (s *Session) replaceLabels(name string, next *volume.Labels, saved bool, p 
 	return n, nil
 }
 
-// record pushes e if it changed anything; the lock is held.
+// record pushes e, whose voxels are written already, if it changed
+// anything; the lock is held. A stroke going on ends first, as its own
+// undo step, so that the steps stay in the order their voxels changed.
 func (s *Session) record(e *edit) int {
 	if len(e.idx) == 0 {
 		return 0
 	}
+	if s.stroke != nil && s.stroke.e != e {
+		s.endStrokeLocked(e.name)
+	}
+	s.countEdit(e, false)
+	return s.push(e)
+}
+
+// push records e, whose voxels are written and counted already; the lock
+// is held.
+func (s *Session) push(e *edit) int {
 	e.id = s.prov.add(e.name, e.prov, len(e.idx))
 	s.history.push(e, s.opts.UndoBudget)
 	s.dirty = true
@@ -159,8 +175,13 @@ func (s *Session) Redo() (string, bool) {
 // differ from what was last saved or autosaved, hence dirty and edits.
 func (s *Session) replay(from, to *[]*edit, undo bool) (string, bool) {
 	s.mu.Lock()
+	// Undo in the middle of a stroke undoes that stroke: end it first.
+	ended := s.endStrokeLocked("Undo or Redo")
 	if len(*from) == 0 {
 		s.mu.Unlock()
+		if ended {
+			s.changed(ChangeLabels)
+		}
 		return "", false
 	}
 	e := (*from)[len(*from)-1]
@@ -172,6 +193,7 @@ func (s *Session) replay(from, to *[]*edit, undo bool) (string, bool) {
 	for n, i := range e.idx {
 		s.layer.Labels.Data[i] = vals[n]
 	}
+	s.countEdit(e, undo)
 	*to = append(*to, e)
 	s.prov.setUndone(e.id, undo)
 	s.dirty = true

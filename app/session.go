@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -26,6 +27,13 @@ const (
 	ChangeJobs                       // a job started, reported progress or ended
 	ChangePreview                    // a model's preview appeared, was accepted or rejected
 	ChangeModels                     // more became known about the models (found, loaded, provider)
+	// ChangeStroke: label voxels changed inside a paint stroke still
+	// going on. Views redraw what DamageSince reports; lists and counts
+	// wait for the ChangeLabels that ends the stroke.
+	ChangeStroke
+	// ChangeSegments: a segment was added, or locked or unlocked, or the
+	// overwrite mode changed (names and colours are ChangeOverlay).
+	ChangeSegments
 )
 
 // Default display settings: the abdomen soft-tissue window, which suits the
@@ -96,6 +104,21 @@ type Session struct {
 	preview  *preview // a model's pending result, or nil
 	wg       sync.WaitGroup
 	version  atomic.Uint64 // counts changes, for views caching what they drew
+	damage   damageLog     // what the latest changes altered, for views redrawing part
+
+	// The segment list (segments.go): voxels per label value, kept up to
+	// date by every edit so that listing costs no pass over the volume;
+	// values locked against painting; values listed while empty; whether
+	// painting may overwrite other segments.
+	counts    []int
+	locked    []bool
+	listed    map[uint16]bool
+	overwrite bool
+
+	// stroke is the paint stroke going on, if any (paint.go); replacing
+	// names what is replacing the labels while painting is refused.
+	stroke    *Stroke
+	replacing string
 }
 
 // New returns a session with no scan open.
@@ -125,6 +148,9 @@ func New(opts Options) *Session {
 		ownModels: own,
 		window:    viewer.Window{Width: DefaultWindowWidth, Level: DefaultWindowLevel},
 		layer:     viewer.Overlay{Table: assets.DefaultColorTable(), Hidden: map[uint16]bool{}, Opacity: DefaultOpacity},
+		counts:    make([]int, 1<<16),
+		locked:    make([]bool, 1<<16),
+		listed:    map[uint16]bool{},
 	}
 }
 
@@ -139,15 +165,7 @@ func (s *Session) Close() {
 	}
 }
 
-func (s *Session) changed(c Change) {
-	if c == 0 {
-		return
-	}
-	s.version.Add(1)
-	if s.opts.OnChange != nil {
-		s.opts.OnChange(c)
-	}
-}
+func (s *Session) changed(c Change) { s.changedIn(c, nil) }
 
 // Version returns a number that grows with every change notified, so that
 // a view can tell cheaply whether what it drew is still current.
@@ -184,19 +202,39 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	} else {
 		labels = &volume.Labels{Grid: v.Grid, Data: slices.Clone(labels.Data)}
 	}
+	hash := scanHash(v)
 	// Edits newer than the last autosave would go with the scan being
 	// replaced; save them first, and keep that scan open when they cannot
-	// be saved.
+	// be saved. A stroke going on ends here, and painting is refused until
+	// the new scan is in, so that no voxel painted between the autosave
+	// and the replacement is lost.
+	what := "a new scan is being opened"
+	if path != "" {
+		what = "opening " + filepath.Base(path)
+	}
+	s.mu.Lock()
+	ended := s.endStrokeLocked(what)
+	s.replacing = what
+	s.mu.Unlock()
+	if ended {
+		s.changed(ChangeLabels)
+	}
 	if _, err := s.Autosave(); err != nil {
+		s.mu.Lock()
+		s.replacing = ""
+		s.mu.Unlock()
 		return fmt.Errorf("%s: the open scan stays open, as its unsaved labels could not be autosaved: %w", path, err)
 	}
-	hash := scanHash(v)
 	s.mu.Lock()
+	s.replacing = ""
 	s.vol = v
 	s.path = path
 	s.scanHash = hash
 	s.layer.Labels = labels
 	s.layer.Hidden = map[uint16]bool{}
+	s.countAllLocked()
+	clear(s.locked)
+	clear(s.listed)
 	s.cursor = [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
 	s.history.clear()
 	s.prov.clear()
@@ -208,7 +246,7 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.dirty = false
 	s.edits++
 	s.mu.Unlock()
-	s.changed(ChangeVolume | ChangeLabels | ChangeOverlay | ChangeCursor | ChangePreview)
+	s.changed(ChangeVolume | ChangeLabels | ChangeOverlay | ChangeCursor | ChangePreview | ChangeSegments)
 	if s.opts.EncodeAhead {
 		s.wg.Add(1)
 		go func() {
@@ -345,15 +383,11 @@ func (s *Session) PresentLabels() []LabelCount {
 	if s.layer.Labels == nil {
 		return nil
 	}
-	counts := make([]int, 1<<16)
-	for _, v := range s.layer.Labels.Data {
-		counts[v]++
-	}
 	var out []LabelCount
-	for v := 1; v < len(counts); v++ {
-		if counts[v] > 0 {
+	for v := 1; v < len(s.counts); v++ {
+		if s.counts[v] > 0 {
 			u := uint16(v)
-			out = append(out, LabelCount{Value: u, Name: s.layer.Table.Name(u), Voxels: counts[v], Hidden: s.layer.Hidden[u]})
+			out = append(out, LabelCount{Value: u, Name: s.layer.Table.Name(u), Voxels: s.counts[v], Hidden: s.layer.Hidden[u]})
 		}
 	}
 	return out

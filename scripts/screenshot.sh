@@ -10,8 +10,10 @@ cd "$(dirname "$0")/.."
 out=${1:-docs/screenshot.png}
 [ $# -gt 0 ] && shift
 data=${POLYSEG_REAL_DATA:-../shared/data/real/totalsegmentator}
+tour=
 if [ $# -eq 0 ]; then
 	set -- "$data/example_ct.nii.gz" --labels "$data/example_seg_fast_force_split.nii.gz" --goto liver
+	tour=1
 elif [ "$1" = "-" ]; then
 	set --
 fi
@@ -48,5 +50,13 @@ app=$!
 # time, then grab the screen, trimmed to the window (there is no window
 # manager, and the screen around the window is black).
 sleep "${SETTLE_SECONDS:-8}"
+if [ -n "$tour" ] && command -v xdotool >/dev/null; then
+	# The window sits at the screen's origin (no window manager): the
+	# axial view is its top-left cell; keys go to the window under the
+	# pointer.
+	DISPLAY=$display xdotool mousemove 170 240 sleep 0.5 key d key bracketright key bracketright key bracketright \
+		sleep 0.3 key k sleep 0.3 mousemove 172 236
+	sleep 1
+fi
 DISPLAY=$display import -window root -trim +repage "$out"
 echo "wrote $out"

@@ -3,9 +3,12 @@
 // overlay controls, menus, dialogs and the jobs bar, and the model tools:
 // Segment, Refine with SAM (slice or volume), the box tool (B, then drag a
 // box on the axial view) and the preview they produce, outlined in cyan
-// under a banner until Enter accepts or Esc rejects it. It is a thin layer
-// over package app, which holds all state; it reads no file format and runs
-// no model itself.
+// under a banner until Enter accepts or Esc rejects it; the annotation
+// tools' bar (toolbar.go: brush, eraser, threshold brush, polygon, flood
+// fill, SAM box) and the segment list (segments.go). It is a thin layer
+// over package app, which holds all state, and app/tools, whose Editor the
+// views hand their gestures to; it reads no file format and runs no model
+// itself.
 //
 // # Invariants
 //
@@ -19,6 +22,12 @@
 //   - A model's result is shown only as a preview (outline and banner) until
 //     the user accepts it; model actions are disabled, and the label beside
 //     the jobs bar says why, when the runtime or the model is missing.
+//   - Every key the window acts on is an entry of one table (Shortcuts,
+//     keys.go), from which the help panel (F1) and the README's table are
+//     made; a feature adds its keys with Shortcuts().Add.
+//   - While painting, a view redraws only the screen rectangle showing the
+//     voxels that changed (Session.DamageSince), in the last frame, and
+//     draws exactly what a whole render would.
 //   - The package does not import fyne.io/fyne/v2/app: the main package
 //     creates the Fyne app, and tests use fyne.io/fyne/v2/test without a
 //     display.

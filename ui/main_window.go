@@ -44,8 +44,11 @@ type MainWindow struct {
 	status  *widget.Label
 	jobs    *jobsBar
 	tools   *modelTools
-	prop    *propagateTools
+	prop    *propagateTools   // Propagate and the confidence strip (propagate.go)
 	axial   fyne.CanvasObject // the axial view with its confidence strip
+	toolbar *toolbar          // the annotation tools (toolbar.go)
+	keys    *Shortcuts        // every key the window acts on (keys.go)
+	help    dialog.Dialog     // the help panel, once shown
 	probed  <-chan struct{}   // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
@@ -74,22 +77,30 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
-		v.OnBox = func(slice int, a, b [3]int) { m.tools.boxDrawn(v, slice, a, b) }
 		m.views[n] = v
 	}
 	m.active = m.views[0]
 	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
-	m.sidebar = newSidebar(m.session, m.views[:])
+	m.sidebar = newSidebar(m.session, m.views[:], m.win)
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
+	m.toolbar = newToolbar(m)
 	m.prop = newPropagateTools(m)
 	m.tools.row.Add(m.prop.button)
 	m.tools.row.Add(m.prop.engines)
-	m.tools.onLabel = func(uint16) { m.prop.refreshStrip() }
-	m.sidebar.onChoose = m.tools.choose
+	m.sidebar.segments.onChoose = func(v uint16) { m.tools.choose(v); m.toolbar.setValue(v) }
+	m.tools.onValue = func(v uint16) {
+		m.toolbar.setValue(v)
+		m.sidebar.segments.setSelected(v)
+		m.session.SetActiveLabel(v)
+		m.prop.refreshStrip()
+	}
+	m.keys = m.newShortcuts()
+	m.prop.addShortcuts(m.keys)
+	m.toolbar.labelKeys(m.keys)
 
 	// The views fill three cells of a 2×2 grid and the window controls the
 	// fourth; the label controls sit in a split to the right. The axial
@@ -100,7 +111,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
-	top := container.NewVBox(m.tools.row, m.tools.banner)
+	top := container.NewVBox(m.tools.row, m.toolbar.row, m.tools.banner)
 	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	menu := m.menu()
 	m.win.SetMainMenu(menu)
@@ -114,6 +125,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		}
 	}
 	m.win.Canvas().SetOnTypedKey(m.typedKey)
+	m.win.Canvas().SetOnTypedRune(func(r rune) { m.keys.typedRune(r) })
 	m.win.SetOnDropped(m.dropped)
 	m.win.SetCloseIntercept(m.Close)
 	m.win.Resize(fyne.NewSize(1280, 860))
@@ -161,8 +173,9 @@ func (m *MainWindow) changed(c app.Change) {
 	if c&app.ChangeVolume != 0 {
 		m.describeScan()
 	}
-	if c&(app.ChangeLabels|app.ChangeOverlay) != 0 {
-		m.sidebar.updateLabels(c&app.ChangeLabels != 0)
+	if c&(app.ChangeLabels|app.ChangeOverlay|app.ChangeSegments) != 0 {
+		m.sidebar.updateLabels()
+		m.toolbar.updateSegment()
 	}
 	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
 		m.updateUndoItems()
@@ -307,44 +320,8 @@ func (m *MainWindow) Maximised() *SliceView { return m.maximised }
 // presetKeys choose the window presets, in viewer.Presets' order.
 var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
 
-func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
-	for n, p := range viewer.Presets() {
-		if n < len(presetKeys) && ev.Name == presetKeys[n] {
-			m.session.SetWindow(p.Window)
-			return
-		}
-	}
-	if m.prop.typedKey(ev) {
-		return
-	}
-	_, pending := m.session.Preview()
-	switch ev.Name {
-	case fyne.KeyF:
-		m.ToggleMaximised(m.active)
-		return
-	case fyne.KeyB:
-		m.tools.toggleBox()
-		return
-	case fyne.KeyReturn, fyne.KeyEnter:
-		if pending {
-			m.tools.accept()
-		}
-		return
-	case fyne.KeyEscape:
-		switch {
-		case pending:
-			m.tools.reject()
-		case m.maximised != nil:
-			m.ToggleMaximised(nil)
-		}
-		return
-	}
-	if m.maximised != nil {
-		m.maximised.TypedKey(ev)
-		return
-	}
-	m.active.TypedKey(ev)
-}
+// typedKey runs the shortcut table's entry for the key (keys.go).
+func (m *MainWindow) typedKey(ev *fyne.KeyEvent) { m.keys.typedKey(ev) }
 
 // Open reads a scan (file or DICOM folder) in the background, then, if
 // labels is not empty, its labels, then offers an autosave of the scan back.
@@ -526,7 +503,9 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	openFile := fyne.NewMenuItem("Open file…", m.openFileDialog)
 	openFile.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 	openDir := fyne.NewMenuItem("Open DICOM folder…", m.openFolderDialog)
+	openDir.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}
 	openLabels := fyne.NewMenuItem("Open labels…", m.openLabelsDialog)
+	openLabels.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
 	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
 	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export)
@@ -557,10 +536,11 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 		}
 	})
 	view := fyne.NewMenu("View", windowItem, maximise, reset)
+	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keys and mouse (F1)", m.showHelp))
 	seg := m.tools.menu()
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
 	seg.Items = append(seg.Items, m.prop.menuItems()...)
-	return fyne.NewMainMenu(file, edit, view, seg)
+	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, help)
 }
 
 func presetLabel(p viewer.Preset) string {

@@ -271,25 +271,28 @@ func TestOverlayVisibilityAndOutline(t *testing.T) {
 
 func TestLabelListShowsLabels(t *testing.T) {
 	m := openPatientA(t)
+	segs := m.sidebar.segments
 	var found bool
-	for _, l := range m.sidebar.labels {
+	for _, l := range segs.segs {
 		if l.Value == liver && l.Name == "liver" {
 			found = true
 		}
 	}
 	if !found {
-		t.Errorf("label list %v lacks the liver", m.sidebar.labels)
+		t.Errorf("segment list %v lacks the liver", segs.segs)
 	}
-	// Selecting a row takes the crosshair into that label.
-	for n, l := range m.sidebar.labels {
+	// Selecting a row chooses the segment; Go to (J) takes the crosshair
+	// into it.
+	for n, l := range segs.segs {
 		if l.Value != 1 { // spleen
 			continue
 		}
-		m.sidebar.list.Select(n)
+		segs.list.Select(n)
+		typeKey(m, fyne.KeyJ)
 		c := m.session.Cursor()
 		m.session.Read(func(_ *volume.Volume, o *viewer.Overlay) {
 			if got := o.Labels.At(c[0], c[1], c[2]); got != 1 {
-				t.Errorf("selecting the spleen put the crosshair on label %d", got)
+				t.Errorf("going to the spleen put the crosshair on label %d", got)
 			}
 		})
 	}

@@ -15,8 +15,8 @@ import (
 
 // propagateTools are the controls of propagation: the Propagate button
 // (key P; Shift+P takes every annotated slice as an anchor), menu items,
-// and the confidence strip beside the axial view (key D jumps to the next
-// doubtful slice, Shift+D to the previous one).
+// and the confidence strip beside the axial view (key X jumps to the next
+// doubtful slice, Shift+X to the previous one).
 type propagateTools struct {
 	m *MainWindow
 
@@ -44,8 +44,8 @@ func newPropagateTools(m *MainWindow) *propagateTools {
 	p.item = fyne.NewMenuItem("Propagate the current slice's label (P)", func() { p.propagate(false) })
 	p.allItem = fyne.NewMenuItem("Propagate from every annotated slice (Shift+P)", func() { p.propagate(true) })
 	p.modelItem = fyne.NewMenuItem("Propagate from the U-Net's mask", p.propagateFromModel)
-	p.nextDoubtItem = fyne.NewMenuItem("Next doubtful slice (D)", func() { p.jumpDoubtful(1) })
-	p.prevDoubtItem = fyne.NewMenuItem("Previous doubtful slice (Shift+D)", func() { p.jumpDoubtful(-1) })
+	p.nextDoubtItem = fyne.NewMenuItem("Next doubtful slice (X)", func() { p.jumpDoubtful(1) })
+	p.prevDoubtItem = fyne.NewMenuItem("Previous doubtful slice (Shift+X)", func() { p.jumpDoubtful(-1) })
 	p.strip = newConfidenceStrip()
 	p.strip.OnSlice = func(slice int) { m.View(viewer.Axial).GoToSlice(slice) }
 	p.strip.OnHover = p.hoverStrip
@@ -152,9 +152,9 @@ func describePropagation(s app.PropagationSummary) string {
 	text := fmt.Sprintf("Propagated by %s on %s: %d slices", s.Engine, provider, s.Slices)
 	switch {
 	case s.Doubtful == 1:
-		text += ", 1 doubtful (D goes there)"
+		text += ", 1 doubtful (X goes there)"
 	case s.Doubtful > 1:
-		text += fmt.Sprintf(", %d doubtful (D goes to the next)", s.Doubtful)
+		text += fmt.Sprintf(", %d doubtful (X goes to the next)", s.Doubtful)
 	}
 	return text + ". Enter accepts, Esc rejects."
 }
@@ -171,23 +171,24 @@ func (p *propagateTools) jumpDoubtful(dir int) {
 	p.m.status.SetText("No doubtful slice: every propagated slice is above the confidence threshold.")
 }
 
-// typedKey handles P, Shift+P, D and Shift+D; it reports whether the key
-// was one of them.
-func (p *propagateTools) typedKey(ev *fyne.KeyEvent) bool {
-	shift := currentModifiers()&fyne.KeyModifierShift != 0
-	switch ev.Name {
-	case fyne.KeyP:
-		p.propagate(shift)
-	case fyne.KeyD:
-		if shift {
-			p.jumpDoubtful(-1)
-		} else {
-			p.jumpDoubtful(1)
+// addShortcuts puts propagation's keys in the window's table: P
+// propagates, Shift+P from every annotated slice, X goes to the next
+// doubtful slice and Shift+X to the previous one.
+func (p *propagateTools) addShortcuts(t *Shortcuts) {
+	for _, sc := range []Shortcut{
+		{Group: "Models", Name: "Propagate", Key: fyne.KeyP, Run: func() { p.propagate(false) },
+			Help: "carry the chosen segment on this axial slice through the scan (only the span next to it when propagated before)"},
+		{Group: "Models", Name: "Propagate from every annotated slice", Key: fyne.KeyP, Modifier: fyne.KeyModifierShift,
+			Run: func() { p.propagate(true) }, Help: "every axial slice holding the segment is an anchor"},
+		{Group: "Models", Name: "Next doubtful slice", Key: fyne.KeyX, Run: func() { p.jumpDoubtful(1) },
+			Help: "the next slice the propagation trusts less than " + fmt.Sprintf("%.2f", app.DoubtBelow) + " (red on the strip)"},
+		{Group: "Models", Name: "Previous doubtful slice", Key: fyne.KeyX, Modifier: fyne.KeyModifierShift,
+			Run: func() { p.jumpDoubtful(-1) }},
+	} {
+		if err := t.Add(sc); err != nil {
+			fyne.LogError("shortcut table", err)
 		}
-	default:
-		return false
 	}
-	return true
 }
 
 // GoToSlice moves the crosshair to slice number slice of this view's

@@ -107,20 +107,20 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		t.Errorf("provenance %+v: want the box and the propagation by sam", log)
 	}
 
-	// Clicking the strip goes to a slice; D goes to the next doubtful one.
+	// Clicking the strip goes to a slice; X goes to the next doubtful one.
 	m.prop.strip.OnSlice(3)
 	if s, _ := ax.Slice(); s != 3 {
 		t.Errorf("clicking the strip at slice 4 went to slice %d", s+1)
 	}
 	if next, ok := m.session.NextDoubtful(viewer.Axial, liver, 3, 1); ok {
-		typeKey(m, fyne.KeyD)
+		typeKey(m, fyne.KeyX)
 		if s, _ := ax.Slice(); s != next {
-			t.Errorf("D went to slice %d, the next doubtful one is %d", s+1, next+1)
+			t.Errorf("X went to slice %d, the next doubtful one is %d", s+1, next+1)
 		}
 	} else {
-		typeKey(m, fyne.KeyD)
+		typeKey(m, fyne.KeyX)
 		if !strings.Contains(m.status.Text, "No doubtful slice") {
-			t.Errorf("D without doubtful slices: status %q", m.status.Text)
+			t.Errorf("X without doubtful slices: status %q", m.status.Text)
 		}
 	}
 }

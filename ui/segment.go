@@ -52,7 +52,7 @@ type modelTools struct {
 	acceptItem, rejectItem, modelsItem *fyne.MenuItem
 	lastJob                            *app.Job      // the newest model job, for tests
 	lastReported                       chan struct{} // closed once its failure, if any, is shown
-	onLabel                            func(uint16)  // hears the label chosen
+	onValue                            func(uint16)  // hears the label value chosen
 }
 
 func newModelTools(m *MainWindow) *modelTools {
@@ -67,12 +67,13 @@ func newModelTools(m *MainWindow) *modelTools {
 				t.value = t.values[n]
 			}
 		}
-		if t.onLabel != nil {
-			t.onLabel(t.value)
+		if t.onValue != nil {
+			t.onValue(t.value)
 		}
 	})
 	t.updateLabelChoices()
-	t.row = container.NewHBox(t.segment, t.refineSlice, t.refineVolume, t.box,
+	// The box button sits with the annotation tools (toolbar.go).
+	t.row = container.NewHBox(t.segment, t.refineSlice, t.refineVolume,
 		widget.NewLabel("Label"), t.label)
 
 	// Light text on a dark band whatever the theme, as in the views.
@@ -297,8 +298,8 @@ func (t *modelTools) setBox(on bool) {
 	}
 	t.box.Refresh()
 	t.boxItem.Checked = on
-	for _, v := range t.m.views {
-		v.SetBoxTool(on)
+	if t.m.toolbar != nil {
+		t.m.toolbar.boxChanged(on)
 	}
 	if mm := t.m.win.MainMenu(); mm != nil {
 		mm.Refresh()

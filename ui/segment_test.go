@@ -19,6 +19,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/app/tools"
 	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
@@ -151,7 +152,7 @@ func TestBoxToolPreviewEnterEsc(t *testing.T) {
 	m.session.SetCursor(a)
 	ax := m.View(viewer.Axial)
 	typeKey(m, fyne.KeyB)
-	if !m.tools.boxOn || !ax.boxTool {
+	if !m.tools.boxOn || m.toolbar.editor.Tool() != tools.Box {
 		t.Fatal("B did not turn the box tool on")
 	}
 	m.tools.label.SetSelected("5 liver")
@@ -441,15 +442,16 @@ func TestModelErrorsShowADialog(t *testing.T) {
 // Choosing a label in the label list makes it the model tools' label.
 func TestLabelListChoosesToolLabel(t *testing.T) {
 	m := openPatientA(t)
-	n := slices.IndexFunc(m.sidebar.labels, func(l app.LabelCount) bool { return l.Name == "spleen" })
+	segs := m.sidebar.segments
+	n := slices.IndexFunc(segs.segs, func(l app.Segment) bool { return l.Name == "spleen" })
 	if n < 0 {
-		t.Fatal("no spleen in patient A's label list")
+		t.Fatal("no spleen in patient A's segment list")
 	}
-	if m.tools.value == m.sidebar.labels[n].Value {
+	if m.tools.value == segs.segs[n].Value {
 		t.Fatal("the tools start on the spleen already: the test shows nothing")
 	}
-	m.sidebar.list.Select(n)
-	if m.tools.value != m.sidebar.labels[n].Value || !strings.HasSuffix(m.tools.label.Selected, " spleen") {
+	segs.list.Select(n)
+	if m.tools.value != segs.segs[n].Value || !strings.HasSuffix(m.tools.label.Selected, " spleen") {
 		t.Errorf("tool label %d (%q) after choosing the spleen", m.tools.value, m.tools.label.Selected)
 	}
 }

@@ -31,7 +31,8 @@ var crosshairColor = color.NRGBA{R: 255, G: 210, B: 0, A: 160}
 // and the crosshair. It owns its zoom and pan; everything else (slice,
 // window, overlay) is the session's, shared by the three views.
 //
-// Mouse: click or left-drag moves the crosshair; wheel scrolls slices,
+// Mouse: click or left-drag moves the crosshair, or, while an annotation
+// tool is chosen (SetEditor), is the tool's gesture; wheel scrolls slices,
 // ctrl+wheel zooms; right-drag changes the window (across: width, down:
 // level); middle-drag or shift+left-drag pans; double-click maximises.
 type SliceView struct {
@@ -46,12 +47,10 @@ type SliceView struct {
 	// OnDoubleTap asks the window to maximise or restore this view; the
 	// view's corner button asks the same.
 	OnDoubleTap func()
-	// OnBox is called when a box has been drawn with the box tool: slice
-	// is the view's slice, a and b two opposite corners in voxel indices.
-	OnBox func(slice int, a, b [3]int)
 
 	raster *canvas.Raster
 	band   *canvas.Rectangle // the box being drawn, in widget coordinates
+	tool   toolState         // the annotation tools' gestures and cursors (slice_tools.go)
 
 	mu       sync.Mutex // guards what the raster's generator reads too
 	viewport viewer.Viewport
@@ -66,9 +65,6 @@ type SliceView struct {
 	modifier fyne.KeyModifier
 	last     fyne.Position
 	dragged  bool
-	boxTool  bool          // left-drag draws a box instead of moving the crosshair
-	boxing   bool          // a box is being drawn from boxFrom
-	boxFrom  fyne.Position // where it started
 }
 
 // NewSliceView returns a view of plane p of the session's scan.
@@ -79,6 +75,7 @@ func NewSliceView(s *app.Session, p viewer.Plane) *SliceView {
 	v.band.StrokeColor = previewColor
 	v.band.StrokeWidth = 1.5
 	v.band.Hide()
+	v.newToolLayer()
 	v.ExtendBaseWidget(v)
 	return v
 }
@@ -255,6 +252,7 @@ func (r *sliceViewRenderer) Layout(size fyne.Size) {
 	r.bg.Resize(size)
 	r.view.raster.Resize(size)
 	r.view.raster.Move(fyne.NewPos(0, 0))
+	r.view.tool.layer.Resize(size)
 	pad := theme.Padding()
 	r.title.Move(fyne.NewPos(pad, pad))
 	bs := r.maximise.MinSize()
@@ -291,10 +289,11 @@ func (r *sliceViewRenderer) Refresh() {
 		r.title.Refresh()
 	}
 	r.view.raster.Refresh()
+	r.view.updateToolLayer()
 }
 
 func (r *sliceViewRenderer) Objects() []fyne.CanvasObject {
-	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.view.band, r.title, r.maximise}
+	objs := []fyne.CanvasObject{r.bg, r.view.raster, r.view.band, r.view.tool.layer, r.title, r.maximise}
 	for _, m := range r.marks {
 		objs = append(objs, m)
 	}
@@ -313,7 +312,9 @@ type drawKey struct {
 
 // draw is the raster's generator: it renders the current slice at the
 // raster's pixel size w×h, or returns the last frame when nothing changed
-// (Fyne calls it on every refresh of the window, not only of this view).
+// (Fyne calls it on every refresh of the window, not only of this view),
+// or, when only label voxels changed (painting), redraws in the last frame
+// the part showing them.
 func (v *SliceView) draw(w, h int) image.Image {
 	if w <= 0 || h <= 0 {
 		return image.NewRGBA(image.Rect(0, 0, 1, 1))
@@ -332,8 +333,15 @@ func (v *SliceView) draw(w, h int) image.Image {
 	if v.out != nil && key == v.drawn {
 		return v.out
 	}
+	if ok && v.redrawDamage(key, s, cursorSlice(s, cursor), win, cursor) {
+		v.drawn = key
+		return v.out
+	}
 	v.drawn = key
-	// A new image each frame: the painter may still read the last one.
+	// A whole render gets a new image. Partial redraws (redrawDamage)
+	// write into the last one: Fyne's painter copies a generator's image
+	// into a texture before returning, on the thread that calls draw, so
+	// no frame is read while it is written.
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	v.out = img
 	if !ok {
@@ -362,8 +370,14 @@ func (v *SliceView) draw(w, h int) image.Image {
 		}
 	})
 	x, y := vp.SliceToScreen(img.Bounds(), s, float64(cu)+0.5, float64(cv)+0.5)
-	drawCrosshair(img, int(math.Floor(x)), int(math.Floor(y)), crosshairColor)
+	drawCrosshair(img, int(math.Floor(x)), int(math.Floor(y)), crosshairColor, img.Bounds())
 	return img
+}
+
+// cursorSlice returns the slice of s through the crosshair.
+func cursorSlice(s viewer.Slicer, cursor [3]int) int {
+	slice, _, _ := s.Locate(cursor[0], cursor[1], cursor[2])
+	return slice
 }
 
 func clearRGBA(img *image.RGBA) {
@@ -376,9 +390,10 @@ func clearRGBA(img *image.RGBA) {
 }
 
 // drawCrosshair blends a horizontal and a vertical line through (x, y),
-// leaving a gap around the point itself so the voxel stays visible.
-func drawCrosshair(img *image.RGBA, x, y int, c color.NRGBA) {
-	b := img.Bounds()
+// leaving a gap around the point itself so the voxel stays visible; only
+// pixels inside clip are drawn (a redrawn part of a frame).
+func drawCrosshair(img *image.RGBA, x, y int, c color.NRGBA, clip image.Rectangle) {
+	b := img.Bounds().Intersect(clip)
 	const gap = 6
 	a := uint32(c.A)
 	blend := func(px, py int) {
@@ -470,62 +485,6 @@ func drawOutline(img *image.RGBA, l *volume.Labels, s viewer.Slicer, slice int, 
 	}
 }
 
-// SetBoxTool turns the box tool on or off: while on, a left-drag draws a
-// box, and releasing the button calls OnBox.
-func (v *SliceView) SetBoxTool(on bool) {
-	v.boxTool = on
-	if !on {
-		v.boxing = false
-		v.band.Hide()
-	}
-}
-
-// clampedVoxelAt returns the voxel under pos on the crosshair's slice, the
-// position clamped into the slice, so a box may start outside the image.
-func (v *SliceView) clampedVoxelAt(pos fyne.Position) (slice int, p [3]int, ok bool) {
-	s, ok := v.currentSlicer()
-	if !ok {
-		return 0, p, false
-	}
-	v.mu.Lock()
-	target, x, y := v.targetLocked(pos)
-	vp := v.viewport
-	v.mu.Unlock()
-	fu, fv := vp.ScreenToSlice(target, s, x, y)
-	w, h := s.Size()
-	u := min(max(int(math.Floor(fu)), 0), w-1)
-	wv := min(max(int(math.Floor(fv)), 0), h-1)
-	c := v.session.Cursor()
-	slice, _, _ = s.Locate(c[0], c[1], c[2])
-	i, j, k := s.Voxel(slice, u, wv)
-	return slice, [3]int{i, j, k}, true
-}
-
-// showBand draws the box being drawn from boxFrom to pos.
-func (v *SliceView) showBand(pos fyne.Position) {
-	x0, y0 := min(v.boxFrom.X, pos.X), min(v.boxFrom.Y, pos.Y)
-	x1, y1 := max(v.boxFrom.X, pos.X), max(v.boxFrom.Y, pos.Y)
-	v.band.Move(fyne.NewPos(x0, y0))
-	v.band.Resize(fyne.NewSize(x1-x0, y1-y0))
-	v.band.Show()
-	v.band.Refresh()
-}
-
-// endBox finishes a box at pos and hands it to OnBox; a box too small to
-// be meant (under three screen units across) is dropped.
-func (v *SliceView) endBox(pos fyne.Position) {
-	v.boxing = false
-	v.band.Hide()
-	if math.Abs(float64(pos.X-v.boxFrom.X)) < 3 || math.Abs(float64(pos.Y-v.boxFrom.Y)) < 3 {
-		return
-	}
-	slice, a, ok := v.clampedVoxelAt(v.boxFrom)
-	_, b, ok2 := v.clampedVoxelAt(pos)
-	if ok && ok2 && v.OnBox != nil {
-		v.OnBox(slice, a, b)
-	}
-}
-
 // Tapped moves the crosshair to the tapped voxel.
 func (v *SliceView) Tapped(ev *fyne.PointEvent) {
 	if v.dragged {
@@ -536,8 +495,14 @@ func (v *SliceView) Tapped(ev *fyne.PointEvent) {
 	v.setCursorAt(ev.Position)
 }
 
-// DoubleTapped maximises or restores the view.
-func (v *SliceView) DoubleTapped(*fyne.PointEvent) { v.toggleMaximised() }
+// DoubleTapped maximises or restores the view, or, while a tool is
+// chosen, is the tool's (closing a polygon).
+func (v *SliceView) DoubleTapped(ev *fyne.PointEvent) {
+	if v.toolDoubleTap(ev) {
+		return
+	}
+	v.toggleMaximised()
+}
 
 func (v *SliceView) toggleMaximised() {
 	if v.OnDoubleTap != nil {
@@ -587,8 +552,7 @@ func currentModifiers() fyne.KeyModifier {
 // MouseDown starts a click, a crosshair drag, a pan or a window drag.
 func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
 	v.pressed, v.modifier, v.last, v.dragged = ev.Button, ev.Modifier, ev.Position, false
-	if v.boxTool && ev.Button == desktop.MouseButtonPrimary && ev.Modifier == 0 {
-		v.boxing, v.boxFrom = true, ev.Position
+	if v.toolDown(ev) {
 		return
 	}
 	if ev.Button == desktop.MouseButtonPrimary && ev.Modifier == 0 {
@@ -599,21 +563,21 @@ func (v *SliceView) MouseDown(ev *desktop.MouseEvent) {
 // MouseUp ends what MouseDown started.
 func (v *SliceView) MouseUp(ev *desktop.MouseEvent) {
 	v.pressed = 0
-	if v.boxing {
-		v.endBox(ev.Position)
-	}
+	v.toolUp(ev)
 }
 
 // MouseIn implements desktop.Hoverable.
-func (v *SliceView) MouseIn(ev *desktop.MouseEvent) { v.hover(ev.Position) }
+func (v *SliceView) MouseIn(ev *desktop.MouseEvent) {
+	v.tool.mouse, v.tool.hovering = ev.Position, true
+	v.updateToolLayer()
+	v.hover(ev.Position)
+}
 
 // MouseOut implements desktop.Hoverable.
 func (v *SliceView) MouseOut() {
 	v.pressed = 0
-	if v.boxing {
-		// The button may be released outside: the box ends at the edge.
-		v.endBox(v.last)
-	}
+	// The button may be released outside: a gesture ends at the edge.
+	v.toolOut()
 	if v.OnHover != nil {
 		v.OnHover(viewer.Probe{}, false)
 	}
@@ -625,6 +589,10 @@ func (v *SliceView) MouseOut() {
 func (v *SliceView) MouseMoved(ev *desktop.MouseEvent) {
 	dx, dy := ev.Position.X-v.last.X, ev.Position.Y-v.last.Y
 	v.last = ev.Position
+	if v.toolMove(ev) {
+		v.hover(ev.Position)
+		return
+	}
 	if v.pressed != 0 && ev.Button != 0 {
 		switch {
 		case v.pressed == desktop.MouseButtonSecondary:
@@ -632,9 +600,6 @@ func (v *SliceView) MouseMoved(ev *desktop.MouseEvent) {
 			w.Width += windowPerPixel * float64(dx)
 			w.Level -= windowPerPixel * float64(dy)
 			v.session.SetWindow(w)
-			v.dragged = true
-		case v.pressed == desktop.MouseButtonPrimary && v.boxing:
-			v.showBand(ev.Position)
 			v.dragged = true
 		case v.pressed == desktop.MouseButtonTertiary,
 			v.pressed == desktop.MouseButtonPrimary && v.modifier&fyne.KeyModifierShift != 0:
@@ -666,31 +631,6 @@ func (v *SliceView) hover(pos fyne.Position) {
 		return
 	}
 	v.OnHover(v.probe(s, slice, u, w), true)
-}
-
-// TypedKey handles the view's keys: arrows and Page Up/Down scroll slices
-// (Page by ten), + and - zoom, Home resets zoom and pan. It reports whether
-// the key was one of them.
-func (v *SliceView) TypedKey(ev *fyne.KeyEvent) bool {
-	switch ev.Name {
-	case fyne.KeyUp, fyne.KeyRight:
-		v.StepSlice(1)
-	case fyne.KeyDown, fyne.KeyLeft:
-		v.StepSlice(-1)
-	case fyne.KeyPageUp:
-		v.StepSlice(10)
-	case fyne.KeyPageDown:
-		v.StepSlice(-10)
-	case fyne.KeyPlus, fyne.KeyEqual:
-		v.Zoom(zoomStep)
-	case fyne.KeyMinus:
-		v.Zoom(1 / zoomStep)
-	case fyne.KeyHome:
-		v.ResetView()
-	default:
-		return false
-	}
-	return true
 }
 
 var (

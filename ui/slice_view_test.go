@@ -26,7 +26,7 @@ func TestDrawCrosshair(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			img := image.NewRGBA(image.Rect(0, 0, 20, 20))
-			drawCrosshair(img, tt.x, tt.y, color.NRGBA{R: 255, A: 255})
+			drawCrosshair(img, tt.x, tt.y, color.NRGBA{R: 255, A: 255}, img.Bounds())
 			for _, p := range tt.lit {
 				if img.RGBAAt(p.X, p.Y).R != 255 {
 					t.Errorf("pixel %v not on the crosshair", p)

@@ -68,10 +68,27 @@ func RenderViewport(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w 
 	if dst == nil {
 		return fmt.Errorf("render %s slice %d: nil destination", s.plane, slice)
 	}
-	r := dst.Rect
-	m := vp.resolve(r, s)
-	// Screen column x is cols[x+1]; the margins sample just outside the
-	// target so that outlines do not follow the target's edges.
+	return renderRect(dst, vol, s, slice, w, ov, vp, dst.Rect)
+}
+
+// RenderViewportRect draws only the pixels of dst inside r, exactly as
+// RenderViewport draws them, and leaves the others alone: a view that
+// knows which voxels changed (a paint stroke) redraws only the part of
+// the screen that shows them.
+func RenderViewportRect(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay, vp Viewport, r image.Rectangle) error {
+	if dst == nil {
+		return fmt.Errorf("render %s slice %d: nil destination", s.plane, slice)
+	}
+	return renderRect(dst, vol, s, slice, w, ov, vp, r.Intersect(dst.Rect))
+}
+
+// renderRect draws the pixels of dst inside r (within dst.Rect), with the
+// slice placed by vp in all of dst.
+func renderRect(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w Window, ov *Overlay, vp Viewport, r image.Rectangle) error {
+	m := vp.resolve(dst.Rect, s)
+	// Screen column x is cols[x+1-r.Min.X]; the margins sample just
+	// outside r so that outlines do not follow its edges, and match what
+	// a whole render draws there.
 	cols := make([]int, r.Dx()+2)
 	for x := range cols {
 		u, _ := m.toSlice(float64(r.Min.X+x-1)+0.5, 0)
@@ -82,7 +99,13 @@ func RenderViewport(dst *image.RGBA, vol *volume.Volume, s Slicer, slice int, w 
 		_, v := m.toSlice(0, float64(r.Min.Y+y-1)+0.5)
 		rows[y] = cellIndex(v, m.h)
 	}
-	return render(dst, vol, s, slice, w, ov, cols, rows)
+	if r.Empty() {
+		if err := check(vol, s, slice, ov); err != nil {
+			return fmt.Errorf("render %s slice %d: %w", s.plane, slice, err)
+		}
+		return nil
+	}
+	return render(dst.SubImage(r).(*image.RGBA), vol, s, slice, w, ov, cols, rows)
 }
 
 // cellIndex returns floor(c) if it is in [0, n), else -1.

@@ -3,6 +3,7 @@ package viewer
 import (
 	"image"
 	"image/color"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -309,6 +310,48 @@ func TestRenderLarge(t *testing.T) {
 	for i := range got.Pix {
 		if !near(got.Pix[i], want.Pix[i]) {
 			t.Fatalf("RenderViewport: byte %d (pixel %d) = %d, reference %d", i, i/4, got.Pix[i], want.Pix[i])
+		}
+	}
+}
+
+// RenderViewportRect draws exactly what RenderViewport draws inside its
+// rectangle, outlines included, and nothing outside it.
+func TestRenderViewportRectMatchesWhole(t *testing.T) {
+	vol, lab := benchVolume([3]int{48, 40, 36})
+	table := assets.DefaultColorTable()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, p := range Planes {
+		for _, outline := range []bool{false, true} {
+			for _, vp := range []Viewport{{}, {Zoom: 3.3, PanX: 17, PanY: -9}, {Zoom: 0.4}} {
+				s := NewSlicer(vol.Grid, p)
+				ov := &Overlay{Labels: lab, Table: table, Opacity: 0.6, Outline: outline}
+				whole := image.NewRGBA(image.Rect(0, 0, 173, 131))
+				if err := RenderViewport(whole, vol, s, s.NumSlices()/2, Window{Width: 400, Level: 40}, ov, vp); err != nil {
+					t.Fatal(err)
+				}
+				for range 8 {
+					x0, y0 := rng.IntN(190)-10, rng.IntN(150)-10
+					r := image.Rect(x0, y0, x0+rng.IntN(60), y0+rng.IntN(60))
+					part := image.NewRGBA(whole.Rect)
+					for i := range part.Pix {
+						part.Pix[i] = 7
+					}
+					if err := RenderViewportRect(part, vol, s, s.NumSlices()/2, Window{Width: 400, Level: 40}, ov, vp, r); err != nil {
+						t.Fatal(err)
+					}
+					for y := range whole.Rect.Dy() {
+						for x := range whole.Rect.Dx() {
+							want := color.RGBA{7, 7, 7, 7}
+							if (image.Point{x, y}).In(r) {
+								want = whole.RGBAAt(x, y)
+							}
+							if got := part.RGBAAt(x, y); got != want {
+								t.Fatalf("%s outline %v %+v rect %v: pixel (%d, %d) = %v, want %v", p, outline, vp, r, x, y, got, want)
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 }

@@ -18,6 +18,7 @@ var forbidden = map[string][]string{
 	"models":    {"fyne.io/", module + "app", module + "ui", module + "viewer"},
 	"inference": {"fyne.io/", module + "app", module + "ui", module + "viewer"},
 	"app":       {"fyne.io/", module + "ui"},
+	"app/tools": {"fyne.io/", module + "ui"},
 }
 
 func TestLayers(t *testing.T) {
