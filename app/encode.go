@@ -25,10 +25,17 @@ const EncodeAheadName = "Encode slices for SAM"
 // window, starting again (cached slices cost nothing) when it differs.
 func (s *Session) SetActiveLabel(v uint16) {
 	s.mu.Lock()
+	changed := s.active != v
 	s.active = v
 	s.mu.Unlock()
-	if s.opts.EncodeAhead {
-		s.startEncodeAhead()
+	if changed && s.opts.EncodeAhead {
+		// Loading SAM takes a moment: never on the caller's (the UI's)
+		// goroutine.
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.startEncodeAhead()
+		}()
 	}
 }
 
@@ -39,6 +46,9 @@ func (s *Session) SetActiveLabel(v uint16) {
 // job the user may cancel. Nothing happens when it already runs for the
 // same scan and window, or when SAM cannot be loaded.
 func (s *Session) startEncodeAhead() {
+	// A new scan and a new label may ask at once: one decides at a time.
+	s.encodeMu.Lock()
+	defer s.encodeMu.Unlock()
 	s.mu.RLock()
 	v, label := s.vol, s.active
 	cur := s.encode

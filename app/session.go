@@ -98,6 +98,7 @@ type Session struct {
 	props    propagationState
 	active   uint16       // the label the user works on
 	encode   *encodeAhead // the background encoding, if any
+	encodeMu sync.Mutex   // serialises starting it
 	dirty    bool         // labels changed since the last autosave or export
 	edits    uint64       // counts label changes, so an autosave knows if it is stale
 	jobs     []*Job

@@ -98,6 +98,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.session.SetActiveLabel(v)
 		m.prop.refreshStrip()
 	}
+	m.session.SetActiveLabel(m.tools.value)
 	m.keys = m.newShortcuts()
 	m.prop.addShortcuts(m.keys)
 	m.toolbar.labelKeys(m.keys)

@@ -119,7 +119,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	a := fyneapp.NewWithID(appID)
-	m := ui.New(a, app.Options{ModelOptions: va.models})
+	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
 	if va.path != "" {
 		opened := m.Open(va.path, va.labels, va.opts)
 		if va.goTo != "" {
