@@ -30,8 +30,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
 
 	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/internal/atomicfile"
@@ -405,20 +410,42 @@ func report(rows []row, o inference.SAMPropagationOptions, rt *inference.Runtime
 	return b.String()
 }
 
-// strip draws, slice by slice from top to bottom, the engine's confidence
-// (left bar, grey) next to the slice's 2D Dice against the reference
-// (right bar, green; red below 0.8); slices outside the reference's extent
-// that the engine filled are marked in orange.
+// strip draws, slice by slice from top (superior) to bottom, the
+// engine's confidence as the app's strip colours it (left column, with its
+// value as a grey bar) next to the slice's 2D Dice against the reference
+// (right bar: green, red below 0.8, orange where the engine filled a slice
+// outside the reference's extent), with the anchors marked.
 func strip(r row) image.Image {
-	const h, barW, gap = 6, 120, 10
-	img := image.NewRGBA(image.Rect(0, 0, 2*barW+3*gap, h*len(r.perSlice)+2))
+	const h, barW, gap, left, top = 7, 120, 12, 40, 34
+	width := left + 3*gap + 2*barW + 24
+	img := image.NewRGBA(image.Rect(0, 0, width, top+h*len(r.perSlice)+20))
 	for i := range img.Pix {
 		img.Pix[i] = 255
 	}
+	text := func(x, y int, s string) {
+		d := font.Drawer{Dst: img, Src: image.NewUniform(color.Black), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+		d.DrawString(s)
+	}
+	text(4, 12, fmt.Sprintf("patient %s %s, anchors %v", r.patient, r.organ, r.anchors))
+	text(left, 28, "confidence")
+	text(left+barW+2*gap, 28, "2D Dice")
 	for n, s := range r.perSlice {
-		y := 1 + h*(len(r.perSlice)-1-n) // superior slices at the top
+		y := top + h*(len(r.perSlice)-1-n) // superior slices at the top
+		if s.slice%10 == 0 {
+			text(4, y+h, fmt.Sprint(s.slice))
+		}
 		if s.decided {
-			fill(img, gap, y, int(s.confidence*barW), h-1, color.RGBA{90, 90, 90, 255})
+			c := color.RGBA{40, 170, 70, 255}
+			switch {
+			case slices.Contains(r.anchors, s.slice):
+				c = color.RGBA{60, 60, 220, 255}
+			case s.confidence < inference.DefaultDoubtBelow:
+				c = color.RGBA{215, 45, 40, 255}
+			case s.confidence < (1+inference.DefaultDoubtBelow)/2:
+				c = color.RGBA{230, 170, 20, 255}
+			}
+			fill(img, left, y, 10, h-1, c)
+			fill(img, left+12, y, int(s.confidence*(barW-12)), h-1, color.RGBA{150, 150, 150, 255})
 		}
 		if s.dice == s.dice {
 			c := color.RGBA{40, 160, 60, 255}
@@ -428,7 +455,7 @@ func strip(r row) image.Image {
 			case s.dice < 0.8:
 				c = color.RGBA{200, 40, 40, 255}
 			}
-			fill(img, 2*gap+barW, y, max(int(s.dice*barW), 2), h-1, c)
+			fill(img, left+barW+2*gap, y, max(int(s.dice*barW), 2), h-1, c)
 		}
 	}
 	return img
