@@ -4,6 +4,7 @@ import (
 	"math"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/polyseg/polyseg/inference"
@@ -244,5 +245,30 @@ func TestPropagateCancelKeepsLabels(t *testing.T) {
 	}
 	if _, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: 77}); err == nil {
 		t.Error("propagating a label absent from the slice was accepted")
+	}
+}
+
+// Propagation can start from the U-Net's mask: its largest slice is the
+// anchor and its probabilities guard the chains.
+func TestPropagateFromModelPatientB(t *testing.T) {
+	s, ref := newPatientBSession(t, Options{})
+	job, err := s.PropagateFromModel(liver, "")
+	info := acceptJob(t, s, job, err)
+	d := dice(labelsOf(s), ref.Data, liver, nil)
+	t.Logf("%s: liver Dice %.3f", info.Name, d)
+	if d < 0.85 {
+		t.Errorf("liver Dice %.3f < 0.85", d)
+	}
+	log := s.ProvenanceLog()
+	if len(log) != 1 || log[0].What.Options["prior"] == nil || len(log[0].What.Prompts.AnchorSlices) != 1 {
+		t.Errorf("provenance %+v: want one propagation with the U-Net prior and its anchor", log)
+	}
+	// The default U-Net knows no spleen: the job says so.
+	job, err = s.PropagateFromModel(1, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err == nil || !strings.Contains(err.Error(), "does not segment label 1") {
+		t.Errorf("propagating the spleen from the liver U-Net: %v", err)
 	}
 }

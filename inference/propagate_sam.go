@@ -340,45 +340,66 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 
 	// Leak guards: where the structure can be (near the previous slice's
 	// mask), what density it has, what the prior allows; then the parts
-	// that continue the previous slice's mask.
-	allowed := dilateMM(c.prev, p.grow, p.dr, p.dc)
-	g := NewMask2D(raw.Rows, raw.Cols)
-	inHU, outside := 0, 0
+	// that continue the previous slice's mask. Only pixels within the
+	// growth limit can pass, so the work is done on the window around the
+	// previous mask that holds them: an organ is a small part of a slice.
+	pb, _ := c.prev.Bounds()
+	pr, pc := int(math.Ceil(p.grow/p.dr))+2, int(math.Ceil(p.grow/p.dc))+2
+	win := Box2D{R0: max(pb.R0-pr, 0), C0: max(pb.C0-pc, 0), R1: min(pb.R1+pr, raw.Rows-1), C1: min(pb.C1+pc, raw.Cols-1)}
+	allowed := dilateMM(cropMask(c.prev, win), p.grow, p.dr, p.dc)
+	gw := NewMask2D(allowed.Rows, allowed.Cols)
+	inHU, near := 0, 0
 	for i, on := range raw.Data {
-		if !on {
-			continue
+		if on {
+			if x := float64(img[i]); x >= p.organ.lo && x <= p.organ.hi {
+				inHU++
+			}
 		}
-		x := float64(img[i])
-		hu := x >= p.organ.lo && x <= p.organ.hi
-		if hu {
-			inHU++
-		}
-		if !allowed.Data[i] {
-			outside++
-			continue
-		}
-		g.Data[i] = hu
 	}
-	g = fillHoles(g)
-	for i := range g.Data {
-		g.Data[i] = g.Data[i] && allowed.Data[i]
+	for r := 0; r < gw.Rows; r++ {
+		for cc := 0; cc < gw.Cols; cc++ {
+			i := (r+win.R0)*raw.Cols + cc + win.C0
+			j := r*gw.Cols + cc
+			if !raw.Data[i] || !allowed.Data[j] {
+				continue
+			}
+			near++
+			x := float64(img[i])
+			gw.Data[j] = x >= p.organ.lo && x <= p.organ.hi
+		}
+	}
+	gw = fillHoles(gw)
+	for j := range gw.Data {
+		gw.Data[j] = gw.Data[j] && allowed.Data[j]
 	}
 	if p.req.Prior != nil {
 		prob, err := p.req.Prior.Probability(ctx, k)
 		if err != nil {
 			return res, err
 		}
-		if len(prob) != len(g.Data) {
-			return res, fmt.Errorf("prior has %d pixels, slice %d has %d", len(prob), k, len(g.Data))
+		if len(prob) != len(raw.Data) {
+			return res, fmt.Errorf("prior has %d pixels, slice %d has %d", len(prob), k, len(raw.Data))
 		}
-		for i, q := range prob {
-			if q < float32(o.PriorMin) {
-				g.Data[i] = false
+		for r := 0; r < gw.Rows; r++ {
+			for cc := 0; cc < gw.Cols; cc++ {
+				if prob[(r+win.R0)*raw.Cols+cc+win.C0] < float32(o.PriorMin) {
+					gw.Data[r*gw.Cols+cc] = false
+				}
 			}
 		}
 	}
-	g = overlapping(g, c.prev)
-	area := g.Area()
+	gw = overlapping(gw, cropMask(c.prev, win))
+	g := NewMask2D(raw.Rows, raw.Cols)
+	area := 0
+	for r := 0; r < gw.Rows; r++ {
+		for cc := 0; cc < gw.Cols; cc++ {
+			if gw.Data[r*gw.Cols+cc] {
+				g.Data[(r+win.R0)*raw.Cols+cc+win.C0] = true
+				area++
+			}
+		}
+	}
+	outside := rawArea - near
 
 	// Stop rules: the structure has ended, or SAM is no longer on it.
 	prevArea := c.prev.Area()

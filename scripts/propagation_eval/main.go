@@ -178,23 +178,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			}
 		}
 	}
-	rep := report(rows, o, rt, args)
+	var pictures strings.Builder
+	if *out != "" {
+		dir := strings.TrimSuffix(*out, filepath.Ext(*out))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if r.engine != "sam" {
+				continue
+			}
+			name := fmt.Sprintf("%s-%s-%s.png", r.patient, r.organ, strings.ReplaceAll(r.setup, "/", "-"))
+			if err := writePNG(filepath.Join(dir, name), strip(r)); err != nil {
+				return err
+			}
+			if r.setup == "largest" {
+				fmt.Fprintf(&pictures, "![patient %s %s: confidence next to 2D Dice](%s/%s)\n", r.patient, r.organ, filepath.Base(dir), name)
+			}
+		}
+	}
+	rep := report(rows, o, rt, args, pictures.String())
 	fmt.Fprint(stdout, rep)
 	if *out == "" {
 		return nil
-	}
-	dir := strings.TrimSuffix(*out, filepath.Ext(*out))
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	for _, r := range rows {
-		if r.engine != "sam" {
-			continue
-		}
-		name := fmt.Sprintf("%s-%s-%s.png", r.patient, r.organ, strings.ReplaceAll(r.setup, "/", "-"))
-		if err := writePNG(filepath.Join(dir, name), strip(r)); err != nil {
-			return err
-		}
 	}
 	return atomicfile.WriteFile(*out, 0o644, func(w io.Writer) error {
 		_, err := io.WriteString(w, rep)
@@ -396,18 +402,74 @@ func hd(r metrics.Result) string {
 	return fmt.Sprintf("%.1f", r.HD95)
 }
 
-func report(rows []row, o inference.SAMPropagationOptions, rt *inference.Runtime, args []string) string {
+func report(rows []row, o inference.SAMPropagationOptions, rt *inference.Runtime, args []string, pictures string) string {
 	var b bytes.Buffer
 	prov, _ := rt.Provider()
-	fmt.Fprintf(&b, "| patient | organ | anchors | engine | 3D Dice | HD95 (mm) | slices 2D Dice < 0.8 | overrun (slices below / above) | s per slice |\n")
+	cmd := strings.Join(append([]string{"go run ./scripts/propagation_eval"}, args...), " ")
+	fmt.Fprintf(&b, reportHead, cmd, prov, rt.Threads())
+	fmt.Fprintf(&b, "| patient | organ | anchors (slices) | engine | 3D Dice | HD95 (mm) | slices with 2D Dice < 0.8 | overrun below / above (slices) | s per slice |\n")
 	fmt.Fprintf(&b, "|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		fmt.Fprintf(&b, "| %s | %s | %s %v | %s | %.3f | %s | %d / %d | %d / %d | %.2f |\n",
 			r.patient, r.organ, r.setup, r.anchors, r.engine, r.res.Dice, hd(r.res), r.below08, r.sliceCount, r.overrunLo, r.overrunHi, r.secPerSlice)
 	}
-	fmt.Fprintf(&b, "\nRun: `%s` on %s, %d intra-op threads; engine options %+v.\n",
-		strings.Join(append([]string{"go run ./scripts/propagation_eval"}, args...), " "), prov, rt.Threads(), o)
+	fmt.Fprintf(&b, "\n## Targets (one anchor on the slice of largest area)\n\n| patient | organ | target | 3D Dice | overrun | met |\n|---|---|---|---|---|---|\n")
+	for _, t := range []struct {
+		patient, organ string
+		target         float64
+	}{{"A", "liver", 0.80}, {"A", "spleen", 0.85}, {"B", "liver", 0.92}, {"B", "spleen", 0.85}} {
+		for _, r := range rows {
+			if r.patient == t.patient && r.organ == t.organ && r.setup == "largest" && r.engine == "sam" {
+				met := r.res.Dice >= t.target && r.overrunLo <= 2 && r.overrunHi <= 2
+				fmt.Fprintf(&b, "| %s | %s | ≥ %.2f, overrun ≤ 2 | %.3f | %d / %d | %s |\n", r.patient, r.organ, t.target, r.res.Dice, r.overrunLo, r.overrunHi, yesNo(met))
+			}
+		}
+	}
+	// How well the confidence points at the slices a person must correct.
+	var good, bad []float64
+	flagged := 0
+	for _, r := range rows {
+		if r.engine != "sam" {
+			continue
+		}
+		for _, s := range r.perSlice {
+			if !s.decided || slices.Contains(r.anchors, s.slice) || s.dice != s.dice {
+				continue
+			}
+			if s.dice >= 0.8 {
+				good = append(good, s.confidence)
+			} else {
+				bad = append(bad, s.confidence)
+				if s.confidence < o.DoubtBelow {
+					flagged++
+				}
+			}
+		}
+	}
+	fmt.Fprintf(&b, reportConfidence, len(good), mean(good), len(bad), mean(bad), o.DoubtBelow, flagged, len(bad))
+	fmt.Fprintf(&b, "\n## Confidence strip against per-slice Dice\n\n%s", pictures)
+	fmt.Fprintf(&b, reportOptions, o.MarginMM, o.MaskLogit, o.GrowMM, o.HUStd, o.MinHUFraction, o.MinIoU, o.MinAreaRatio,
+		o.MinAreaMM2, o.MaxOutside, o.MaxMeanShift, o.PriorMin, o.DoubtBelow)
+	b.WriteString(reportTail)
 	return b.String()
+}
+
+func yesNo(ok bool) string {
+	if ok {
+		return "yes"
+	}
+	return "**no**"
+}
+
+func mean(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
 }
 
 // strip draws, slice by slice from top (superior) to bottom, the
@@ -472,3 +534,75 @@ func fill(img *image.RGBA, x, y, w, h int, c color.RGBA) {
 func writePNG(path string, img image.Image) error {
 	return atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { return png.Encode(w, img) })
 }
+
+const reportHead = `# Propagation from one annotated slice, on the real patients
+
+Generated by ` + "`%s`" + ` (scripts/propagation_eval) on %s with %d intra-op threads; rerun it to
+reproduce every figure and picture here. The first run encodes the slices it needs (about a second each on
+two cores) into the embedding cache; later runs only decode.
+
+What is measured (docs/evaluation.md, "Propagation from one annotated slice"): for each organ, the
+reference mask (TotalSegmentator's labels, which are that model's predictions, not manual ground truth)
+on the anchor slice(s) is the only input; the engine the app and ` + "`polyseg propagate`" + ` run carries it
+through the scan both ways, and the whole result is compared with the reference in 3D on the scan's grid:
+Dice, HD95 (mm, both ways), the slices whose 2D Dice is below 0.8 (out of the slices where either has the
+organ: the slices a person would correct), how many slices past the organ's true ends it ran, and the
+seconds per propagated slice (with the embeddings cached: the decoder and the engine's own work).
+Anchors: "largest", the slice of largest area; "middle", the middle of the organ's extent; "25/75", two
+anchors at the organ's 25 %% and 75 %% slices. Engines: "sam" is the default engine with its defaults;
+"naive" is the same engine with every leak guard and stop rule off but SAM's answer becoming empty (box
+and mask prompt from the previous slice, single output): sam-on-ct.md's baseline, run here in the same
+run. The "sam2" engine needs SAM 2 files a user supplies; none can be installed here, so it has no row
+(docs/sam2.md). Patient A: non-contrast, 3 mm voxels, 122×101×112, the top of the liver cut off by the
+scan. Patient B: contrast, 512×512×20, 0.98×0.98×2 mm; its spleen and liver span all 20 slices, so no
+overrun is possible there.
+
+`
+
+const reportConfidence = `
+## Does the confidence find the slices to correct?
+
+Over every propagated slice of the "sam" rows above: %d slices with 2D Dice ≥ 0.8 have a mean confidence of
+%.2f; %d slices below 0.8 have %.2f. The strip marks a slice doubtful under %.2f: %d of those %d slices
+are marked. The confidence is SAM's own IoU estimate × the stability of its mask (IoU of the masks
+thresholded at logits ±1) × the share of its pixels in the organ's density range × the share that stayed
+within the growth limit of the previous slice's mask.
+`
+
+const reportOptions = `
+## The engine and its defaults
+
+From each anchor outwards, slice by slice: SAM's decoder gets the box of the previous slice's mask
+(widened by margin_mm) and a mask prompt made from it, and returns a mask (single output). Then the
+leak guards: only pixels within grow_mm of the previous slice's mask (per 3 mm of slice spacing) can be
+the organ; pixels outside the organ's density range (the anchors' median HU ± hu_std robust standard
+deviations, from the anchors eroded by 1.5 pixels) are not, and the holes this leaves are filled
+(vessels inside an organ); a U-Net's probability map, when one that knows the label is loaded, removes
+pixels below prior_min; only the parts touching the previous slice's mask stay. The chain stops (the
+slice is decided empty) when the organ has ended or SAM has left it: SAM found nothing, the area is below
+min_area_mm2 or has fallen below min_area_ratio of the previous slice's, SAM's IoU estimate is below
+min_iou, less than min_hu_fraction of SAM's mask has the organ's density, its median HU is more than
+max_mean_shift robust standard deviations from the anchors', or more than max_outside of it lies beyond
+the growth limit. Between two anchors the two chains meet in the middle (each slice decided from the
+nearer anchor), and a chain there never stops: an empty answer carries the previous mask at confidence
+0.
+
+| option (flag) | default | meaning |
+|---|---|---|
+| margin_mm (--margin-mm) | %g | box margin around the previous slice's mask |
+| mask_logit (--mask-logit) | %g | amplitude of the previous mask as the mask prompt; 0: SAM's own low-resolution logits of the previous slice, cut to the guarded mask |
+| grow_mm (--grow-mm) | %g | how far the organ's edge may move per 3 mm of slice spacing |
+| hu_std (--hu-std) | %g | density range, in robust standard deviations |
+| min_hu_fraction (--min-hu-fraction) | %g | stop below this share of SAM's mask in the density range |
+| min_iou (--min-iou) | %g | stop below this IoU estimate |
+| min_area_ratio (--min-area-ratio) | %g | stop when the area falls below this share of the previous slice's |
+| min_area_mm2 (--min-area-mm2) | %g | stop below this area |
+| max_outside (--max-outside) | %g | stop when more than this share of SAM's mask is beyond the growth limit |
+| max_mean_shift (--max-mean-shift) | %g | stop when the median HU of SAM's mask is this many robust std from the anchors' |
+| prior_min (--prior-min) | %g | with a U-Net prior: drop pixels below this probability |
+| doubt_below (--doubt-below) | %g | confidence under which the strip marks a slice doubtful |
+`
+
+const reportTail = `
+## How the defaults were chosen
+` + tuning
