@@ -59,8 +59,8 @@ type SAMPropagationOptions struct {
 // DefaultSAMPropagationOptions returns the defaults of the "sam" engine.
 func DefaultSAMPropagationOptions() SAMPropagationOptions {
 	return SAMPropagationOptions{
-		MarginMM:      0,
-		MaskLogit:     10,
+		MarginMM:      6,
+		MaskLogit:     0,
 		GrowMM:        6,
 		HUStd:         3,
 		MinHUFraction: 0.5,

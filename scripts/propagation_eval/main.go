@@ -153,6 +153,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			if err != nil {
 				return err
 			}
+			if !slices.ContainsFunc(areas, func(a int) bool { return a > 0 }) {
+				continue // patient B's scan holds no kidney
+			}
 			for _, setup := range strings.Split(*setups, ",") {
 				anchorSlices, err := chooseAnchors(areas, setup)
 				if err != nil {
