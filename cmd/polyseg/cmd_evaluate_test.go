@@ -385,3 +385,28 @@ func TestEvaluatePatientA(t *testing.T) {
 		t.Errorf("stdout %q lacks %q", stdout, want)
 	}
 }
+
+// FuzzLabelsFlag: --labels either refuses its value or gives distinct
+// labels from 1 to 65535 that print back to a value giving the same list.
+func FuzzLabelsFlag(f *testing.F) {
+	for _, s := range []string{"1,5", "5", " 2 , 3", "0", "1,1", "", ",", "65535", "65536", "-1", "1.5", "liver"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var l labelsFlag
+		if err := l.Set(s); err != nil {
+			return
+		}
+		seen := map[uint16]bool{}
+		for _, v := range l {
+			if v == 0 || seen[v] {
+				t.Fatalf("%q gave %v", s, l)
+			}
+			seen[v] = true
+		}
+		var again labelsFlag
+		if err := again.Set(l.String()); err != nil || again.String() != l.String() {
+			t.Fatalf("%q gave %v, printed %q, read back %v (%v)", s, l, l.String(), again, err)
+		}
+	})
+}
