@@ -43,11 +43,13 @@ type RefineOptions struct {
 	// the first gives the decoder its own previous low-resolution answer as
 	// the mask prompt (SAM's iterative refinement). Default 1.
 	Passes int
-	// TrimStd removes from each refined component the pixels outside its
-	// coarse core (the coarse component eroded by two pixels) whose HU lies
-	// more than TrimStd standard deviations from the core's mean: fat or
-	// air that a too-generous coarse mask, or SAM, included at the organ's
-	// edge. Default DefaultTrimStd; negative disables it.
+	// TrimStd removes from each component SAM's answer replaced the pixels
+	// outside its coarse core (the coarse component eroded by two pixels)
+	// whose HU lies more than TrimStd standard deviations from the core's
+	// mean: fat or air that a too-generous coarse mask, or SAM, included at
+	// the organ's edge. A component whose coarse shape is kept is never
+	// trimmed (it must not end worse than it came). Default DefaultTrimStd;
+	// negative disables it.
 	TrimStd float64
 	// Progress, if not nil, hears about every slice.
 	Progress Progress
@@ -230,20 +232,35 @@ func (s *SAM) refineComponent(ctx context.Context, emb **Embedding, img []float3
 			return 0, nil, err
 		}
 	}
+	d, out := settle(img, comp, p, opts)
+	return d, out, nil
+}
+
+// settle applies the keep-or-replace rules to SAM's prediction p for the
+// coarse component comp and returns the decision and the component's new
+// mask. A kept component comes back exactly as it was: the truth is
+// unknown here, so "never worse than the coarse mask" can only be
+// guaranteed by not touching it. Trimming it anyway cut partial-volume
+// edge pixels off kept masks whenever the core's spread was small (an
+// 8-bit windowed slice: Dice 0.858 -> 0.826 against its reference). Only
+// SAM's answer is trimmed, and trim never removes a pixel of the coarse
+// core.
+func settle(img []float32, comp *Mask2D, p *Prediction, opts RefineOptions) (Decision, *Mask2D) {
 	d := judge(img, comp, p, opts)
-	out := comp
-	if d == Replaced {
-		out = overlapping(p.Mask, comp)
+	if d != Replaced {
+		return d, comp
 	}
+	out := overlapping(p.Mask, comp)
 	if opts.TrimStd > 0 {
 		out = trim(img, comp, out, opts.TrimStd)
 	}
-	return d, out, nil
+	return d, out
 }
 
 // trim removes the pixels of m outside the core of coarse whose HU is more
 // than k core standard deviations from the core's mean, then keeps the
-// parts still touching the core.
+// parts still touching the core. Pixels of m inside the core are always
+// kept, so the result lies between m ∩ core and m.
 func trim(img []float32, coarse, m *Mask2D, k float64) *Mask2D {
 	core := erode2D(coarse, 2)
 	if core.Area() < defaultMinPixels {

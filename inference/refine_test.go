@@ -1,8 +1,10 @@
 package inference
 
 import (
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -218,5 +220,148 @@ func TestEmbeddingCacheDisk(t *testing.T) {
 	}
 	if got := newEmbeddingCache(1, dir).get(key); got != nil {
 		t.Fatalf("truncated cache file was used")
+	}
+}
+
+// windowed8Bit is a slice as an 8-bit windowed export stores it (another
+// dataset's case, issue 7): an organ saturated near the top of the window,
+// so its core varies by one grey level, a one-pixel rim of partial-volume
+// pixels a few grey levels darker, and other tissue around it. The organ,
+// rim included, is both the reference and the coarse mask.
+func windowed8Bit() (img []float32, organ *Mask2D) {
+	const n = 24
+	img = make([]float32, n*n)
+	organ = NewMask2D(n, n)
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			dr, dc := float64(r-11), float64(c-11)
+			organ.Data[r*n+c] = dr*dr+dc*dc <= 8*8
+			img[r*n+c] = 100
+		}
+	}
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			i := r*n + c
+			if !organ.Data[i] {
+				continue
+			}
+			img[i] = float32(254 + (r+c)%2)
+			// A pixel with a 4-neighbour outside the organ is on the rim.
+			for _, q := range []int{i - 1, i + 1, i - n, i + n} {
+				if !organ.Data[q] {
+					img[i] = 247
+				}
+			}
+		}
+	}
+	return img, organ
+}
+
+// TestSettleKeptIsUnchanged is the regression test for issue 7, item 8: when
+// SAM's answer is rejected the coarse component must come back as it was.
+// Before the fix the edge trim still ran on it and, with the core's spread
+// of one grey level, cut the whole partial-volume rim off (Dice against the
+// reference 1 -> 0.87 here).
+func TestSettleKeptIsUnchanged(t *testing.T) {
+	img, organ := windowed8Bit()
+	// Sanity check of the case itself: the trim does cut this mask.
+	if d := dice2D(trim(img, organ, organ, DefaultTrimStd), organ); d > 0.95 {
+		t.Fatalf("the trim leaves the case nearly intact (Dice %.3f): the test would prove nothing", d)
+	}
+	everything := NewMask2D(organ.Rows, organ.Cols)
+	for i := range everything.Data {
+		everything.Data[i] = true
+	}
+	// The organ plus a block of the surrounding tissue, a third of its area:
+	// within the area rule, caught by the intensity rule.
+	intoTissue := NewMask2D(organ.Rows, organ.Cols)
+	copy(intoTissue.Data, organ.Data)
+	for r := 0; r < 24; r++ {
+		for c := 20; c < 24; c++ {
+			intoTissue.Data[r*24+c] = true
+		}
+	}
+	elsewhere := NewMask2D(organ.Rows, organ.Cols)
+	elsewhere.Data[0] = true
+	opts := RefineOptions{}.withDefaults()
+	tests := []struct {
+		name string
+		sam  *Mask2D
+		iou  float32
+		want Decision
+	}{
+		{"low IoU", organ, 0.2, KeptLowIoU},
+		{"area change", everything, 0.9, KeptArea},
+		{"intensity", intoTissue, 0.9, KeptIntensity},
+		{"empty", elsewhere, 0.9, KeptEmpty},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d, got := settle(img, organ, &Prediction{Mask: tc.sam, IoU: tc.iou}, opts)
+			if d != tc.want {
+				t.Fatalf("decision %v, want %v", d, tc.want)
+			}
+			if !slices.Equal(got.Data, organ.Data) {
+				t.Errorf("kept component changed: Dice against the coarse (and reference) mask %.3f, want it unchanged", dice2D(got, organ))
+			}
+		})
+	}
+}
+
+// TestSettleReplacedKeepsCore: trimming SAM's answer never removes a pixel
+// of the coarse core, and never adds one SAM did not give.
+func TestSettleReplacedKeepsCore(t *testing.T) {
+	img, organ := windowed8Bit()
+	d, got := settle(img, organ, &Prediction{Mask: organ, IoU: 0.9}, RefineOptions{}.withDefaults())
+	if d != Replaced {
+		t.Fatalf("decision %v, want %v", d, Replaced)
+	}
+	core := erode2D(organ, 2)
+	for i := range got.Data {
+		if core.Data[i] && !got.Data[i] {
+			t.Fatalf("core pixel (%d, %d) removed", i/organ.Cols, i%organ.Cols)
+		}
+		if got.Data[i] && !organ.Data[i] {
+			t.Fatalf("pixel (%d, %d) added", i/organ.Cols, i%organ.Cols)
+		}
+	}
+}
+
+// TestTrimBounds checks on random slices that trim's result always lies
+// between m ∩ core and m, whatever the intensities: it only ever removes
+// pixels outside the coarse core.
+func TestTrimBounds(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	const n = 20
+	for trial := 0; trial < 200; trial++ {
+		img := make([]float32, n*n)
+		coarse, m := NewMask2D(n, n), NewMask2D(n, n)
+		r0, c0, rad := rng.IntN(n), rng.IntN(n), 2+rng.IntN(8)
+		for i := range img {
+			img[i] = float32(rng.NormFloat64() * 30)
+			if rng.IntN(4) == 0 {
+				img[i] = float32(rng.IntN(3)) // nearly constant pixels: a tiny std
+			}
+			r, c := i/n, i%n
+			coarse.Data[i] = (r-r0)*(r-r0)+(c-c0)*(c-c0) <= rad*rad
+			m.Data[i] = (coarse.Data[i] && rng.IntN(10) != 0) || rng.IntN(5) == 0
+		}
+		if coarse.Area() == 0 {
+			continue
+		}
+		core := erode2D(coarse, 2)
+		if core.Area() < defaultMinPixels {
+			core = coarse
+		}
+		k := []float64{0.5, 1, 3}[trial%3]
+		got := trim(img, coarse, m, k)
+		for i := range got.Data {
+			if got.Data[i] && !m.Data[i] {
+				t.Fatalf("trial %d: pixel %d added", trial, i)
+			}
+			if m.Data[i] && core.Data[i] && !got.Data[i] {
+				t.Fatalf("trial %d: core pixel %d removed", trial, i)
+			}
+		}
 	}
 }

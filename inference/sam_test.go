@@ -3,6 +3,8 @@ package inference
 import (
 	"context"
 	"errors"
+	"math"
+	"os"
 	"slices"
 	"testing"
 	"time"
@@ -105,5 +107,64 @@ func TestRefineSlicePatientB(t *testing.T) {
 	}
 	if !slices.Equal(before, coarse.Data) {
 		t.Errorf("RefineSlice changed the coarse label volume")
+	}
+}
+
+// A coarse mask whose every component SAM's answer cannot replace (minimum
+// IoU above any SAM estimate) must come back from the real refinement
+// exactly as it went in (issue 7, item 8). The slice is patient A's largest
+// liver cross-section stored as an 8-bit windowed image (liver window to
+// 0..255 grey), as another dataset ships it: before the fix the edge trim
+// still cut into the kept mask there.
+func TestRefineSliceKeptUnchangedPatientA8Bit(t *testing.T) {
+	sam := testSAM(t)
+	ctPath := realData + "/example_ct.nii.gz"
+	if _, err := os.Stat(ctPath); err != nil {
+		t.Skipf("real data absent: %v", err)
+	}
+	v, err := volume.Open(context.Background(), ctPath, volume.OpenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, _, err := volume.LoadLabels(realData+"/example_seg_fast_force_split.nii.gz", v.Grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const lo, width = 30 - 75, 150 // the liver window 150/30
+	for i, hu := range v.Data {
+		v.Data[i] = float32(math.Round(math.Min(math.Max((float64(hu)-lo)/width*255, 0), 255)))
+	}
+	sl, err := NewSlicer(v.Grid, Axial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const liver = 5
+	best, bestArea := -1, 0
+	for k := 0; k < sl.Slices; k++ {
+		m, err := sl.Mask(l, k, liver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a := m.Area(); a > bestArea {
+			best, bestArea = k, a
+		}
+	}
+	coarse, _ := sl.Mask(l, best, liver)
+	opts := RefineOptions{
+		MinIoU:  2, // SAM's estimate never reaches it: every component is kept
+		Windows: map[uint16]models.Window{liver: {Level: 127.5, Width: 255}},
+	}
+	got, decs, err := sam.RefineSlice(context.Background(), v, l, best, liver, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("slice %d, liver area %d px, decisions %v", best, bestArea, decs)
+	for _, d := range decs {
+		if d == Replaced {
+			t.Fatalf("a component was replaced with a minimum IoU of 2")
+		}
+	}
+	if !slices.Equal(got.Data, coarse.Data) {
+		t.Errorf("kept liver changed: Dice %.3f against the coarse mask, want it unchanged", dice2D(got, coarse))
 	}
 }

@@ -1,6 +1,7 @@
 package metrics
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"slices"
@@ -20,40 +21,92 @@ type Result struct {
 }
 
 // Compare computes every metric for binary masks p and r on a grid of dims
-// d (i fastest) with voxel spacing sp in mm.
+// d (i fastest) with voxel spacing sp in mm. Surface distances are computed
+// over the bounding box of both masks only, so the cost follows the
+// organ's size, not the scan's.
 func Compare(p, r []bool, d [3]int, sp [3]float64) (Result, error) {
 	n := d[0] * d[1] * d[2]
 	if len(p) != n || len(r) != n {
 		return Result{}, fmt.Errorf("metrics: masks have %d and %d voxels, grid %v has %d", len(p), len(r), d, n)
 	}
+	if err := checkSpacing(sp); err != nil {
+		return Result{}, err
+	}
+	var c counts
+	c.bp, c.br = emptyBox(), emptyBox()
+	for k := 0; k < d[2]; k++ {
+		for j := 0; j < d[1]; j++ {
+			row := d[0] * (j + d[1]*k)
+			for i := 0; i < d[0]; i++ {
+				inP, inR := p[row+i], r[row+i]
+				if inP {
+					c.np++
+					c.bp.add(i, j, k)
+					if inR {
+						c.inter++
+					}
+				}
+				if inR {
+					c.nr++
+					c.br.add(i, j, k)
+				}
+			}
+		}
+	}
+	return c.result(context.Background(), d, sp, func(i int) bool { return p[i] }, func(i int) bool { return r[i] })
+}
+
+// counts are what one pass over a pair of masks gathers: voxel counts and
+// the bounding boxes of each mask.
+type counts struct {
+	np, nr, inter int
+	bp, br        box
+}
+
+// result turns counts into a Result, computing surface distances over the
+// bounding box of both masks when both are non-empty. inP and inR tell
+// whether voxel idx of the full grid is in P and in R.
+func (c counts) result(ctx context.Context, d [3]int, sp [3]float64, inP, inR func(idx int) bool) (Result, error) {
 	var res Result
-	np, nr, inter := overlap(p, r)
 	voxelML := sp[0] * sp[1] * sp[2] / 1000
-	res.VolumeP, res.VolumeR = float64(np)*voxelML, float64(nr)*voxelML
+	res.VolumeP, res.VolumeR = float64(c.np)*voxelML, float64(c.nr)*voxelML
 	res.RelVolumeError = math.NaN()
-	if nr > 0 {
+	if c.nr > 0 {
 		res.RelVolumeError = (res.VolumeP - res.VolumeR) / res.VolumeR
 	}
 	switch {
-	case np == 0 && nr == 0:
+	case c.np == 0 && c.nr == 0:
 		res.Dice, res.BothEmpty, res.Defined = 1, true, true
 		return res, nil
-	case np == 0 || nr == 0:
+	case c.np == 0 || c.nr == 0:
 		res.HD95, res.ASSD = math.NaN(), math.NaN()
 		return res, nil
 	}
-	res.Dice = 2 * float64(inter) / float64(np+nr)
-	res.Defined = true
-	dpr := directed(p, r, d, sp)
-	drp := directed(r, p, d, sp)
-	all := append(dpr, drp...)
+	res.Dice = 2 * float64(c.inter) / float64(c.np+c.nr)
+	b := c.bp.union(c.br)
+	all, err := surfaceDistances(ctx, crop(b, d, inP), crop(b, d, inR), b.dims(), sp)
+	if err != nil {
+		return Result{}, err
+	}
 	var sum float64
 	for _, x := range all {
 		sum += x
 	}
+	res.Defined = true
 	res.ASSD = sum / float64(len(all))
 	res.HD95 = percentile(all, 95)
 	return res, nil
+}
+
+// checkSpacing refuses spacings that would make every distance and volume
+// meaningless.
+func checkSpacing(sp [3]float64) error {
+	for _, s := range sp {
+		if !(s > 0) || math.IsInf(s, 0) {
+			return fmt.Errorf("metrics: voxel spacing %v mm: want positive finite values", sp)
+		}
+	}
+	return nil
 }
 
 // Dice returns the Dice coefficient of two binary masks (1 when both are
@@ -90,117 +143,4 @@ func percentile(xs []float64, q float64) float64 {
 	lo := int(math.Floor(pos))
 	hi := min(lo+1, len(xs)-1)
 	return xs[lo] + (xs[hi]-xs[lo])*(pos-float64(lo))
-}
-
-// surface returns the surface voxels of m.
-func surface(m []bool, d [3]int) []bool {
-	nx, ny, nz := d[0], d[1], d[2]
-	s := make([]bool, len(m))
-	for k := 0; k < nz; k++ {
-		for j := 0; j < ny; j++ {
-			for i := 0; i < nx; i++ {
-				p := i + nx*(j+ny*k)
-				if !m[p] {
-					continue
-				}
-				s[p] = i == 0 || i == nx-1 || j == 0 || j == ny-1 || k == 0 || k == nz-1 ||
-					!m[p-1] || !m[p+1] || !m[p-nx] || !m[p+nx] || !m[p-nx*ny] || !m[p+nx*ny]
-			}
-		}
-	}
-	return s
-}
-
-// directed returns, for every surface voxel of a, the distance in mm to
-// the nearest surface voxel of b.
-func directed(a, b []bool, d [3]int, sp [3]float64) []float64 {
-	sa, sb := surface(a, d), surface(b, d)
-	dt := distanceTransform(sb, d, sp)
-	var out []float64
-	for i, on := range sa {
-		if on {
-			out = append(out, math.Sqrt(dt[i]))
-		}
-	}
-	return out
-}
-
-// distanceTransform returns, for every voxel, the squared Euclidean
-// distance in mm² to the nearest set voxel of feat (Felzenszwalb and
-// Huttenlocher's separable lower-envelope algorithm, one pass per axis,
-// exact for anisotropic spacing).
-func distanceTransform(feat []bool, d [3]int, sp [3]float64) []float64 {
-	inf := math.Inf(1)
-	f := make([]float64, len(feat))
-	for i, on := range feat {
-		if !on {
-			f[i] = inf
-		}
-	}
-	nx, ny := d[0], d[1]
-	stride := [3]int{1, nx, nx * ny}
-	maxN := max(d[0], d[1], d[2])
-	buf := make([]float64, maxN)
-	res := make([]float64, maxN)
-	v := make([]int, maxN)
-	z := make([]float64, maxN+1)
-	for ax := 0; ax < 3; ax++ {
-		n, st := d[ax], stride[ax]
-		w2 := sp[ax] * sp[ax]
-		// Every line along axis ax starts at an index with coordinate 0 on ax.
-		for base := 0; base < len(f); base++ {
-			if (base/st)%n != 0 {
-				continue
-			}
-			for i := 0; i < n; i++ {
-				buf[i] = f[base+i*st]
-			}
-			envelope(buf[:n], res[:n], v, z, w2)
-			for i := 0; i < n; i++ {
-				f[base+i*st] = res[i]
-			}
-		}
-	}
-	return f
-}
-
-// envelope computes res[q] = min_p (f[p] + w2·(q-p)²) in linear time.
-func envelope(f, res []float64, v []int, z []float64, w2 float64) {
-	n := len(f)
-	k := -1
-	for q := 0; q < n; q++ {
-		if math.IsInf(f[q], 1) {
-			continue
-		}
-		for k >= 0 {
-			p := v[k]
-			s := ((f[q] + w2*float64(q*q)) - (f[p] + w2*float64(p*p))) / (2 * w2 * float64(q-p))
-			if s <= z[k] {
-				k--
-				continue
-			}
-			k++
-			v[k], z[k] = q, s
-			break
-		}
-		if k < 0 {
-			k = 0
-			v[0], z[0] = q, math.Inf(-1)
-		}
-		z[k+1] = math.Inf(1)
-	}
-	if k < 0 {
-		for q := range res {
-			res[q] = math.Inf(1)
-		}
-		return
-	}
-	j := 0
-	for q := 0; q < n; q++ {
-		for z[j+1] < float64(q) {
-			j++
-		}
-		p := v[j]
-		res[q] = f[p] + w2*float64((q-p)*(q-p))
-	}
 }

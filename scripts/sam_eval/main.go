@@ -379,9 +379,12 @@ component is the decoder's mask prompt (logits ±10 on the 256² low-resolution 
 point selects SAM's single-mask output, and SAM's mask (its parts touching the component) replaces
 the component unless SAM's IoU estimate is below 0.5, the area changes by more than 50 %, or the
 pixels SAM adds have a mean HU more than 2 standard deviations from the component's. Finally the
-edge is trimmed: pixels outside the component's core (the component eroded by 2 px) whose HU is
-more than 3 core standard deviations from the core's mean are removed. The SAM image window is
-the encoder manifest's: liver 150/30, other organs 400/40.
+edge of a replaced component is trimmed: pixels outside the coarse component's core (the
+component eroded by 2 px) whose HU is more than 3 core standard deviations from the core's mean
+are removed; the core itself is never trimmed. A kept component comes back unchanged, untrimmed,
+so it can never end worse than the coarse mask (trimming kept components, as the first version
+did, cut partial-volume edges off them). The SAM image window is the encoder manifest's: liver
+150/30, other organs 400/40.
 
 Only the trimming threshold was tuned, on patient A only (Dice after refinement, liver / spleen):
 
