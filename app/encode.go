@@ -104,11 +104,11 @@ func (s *Session) encodeSlices(ctx context.Context, p Progress, sam *inference.S
 	done := make([]bool, sl.Slices)
 	left := sl.Slices
 	for k := 0; k < sl.Slices; k++ {
-		img, err := sl.Image(v, k)
+		cached, err := sam.SliceCached(v, sl, k, w)
 		if err != nil {
 			return err
 		}
-		if sam.Cached(img, sl.Rows, sl.Cols, w) {
+		if cached {
 			done[k] = true
 			left--
 		}
@@ -119,11 +119,7 @@ func (s *Session) encodeSlices(ctx context.Context, p Progress, sam *inference.S
 		}
 		k := s.nearestUndone(v, sl, done)
 		p.Report(float64(sl.Slices-left)/float64(sl.Slices), fmt.Sprintf("slice %d (%d left)", k+1, left))
-		img, err := sl.Image(v, k)
-		if err != nil {
-			return err
-		}
-		if _, err := sam.EmbedBackground(ctx, img, sl.Rows, sl.Cols, w); err != nil {
+		if _, err := sam.SliceEmbeddingBackground(ctx, v, sl, k, w); err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return ctx.Err()
 			}

@@ -18,17 +18,59 @@ import (
 // not once per prompt or per session. Disk files are raw little-endian
 // float32 behind a small header; they are written atomically, and a file
 // that does not read back whole is ignored (and recomputed), never trusted.
+//
+// Disk writes happen on a goroutine of their own: the file is synced
+// before it is renamed into place, and waiting for the disk would hold up
+// the encoder, whose next slice is the one the user waits for. Until its
+// file is written an embedding stays findable in pending, whatever the
+// memory cache has dropped, so that no slice is encoded twice.
 type embeddingCache struct {
 	dir string // "" disables the disk cache
 	max int
 
-	mu    sync.Mutex
-	ll    *list.List // of *Embedding, most recent at the front
-	items map[string]*list.Element
+	mu      sync.Mutex
+	ll      *list.List // of *Embedding, most recent at the front
+	items   map[string]*list.Element
+	pending map[string]*Embedding // queued for the disk, not yet written
+
+	writes  chan *Embedding
+	written sync.WaitGroup // one per queued write
+	closing sync.Once
 }
 
+// writeQueue bounds the embeddings waiting for the disk (4 MiB each): a
+// slow disk then slows the encoder down instead of filling the memory.
+const writeQueue = 8
+
 func newEmbeddingCache(max int, dir string) *embeddingCache {
-	return &embeddingCache{dir: dir, max: max, ll: list.New(), items: map[string]*list.Element{}}
+	c := &embeddingCache{dir: dir, max: max, ll: list.New(), items: map[string]*list.Element{}, pending: map[string]*Embedding{}}
+	if dir != "" {
+		c.writes = make(chan *Embedding, writeQueue)
+		go c.writer()
+	}
+	return c
+}
+
+// writer writes queued embeddings to the disk until the queue is closed.
+func (c *embeddingCache) writer() {
+	for e := range c.writes {
+		// A cache that cannot be written only costs time later.
+		_ = writeEmbedding(c.path(e.Key), e)
+		c.mu.Lock()
+		delete(c.pending, e.Key)
+		c.mu.Unlock()
+		c.written.Done()
+	}
+}
+
+// close waits for the queued writes and stops the writer.
+func (c *embeddingCache) close() {
+	c.closing.Do(func() {
+		if c.writes != nil {
+			c.written.Wait()
+			close(c.writes)
+		}
+	})
 }
 
 // embeddingMagic starts every cache file; the version digit changes when
@@ -41,6 +83,10 @@ func (c *embeddingCache) get(key string) *Embedding {
 		c.ll.MoveToFront(el)
 		c.mu.Unlock()
 		return el.Value.(*Embedding)
+	}
+	if e, ok := c.pending[key]; ok {
+		c.mu.Unlock()
+		return e
 	}
 	c.mu.Unlock()
 	if c.dir == "" {
@@ -59,9 +105,10 @@ func (c *embeddingCache) get(key string) *Embedding {
 func (c *embeddingCache) has(key string) bool {
 	c.mu.Lock()
 	_, ok := c.items[key]
+	_, queued := c.pending[key]
 	c.mu.Unlock()
-	if ok || c.dir == "" {
-		return ok
+	if ok || queued || c.dir == "" {
+		return ok || queued
 	}
 	st, err := os.Stat(c.path(key))
 	return err == nil && st.Size() == int64(len(embeddingMagic)+8+4*samChannels*samGrid*samGrid)
@@ -69,10 +116,14 @@ func (c *embeddingCache) has(key string) bool {
 
 func (c *embeddingCache) put(e *Embedding) {
 	c.remember(e)
-	if c.dir != "" {
-		// A cache that cannot be written only costs time later.
-		_ = writeEmbedding(c.path(e.Key), e)
+	if c.writes == nil {
+		return
 	}
+	c.mu.Lock()
+	c.pending[e.Key] = e
+	c.mu.Unlock()
+	c.written.Add(1)
+	c.writes <- e
 }
 
 func (c *embeddingCache) remember(e *Embedding) {

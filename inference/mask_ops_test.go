@@ -3,6 +3,7 @@ package inference
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -114,17 +115,32 @@ func TestFillHoles(t *testing.T) {
 	}
 }
 
-func TestStability(t *testing.T) {
-	for _, tc := range []struct {
-		logits []float32
-		want   float64
-	}{
-		{[]float32{5, 5, -5, -5}, 1},
-		{[]float32{5, 0.5, -5, -5}, 0.5},
-		{[]float32{-5, -5}, 0},
-	} {
-		if got := stability(tc.logits, 1); math.Abs(got-tc.want) > 1e-9 {
-			t.Errorf("stability(%v) = %v, want %v", tc.logits, got, tc.want)
+func TestSelectKth(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + rng.IntN(60)
+		xs := make([]float32, n)
+		for i := range xs {
+			xs[i] = float32(rng.IntN(20)) // many ties
+		}
+		sorted := append([]float32(nil), xs...)
+		slices.Sort(sorted)
+		k := rng.IntN(n)
+		if got := selectKth(append([]float32(nil), xs...), k); got != sorted[k] {
+			t.Fatalf("selectKth(%v, %d) = %v, want %v", xs, k, got, sorted[k])
+		}
+	}
+}
+
+// keepTouching keeps what overlapping (the component labelling the
+// refinement uses) keeps.
+func TestKeepTouchingMatchesOverlapping(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := 0; trial < 50; trial++ {
+		m, ref := randomMask(rng, 30, 41), randomMask(rng, 30, 41)
+		want, got := overlapping(m, ref), keepTouching(m, ref)
+		if !slices.Equal(want.Data, got.Data) {
+			t.Fatalf("trial %d: keepTouching differs from overlapping", trial)
 		}
 	}
 }

@@ -139,6 +139,10 @@ func BenchmarkPropagateWarm(b *testing.B) {
 	}
 	after := sam.Stats()
 	hits, enc := after.Hits-before.Hits, after.Encoded-before.Encoded
+	dec := after.DecodeTime - before.DecodeTime
+	// What the engine does besides running the decoder model, against the
+	// decoder's own run time in the same propagations.
+	b.ReportMetric(float64(engT-dec)/float64(dec), "own-work/decoder")
 	b.ReportMetric(engT.Seconds()/float64(slices), "engine-s/slice")
 	b.ReportMetric(bareT.Seconds()/float64(slices), "bare-decoder-s/slice")
 	b.ReportMetric(float64(engT)/float64(bareT), "engine/bare")
@@ -162,6 +166,10 @@ func BenchmarkPropagateFirstSlice(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		// In the app SAM is loaded, and its sessions have run, by the
+		// background encoder before anyone presses P: warm the session on
+		// other images, leaving the scan's slices unencoded.
+		warmUp(b, sam)
 		ctx, cancel := context.WithCancel(context.Background())
 		var first time.Duration
 		start := time.Now()
@@ -239,23 +247,35 @@ func BenchmarkEncodeAhead(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
+		warmUp(b, sam)
 		b.StartTimer()
-		t0 := time.Now()
+		// Slice by slice, the two alternately first, so that a change of
+		// the machine's load hits both alike.
 		for k := 0; k < sl.Slices; k++ {
 			img, _ := sl.Image(v, k)
-			if _, err := sam.EmbedBackground(ctx, img, sl.Rows, sl.Cols, w); err != nil {
-				b.Fatal(err)
+			ours := func() {
+				t0 := time.Now()
+				if _, err := sam.EmbedBackground(ctx, img, sl.Rows, sl.Cols, w); err != nil {
+					b.Fatal(err)
+				}
+				oursT += time.Since(t0)
+			}
+			bare := func() {
+				t0 := time.Now()
+				copy(in.GetData(), inputs[k])
+				if err := enc.Run(); err != nil {
+					b.Fatal(err)
+				}
+				bareT += time.Since(t0)
+			}
+			if k%2 == 0 {
+				ours()
+				bare()
+			} else {
+				bare()
+				ours()
 			}
 		}
-		t1 := time.Now()
-		for _, x := range inputs {
-			copy(in.GetData(), x)
-			if err := enc.Run(); err != nil {
-				b.Fatal(err)
-			}
-		}
-		t2 := time.Now()
-		oursT, bareT = oursT+t1.Sub(t0), bareT+t2.Sub(t1)
 		b.StopTimer()
 		sam.Close()
 		b.StartTimer()
@@ -263,4 +283,17 @@ func BenchmarkEncodeAhead(b *testing.B) {
 	b.ReportMetric(oursT.Seconds()/float64(n*sl.Slices), "ours-s/slice")
 	b.ReportMetric(bareT.Seconds()/float64(n*sl.Slices), "bare-s/slice")
 	b.ReportMetric(float64(bareT)/float64(oursT), "throughput-ratio")
+}
+
+// warmUp runs a fresh SAM's encoder on two images no benchmark times: its
+// first two runs take about twice as long as the later ones (ONNX Runtime
+// sizes its memory arenas then), which a long-lived session in the app has
+// behind it.
+func warmUp(b *testing.B, sam *SAM) {
+	for seed := 10; seed < 12; seed++ {
+		img, rows, cols := testImage(seed)
+		if _, err := sam.Embed(context.Background(), img, rows, cols, sam.Window(5)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

@@ -120,9 +120,18 @@ type chain struct {
 	limit   int // the last slice it may decide
 	outer   bool
 	prev    *Mask2D
+	prevBox Box2D // prev's bounding box and area, kept rather than
+	prevN   int   // recounted: each is a pass over the whole slice
 	prevLow []float32
 	maxArea int // the largest area the chain has seen, its anchor's included
 	done    bool
+}
+
+// newChain starts a chain at slice next from mask prev (an anchor's, or
+// a decided slice's) with mask prompt low.
+func newChain(dir, next, limit int, outer bool, prev *Mask2D, low []float32) *chain {
+	b, _ := prev.Bounds()
+	return &chain{dir: dir, next: next, limit: limit, outer: outer, prev: prev, prevBox: b, prevN: prev.Area(), prevLow: low}
 }
 
 // propagation is the state of one Propagate call.
@@ -134,6 +143,8 @@ type propagation struct {
 	dr, dc  float64 // pixel size in mm
 	grow    float64 // GrowMM scaled to the slice spacing
 	organ   organModel
+	img     []float32 // the slice image of the step, reused
+	hu      []float32 // scratch for medians, reused
 	decided map[int]SliceResult
 	total   int
 }
@@ -169,8 +180,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propa
 	for i, a := range anchors {
 		p.emit(SliceResult{Slice: a.Slice, Mask: a.Mask, Confidence: 1, Anchor: true})
 		low := p.maskPrompt(a.Mask)
-		down, up := &chain{dir: -1, next: a.Slice - 1, limit: rng.From, outer: true, prev: a.Mask, prevLow: low},
-			&chain{dir: +1, next: a.Slice + 1, limit: rng.To, outer: true, prev: a.Mask, prevLow: low}
+		down, up := newChain(-1, a.Slice-1, rng.From, true, a.Mask, low), newChain(+1, a.Slice+1, rng.To, true, a.Mask, low)
 		if i > 0 {
 			gap := a.Slice - anchors[i-1].Slice
 			// The lower half, and an equidistant middle slice, go to the
@@ -251,7 +261,7 @@ func (p *propagation) fillGaps(ctx context.Context, anchors []Anchor, w models.W
 				if !ok || r.Mask == nil || r.Mask.Area() == 0 {
 					continue
 				}
-				c := &chain{dir: dir, next: k, limit: k, prev: r.Mask, prevLow: p.maskPrompt(r.Mask)}
+				c := newChain(dir, k, k, false, r.Mask, p.maskPrompt(r.Mask))
 				if err := ctx.Err(); err != nil {
 					return err
 				}
@@ -320,15 +330,16 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	o := p.e.opts
 	k := c.next
 	res := SliceResult{Slice: k}
-	img, err := p.sl.Image(p.req.Volume, k)
+	img, err := p.sl.ImageInto(p.img, p.req.Volume, k)
 	if err != nil {
 		return res, err
 	}
-	emb, err := p.e.sam.Embed(ctx, img, p.sl.Rows, p.sl.Cols, w)
+	p.img = img
+	emb, err := p.e.sam.sliceEmbedding(ctx, p.req.Volume, p.sl, k, img, w, false)
 	if err != nil {
 		return res, err
 	}
-	box, _ := c.prev.Bounds()
+	box := c.prevBox
 	mr, mc := int(math.Round(o.MarginMM/p.dr)), int(math.Round(o.MarginMM/p.dc))
 	box.R0, box.C0 = max(box.R0-mr, 0), max(box.C0-mc, 0)
 	box.R1, box.C1 = min(box.R1+mr, p.sl.Rows-1), min(box.C1+mc, p.sl.Cols-1)
@@ -337,23 +348,27 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		return res, err
 	}
 	raw := pred.Mask
-	rawArea := raw.Area()
+	rawArea := pred.Area
+	rb := pred.Bounds
 
 	// Leak guards: where the structure can be (near the previous slice's
 	// mask), what density it has, what the prior allows; then the parts
 	// that continue the previous slice's mask. Only pixels within the
 	// growth limit can pass, so the work is done on the window around the
 	// previous mask that holds them: an organ is a small part of a slice.
-	pb, _ := c.prev.Bounds()
+	pb := c.prevBox
 	pr, pc := int(math.Ceil(p.grow/p.dr))+2, int(math.Ceil(p.grow/p.dc))+2
 	win := Box2D{R0: max(pb.R0-pr, 0), C0: max(pb.C0-pc, 0), R1: min(pb.R1+pr, raw.Rows-1), C1: min(pb.C1+pc, raw.Cols-1)}
 	allowed := dilateMM(cropMask(c.prev, win), p.grow, p.dr, p.dc)
 	gw := NewMask2D(allowed.Rows, allowed.Cols)
 	inHU, near := 0, 0
-	for i, on := range raw.Data {
-		if on {
-			if x := float64(img[i]); x >= p.organ.lo && x <= p.organ.hi {
-				inHU++
+	for r := rb.R0; r <= rb.R1; r++ {
+		for cc := rb.C0; cc <= rb.C1; cc++ {
+			i := r*raw.Cols + cc
+			if raw.Data[i] {
+				if x := float64(img[i]); x >= p.organ.lo && x <= p.organ.hi {
+					inHU++
+				}
 			}
 		}
 	}
@@ -389,21 +404,25 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 			}
 		}
 	}
-	gw = overlapping(gw, cropMask(c.prev, win))
+	gw = keepTouching(gw, cropMask(c.prev, win))
 	g := NewMask2D(raw.Rows, raw.Cols)
 	area := 0
+	gb := Box2D{R0: raw.Rows, C0: raw.Cols, R1: -1, C1: -1}
 	for r := 0; r < gw.Rows; r++ {
 		for cc := 0; cc < gw.Cols; cc++ {
 			if gw.Data[r*gw.Cols+cc] {
-				g.Data[(r+win.R0)*raw.Cols+cc+win.C0] = true
+				rr, c2 := r+win.R0, cc+win.C0
+				g.Data[rr*raw.Cols+c2] = true
 				area++
+				gb.R0, gb.R1 = min(gb.R0, rr), max(gb.R1, rr)
+				gb.C0, gb.C1 = min(gb.C0, c2), max(gb.C1, c2)
 			}
 		}
 	}
 	outside := rawArea - near
 
 	// Stop rules: the structure has ended, or SAM is no longer on it.
-	prevArea := c.prev.Area()
+	prevArea := c.prevN
 	huFrac, outFrac := 0.0, 1.0
 	if rawArea > 0 {
 		huFrac = float64(inHU) / float64(rawArea)
@@ -420,12 +439,12 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Stop = fmt.Sprintf("SAM's IoU estimate %.2f below %.2f", pred.IoU, o.MinIoU)
 	case huFrac < o.MinHUFraction:
 		res.Stop = fmt.Sprintf("only %.0f%% of SAM's mask has the structure's density", 100*huFrac)
-	case math.Abs(medianOf(img, raw)-p.organ.mean) > o.MaxMeanShift*max(p.organ.std, 5):
-		res.Stop = fmt.Sprintf("SAM's mask has a median of %.0f HU, the anchors %.0f", medianOf(img, raw), p.organ.mean)
+	case math.Abs(p.median(img, raw, rb)-p.organ.mean) > o.MaxMeanShift*max(p.organ.std, 5):
+		res.Stop = fmt.Sprintf("SAM's mask has a median of %.0f HU, the anchors %.0f", p.median(img, raw, rb), p.organ.mean)
 	case outFrac > o.MaxOutside:
 		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
 	}
-	stab := stability(pred.Logits, 1)
+	stab := pred.Stability
 	if res.Stop != "" && c.outer {
 		res.Mask = NewMask2D(raw.Rows, raw.Cols)
 		return res, nil
@@ -434,7 +453,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		// Between anchors the structure goes on: an empty answer is SAM
 		// losing it, not its end. Carry the previous mask, doubtfully.
 		res.Stop = ""
-		g = c.prev
+		g, gb = c.prev, c.prevBox
 		area = prevArea
 		res.Confidence = 0
 	} else {
@@ -445,8 +464,8 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	res.Note = fmt.Sprintf("SAM's IoU estimate %.2f, stability %.2f, density %.2f, near the previous slice %.2f, area %.0f mm²",
 		pred.IoU, stab, huFrac, 1-outFrac, float64(area)*p.dr*p.dc)
 	res.Mask = g
-	c.prev = g
-	c.prevLow = p.nextPrompt(g, pred)
+	c.prev, c.prevBox, c.prevN = g, gb, area
+	c.prevLow = p.nextPrompt(g, gb, pred)
 	return res, nil
 }
 
@@ -461,20 +480,27 @@ func (p *propagation) maskPrompt(m *Mask2D) []float32 {
 }
 
 // nextPrompt is the mask prompt the next slice gets from this one's
-// guarded mask g and SAM's prediction.
-func (p *propagation) nextPrompt(g *Mask2D, pred *Prediction) []float32 {
+// guarded mask g (bounding box gb) and SAM's prediction.
+func (p *propagation) nextPrompt(g *Mask2D, gb Box2D, pred *Prediction) []float32 {
 	if p.e.opts.MaskLogit > 0 {
 		return p.e.sam.LowResLogits(g, float32(p.e.opts.MaskLogit))
 	}
-	// SAM's own logits, where the guards kept the pixel; elsewhere a firm
-	// background, so that a leak the guards cut does not come back.
-	bg := p.e.sam.LowResLogits(g, 1)
+	// SAM's own logits where the guards kept the pixel under the cell;
+	// elsewhere a firm background, so that a leak the guards cut does not
+	// come back. Only the cells over g's box can be anything else.
 	out := make([]float32, len(pred.LowRes))
 	for i, x := range pred.LowRes {
-		if bg[i] > 0 {
-			out[i] = x
-		} else {
-			out[i] = min(x, -10)
+		out[i] = min(x, -10)
+	}
+	rows, cols := p.e.sam.lowResPixels(g.Rows, g.Cols)
+	for v, r := range rows {
+		if r < gb.R0 || r > gb.R1 {
+			continue
+		}
+		for u, c := range cols {
+			if c >= gb.C0 && c <= gb.C1 && g.Data[r*g.Cols+c] {
+				out[v*samLowRes+u] = pred.LowRes[v*samLowRes+u]
+			}
 		}
 	}
 	return out
@@ -497,35 +523,53 @@ func confidence(iou float32, stab float64, area, largest int) float64 {
 	return min(max(c, 0), 1)
 }
 
-// stability is SAM's stability score: the IoU of the masks thresholded at
-// +t and -t; a mask whose edge sits on a sharp boundary barely changes.
-func stability(logits []float32, t float32) float64 {
-	hi, lo := 0, 0
-	for _, x := range logits {
-		if x > t {
-			hi++
-		}
-		if x > -t {
-			lo++
-		}
-	}
-	if lo == 0 {
-		return 0
-	}
-	return float64(hi) / float64(lo)
-}
-
-// medianOf returns the median of img over m (NaN when m is empty).
-func medianOf(img []float32, m *Mask2D) float64 {
-	var xs []float64
-	for i, on := range m.Data {
-		if on {
-			xs = append(xs, float64(img[i]))
+// median returns the median of img over m, whose set pixels lie in box b
+// (NaN when m is empty), by selection rather than sorting and in a reused
+// buffer: it runs on every propagated slice.
+func (p *propagation) median(img []float32, m *Mask2D, b Box2D) float64 {
+	xs := p.hu[:0]
+	for r := max(b.R0, 0); r <= b.R1; r++ {
+		for c := max(b.C0, 0); c <= b.C1; c++ {
+			if i := r*m.Cols + c; m.Data[i] {
+				xs = append(xs, img[i])
+			}
 		}
 	}
+	p.hu = xs
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	slices.Sort(xs)
-	return xs[len(xs)/2]
+	return float64(selectKth(xs, len(xs)/2))
+}
+
+// selectKth returns the k-th smallest of xs (from 0), reordering xs:
+// Hoare's selection with the middle element as the pivot.
+func selectKth(xs []float32, k int) float32 {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		p := xs[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < p {
+				i++
+			}
+			for xs[j] > p {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k]
+		}
+	}
+	return xs[k]
 }

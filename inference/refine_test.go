@@ -207,6 +207,11 @@ func TestEmbeddingCacheDisk(t *testing.T) {
 	c.put(e)
 	// A second key evicts the first from memory; the disk still has it.
 	c.put(&Embedding{Data: e.Data, Rows: 1, Cols: 1, Key: strings.Repeat("cd", 32)})
+	// Written or still queued, the evicted one is found.
+	if got := c.get(key); got == nil || got.Rows != 3 {
+		t.Fatalf("evicted embedding not found while its file is written: %+v", got)
+	}
+	c.close()
 	fresh := newEmbeddingCache(1, dir)
 	got := fresh.get(key)
 	if got == nil || got.Rows != 3 || got.Cols != 4 || got.Data[7] != 1.5 {

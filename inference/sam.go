@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	ort "github.com/yalue/onnxruntime_go"
 
@@ -36,11 +38,17 @@ type SAM struct {
 	cache    *embeddingCache
 	sched    *encoderSchedule
 	stats    samCounters
+	keys     struct { // slice cache keys of the last volume (sliceKey)
+		mu  sync.Mutex
+		vol *volume.Volume
+		m   map[sliceKeyOf]string
+	}
 }
 
 // samCounters count what the encoder did, for SAMStats.
 type samCounters struct {
 	encoded, hits, preempted atomic.Int64
+	decodeNanos              atomic.Int64
 }
 
 // SAMStats says how often slice embeddings were computed and how often the
@@ -52,6 +60,9 @@ type SAMStats struct {
 	// Hits counts embeddings served by the cache or by an encode already
 	// in flight.
 	Hits int64
+	// DecodeTime is the time spent inside the decoder model's runs, the
+	// part of a prompt that is not this package's own work.
+	DecodeTime time.Duration
 }
 
 // HitRate returns the share of embeddings served without an encoder run.
@@ -64,7 +75,8 @@ func (st SAMStats) HitRate() float64 {
 
 // Stats returns the counters since SAM was loaded.
 func (s *SAM) Stats() SAMStats {
-	return SAMStats{Encoded: s.stats.encoded.Load(), Preempted: s.stats.preempted.Load(), Hits: s.stats.hits.Load()}
+	return SAMStats{Encoded: s.stats.encoded.Load(), Preempted: s.stats.preempted.Load(), Hits: s.stats.hits.Load(),
+		DecodeTime: time.Duration(s.stats.decodeNanos.Load())}
 }
 
 // SAMOptions configure NewSAM.
@@ -131,6 +143,7 @@ func (r *Runtime) LoadDefaultSAM(opts SAMOptions) (*SAM, error) {
 
 // Close releases both sessions.
 func (s *SAM) Close() error {
+	s.cache.close()
 	err := s.enc.Close()
 	if e := s.dec.Close(); err == nil {
 		err = e
@@ -167,11 +180,17 @@ func (s *SAM) embeddingKey(img []float32, rows, cols int, w models.Window) strin
 		binary.LittleEndian.PutUint64(b[:], math.Float64bits(v))
 		h.Write(b[:])
 	}
-	buf := make([]byte, 4*len(img))
-	for i, v := range img {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+	// The pixels in little-endian order, a block at a time: a whole slice
+	// converted at once would be a megabyte allocated per lookup.
+	var buf [4096]byte
+	for len(img) > 0 {
+		n := min(len(img), len(buf)/4)
+		for i, v := range img[:n] {
+			binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
+		}
+		h.Write(buf[:4*n])
+		img = img[n:]
 	}
-	h.Write(buf)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -189,13 +208,20 @@ func (s *SAM) Preprocess(img []float32, rows, cols int, w models.Window) []float
 	nh, nw := int(float64(rows)*sc+0.5), int(float64(cols)*sc+0.5)
 	plane := make([]float32, s.size*s.size)
 	resizeBilinearInto(plane, s.size, grey, rows, cols, nh, nw)
-	out := make([]float32, 3*s.size*s.size)
-	for c := 0; c < 3; c++ {
-		dst := out[c*s.size*s.size : (c+1)*s.size*s.size]
-		for y := 0; y < nh; y++ {
-			for x := 0; x < nw; x++ {
-				dst[y*s.size+x] = (plane[y*s.size+x] - s.mean[c]) / s.std[c]
-			}
+	// One pass writes the three channels: the encoder runs on every slice
+	// of a scan in the background, and its input is 3 million values.
+	n := s.size * s.size
+	out := make([]float32, 3*n)
+	r, g, b := out[:n], out[n:2*n], out[2*n:]
+	inv := [3]float32{1 / s.std[0], 1 / s.std[1], 1 / s.std[2]}
+	for y := 0; y < nh; y++ {
+		row := plane[y*s.size : y*s.size+nw]
+		o := y * s.size
+		rr, gg, bb := r[o:o+nw], g[o:o+nw], b[o:o+nw]
+		for x, v := range row {
+			rr[x] = (v - s.mean[0]) * inv[0]
+			gg[x] = (v - s.mean[1]) * inv[1]
+			bb[x] = (v - s.mean[2]) * inv[2]
 		}
 	}
 	return out
@@ -233,7 +259,11 @@ func (s *SAM) embed(ctx context.Context, img []float32, rows, cols int, w models
 	if w.Width <= 0 {
 		return nil, fmt.Errorf("sam: window width %v must be positive", w.Width)
 	}
-	key := s.embeddingKey(img, rows, cols, w)
+	return s.embedKeyed(ctx, s.embeddingKey(img, rows, cols, w), img, rows, cols, w, background)
+}
+
+// embedKeyed is embed for an image whose cache key is known.
+func (s *SAM) embedKeyed(ctx context.Context, key string, img []float32, rows, cols int, w models.Window, background bool) (*Embedding, error) {
 	if e := s.cache.get(key); e != nil {
 		s.stats.hits.Add(1)
 		return e, nil
@@ -300,10 +330,17 @@ type Point struct {
 
 // Prediction is the decoder's answer.
 type Prediction struct {
-	Mask   *Mask2D   // logits > 0, on the slice image
-	Logits []float32 // full-size logits, rows x cols
-	IoU    float32   // the decoder's own estimate of the mask's IoU
-	LowRes []float32 // 256x256 logits, usable as the next MaskInput
+	Mask *Mask2D // logits > 0, on the slice image
+	// Area and Bounds are the mask's pixel count and bounding box (Bounds
+	// is meaningless when Area is 0).
+	Area   int
+	Bounds Box2D
+	// Stability is SAM's stability score of the mask: the IoU of the masks
+	// thresholded at logits +1 and -1 (1 when its edge sits on a sharp
+	// boundary; 0 when nothing is above -1).
+	Stability float64
+	IoU       float32   // the decoder's own estimate of the mask's IoU
+	LowRes    []float32 // 256x256 logits, usable as the next MaskInput
 }
 
 // Decode runs the prompt decoder on an embedding.
@@ -374,7 +411,9 @@ func (s *SAM) Decode(ctx context.Context, e *Embedding, p Prompt) (*Prediction, 
 	}
 	outs := make([]ort.Value, 3)
 	end := s.sched.foreground()
+	t0 := time.Now()
 	err := s.dec.Run(ctx, vals, outs)
+	s.stats.decodeNanos.Add(int64(time.Since(t0)))
 	end()
 	defer func() {
 		for _, v := range outs {
@@ -397,15 +436,40 @@ func (s *SAM) Decode(ctx context.Context, e *Embedding, p Prompt) (*Prediction, 
 		return nil, fmt.Errorf("sam decoder %q: unexpected output shapes %v and %v", s.dec.Manifest.Name, ms, ls)
 	}
 	// With several masks (multi-mask export) the first is the one chosen.
-	px := e.Rows * e.Cols
 	pred := &Prediction{
-		Logits: append([]float32(nil), masks.GetData()[:px]...),
 		IoU:    iou.GetData()[0],
 		LowRes: append([]float32(nil), low.GetData()[:samLowRes*samLowRes]...),
 		Mask:   NewMask2D(e.Rows, e.Cols),
 	}
-	for i, v := range pred.Logits {
-		pred.Mask.Data[i] = v > 0
+	// One pass over the full-size logits makes the mask and everything
+	// its users ask of it: a propagation decodes every slice of an organ,
+	// and each pass over a 512² image costs as much as a tenth of the
+	// decoder.
+	logits := masks.GetData()[:e.Rows*e.Cols]
+	hi, lo := 0, 0
+	b := Box2D{R0: e.Rows, C0: e.Cols, R1: -1, C1: -1}
+	for r := 0; r < e.Rows; r++ {
+		row := logits[r*e.Cols : (r+1)*e.Cols]
+		out := pred.Mask.Data[r*e.Cols : (r+1)*e.Cols]
+		for c, v := range row {
+			if v <= -1 {
+				continue
+			}
+			lo++
+			if v > 1 {
+				hi++
+			}
+			if v > 0 {
+				out[c] = true
+				pred.Area++
+				b.R0, b.R1 = min(b.R0, r), max(b.R1, r)
+				b.C0, b.C1 = min(b.C0, c), max(b.C1, c)
+			}
+		}
+	}
+	pred.Bounds = b
+	if lo > 0 {
+		pred.Stability = float64(hi) / float64(lo)
 	}
 	return pred, nil
 }
@@ -416,21 +480,38 @@ func (s *SAM) Decode(ctx context.Context, e *Embedding, p Prompt) (*Prediction, 
 // value under its centre.
 func (s *SAM) LowResLogits(m *Mask2D, amp float32) []float32 {
 	out := make([]float32, samLowRes*samLowRes)
-	sc := float64(s.size) / float64(max(m.Rows, m.Cols)) // slice px -> encoder px
-	cell := float64(s.size) / samLowRes                  // encoder px per low-res cell
-	for v := 0; v < samLowRes; v++ {
-		r := int(((float64(v)+0.5)*cell)/sc - 0.5 + 0.5)
-		for u := 0; u < samLowRes; u++ {
-			c := int(((float64(u)+0.5)*cell)/sc - 0.5 + 0.5)
-			in := r >= 0 && c >= 0 && r < m.Rows && c < m.Cols && m.Data[r*m.Cols+c]
-			if in {
-				out[v*samLowRes+u] = amp
+	rows, cols := s.lowResPixels(m.Rows, m.Cols)
+	for v, r := range rows {
+		line := out[v*samLowRes : (v+1)*samLowRes]
+		for u, c := range cols {
+			if r >= 0 && c >= 0 && m.Data[r*m.Cols+c] {
+				line[u] = amp
 			} else {
-				out[v*samLowRes+u] = -amp
+				line[u] = -amp
 			}
 		}
 	}
 	return out
+}
+
+// lowResPixels returns, for each row and each column of low-resolution
+// cells, the row or column of the slice image's pixel under the cell's
+// centre (-1 in the padding): the same for every cell of a row or column.
+func (s *SAM) lowResPixels(rows, cols int) (r, c []int) {
+	sc := float64(s.size) / float64(max(rows, cols)) // slice px -> encoder px
+	cell := float64(s.size) / samLowRes              // encoder px per low-res cell
+	under := func(n int) []int {
+		idx := make([]int, samLowRes)
+		for v := range idx {
+			p := int(((float64(v)+0.5)*cell)/sc - 0.5 + 0.5)
+			if p < 0 || p >= n {
+				p = -1
+			}
+			idx[v] = p
+		}
+		return idx
+	}
+	return under(rows), under(cols)
 }
 
 // SliceEmbedding returns the embedding of slice k of v in window w.
@@ -439,7 +520,72 @@ func (s *SAM) SliceEmbedding(ctx context.Context, v *volume.Volume, sl *Slicer, 
 	if err != nil {
 		return nil, err
 	}
-	return s.Embed(ctx, img, sl.Rows, sl.Cols, w)
+	return s.sliceEmbedding(ctx, v, sl, k, img, w, false)
+}
+
+// SliceEmbeddingBackground is SliceEmbedding at the lowest priority (see
+// EmbedBackground).
+func (s *SAM) SliceEmbeddingBackground(ctx context.Context, v *volume.Volume, sl *Slicer, k int, w models.Window) (*Embedding, error) {
+	img, err := sl.Image(v, k)
+	if err != nil {
+		return nil, err
+	}
+	for {
+		e, err := s.sliceEmbedding(ctx, v, sl, k, img, w, true)
+		if !errors.Is(err, errPreempted) {
+			return e, err
+		}
+	}
+}
+
+// SliceCached reports whether the embedding of slice k of v in window w is
+// in the memory or disk cache, without computing it.
+func (s *SAM) SliceCached(v *volume.Volume, sl *Slicer, k int, w models.Window) (bool, error) {
+	img, err := sl.Image(v, k)
+	if err != nil {
+		return false, err
+	}
+	return s.cache.has(s.sliceKey(v, sl, k, img, w)), nil
+}
+
+// sliceEmbedding embeds img, slice k of v, remembering its cache key.
+func (s *SAM) sliceEmbedding(ctx context.Context, v *volume.Volume, sl *Slicer, k int, img []float32, w models.Window, background bool) (*Embedding, error) {
+	if w.Width <= 0 {
+		return nil, fmt.Errorf("sam: window width %v must be positive", w.Width)
+	}
+	return s.embedKeyed(ctx, s.sliceKey(v, sl, k, img, w), img, sl.Rows, sl.Cols, w, background)
+}
+
+// sliceKey returns the cache key of img, slice k of v in window w. Hashing
+// a slice costs a tenth of a decoder run, and a propagation, the
+// background encoder and each new prompt look the same slices up again and
+// again: the keys of the last volume asked about are remembered. Volumes
+// are never modified once made (the app's session keeps to that), so a
+// slice's key cannot change under the same *volume.Volume.
+func (s *SAM) sliceKey(v *volume.Volume, sl *Slicer, k int, img []float32, w models.Window) string {
+	mk := sliceKeyOf{axis: sl.sliceAxis, k: k, w: w}
+	s.keys.mu.Lock()
+	if s.keys.vol != v {
+		s.keys.vol, s.keys.m = v, map[sliceKeyOf]string{}
+	}
+	key, ok := s.keys.m[mk]
+	s.keys.mu.Unlock()
+	if ok {
+		return key
+	}
+	key = s.embeddingKey(img, sl.Rows, sl.Cols, w)
+	s.keys.mu.Lock()
+	if s.keys.vol == v {
+		s.keys.m[mk] = key
+	}
+	s.keys.mu.Unlock()
+	return key
+}
+
+// sliceKeyOf names a slice image of the remembered volume.
+type sliceKeyOf struct {
+	axis, k int
+	w       models.Window
 }
 
 // SegmentBox is the "draw a box" prompt: SAM's mask for the box on slice k

@@ -99,28 +99,34 @@ func (s *Slicer) index(k, r, c int) int {
 	return s.Grid.Index(v[0], v[1], v[2])
 }
 
-// indices returns the data index of every pixel of slice k, row by row.
-// Along a row and down a column the index moves by a constant stride, so
-// only the first pixel goes through the general mapping.
-func (s *Slicer) indices(k int) []int {
-	idx := make([]int, s.Rows*s.Cols)
-	origin := s.index(k, 0, 0)
-	dr, dc := 0, 0
+// strides returns the data index of pixel (0, 0) of slice k and how far it
+// moves per row and per column: along a row and down a column the index
+// moves by a constant step, so only the first pixel goes through the
+// general mapping.
+func (s *Slicer) strides(k int) (origin, dr, dc int) {
+	origin = s.index(k, 0, 0)
 	if s.Rows > 1 {
 		dr = s.index(k, 1, 0) - origin
 	}
 	if s.Cols > 1 {
 		dc = s.index(k, 0, 1) - origin
 	}
+	return origin, dr, dc
+}
+
+// each calls f with every pixel's position in the slice image and its data
+// index, row by row.
+func (s *Slicer) each(k int, f func(i, idx int)) {
+	origin, dr, dc := s.strides(k)
+	i := 0
 	for r := 0; r < s.Rows; r++ {
-		i := origin + r*dr
-		row := idx[r*s.Cols : (r+1)*s.Cols]
-		for c := range row {
-			row[c] = i
-			i += dc
+		idx := origin + r*dr
+		for c := 0; c < s.Cols; c++ {
+			f(i, idx)
+			i++
+			idx += dc
 		}
 	}
-	return idx
 }
 
 func (s *Slicer) checkSlice(k int) error {
@@ -133,15 +139,31 @@ func (s *Slicer) checkSlice(k int) error {
 // Image returns slice k of v (which must be on the slicer's grid) as a
 // Rows x Cols image, row-major.
 func (s *Slicer) Image(v *volume.Volume, k int) ([]float32, error) {
+	return s.ImageInto(nil, v, k)
+}
+
+// ImageInto is Image writing into dst when it has room, so that a loop
+// over slices can reuse one buffer.
+func (s *Slicer) ImageInto(dst []float32, v *volume.Volume, k int) ([]float32, error) {
 	if err := s.checkSlice(k); err != nil {
 		return nil, err
 	}
 	if len(v.Data) != s.Grid.Len() {
 		return nil, fmt.Errorf("volume has %d voxels, grid %v needs %d", len(v.Data), s.Grid.Dims, s.Grid.Len())
 	}
-	out := make([]float32, s.Rows*s.Cols)
-	for i, idx := range s.indices(k) {
-		out[i] = v.Data[idx]
+	out := dst
+	if cap(out) < s.Rows*s.Cols {
+		out = make([]float32, s.Rows*s.Cols)
+	}
+	out = out[:s.Rows*s.Cols]
+	origin, dr, dc := s.strides(k)
+	for r := 0; r < s.Rows; r++ {
+		row := out[r*s.Cols : (r+1)*s.Cols]
+		idx := origin + r*dr
+		for c := range row {
+			row[c] = v.Data[idx]
+			idx += dc
+		}
 	}
 	return out, nil
 }
@@ -155,9 +177,7 @@ func (s *Slicer) Mask(l *volume.Labels, k int, value uint16) (*Mask2D, error) {
 		return nil, fmt.Errorf("label volume has %d voxels, grid %v needs %d", len(l.Data), s.Grid.Dims, s.Grid.Len())
 	}
 	m := NewMask2D(s.Rows, s.Cols)
-	for i, idx := range s.indices(k) {
-		m.Data[i] = l.Data[idx] == value
-	}
+	s.each(k, func(i, idx int) { m.Data[i] = l.Data[idx] == value })
 	return m, nil
 }
 
@@ -213,13 +233,13 @@ func (s *Slicer) WriteMask(l *volume.Labels, k int, m *Mask2D, value uint16) err
 	if m.Rows != s.Rows || m.Cols != s.Cols {
 		return fmt.Errorf("mask is %dx%d, slice is %dx%d", m.Rows, m.Cols, s.Rows, s.Cols)
 	}
-	for i, idx := range s.indices(k) {
+	s.each(k, func(i, idx int) {
 		switch {
 		case m.Data[i] && (l.Data[idx] == 0 || l.Data[idx] == value):
 			l.Data[idx] = value
 		case !m.Data[i] && l.Data[idx] == value:
 			l.Data[idx] = 0
 		}
-	}
+	})
 	return nil
 }
