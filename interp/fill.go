@@ -66,17 +66,9 @@ func SliceAxis(g volume.Grid, w int) int {
 // where l has voxels of value.
 func Annotated(l *volume.Labels, axis int, value uint16) []int {
 	geo := newGeometry(l.Grid, axis)
-	has := make([]bool, geo.slices)
-	nx, ny := l.Dims[0], l.Dims[1]
-	for idx, x := range l.Data {
-		if x == value {
-			v := [3]int{idx % nx, idx / nx % ny, idx / (nx * ny)}
-			has[v[axis]] = true
-		}
-	}
 	var out []int
-	for k, h := range has {
-		if h {
+	for k := 0; k < geo.slices; k++ {
+		if geo.has(l, k, value) {
 			out = append(out, k)
 		}
 	}
@@ -302,6 +294,19 @@ func newGeometry(g volume.Grid, axis int) geometry {
 }
 
 func (g geometry) index(k, r, c int) int { return k*g.ks + r*g.rs + c*g.cs }
+
+// has reports whether slice k holds label value.
+func (g geometry) has(l *volume.Labels, k int, value uint16) bool {
+	for r := 0; r < g.rows; r++ {
+		base := k*g.ks + r*g.rs
+		for c := 0; c < g.cols; c++ {
+			if l.Data[base+c*g.cs] == value {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 // mask returns slice k's pixels of label value.
 func (g geometry) mask(l *volume.Labels, k int, value uint16) *Mask {
