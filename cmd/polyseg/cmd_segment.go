@@ -55,43 +55,6 @@ func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 	return rt, nil
 }
 
-// progressLine prints progress on one rewritten line of w. Call end once
-// the work stops, however it stops, so that what follows (an error) starts
-// on a line of its own.
-type progressLine struct {
-	w    io.Writer
-	what string
-	last int  // the percentage shown, -1 before the first report
-	open bool // a line was started and not ended
-}
-
-func newProgressLine(w io.Writer, what string) *progressLine {
-	return &progressLine{w: w, what: what, last: -1}
-}
-
-func (p *progressLine) Report(done, total int, msg string) {
-	pct := 100
-	if total > 0 {
-		pct = 100 * done / total
-	}
-	if pct == p.last {
-		return
-	}
-	p.last = pct
-	fmt.Fprintf(p.w, "\r%s: %3d%% %-40s", p.what, pct, msg)
-	p.open = true
-	if done >= total {
-		p.end()
-	}
-}
-
-func (p *progressLine) end() {
-	if p.open {
-		fmt.Fprintln(p.w)
-		p.open = false
-	}
-}
-
 // checkOutput refuses an output that would replace one of the inputs, and
 // an output whose folder is missing or cannot be written, before any long
 // work: a refusal after minutes of inference would waste them.
