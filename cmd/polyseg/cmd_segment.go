@@ -20,7 +20,7 @@ func init() {
 	register(command{
 		name:    "segment",
 		summary: "segment organs with a U-Net model and write a label volume",
-		usage:   "[--model NAME|MANIFEST.json] [--largest=false] [--batch N] [--provider auto|cpu|cuda] [--threads N] IN OUT.nii[.gz]",
+		usage:   "[--model NAME|MANIFEST.json] [--largest=false] [--batch N] [--provider auto|cpu|cuda] [--threads N] [--series UID|N] [--allow-gaps] IN OUT.nii[.gz]",
 		run:     runSegment,
 	})
 }
@@ -122,7 +122,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	largest := fs.Bool("largest", true, "keep only the largest 3D connected component of each label")
 	batch := fs.Int("batch", 8, "slices per model run")
 	var series seriesFlag
-	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
+	series.register(fs, "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
 	rf.register(fs)
 	in, out, err := parseScanToLabels(fs, args)
