@@ -7,6 +7,13 @@
 // and Bucholtz, "Shape-based interpolation", IEEE CG&A 1992; Raya and
 // Udupa, IEEE TMI 1990).
 //
+// Method Cubic interpolates each pixel's signed distance through the
+// annotated slices on either side of a gap as well, with a monotone cubic
+// (as SciPy's PchipInterpolator): on patient A from every 10th slice it
+// lifts the kidneys from 0.853 / 0.773 to 0.909 / 0.821 Dice. The plain
+// fill of the app and of `polyseg interpolate` is Linear, the method
+// users of other tools know; the image-guided fill starts from Cubic.
+//
 // The distance transform is exact (Felzenszwalb and Huttenlocher,
 // "Distance Transforms of Sampled Functions", Theory of Computing 8, 2012),
 // with anisotropic pixel spacing, so the result does not depend on whether

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -27,6 +28,8 @@ type Options struct {
 	// Axis is the voxel axis (0 i, 1 j, 2 k) the slices are perpendicular
 	// to: SliceAxis gives the axis of the axial, coronal or sagittal plane.
 	Axis int
+	// Method is the interpolation: Linear (the default) or Cubic.
+	Method Method
 	// Progress, if not nil, hears about every gap filled.
 	Progress Progress
 }
@@ -90,47 +93,184 @@ func Gaps(annotated []int) []Gap {
 	return g
 }
 
-// Pair holds the signed distance maps of the two annotated slices that
-// bound a gap, over one rectangle.
-type Pair struct {
-	A, B       *Field
-	rows, cols int
+// Method is how the signed distance is interpolated between annotated
+// slices.
+type Method int
+
+const (
+	// Linear blends the maps of the two annotated slices around a gap:
+	// (1−t)·A + t·B. It is ITK-SNAP's and 3D Slicer's method, and the
+	// plain mode's.
+	Linear Method = iota
+	// Cubic interpolates each pixel's signed distance through the
+	// annotated slices with a monotone piecewise cubic (Fritsch–Carlson,
+	// as SciPy's PchipInterpolator), using the annotated slices on either
+	// side of the gap too, so that a shape that grows fast and then levels
+	// off, as an organ's cross-section does near its ends, is followed
+	// better than by a straight blend. Being monotone between each pair of
+	// annotated slices, it never leaves the union of the two masks either.
+	Cubic
+)
+
+func (m Method) String() string {
+	switch m {
+	case Linear:
+		return "linear"
+	case Cubic:
+		return "cubic"
+	}
+	return fmt.Sprintf("Method(%d)", int(m))
 }
 
-// NewPair computes the signed distance maps of masks a and b (same size;
-// pixels dr × dc mm) over the union of their bounding boxes grown by margin
-// pixels. The interpolated shape never leaves the union of the two masks,
-// so margin 0 suffices for it; a caller that looks at the distance around
-// the shape asks for more.
-func NewPair(a, b *Mask, dr, dc float64, margin int) (*Pair, error) {
-	if a.Rows != b.Rows || a.Cols != b.Cols {
-		return nil, fmt.Errorf("interp: masks of %d×%d and %d×%d pixels", a.Rows, a.Cols, b.Rows, b.Cols)
+// ParseMethod accepts the names String returns.
+func ParseMethod(s string) (Method, error) {
+	switch s {
+	case "linear":
+		return Linear, nil
+	case "cubic":
+		return Cubic, nil
 	}
-	r := a.Bounds().Union(b.Bounds()).Grow(margin, a.Rows, a.Cols)
-	fa, err := SignedDistance(a, dr, dc, r)
-	if err != nil {
-		return nil, err
-	}
-	fb, err := SignedDistance(b, dr, dc, r)
-	if err != nil {
-		return nil, err
-	}
-	return &Pair{A: fa, B: fb, rows: a.Rows, cols: a.Cols}, nil
+	return 0, fmt.Errorf("interpolation method %q: want linear or cubic", s)
 }
 
-// At returns the blended map (1−t)·A + t·B: t = 0 is slice Lo, t = 1 slice
-// Hi, a slice between them t = (k−Lo)/(Hi−Lo). dst is reused when large
-// enough.
-func (p *Pair) At(t float64, dst *Field) *Field {
-	n := len(p.A.D)
+// Between interpolates the signed distance across one gap, over the
+// rectangle holding the two bounding masks and a margin.
+type Between struct {
+	gap    Gap
+	method Method
+	rect   Rect
+	// pos and f: the annotated slices used, in order, and their maps; lo
+	// is the index of gap.Lo among them.
+	pos []int
+	f   []*Field
+	lo  int
+}
+
+// NewBetween prepares the interpolation across gap g between annotated
+// slices (annotated: all of them, increasing). mask returns an annotated
+// slice's mask; dr and dc are the pixel spacing in mm. The maps cover the
+// union of the bounding boxes of g's two masks grown by margin pixels: the
+// interpolated shape never leaves the two masks' union, so margin 0
+// suffices for it; a caller that looks at the distance around the shape
+// asks for more.
+func NewBetween(annotated []int, g Gap, method Method, mask func(k int) (*Mask, error), dr, dc float64, margin int) (*Between, error) {
+	lo := slices.Index(annotated, g.Lo)
+	if lo < 0 || lo+1 >= len(annotated) || annotated[lo+1] != g.Hi {
+		return nil, fmt.Errorf("interp: slices %d and %d are not neighbouring annotated slices", g.Lo, g.Hi)
+	}
+	first, last := lo, lo+1
+	if method == Cubic {
+		first, last = max(lo-1, 0), min(lo+2, len(annotated)-1)
+	}
+	b := &Between{gap: g, method: method, lo: lo - first}
+	masks := make([]*Mask, 0, last-first+1)
+	for n := first; n <= last; n++ {
+		m, err := mask(annotated[n])
+		if err != nil {
+			return nil, err
+		}
+		masks = append(masks, m)
+		b.pos = append(b.pos, annotated[n])
+	}
+	a, z := masks[b.lo], masks[b.lo+1]
+	if a.Rows != z.Rows || a.Cols != z.Cols {
+		return nil, fmt.Errorf("interp: masks of %d×%d and %d×%d pixels", a.Rows, a.Cols, z.Rows, z.Cols)
+	}
+	b.rect = a.Bounds().Union(z.Bounds()).Grow(margin, a.Rows, a.Cols)
+	// A mask filling its whole slice has infinite distances inside; a
+	// finite bound beyond any real distance keeps the arithmetic finite.
+	far := math.Hypot(float64(a.Rows)*dr, float64(a.Cols)*dc) + dr + dc
+	for _, m := range masks {
+		f, err := SignedDistance(m, dr, dc, b.rect)
+		if err != nil {
+			return nil, err
+		}
+		for i, d := range f.D {
+			f.D[i] = min(max(d, -far), far)
+		}
+		b.f = append(b.f, f)
+	}
+	return b, nil
+}
+
+// Rect returns the rectangle the interpolated maps cover.
+func (b *Between) Rect() Rect { return b.rect }
+
+// At returns the interpolated map on slice k (Lo < k < Hi), reusing dst
+// when it is large enough.
+func (b *Between) At(k int, dst *Field) *Field {
+	n := len(b.f[0].D)
 	if dst == nil || cap(dst.D) < n {
 		dst = &Field{D: make([]float64, n)}
 	}
-	dst.Rect, dst.D = p.A.Rect, dst.D[:n]
-	for i, a := range p.A.D {
-		dst.D[i] = (1-t)*a + t*p.B.D[i]
+	dst.Rect, dst.D = b.rect, dst.D[:n]
+	A, B := b.f[b.lo].D, b.f[b.lo+1].D
+	x0, x1 := float64(b.pos[b.lo]), float64(b.pos[b.lo+1])
+	h := x1 - x0
+	t := (float64(k) - x0) / h
+	if b.method != Cubic || len(b.f) == 2 {
+		for i, a := range A {
+			dst.D[i] = (1-t)*a + t*B[i]
+		}
+		return dst
+	}
+	// Hermite basis on [x0, x1].
+	t2, t3 := t*t, t*t*t
+	h00, h10, h01, h11 := 2*t3-3*t2+1, t3-2*t2+t, -2*t3+3*t2, t3-t2
+	var P, N []float64 // the maps before and after the gap, if any
+	var xp, xn float64
+	if b.lo > 0 {
+		P, xp = b.f[b.lo-1].D, float64(b.pos[b.lo-1])
+	}
+	if b.lo+2 < len(b.f) {
+		N, xn = b.f[b.lo+2].D, float64(b.pos[b.lo+2])
+	}
+	for i, a := range A {
+		z := B[i]
+		s := (z - a) / h // the secant across the gap
+		var d0, d1 float64
+		switch {
+		case P != nil:
+			d0 = pchipSlope(x0-xp, h, (a-P[i])/(x0-xp), s)
+		default: // Gap.Lo is the first annotated slice: N exists.
+			hn := xn - x1
+			d0 = pchipEnd(h, hn, s, (N[i]-z)/hn)
+		}
+		switch {
+		case N != nil:
+			d1 = pchipSlope(h, xn-x1, s, (N[i]-z)/(xn-x1))
+		default: // Gap.Hi is the last annotated slice: P exists.
+			hp := x0 - xp
+			d1 = pchipEnd(h, hp, s, (a-P[i])/hp)
+		}
+		dst.D[i] = h00*a + h10*h*d0 + h01*z + h11*h*d1
 	}
 	return dst
+}
+
+// pchipSlope is the Fritsch–Carlson slope at a node between intervals of
+// widths h0 and h1 with secants s0 and s1: zero at a local extremum, else a
+// weighted harmonic mean, which keeps the cubic monotone on both sides.
+func pchipSlope(h0, h1, s0, s1 float64) float64 {
+	if s0*s1 <= 0 {
+		return 0
+	}
+	w1, w2 := 2*h1+h0, h1+2*h0
+	return (w1 + w2) / (w1/s0 + w2/s1)
+}
+
+// pchipEnd is the slope at an end node: a three-point estimate (h0, s0 the
+// end interval's width and secant, h1, s1 the next one's), limited so as to
+// keep the cubic monotone, as SciPy's PchipInterpolator does.
+func pchipEnd(h0, h1, s0, s1 float64) float64 {
+	d := ((2*h0+h1)*s0 - h0*s1) / (h0 + h1)
+	switch {
+	case math.Signbit(d) != math.Signbit(s0) || d == 0 && s0 != 0:
+		return 0
+	case math.Signbit(s0) != math.Signbit(s1) && math.Abs(d) > 3*math.Abs(s0):
+		return 3 * s0
+	}
+	return d
 }
 
 // Mask returns the pixels where f is negative, on a rows × cols image.
@@ -152,6 +292,9 @@ func (f *Field) Mask(rows, cols int) *Mask {
 func Fill(ctx context.Context, l *volume.Labels, value uint16, opts Options) (*Result, error) {
 	if value == 0 {
 		return nil, errors.New("interp: fill the background? choose a label value other than 0")
+	}
+	if opts.Method != Linear && opts.Method != Cubic {
+		return nil, fmt.Errorf("interp: unknown method %v", opts.Method)
 	}
 	if opts.Axis < 0 || opts.Axis > 2 {
 		return nil, fmt.Errorf("interp: slice axis %d is not 0, 1 or 2", opts.Axis)
@@ -187,13 +330,13 @@ func Fill(ctx context.Context, l *volume.Labels, value uint16, opts Options) (*R
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
+	mask := func(k int) (*Mask, error) { return geo.mask(l, k, value), nil }
 	for range min(runtime.GOMAXPROCS(0), len(gaps)) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for g := range next {
-				a, b := geo.mask(l, g.Lo, value), geo.mask(l, g.Hi, value)
-				added, blocked, err := fillGap(ctx, res.Labels, geo, g, a, b, value)
+				added, blocked, err := fillGap(ctx, res.Labels, geo, res.Annotated, g, opts.Method, mask, value)
 				results <- done{added, blocked, err}
 			}
 		}()
@@ -233,18 +376,18 @@ func Fill(ctx context.Context, l *volume.Labels, value uint16, opts Options) (*R
 }
 
 // fillGap writes the interpolated slices of one gap into out.
-func fillGap(ctx context.Context, out *volume.Labels, geo geometry, g Gap, a, b *Mask, value uint16) (added, blocked int, err error) {
-	p, err := NewPair(a, b, geo.dr, geo.dc, 0)
+func fillGap(ctx context.Context, out *volume.Labels, geo geometry, annotated []int, g Gap, method Method, mask func(int) (*Mask, error), value uint16) (added, blocked int, err error) {
+	b, err := NewBetween(annotated, g, method, mask, geo.dr, geo.dc, 0)
 	if err != nil {
 		return 0, 0, err
 	}
 	var f *Field
-	w := p.A.Rect.Cols()
+	w := b.Rect().Cols()
 	for k := g.Lo + 1; k < g.Hi; k++ {
 		if err := ctx.Err(); err != nil {
 			return 0, 0, err
 		}
-		f = p.At(float64(k-g.Lo)/float64(g.Hi-g.Lo), f)
+		f = b.At(k, f)
 		for i, d := range f.D {
 			if d >= 0 {
 				continue

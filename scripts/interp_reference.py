@@ -10,8 +10,11 @@ docs/interpolation.md, interp.Sparse); then for every slice between two kept
 slices a and b, at t = (k - a) / (b - a), the label is where
 (1 - t) * sd(a) + t * sd(b) < 0, sd = edt(outside) - edt(inside) in mm.
 
+--method cubic interpolates each pixel's signed distance through all the
+kept slices with SciPy's PchipInterpolator instead (interp.Cubic).
+
 Usage:
-    /usr/bin/python3 scripts/interp_reference.py LABELS.nii.gz VALUE STEP [--out OUT.nii.gz] [--repeat N]
+    /usr/bin/python3 scripts/interp_reference.py LABELS.nii.gz VALUE STEP [--method linear|cubic] [--out OUT.nii.gz] [--repeat N]
 
 Prints the interpolation's time in seconds (file reading and the sparse
 sampling excluded), one line per run after one warm-up run; --out writes
@@ -22,6 +25,7 @@ import time
 
 import nibabel as nib
 import numpy as np
+from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import distance_transform_edt as edt
 
 
@@ -40,11 +44,23 @@ def interpolate(sparse, spacing):
     return out
 
 
+def interpolate_cubic(sparse, spacing):
+    out = sparse.copy()
+    kept = np.where(sparse.any(axis=(0, 1)))[0]
+    sd = np.stack([edt(~sparse[:, :, k], sampling=spacing) - edt(sparse[:, :, k], sampling=spacing) for k in kept], axis=-1)
+    f = PchipInterpolator(kept.astype(float), sd, axis=-1)
+    for a, b in zip(kept[:-1], kept[1:]):
+        for k in range(a + 1, b):
+            out[:, :, k] = f(float(k)) < 0
+    return out
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("labels")
     p.add_argument("value", type=int)
     p.add_argument("step", type=int)
+    p.add_argument("--method", choices=("linear", "cubic"), default="linear")
     p.add_argument("--out")
     p.add_argument("--repeat", type=int, default=1)
     a = p.parse_args()
@@ -57,10 +73,11 @@ def main():
         keep.append(z[-1])
     sparse = np.zeros_like(ref)
     sparse[:, :, keep] = ref[:, :, keep]
-    out = interpolate(sparse, spacing)  # warm-up
+    fill = interpolate_cubic if a.method == "cubic" else interpolate
+    out = fill(sparse, spacing)  # warm-up
     for _ in range(a.repeat):
         t0 = time.perf_counter()
-        out = interpolate(sparse, spacing)
+        out = fill(sparse, spacing)
         print(time.perf_counter() - t0, flush=True)
     if a.out:
         nib.save(nib.Nifti1Image(out.astype(np.uint8), img.affine), a.out)
