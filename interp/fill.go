@@ -193,6 +193,11 @@ func NewBetween(annotated []int, g Gap, method Method, mask func(k int) (*Mask, 
 	return b, nil
 }
 
+// Ends returns the maps of the two annotated slices around the gap, over
+// Rect: how much they differ at a pixel says how much the shape changes
+// there across the gap, and so how far an interpolation can be off.
+func (b *Between) Ends() (lo, hi *Field) { return b.f[b.lo], b.f[b.lo+1] }
+
 // Rect returns the rectangle the interpolated maps cover.
 func (b *Between) Rect() Rect { return b.rect }
 
