@@ -539,7 +539,7 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 		}
 	})
 	view := fyne.NewMenu("View", windowItem, maximise, reset)
-	return fyne.NewMainMenu(file, edit, view, m.tools.menu())
+	return fyne.NewMainMenu(file, edit, view, m.tools.menu(), fillBetweenMenu(m))
 }
 
 func presetLabel(p viewer.Preset) string {
