@@ -207,8 +207,8 @@ distances both ways). "Drawn / filled slices": the axial slices kept, and those 
   its guards let it); "SAM's answers kept": components whose SAM answer passed the guards, of
   those prompted.
 Patient A: non-contrast, 3 mm voxels, 122×101×112. Patient B: contrast, 512×512×20, 0.98×0.98×2 mm
-(its labels come in pairs of identical slices, which favours interpolation over any image-based
-correction there).
+(7 of its 19 pairs of neighbouring label slices are identical, as from a coarser grid, which
+favours interpolation over any image-based correction there).
 
 `
 
