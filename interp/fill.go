@@ -66,8 +66,12 @@ func SliceAxis(g volume.Grid, w int) int {
 }
 
 // Annotated lists, in increasing order, the slices perpendicular to axis
-// where l has voxels of value.
+// where l has voxels of value; none for an axis other than 0, 1 or 2 or
+// labels whose data do not fill their grid.
 func Annotated(l *volume.Labels, axis int, value uint16) []int {
+	if !valid(l, axis) {
+		return nil
+	}
 	geo := newGeometry(l.Grid, axis)
 	var out []int
 	for k := 0; k < geo.slices; k++ {
@@ -76,6 +80,10 @@ func Annotated(l *volume.Labels, axis int, value uint16) []int {
 		}
 	}
 	return out
+}
+
+func valid(l *volume.Labels, axis int) bool {
+	return axis >= 0 && axis <= 2 && volume.CheckDims(l.Dims) == nil && len(l.Data) == l.Len()
 }
 
 // Gap is a run of slices without the label between two annotated slices
@@ -173,8 +181,10 @@ func NewBetween(annotated []int, g Gap, method Method, mask func(k int) (*Mask, 
 		b.pos = append(b.pos, annotated[n])
 	}
 	a, z := masks[b.lo], masks[b.lo+1]
-	if a.Rows != z.Rows || a.Cols != z.Cols {
-		return nil, fmt.Errorf("interp: masks of %d×%d and %d×%d pixels", a.Rows, a.Cols, z.Rows, z.Cols)
+	for _, m := range masks {
+		if m.Rows != a.Rows || m.Cols != a.Cols || len(m.Data) != m.Rows*m.Cols {
+			return nil, fmt.Errorf("interp: masks of %d×%d and %d×%d pixels", a.Rows, a.Cols, m.Rows, m.Cols)
+		}
 	}
 	b.rect = a.Bounds().Union(z.Bounds()).Grow(margin, a.Rows, a.Cols)
 	// A mask filling its whole slice has infinite distances inside; a
@@ -472,8 +482,11 @@ func (g geometry) mask(l *volume.Labels, k int, value uint16) *Mask {
 // step-th of its slices perpendicular to axis, counted from its first
 // slice, and on its last slice: what an annotator who draws every step-th
 // slice, and the organ's ends, gives Fill. It is the evaluation protocol
-// of docs/interpolation.md.
+// of docs/interpolation.md. Invalid input (see Annotated) gives no label.
 func Sparse(l *volume.Labels, value uint16, axis, step int) *volume.Labels {
+	if !valid(l, axis) {
+		return &volume.Labels{Grid: l.Grid, Data: make([]uint16, len(l.Data))}
+	}
 	out := volume.NewLabels(l.Grid)
 	ann := Annotated(l, axis, value)
 	if len(ann) == 0 || step < 1 {

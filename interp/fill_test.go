@@ -271,6 +271,24 @@ func TestSparse(t *testing.T) {
 	}
 }
 
+// TestBadInputNoPanic: the helpers give nothing for an axis or data that
+// do not fit, instead of panicking.
+func TestBadInputNoPanic(t *testing.T) {
+	l := ellipsoid([3]int{6, 6, 6}, [3]float64{1, 1, 1}, [3]float64{3, 3, 3}, [3]float64{2, 2, 2}, 4)
+	short := &volume.Labels{Grid: l.Grid, Data: l.Data[:7]}
+	for _, tc := range []struct {
+		l    *volume.Labels
+		axis int
+	}{{l, 3}, {l, -1}, {short, 2}} {
+		if got := Annotated(tc.l, tc.axis, 4); got != nil {
+			t.Errorf("Annotated(axis %d, %d voxels) = %v, want none", tc.axis, len(tc.l.Data), got)
+		}
+		if got := Sparse(tc.l, 4, tc.axis, 2); len(Annotated(got, 2, 4)) != 0 {
+			t.Errorf("Sparse(axis %d, %d voxels) kept voxels", tc.axis, len(tc.l.Data))
+		}
+	}
+}
+
 func TestSliceAxis(t *testing.T) {
 	// A grid stored sagittally: i runs along z, j along y, k along x.
 	aff := volume.Affine{{0, 0, -1, 0}, {0, 1, 0, 0}, {2, 0, 0, 0}, {0, 0, 0, 1}}
