@@ -177,7 +177,10 @@ func (s *SAM) FillBetween(ctx context.Context, v *volume.Volume, l *volume.Label
 	}
 	f.margin = int(math.Ceil(opts.MarginPerMM*float64(maxGap)*sl.SliceSpacing()/min(f.dr, f.dc))) + 2
 
-	inner := calibrationSlices(st.Annotated)
+	var inner []int // the drawn slices calibration holds out
+	if opts.Trust == 0 {
+		inner = calibrationSlices(st.Annotated)
+	}
 	total := len(inner)
 	for _, g := range gaps {
 		total += g.Hi - g.Lo - 1
