@@ -35,9 +35,30 @@ func TestOpenBadFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	write("notdicom/readme.txt", []byte("not a DICOM file"))
+	// Patient B's series with one slice cut short, as an interrupted copy
+	// leaves it: refused, naming that file (the app offers no override).
+	gapped, broken := filepath.Join(dir, "gapped"), ""
+	if err := os.Mkdir(gapped, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	entries, err := os.ReadDir(realFile(t, "example_ct_dicom"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, e := range entries {
+		b, err := os.ReadFile(filepath.Join(realData, "example_ct_dicom", e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if i == len(entries)/2 {
+			b, broken = b[:len(b)/2], e.Name()
+		}
+		write(filepath.Join("gapped", e.Name()), b)
+	}
 	tests := []struct {
 		name, path, want string
 	}{
+		{"DICOM series with an unreadable slice", gapped, broken},
 		{"truncated gzip", write("trunc.nii.gz", whole[:len(whole)/3]), "trunc.nii.gz"},
 		{"garbage", write("garbage.nii", []byte(strings.Repeat("\x17garbage", 100))), "garbage.nii"},
 		{"empty file", write("empty.nii.gz", nil), "empty.nii.gz"},

@@ -3,28 +3,12 @@ package inference
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"testing"
 
 	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
 )
-
-// patientA opens patient A and its reference labels.
-func patientA(t *testing.T) (*volume.Volume, *volume.Labels) {
-	t.Helper()
-	ct := filepath.Join(realData, "example_ct.nii.gz")
-	v, err := volume.Open(context.Background(), ct, volume.OpenOptions{})
-	if err != nil {
-		t.Skipf("real data absent: %v", err)
-	}
-	l, _, err := volume.LoadLabels(filepath.Join(realData, "example_seg_fast_force_split.nii.gz"), v.Grid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v, l
-}
 
 // largestSlice returns the anchor of evaluation.md: the reference mask of
 // value on the axial slice where it is largest, and the organ's extent.

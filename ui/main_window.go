@@ -541,7 +541,7 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	seg := m.tools.menu()
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
 	seg.Items = append(seg.Items, m.prop.menuItems()...)
-	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, help)
+	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), help)
 }
 
 func presetLabel(p viewer.Preset) string {

@@ -60,6 +60,13 @@ func (p Plane) Edges() (left, right, top, bottom string) {
 	return "R", "L", "A", "P"
 }
 
+// Normal returns the world axis (0 x, 1 y, 2 z of RAS+) that the slices of
+// p are perpendicular to.
+func (p Plane) Normal() int {
+	w, _ := p.layout()
+	return w[0]
+}
+
 // layout gives, for the slice, column and row directions of plane p, the
 // world axis (0 x, 1 y, 2 z of RAS+) and the way it runs when the display
 // coordinate grows (+1 towards R, A or S; -1 towards L, P or I).

@@ -107,11 +107,22 @@ type DICOMScan struct {
 	files map[string][]*dicomFile // by seriesKey
 }
 
+// ErrGaps is returned (wrapped) when a series has a gap: a file in its
+// folder that claims to be DICOM but cannot be read (it may be one of its
+// slices), or slices farther apart than the rest, as where a file is
+// missing. The message names the file or the files around the gap.
+// DICOMOptions.AllowGaps reads such a series anyway.
+var ErrGaps = errors.New("slices missing or unreadable")
+
 // DICOMOptions chooses the series to read from a folder. The zero value
 // reads the folder's only series and fails when there are several.
 type DICOMOptions struct {
 	SeriesUID   string // choose by SeriesInstanceUID
 	SeriesIndex int    // 1-based position in ListDICOMSeries' order; 0 = not chosen
+	// AllowGaps reads a series with a gap (see ErrGaps) instead of refusing
+	// it: unreadable files are skipped, and the grid assumes the mean
+	// spacing, so the anatomy beyond a gap is misplaced; both are warnings.
+	AllowGaps bool
 }
 
 // ListDICOMSeries parses the headers of the files in dir (not its
@@ -271,13 +282,22 @@ func (s *DICOMScan) Read(ctx context.Context, opt DICOMOptions) (*Volume, error)
 	if err != nil {
 		return nil, err
 	}
-	return s.readWithNotes(ctx, se)
+	return s.readWithNotes(ctx, se, opt.AllowGaps)
 }
 
 // readWithNotes reads one series and adds the folder's skipped and broken
-// files to its warnings.
-func (s *DICOMScan) readWithNotes(ctx context.Context, se SeriesInfo) (*Volume, error) {
-	v, err := s.read(ctx, se)
+// files to its warnings. Unless allowGaps, a broken file, which may be a
+// slice of the series, is refused: skipping it would leave a hole that
+// the even grid hides.
+func (s *DICOMScan) readWithNotes(ctx context.Context, se SeriesInfo, allowGaps bool) (*Volume, error) {
+	if n := len(s.Broken); n > 0 && !allowGaps {
+		more := ""
+		if n > 1 {
+			more = fmt.Sprintf(" (and %d more unreadable files)", n-1)
+		}
+		return nil, fmt.Errorf("DICOM folder %s: %v%s; it may be a slice of the series, which would have a gap: %w", s.Dir, s.Broken[0], more, ErrGaps)
+	}
+	v, err := s.read(ctx, se, allowGaps)
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +311,7 @@ func (s *DICOMScan) readWithNotes(ctx context.Context, se SeriesInfo) (*Volume, 
 }
 
 // read decodes one series of the scan.
-func (s *DICOMScan) read(ctx context.Context, se SeriesInfo) (*Volume, error) {
+func (s *DICOMScan) read(ctx context.Context, se SeriesInfo, allowGaps bool) (*Volume, error) {
 	files := s.files[se.key]
 	seriesUID := se.UID
 	if seriesUID == "" {
@@ -300,6 +320,13 @@ func (s *DICOMScan) read(ctx context.Context, se SeriesInfo) (*Volume, error) {
 	g, err := assembleSeries(files)
 	if err != nil {
 		return nil, fmt.Errorf("DICOM series %s in %s: %w", seriesUID, s.Dir, err)
+	}
+	if len(g.gaps) > 0 && !allowGaps {
+		more := ""
+		if n := len(g.gaps); n > 1 {
+			more = fmt.Sprintf(" (and %d more gaps)", n-1)
+		}
+		return nil, fmt.Errorf("DICOM series %s in %s: %s%s: %w", seriesUID, s.Dir, g.gaps[0], more, ErrGaps)
 	}
 	for _, i := range g.order {
 		if err := checkDecodable(files[i]); err != nil {
@@ -455,6 +482,12 @@ func parseDICOM(name string, b []byte, withPixels bool) (f *dicomFile, err error
 	}
 	f = headerFields(name, &ds)
 	if pixel == nil {
+		if f.rows > 0 && f.cols > 0 {
+			// An image's header without its pixels: a slice cut short
+			// (a copy interrupted, a full disk), not a DICOMDIR or a
+			// report, which have no image size.
+			return nil, fmt.Errorf("parse DICOM %s: a %dx%d image without pixel data (the file is cut short?)", name, f.cols, f.rows)
+		}
 		return f, nil
 	}
 	f.hasPixels = true

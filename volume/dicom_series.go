@@ -26,6 +26,9 @@ type seriesGeometry struct {
 	order    []int // indices into the files, one per slice, in k order
 	grid     Grid
 	warnings []string
+	// gaps describes each place where the slices lie farther apart than
+	// the rest (a slice missing), naming the files on either side.
+	gaps []string
 }
 
 // assembleSeries sorts the files of one series along the slice normal and
@@ -123,7 +126,8 @@ func assembleSeries(files []*dicomFile) (seriesGeometry, error) {
 		for c := range step {
 			step[c] = (last.ipp[c] - first.ipp[c]) / float64(nz-1)
 		}
-		g.warnings = append(g.warnings, spacingWarnings(files, g.order, normal)...)
+		w, gaps := spacingWarnings(files, g.order, normal)
+		g.warnings, g.gaps = append(g.warnings, w...), gaps
 		stepLen := math.Sqrt(dot(step[:], step[:]))
 		if cosAngle := dot(step[:], normal[:]) / stepLen; cosAngle < math.Cos(tiltTolDeg*math.Pi/180) {
 			g.warnings = append(g.warnings, fmt.Sprintf("gantry tilt: the slices advance %.2f° off their normal; the affine is sheared to follow them", math.Acos(math.Min(1, cosAngle))*180/math.Pi))
@@ -192,8 +196,9 @@ func cosines(f *dicomFile) (row, col [3]float64, err error) {
 	return row, col, nil
 }
 
-// spacingWarnings reports uneven spacing and gaps between the sorted slices.
-func spacingWarnings(files []*dicomFile, order []int, normal [3]float64) []string {
+// spacingWarnings reports uneven spacing and gaps between the sorted slices;
+// gaps also come alone, naming the files on either side.
+func spacingWarnings(files []*dicomFile, order []int, normal [3]float64) (w, gaps []string) {
 	d := make([]float64, len(order)-1)
 	for k := range d {
 		d[k] = dot(files[order[k+1]].ipp, normal[:]) - dot(files[order[k]].ipp, normal[:])
@@ -202,16 +207,16 @@ func spacingWarnings(files []*dicomFile, order []int, normal [3]float64) []strin
 	sort.Float64s(sorted)
 	med := sorted[len(sorted)/2]
 	lo, hi := sorted[0], sorted[len(sorted)-1]
-	var w []string
 	for k, x := range d {
 		if x > 1.5*med {
 			w = append(w, fmt.Sprintf("gap of %.3g mm between slices %d and %d where the median spacing is %.3g mm: slices may be missing", x, k, k+1, med))
+			gaps = append(gaps, fmt.Sprintf("gap of %.3g mm between %s and %s where the median spacing is %.3g mm: slices are missing", x, files[order[k]].path, files[order[k+1]].path, med))
 		}
 	}
 	if tol := math.Max(0.01, 0.01*med); hi-med > tol || med-lo > tol {
 		w = append(w, fmt.Sprintf("uneven slice spacing: %.4g to %.4g mm (median %.4g mm); the grid assumes the mean spacing", lo, hi, med))
 	}
-	return w
+	return w, gaps
 }
 
 func dot(a, b []float64) float64 { return a[0]*b[0] + a[1]*b[1] + a[2]*b[2] }

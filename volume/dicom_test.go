@@ -515,3 +515,73 @@ func BenchmarkReadDICOM(b *testing.B) {
 		}
 	}
 }
+
+// TestDICOMGapsRefused checks that a series with an unreadable file or a
+// missing slice is refused, naming the file, unless AllowGaps is set; then
+// it is read with warnings, as before.
+func TestDICOMGapsRefused(t *testing.T) {
+	needPatientB(t)
+	ctx := context.Background()
+	scan, err := ScanDICOM(ctx, patientB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := assembleSeries(scan.files[scan.Series[0].key])
+	if err != nil {
+		t.Fatal(err)
+	}
+	files := scan.files[scan.Series[0].key]
+	middle := filepath.Base(files[g.order[10]].path)
+	before, after := filepath.Base(files[g.order[9]].path), filepath.Base(files[g.order[11]].path)
+
+	b, err := os.ReadFile(filepath.Join(patientB, middle))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A copy cut short in the pixel data, and one cut just before it.
+	broken := copySeries(t, patientB, nil)
+	if err := os.WriteFile(filepath.Join(broken, middle), b[:len(b)/2], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	noPixels := copySeries(t, patientB, nil)
+	px := bytes.LastIndex(b, []byte("\xe0\x7f\x10\x00"))
+	if err := os.WriteFile(filepath.Join(noPixels, middle), b[:px], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := copySeries(t, patientB, nil)
+	if err := os.Remove(filepath.Join(missing, middle)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name     string
+		dir      string
+		path     string // what is opened: the folder or one of its files
+		wantName []string
+		wantWarn string
+	}{
+		{"unreadable file", broken, broken, []string{middle}, "skipped unreadable file"},
+		{"unreadable file, opened by another file", broken, filepath.Join(broken, before), []string{middle}, "skipped unreadable file"},
+		{"image without pixel data", noPixels, noPixels, []string{middle, "without pixel data"}, "skipped unreadable file"},
+		{"missing slice", missing, missing, []string{before, after}, "gap of 4 mm between slices 9 and 10"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Open(ctx, tc.path, OpenOptions{})
+			if !errors.Is(err, ErrGaps) {
+				t.Fatalf("error %v, want ErrGaps", err)
+			}
+			for _, n := range tc.wantName {
+				if !strings.Contains(err.Error(), n) {
+					t.Errorf("error %q does not name %s", err, n)
+				}
+			}
+			v, err := Open(ctx, tc.path, OpenOptions{DICOM: DICOMOptions{AllowGaps: true}})
+			if err != nil {
+				t.Fatalf("with AllowGaps: %v", err)
+			}
+			if v.Dims[2] != 19 || !strings.Contains(strings.Join(v.Warnings, "\n"), tc.wantWarn) {
+				t.Errorf("with AllowGaps: %d slices, warnings %q; want 19 and %q", v.Dims[2], v.Warnings, tc.wantWarn)
+			}
+		})
+	}
+}

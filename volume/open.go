@@ -73,7 +73,7 @@ func openDICOMFile(ctx context.Context, path string, opt DICOMOptions) (*Volume,
 			if (opt.SeriesUID != "" && opt.SeriesUID != se.UID) || (opt.SeriesIndex != 0 && opt.SeriesIndex != i+1) {
 				return nil, fmt.Errorf("open %s: the file belongs to series [%d] %s, not to the series chosen", path, i+1, se.UID)
 			}
-			return scan.readWithNotes(ctx, se)
+			return scan.readWithNotes(ctx, se, opt.AllowGaps)
 		}
 	}
 	// The file changed between the two reads.

@@ -13,7 +13,7 @@ func init() {
 	register(command{
 		name:    "convert",
 		summary: "convert a DICOM series (or any volume polyseg opens) to NIfTI",
-		usage:   "[--series UID|N] DICOMDIR OUT.nii[.gz]",
+		usage:   "[--series UID|N] [--allow-gaps] DICOMDIR OUT.nii[.gz]",
 		run:     runConvert,
 	})
 }
@@ -24,7 +24,7 @@ func init() {
 func runConvert(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("convert", stderr)
 	var series seriesFlag
-	fs.Var(&series, "series", "DICOM series to convert: its `UID or number` (see polyseg info)")
+	series.register(fs, "DICOM series to convert: its `UID or number` (see polyseg info)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageErr("%v", err)

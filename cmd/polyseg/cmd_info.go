@@ -17,7 +17,7 @@ func init() {
 	register(command{
 		name:    "info",
 		summary: "describe a CT volume: a DICOM folder's series, dimensions, spacing, orientation, HU range",
-		usage:   "[--series UID|N] FILE|DIR",
+		usage:   "[--series UID|N] [--allow-gaps] FILE|DIR",
 		run:     runInfo,
 	})
 }
@@ -42,24 +42,45 @@ func (s *seriesFlag) Set(v string) error {
 		if n < 1 {
 			return fmt.Errorf("series index %d: must be 1 or more", n)
 		}
-		s.opt = volume.DICOMOptions{SeriesIndex: n}
+		s.opt.SeriesIndex, s.opt.SeriesUID = n, ""
 		return nil
 	}
 	if v == "" {
 		return errors.New("empty series UID")
 	}
-	s.opt = volume.DICOMOptions{SeriesUID: v}
+	s.opt.SeriesIndex, s.opt.SeriesUID = 0, v
 	return nil
 }
 
+// register adds --series, with the given usage, and --allow-gaps to fs:
+// every command that may open a DICOM folder takes both.
+func (s *seriesFlag) register(fs *flag.FlagSet, usage string) {
+	fs.Var(s, "series", usage)
+	fs.BoolVar(&s.opt.AllowGaps, "allow-gaps", false, allowGapsUsage)
+}
+
+const allowGapsUsage = "read a DICOM series with an unreadable file or a missing slice anyway (the grid then assumes even spacing)"
+
+// chosen reports whether --series was given.
+func (s *seriesFlag) chosen() bool { return s.opt.SeriesUID != "" || s.opt.SeriesIndex != 0 }
+
 // openScan opens the scan of a command that takes --series. A folder with
-// several series is refused with the way to choose one on this command line.
+// several series, or a series with a gap, is refused with what to pass on
+// this command line.
 func (s *seriesFlag) openScan(ctx context.Context, path string) (*volume.Volume, error) {
 	v, err := volume.Open(ctx, path, volume.OpenOptions{DICOM: s.opt})
-	if errors.Is(err, volume.ErrSeveralSeries) {
-		return nil, fmt.Errorf("%w; pass --series UID or --series N", err)
+	return v, dicomHint(err)
+}
+
+// dicomHint adds to an error of volume.Open the flag that gets past it.
+func dicomHint(err error) error {
+	switch {
+	case errors.Is(err, volume.ErrSeveralSeries):
+		return fmt.Errorf("%w; pass --series UID or --series N", err)
+	case errors.Is(err, volume.ErrGaps):
+		return fmt.Errorf("%w; pass --allow-gaps to read it anyway", err)
 	}
-	return v, err
+	return err
 }
 
 // parseInterleaved parses flags that may come before or after the
@@ -82,7 +103,7 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("info", stderr)
 	var series seriesFlag
-	fs.Var(&series, "series", "DICOM series to describe: its `UID or number` in the list")
+	series.register(fs, "DICOM series to describe: its `UID or number` in the list")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageErr("%v", err)
@@ -101,19 +122,19 @@ func runInfo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		printSeries(stdout, scan)
-		if len(scan.Series) > 1 && series.opt == (volume.DICOMOptions{}) {
+		if len(scan.Series) > 1 && !series.chosen() {
 			fmt.Fprintln(stdout, "choose a series with --series UID or --series N to describe its volume")
 			return nil
 		}
 		v, err := scan.Read(ctx, series.opt)
 		if err != nil {
-			return err
+			return dicomHint(err)
 		}
 		fmt.Fprintln(stdout)
 		printVolume(stdout, v)
 		return nil
 	}
-	v, err := volume.Open(ctx, path, volume.OpenOptions{DICOM: series.opt})
+	v, err := series.openScan(ctx, path)
 	if err != nil {
 		return err
 	}

@@ -20,7 +20,7 @@ func init() {
 	register(command{
 		name:    "propagate",
 		summary: "carry a label drawn on one or a few slices through the whole scan",
-		usage:   "--anchor-mask MASK --label N [--anchor-slice K] [--engine sam|sam2] [--sam2 DIR] [--range FROM:TO] [--prior MODEL] [engine options] IN OUT.nii[.gz]",
+		usage:   "--anchor-mask MASK --label N [--anchor-slice K] [--engine sam|sam2] [--sam2 DIR] [--range FROM:TO] [--prior MODEL] [--series UID|N] [--allow-gaps] [engine options] IN OUT.nii[.gz]",
 		run:     runPropagate,
 	})
 }
@@ -62,7 +62,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	o := inference.DefaultSAMPropagationOptions()
 	registerPropagationOptions(fs, &o)
 	var series seriesFlag
-	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
+	series.register(fs, "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
 	rf.register(fs)
 	in, out, err := parseScanToLabels(fs, args)

@@ -16,7 +16,7 @@ func init() {
 	register(command{
 		name:    "refine",
 		summary: "refine a coarse label volume with Segment Anything, slice by slice",
-		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] [--trim-std X] IN OUT.nii[.gz]",
+		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] [--trim-std X] [--series UID|N] [--allow-gaps] IN OUT.nii[.gz]",
 		run:     runRefine,
 	})
 }
@@ -56,7 +56,7 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs.Float64Var(&o.MaxHUShift, "max-hu-shift", inference.DefaultMaxHUShift, "keep the coarse shape when added pixels' mean HU is this many std from the coarse mean")
 	fs.Float64Var(&o.TrimStd, "trim-std", inference.DefaultTrimStd, "trim edge pixels whose HU is this many std from the coarse core's mean (negative: off)")
 	var series seriesFlag
-	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
+	series.register(fs, "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
 	rf.register(fs)
 	in, out, err := parseScanToLabels(fs, args)

@@ -20,7 +20,7 @@ func init() {
 	register(command{
 		name:    "segment",
 		summary: "segment organs with a U-Net model and write a label volume",
-		usage:   "[--model NAME|MANIFEST.json] [--largest=false] [--batch N] [--provider auto|cpu|cuda] [--threads N] IN OUT.nii[.gz]",
+		usage:   "[--model NAME|MANIFEST.json] [--largest=false] [--batch N] [--provider auto|cpu|cuda] [--threads N] [--series UID|N] [--allow-gaps] IN OUT.nii[.gz]",
 		run:     runSegment,
 	})
 }
@@ -53,43 +53,6 @@ func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 		return nil, err
 	}
 	return rt, nil
-}
-
-// progressLine prints progress on one rewritten line of w. Call end once
-// the work stops, however it stops, so that what follows (an error) starts
-// on a line of its own.
-type progressLine struct {
-	w    io.Writer
-	what string
-	last int  // the percentage shown, -1 before the first report
-	open bool // a line was started and not ended
-}
-
-func newProgressLine(w io.Writer, what string) *progressLine {
-	return &progressLine{w: w, what: what, last: -1}
-}
-
-func (p *progressLine) Report(done, total int, msg string) {
-	pct := 100
-	if total > 0 {
-		pct = 100 * done / total
-	}
-	if pct == p.last {
-		return
-	}
-	p.last = pct
-	fmt.Fprintf(p.w, "\r%s: %3d%% %-40s", p.what, pct, msg)
-	p.open = true
-	if done >= total {
-		p.end()
-	}
-}
-
-func (p *progressLine) end() {
-	if p.open {
-		fmt.Fprintln(p.w)
-		p.open = false
-	}
 }
 
 // checkOutput refuses an output that would replace one of the inputs, and
@@ -159,7 +122,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	largest := fs.Bool("largest", true, "keep only the largest 3D connected component of each label")
 	batch := fs.Int("batch", 8, "slices per model run")
 	var series seriesFlag
-	fs.Var(&series, "series", "DICOM series to read: its `UID or number` (see polyseg info)")
+	series.register(fs, "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
 	rf.register(fs)
 	in, out, err := parseScanToLabels(fs, args)

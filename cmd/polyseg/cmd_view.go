@@ -24,7 +24,7 @@ func init() {
 	register(command{
 		name:    "view",
 		summary: "open the desktop app, with a scan if one is named",
-		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
+		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--allow-gaps] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
 		run:     runView,
 	})
 }
@@ -43,6 +43,7 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	fs := newFlags("view", stderr)
 	labels := fs.String("labels", "", "label volume (NIfTI) to show over the scan; resampled if on another grid")
 	series := fs.String("series", "", "DICOM series to open from a folder holding several: its SeriesInstanceUID, or N for the N-th listed")
+	allowGaps := fs.Bool("allow-gaps", false, allowGapsUsage)
 	goTo := fs.String("goto", "", "label (name such as liver, or value) to put the crosshair in once the labels are shown")
 	sam2 := fs.String("sam2", "", "folder of a SAM 2 export with its manifests (polyseg sam2-manifests): Propagate then uses SAM 2")
 	model := fs.String("model", app.DefaultUNet, "U-Net for Segment: `name` (NAME.json in $POLYSEG_MODELS, else models/ beside the program or here, else the cache) or manifest path")
@@ -86,6 +87,7 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	if va.goTo != "" && va.labels == "" {
 		return va, usageErr("--goto needs --labels")
 	}
+	va.opts.DICOM.AllowGaps = *allowGaps
 	if *series != "" {
 		if va.path == "" {
 			return va, usageErr("--series needs a DICOM folder")

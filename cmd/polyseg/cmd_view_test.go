@@ -24,6 +24,7 @@ func TestParseViewArgs(t *testing.T) {
 		{[]string{"--labels", "seg.nii.gz", "ct.nii.gz"}, viewArgs{path: "ct.nii.gz", labels: "seg.nii.gz"}, nil},
 		{[]string{"dicom/", "--series", "2"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesIndex: 2}}}, nil},
 		{[]string{"dicom/", "--series", "1.2.840.1"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesUID: "1.2.840.1"}}}, nil},
+		{[]string{"dicom/", "--allow-gaps", "--series", "2"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesIndex: 2, AllowGaps: true}}}, nil},
 		{[]string{"ct.nii", "--labels", "s.nii", "--goto", "liver"}, viewArgs{path: "ct.nii", labels: "s.nii", goTo: "liver"}, nil},
 		{[]string{"ct.nii", "--model", "m.json", "--provider", "cpu", "--threads", "2"}, viewArgs{path: "ct.nii",
 			models: app.ModelOptions{UNet: "m.json", Runtime: inference.Options{Provider: inference.ProviderCPU, Threads: 2}}}, nil},

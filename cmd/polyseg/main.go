@@ -39,19 +39,52 @@ var errUsage = errors.New("usage")
 
 func main() {
 	// SIGTERM (kill, a closing terminal session's manager) stops the work
-	// as Ctrl+C does, so that no temporary file is left behind.
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	// A second signal ends the program at once, as without this handler:
-	// some work (a model's session being created, a file being written)
-	// does not look at ctx, and the user must not be stuck behind it.
-	context.AfterFunc(ctx, stop)
+	// as Ctrl+C does, so that no temporary file is left behind. The signal
+	// is the context's cause, so that the exit status can say which.
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sigs
+		// A second signal ends the program at once, as without this
+		// handler: some work (a model's session being created, a file
+		// being written) does not look at ctx, and the user must not be
+		// stuck behind it.
+		signal.Stop(sigs)
+		cancel(interrupt{s})
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	cancel(nil)
 	os.Exit(code)
 }
 
+// interrupt is the cause of main's context when a signal stopped the work.
+type interrupt struct{ sig os.Signal }
+
+func (i interrupt) Error() string { return i.sig.String() + " signal received" }
+
+// exitInterrupted is the exit status of a command stopped by Ctrl+C, as
+// shells report a program killed by SIGINT: 128 + 2.
+const exitInterrupted = 130
+
+// interruptedStatus returns the exit status of work stopped because ctx
+// was cancelled: 128 + the signal's number, as a shell reports a program
+// the signal killed (130 for Ctrl+C, 143 for SIGTERM), so that scripts
+// tell an interrupt from a failure; 130 when no signal is known.
+func interruptedStatus(ctx context.Context) int {
+	var i interrupt
+	if errors.As(context.Cause(ctx), &i) {
+		if s, ok := i.sig.(syscall.Signal); ok && s > 0 && s < 128 {
+			return 128 + int(s)
+		}
+	}
+	return exitInterrupted
+}
+
 // run maps a command line to an exit code: 0 on success, 2 for a usage
-// error, 1 for anything else, with a one-line message on stderr.
+// error, 128 + the signal's number when interrupted (130 for Ctrl+C), 1
+// for anything else, with a one-line message on stderr.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		args = []string{"view"}
@@ -75,10 +108,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case errors.Is(err, errUsage):
 		fmt.Fprintf(stderr, "polyseg %s: %v\nusage: polyseg %s %s\n", name, err, name, c.usage)
 		return 2
-	case errors.Is(err, context.Canceled) && ctx.Err() != nil:
-		// An interrupt, not a fault: say so rather than "context canceled".
+	case ctx.Err() != nil:
+		// An interrupt, not a fault: say so rather than "context canceled",
+		// whatever error the work stopped with once it was cancelled.
 		fmt.Fprintf(stderr, "polyseg %s: interrupted (%s)\n", name, oneLine(err.Error()))
-		return 1
+		return interruptedStatus(ctx)
 	default:
 		fmt.Fprintf(stderr, "polyseg %s: %s\n", name, oneLine(err.Error()))
 		return 1

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -65,9 +67,9 @@ func TestOutputChecked(t *testing.T) {
 	}
 }
 
-// TestProgressLineEnds checks that the progress line is ended once, whether
-// the work finished or stopped half way, so that an error printed after it
-// starts on a line of its own.
+// TestProgressLineEnds checks that the progress line on a terminal is
+// ended once, whether the work finished or stopped half way, so that an
+// error printed after it starts on a line of its own.
 func TestProgressLineEnds(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -82,6 +84,7 @@ func TestProgressLineEnds(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var b bytes.Buffer
 			p := newProgressLine(&b, "x")
+			p.tty = true
 			for _, r := range tc.reports {
 				p.Report(r[0], r[1], "m")
 			}
@@ -94,15 +97,51 @@ func TestProgressLineEnds(t *testing.T) {
 	}
 }
 
+// TestProgressPlainLines checks that progress written into a file or a
+// pipe is a few plain lines, not hundreds of carriage-return updates.
+func TestProgressPlainLines(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	for name, out := range map[string]io.Writer{"file": f, "pipe": w, "buffer": &bytes.Buffer{}} {
+		if isTerminal(out) {
+			t.Errorf("%s taken for a terminal", name)
+		}
+	}
+	var b bytes.Buffer
+	p := newProgressLine(&b, "refine")
+	for i := 0; i <= 500; i++ {
+		p.Report(i, 500, fmt.Sprintf("slice %d", i))
+	}
+	p.end()
+	got := b.String()
+	lines := strings.Split(strings.TrimSuffix(got, "\n"), "\n")
+	if strings.Contains(got, "\r") || len(lines) != 11 {
+		t.Fatalf("wrote %d lines (%q), want 11 plain ones: 0%%, every 10%%, 100%%", len(lines), got)
+	}
+	if lines[0] != "refine:   0% slice 0" || lines[5] != "refine:  50% slice 250" || lines[10] != "refine: 100% slice 500" {
+		t.Errorf("lines %q", lines)
+	}
+}
+
 // TestInterruptedMessage checks that work stopped by an interrupt says so,
-// on one line, with the exit status of a failure.
+// on one line, with the exit status of Ctrl+C (130) when no signal is
+// known (the signals themselves: TestSignalStopsCleanly).
 func TestInterruptedMessage(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	var stdout, stderr bytes.Buffer
 	code := run(ctx, []string{"phantom", t.TempDir(), "--size", "64", "--slices", "8"}, &stdout, &stderr)
-	if code != 1 || !strings.HasPrefix(stderr.String(), "polyseg phantom: interrupted") || strings.Count(stderr.String(), "\n") != 1 {
-		t.Errorf("exit %d, stderr %q; want 1 and one line saying it was interrupted", code, stderr.String())
+	if code != 130 || !strings.HasPrefix(stderr.String(), "polyseg phantom: interrupted") || strings.Count(stderr.String(), "\n") != 1 {
+		t.Errorf("exit %d, stderr %q; want 130 and one line saying it was interrupted", code, stderr.String())
 	}
 }
 
