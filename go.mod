@@ -43,3 +43,5 @@ require (
 	golang.org/x/text v0.22.0 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
+
+replace github.com/yalue/onnxruntime_go => ./third_party/onnxruntime_go
