@@ -123,11 +123,7 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			o.Windows[l] = win.w
 		}
 	}
-	prov, note := rt.Provider()
-	fmt.Fprintf(stderr, "SAM on %s (%d threads)\n", prov, rt.Threads())
-	if note != "" {
-		fmt.Fprintf(stderr, "note: %s\n", note)
-	}
+	printPlacements(stderr, rt, sam.Placements()...)
 	progress := newProgressLine(stderr, "refine")
 	o.Progress = progress
 	refined, st, err := sam.Refine(ctx, v, coarse, o)
