@@ -456,3 +456,27 @@ func (r *Runtime) Devices() (devices []Device, builtin []string, err error) {
 	}
 	return devices, builtin, nil
 }
+
+// AppendCUDA appends the CUDA provider to session options o as this
+// runtime would for a model (the plugin's first device, or the built-in
+// route), or says why it cannot. It does not check the model: it is for
+// tools that try operators on CUDA on purpose (scripts/gpu/gpucheck
+// opcheck), in a process that may crash.
+func (r *Runtime) AppendCUDA(o *ort.SessionOptions) error {
+	if r.libNote != "" {
+		return errors.New(r.libNote)
+	}
+	c, err := r.cudaRoute()
+	if err != nil {
+		return err
+	}
+	if c.legacy {
+		co, err := ort.NewCUDAProviderOptions()
+		if err != nil {
+			return err
+		}
+		defer co.Destroy()
+		return o.AppendExecutionProviderCUDA(co)
+	}
+	return o.AppendExecutionProviderV2(c.devices[:1], nil)
+}

@@ -16,7 +16,7 @@ func init() {
 	register(command{
 		name:    "refine",
 		summary: "refine a coarse label volume with Segment Anything, slice by slice",
-		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] [--trim-std X] IN OUT.nii[.gz]",
+		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] [--trim-std X] [--provider auto|cpu|cuda] [--threads N] IN OUT.nii[.gz]",
 		run:     runRefine,
 	})
 }
