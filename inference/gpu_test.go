@@ -185,3 +185,28 @@ func gpuRuntimeChild(t *testing.T) {
 		t.Errorf("providers %v, %v", provs, err)
 	}
 }
+
+// The runtime's summary says a reason shared by every model once, and
+// names the models when they differ.
+func TestProviderSummary(t *testing.T) {
+	tests := []struct {
+		name     string
+		placed   []Placement
+		want     Provider
+		wantNote string
+	}{
+		{"nothing loaded", nil, ProviderAuto, ""},
+		{"one reason", []Placement{{"polycl-liver", ProviderCPU, "no GPU"}, {"sam-encoder", ProviderCPU, "no GPU"}}, ProviderCPU, "no GPU"},
+		{"all on CUDA", []Placement{{"polycl-liver", ProviderCUDA, ""}, {"sam-encoder-cuda", ProviderCUDA, ""}}, ProviderCUDA, ""},
+		{"mixed", []Placement{{"sam-encoder-cuda", ProviderCUDA, ""}, {"sam-decoder", ProviderCPU, "Slice"}}, ProviderCUDA, "sam-decoder on cpu: Slice"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &Runtime{want: ProviderAuto, placed: tc.placed}
+			p, note := r.Provider()
+			if p != tc.want || note != tc.wantNote {
+				t.Errorf("got %s %q, want %s %q", p, note, tc.want, tc.wantNote)
+			}
+		})
+	}
+}

@@ -251,6 +251,15 @@ func (r *Runtime) Provider() (Provider, string) {
 			p = ProviderCUDA
 		}
 	}
+	// One reason for every model (no GPU runtime, no GPU) is said once;
+	// otherwise each model that is not where asked is named with its own.
+	same := true
+	for _, pl := range r.placed {
+		same = same && pl.Provider == r.placed[0].Provider && pl.Note == r.placed[0].Note
+	}
+	if same {
+		return p, r.placed[0].Note
+	}
 	var notes []string
 	seen := map[string]bool{}
 	for _, pl := range r.placed {
@@ -258,11 +267,7 @@ func (r *Runtime) Provider() (Provider, string) {
 			continue
 		}
 		seen[pl.Model+pl.Note] = true
-		if p == ProviderCUDA || len(r.placed) > 1 {
-			notes = append(notes, fmt.Sprintf("%s on %s: %s", pl.Model, pl.Provider, pl.Note))
-		} else {
-			notes = append(notes, pl.Note)
-		}
+		notes = append(notes, fmt.Sprintf("%s on %s: %s", pl.Model, pl.Provider, pl.Note))
 	}
 	return p, strings.Join(notes, "; ")
 }
