@@ -15,7 +15,7 @@ func init() {
 	register(command{
 		name:    "gpu-prepare",
 		summary: "make the SAM models ONNX Runtime's CUDA plugin can run (no Slice)",
-		usage:   "[--decoder] [--strategy split|gather] [--out DIR] [--threads N]",
+		usage:   "[--decoder] [--strategy split|gather] [--out DIR] [--force] [--threads N]",
 		run:     runGPUPrepare,
 	})
 }
@@ -33,6 +33,7 @@ func runGPUPrepare(ctx context.Context, args []string, stdout, stderr io.Writer)
 	out := fs.String("out", "", "folder for the variants (default: the cache's model folder)")
 	threads := fs.Int("threads", 0, "intra-op threads of the CPU check (0: one per CPU)")
 	lib := fs.String("ort-lib", "", "path of libonnxruntime (default: $POLYSEG_ORT_LIB, else the cache)")
+	force := fs.Bool("force", false, "make the variants again even when intact ones are there")
 	if err := fs.Parse(args); err != nil {
 		return usageErr("%v", err)
 	}
@@ -60,6 +61,12 @@ func runGPUPrepare(ctx context.Context, args []string, stdout, stderr io.Writer)
 		if err != nil {
 			return fmt.Errorf("%w (run scripts/fetch-runtime.sh)", err)
 		}
+		if v, err := rt.FindCUDAVariant(m); err == nil && !*force && *out == "" && variantStrategy(v) == st {
+			// Made from this very file and intact: the rewrite would give
+			// the same bytes (it is deterministic).
+			fmt.Fprintf(stdout, "kept %s: sha256 %s, made from %s\n", v.ModelPath(), v.SHA256, m.ModelPath())
+			continue
+		}
 		fmt.Fprintf(stderr, "gpu-prepare: %s: rewriting and checking on the CPU (ONNX Runtime %s)\n", name, rt.Version())
 		v, err := rt.PrepareCUDA(ctx, m, inference.PrepareOptions{Strategy: st, OutDir: *out})
 		if err != nil {
@@ -77,4 +84,13 @@ func runGPUPrepare(ctx context.Context, args []string, stdout, stderr io.Writer)
 			v.ModelPath(), v.SHA256, p.Slices, p.Folded, p.Pruned, name, diff)
 	}
 	return nil
+}
+
+// variantStrategy returns the Slice strategy a variant was made with.
+func variantStrategy(v *models.Manifest) onnxgraph.SliceStrategy {
+	var p inference.VariantProvenance
+	if err := json.Unmarshal(v.Provenance, &p); err != nil {
+		return ""
+	}
+	return onnxgraph.SliceStrategy(p.Strategy)
 }
