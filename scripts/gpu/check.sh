@@ -46,7 +46,7 @@ gpucheck=$x/bin/gpucheck
 # toolkit, or wherever find sees them.
 libdirs=$x/lib
 for py in python3 /usr/bin/python3; do
-	d=$($py -c 'import nvidia, os; print(os.path.dirname(nvidia.__path__[0] if hasattr(nvidia, "__path__") else nvidia.__file__))' 2>/dev/null) || continue
+	d=$($py -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0]))' 2>/dev/null) || continue
 	for sub in nvidia/cu13/lib nvidia/cublas/lib nvidia/cuda_runtime/lib nvidia/curand/lib nvidia/cudnn/lib; do
 		[ -d "$d/$sub" ] && libdirs=$libdirs:$d/$sub
 	done
