@@ -54,14 +54,20 @@ done
 for d in /usr/local/cuda/lib64 /usr/local/cuda-13*/lib64 /usr/local/cuda-13*/targets/x86_64-linux/lib; do
 	[ -d "$d" ] && libdirs=$libdirs:$d
 done
-for name in libcublasLt.so.13 libcudart.so.13 libcurand.so.10 libcudnn.so.9; do
-	f=$(timeout 60 find / -xdev -name "$name" -not -path '/proc/*' 2>/dev/null | head -1)
-	[ -n "$f" ] && libdirs=$libdirs:$(dirname "$f")
-done
+# One pass over the file system for the rest (the repository and temporary folders skipped).
+while read -r f; do
+	libdirs=$libdirs:$(dirname "$f")
+done < <(timeout 120 find / -xdev \( -path /proc -o -path /sys -o -path /tmp -o -path "$root" -o -path "$work" \) -prune -o \
+	\( -name libcublasLt.so.13 -o -name libcudart.so.13 -o -name libcurand.so.10 -o -name libcudnn.so.9 \) -print 2>/dev/null | sort -u)
 export LD_LIBRARY_PATH=$libdirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 say "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
 nvidia-smi 2>&1 | head -15
-say "python: $(python3 -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1)"
+# The Python that has PyTorch ($PY, else the first of these that imports torch).
+py=
+for p in ${PY:-} python3 /usr/bin/python3 /opt/conda/bin/python /usr/local/bin/python3; do
+	if command -v "$p" >/dev/null 2>&1 && "$p" -c 'import torch' 2>/dev/null; then py=$p; break; fi
+done
+say "python: ${py:-none with torch} $([ -n "$py" ] && "$py" -c 'import sys, torch; print(sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda, torch.cuda.is_available())' 2>&1)"
 
 status=0
 if [ "$what" = all ] || [ "$what" = ort ]; then
@@ -76,7 +82,8 @@ if [ "$what" = all ] || [ "$what" = train ]; then
 	say "experiment, gpu profile"
 	# The device's own packages first; Debian's pure-Python ones fill gaps.
 	export PYTHONPATH=$root/training:${PYTHONPATH:+$PYTHONPATH:}$x/python
-	missing=$(python3 -c 'import importlib
+	[ -n "$py" ] || { say "no Python with PyTorch: the experiment cannot run"; exit 1; }
+	missing=$("$py" -c 'import importlib
 for m in ("torch", "numpy", "scipy", "nibabel", "matplotlib", "tqdm"):
     try: importlib.import_module(m)
     except Exception: print(m, end=" ")' 2>&1)
@@ -89,7 +96,7 @@ for m in ("torch", "numpy", "scipy", "nibabel", "matplotlib", "tqdm"):
 	else
 		say "WARNING: phantoms differ from those made beforehand (scripts/gpu/data.sha256)"
 	fi
-	(cd "$root/training" && timeout "${TRAIN_TIMEOUT:-540}" python3 -m polycl experiment --profile gpu \
+	(cd "$root/training" && timeout "${TRAIN_TIMEOUT:-540}" "$py" -m polycl experiment --profile gpu \
 		--phantom-a "$data/gpu-A" --phantom-b "$data/gpu-B" --work "$work/experiment-gpu" \
 		--real "realA=$x/data/patientA_ct.nii.gz,$x/data/patientA_seg.nii.gz" \
 		--real "realB=$x/data/patientB_ct.nii.gz,$x/data/patientB_seg.nii.gz" \
