@@ -89,14 +89,18 @@ for m in ("torch", "numpy", "scipy", "nibabel", "matplotlib", "tqdm"):
     except Exception: print(m, end=" ")' 2>&1)
 	[ -n "$missing" ] && say "python lacks: $missing (scipy is required; the others are optional)"
 	data=$work/data
-	"$gpucheck" phantom --out "$data/gpu-A" --count 16 --seed 100 --scanner A --size 256 --slices 48 &&
-		"$gpucheck" phantom --out "$data/gpu-B" --count 10 --seed 500 --scanner B --size 256 --slices 48 || status=1
+	mkdir -p "$data"
+	if ! (cd "$data" && sha256sum -c --quiet "$root/scripts/gpu/data.sha256" 2>/dev/null); then
+		"$gpucheck" phantom --out "$data/gpu-A" --count 16 --seed 100 --scanner A --size 256 --slices 48 &&
+			"$gpucheck" phantom --out "$data/gpu-B" --count 10 --seed 500 --scanner B --size 256 --slices 48 || status=1
+	fi
 	if (cd "$data" && sha256sum -c --quiet "$root/scripts/gpu/data.sha256"); then
 		say "phantoms match scripts/gpu/data.sha256"
 	else
 		say "WARNING: phantoms differ from those made beforehand (scripts/gpu/data.sha256)"
 	fi
-	(cd "$root/training" && timeout "${TRAIN_TIMEOUT:-540}" "$py" -m polycl experiment --profile gpu \
+	# PROFILE=smoke makes a dry run of this stage on a machine without a GPU.
+	(cd "$root/training" && timeout "${TRAIN_TIMEOUT:-540}" "$py" -m polycl experiment --profile "${PROFILE:-gpu}" \
 		--phantom-a "$data/gpu-A" --phantom-b "$data/gpu-B" --work "$work/experiment-gpu" \
 		--real "realA=$x/data/patientA_ct.nii.gz,$x/data/patientA_seg.nii.gz" \
 		--real "realB=$x/data/patientB_ct.nii.gz,$x/data/patientB_seg.nii.gz" \
