@@ -87,7 +87,7 @@ if [ "$what" = all ] || [ "$what" = train ]; then
 for m in ("torch", "numpy", "scipy", "nibabel", "matplotlib", "tqdm"):
     try: importlib.import_module(m)
     except Exception: print(m, end=" ")' 2>&1)
-	[ -n "$missing" ] && say "python lacks: $missing (scipy is required; the others are optional)"
+	[ -n "$missing" ] && say "python lacks: $missing (numpy and nibabel are required: nibabel comes in the pack; scipy, matplotlib and tqdm are optional)"
 	data=$work/data
 	mkdir -p "$data"
 	if ! (cd "$data" && sha256sum -c --quiet "$root/scripts/gpu/data.sha256" 2>/dev/null); then
