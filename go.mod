@@ -44,5 +44,3 @@ require (
 	google.golang.org/protobuf v1.36.12 // indirect
 	gopkg.in/yaml.v3 v3.0.1 // indirect
 )
-
-replace github.com/yalue/onnxruntime_go => ./third_party/onnxruntime_go

@@ -109,7 +109,7 @@ var pluginUnsafeOps = []string{"Slice"}
 type cudaPlugin struct {
 	tried   bool
 	path    string
-	devices []ort.EpDevice
+	devices []epDevice // CUDAExecutionProvider's
 	err     error
 	legacy  bool // the library is not a plugin: use AppendExecutionProviderCUDA
 }
@@ -140,13 +140,13 @@ func (r *Runtime) cudaRoute() (*cudaPlugin, error) {
 		c.err = fmt.Errorf("CUDA provider %s cannot be loaded: %s", c.path, firstLine(err.Error()))
 		return c, c.err
 	}
-	devs, err := ort.GetEpDevices()
+	devs, err := epDevices(ortEnv.lib)
 	if err != nil {
 		c.err = fmt.Errorf("CUDA provider: list devices: %s", firstLine(err.Error()))
 		return c, c.err
 	}
 	for _, d := range devs {
-		if d.EpName() == "CUDAExecutionProvider" {
+		if d.Provider == "CUDAExecutionProvider" {
 			c.devices = append(c.devices, d)
 		}
 	}
@@ -210,7 +210,7 @@ func (r *Runtime) cudaSession(m *models.Manifest, path string, in, out []string)
 				return err
 			}
 		}
-		return o.AppendExecutionProviderV2(devices, nil)
+		return appendEP(r.lib, o, devices, nil)
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("CUDA plugin: %s", firstLine(err.Error()))
@@ -414,9 +414,13 @@ func ldconfigCache() map[string]string {
 // Device is one (execution provider, hardware device) pair the loaded
 // ONNX Runtime offers.
 type Device struct {
-	Provider string // e.g. CUDAExecutionProvider
-	Hardware string // CPU, GPU or NPU
-	Vendor   string
+	Provider       string // e.g. CUDAExecutionProvider
+	ProviderVendor string // e.g. Microsoft
+	Hardware       string // CPU, GPU or NPU
+	Vendor         string // the hardware's vendor, e.g. NVIDIA
+	// VendorID and DeviceID are the hardware's PCI ids (0x10de is
+	// NVIDIA), 0 when unknown.
+	VendorID, DeviceID uint32
 }
 
 // CUDA says whether sessions of this runtime can run on CUDA: nil when the
@@ -443,16 +447,16 @@ func (r *Runtime) Devices() (devices []Device, builtin []string, err error) {
 	if r.want != ProviderCPU {
 		_ = r.CUDA() // registers the plugin, if there is one
 	}
-	devs, err := ort.GetEpDevices()
+	devs, err := epDevices(r.lib)
 	if err != nil {
-		return nil, nil, fmt.Errorf("ONNX Runtime devices: %w", err)
+		return nil, nil, err
 	}
 	for _, d := range devs {
-		devices = append(devices, Device{Provider: d.EpName(), Hardware: d.HardwareType().String(), Vendor: d.HardwareVendor()})
+		devices = append(devices, d.Device)
 	}
-	builtin, err = ort.GetAvailableProviders()
+	builtin, err = availableProviders(r.lib)
 	if err != nil {
-		return devices, nil, fmt.Errorf("ONNX Runtime providers: %w", err)
+		return devices, nil, err
 	}
 	return devices, builtin, nil
 }
@@ -478,5 +482,5 @@ func (r *Runtime) AppendCUDA(o *ort.SessionOptions) error {
 		defer co.Destroy()
 		return o.AppendExecutionProviderCUDA(co)
 	}
-	return o.AppendExecutionProviderV2(c.devices[:1], nil)
+	return appendEP(r.lib, o, c.devices[:1], nil)
 }

@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	ort "github.com/yalue/onnxruntime_go"
-
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -176,14 +174,14 @@ func gpuRuntimeChild(t *testing.T) {
 		t.Errorf("session on %s, note %q: want the CPU because the plugin cannot be loaded", s.Provider(), s.Note())
 	}
 	t.Logf("note: %s", s.Note())
-	devs, err := ort.GetEpDevices()
-	if err != nil || len(devs) == 0 || devs[0].EpName() != "CPUExecutionProvider" || devs[0].HardwareType() != ort.HardwareDeviceCPU {
-		t.Errorf("devices %v, %v: want the CPU provider's", devs, err)
+	devs, provs, err := rt.Devices()
+	if err != nil || len(devs) == 0 || devs[0].Provider != "CPUExecutionProvider" || devs[0].Hardware != "CPU" {
+		t.Errorf("devices %+v, %v: want the CPU provider's", devs, err)
 	}
-	provs, err := ort.GetAvailableProviders()
-	if err != nil || !strings.Contains(strings.Join(provs, ","), "CPUExecutionProvider") {
-		t.Errorf("providers %v, %v", provs, err)
+	if !strings.Contains(strings.Join(provs, ","), "CPUExecutionProvider") {
+		t.Errorf("providers %v", provs)
 	}
+	checkAppendRoundTrip(t, rt)
 }
 
 // The runtime's summary says a reason shared by every model once, and

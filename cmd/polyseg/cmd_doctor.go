@@ -89,7 +89,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		r.ok("providers built into the library: %s", strings.Join(builtin, ", "))
 		for _, d := range devices {
-			r.ok("device: %s on %s%s", d.Provider, d.Hardware, vendor(d.Vendor))
+			r.ok("device: %s on %s%s", d.Provider, d.Hardware, hardware(d))
 		}
 		if err := rt.CUDA(); err != nil {
 			r.ok("CUDA: not used: %s", oneLine(err.Error()))
@@ -188,11 +188,20 @@ func (r *report) doctorModel(name, into string, required bool, dirs ...string) {
 	r.ok("%s (%s): %s, sha256 %.12s… ok", name, m.Kind, m.ModelPath(), m.SHA256)
 }
 
-func vendor(v string) string {
-	if v == "" {
+// hardware describes a device's hardware: its vendor and PCI ids, when
+// ONNX Runtime knows them.
+func hardware(d inference.Device) string {
+	var parts []string
+	if d.Vendor != "" {
+		parts = append(parts, d.Vendor)
+	}
+	if d.VendorID != 0 || d.DeviceID != 0 {
+		parts = append(parts, fmt.Sprintf("PCI %04x:%04x", d.VendorID, d.DeviceID))
+	}
+	if len(parts) == 0 {
 		return ""
 	}
-	return " (" + v + ")"
+	return " (" + strings.Join(parts, ", ") + ")"
 }
 
 func fileExists(p string) bool {
