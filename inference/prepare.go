@@ -14,11 +14,11 @@ import (
 	"slices"
 	"strings"
 
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/internal/onnxgraph"
-	pb "github.com/polyseg/polyseg/internal/onnxpb"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -402,8 +402,7 @@ func intTensor(v ort.Value, dims []int64) *pb.TensorProto {
 	default:
 		return nil
 	}
-	dtv := int32(dt)
-	return &pb.TensorProto{Dims: slices.Clone(dims), DataType: &dtv, RawData: raw}
+	return &pb.TensorProto{Dims: slices.Clone(dims), DataType: int32(dt), RawData: raw}
 }
 
 func leBytes[T any](xs []T, width int, put func([]byte, T)) []byte {

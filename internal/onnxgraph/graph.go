@@ -1,6 +1,8 @@
 // Package onnxgraph reads, edits and writes ONNX models
-// (https://onnx.ai/onnx/repo-docs/IR.html) as protobuf messages: the
-// operator census of a model, fixing symbolic dimensions, replacing values
+// (https://onnx.ai/onnx/repo-docs/IR.html) as protobuf messages, the types
+// github.com/advancedclimatesystems/gonnx/onnx generates from ONNX's
+// onnx.proto3 (IR version 8; fields of later versions are kept as unknown
+// fields and written back as they were): the operator census of a model, fixing symbolic dimensions, replacing values
 // by constants, pruning dead nodes, and rewriting Slice nodes into
 // operators an execution provider can run. It knows nothing of ONNX
 // Runtime; the caller runs the model where a rewrite needs measured shapes
@@ -24,10 +26,10 @@ import (
 	"os"
 	"slices"
 
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/polyseg/polyseg/internal/atomicfile"
-	pb "github.com/polyseg/polyseg/internal/onnxpb"
 )
 
 // MaxModelBytes bounds a model file: protobuf messages cannot exceed 2 GiB,
@@ -81,12 +83,56 @@ func Decode(b []byte) (*pb.ModelProto, error) {
 
 // Encode serialises m deterministically: the same model gives the same
 // bytes, so a rewritten model's sha256 can be recorded and checked.
+//
+// The messages are proto3 (generated from ONNX's onnx.proto3), which does
+// not write a scalar holding its default: an attribute whose value is 0,
+// 0.0 or "" is written as its name and type alone, and read back as that
+// value because of its type, which ONNX requires from IR version 2 on.
+// Encode refuses an attribute without a type, whose value would be lost.
 func Encode(m *pb.ModelProto) ([]byte, error) {
+	if err := checkAttributeTypes(m); err != nil {
+		return nil, fmt.Errorf("onnx: encode model: %w", err)
+	}
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: encode model: %w", err)
 	}
 	return b, nil
+}
+
+// checkAttributeTypes fails on the first attribute, in any graph or
+// function of m, whose type is UNDEFINED.
+func checkAttributeTypes(m *pb.ModelProto) error {
+	var walk func(where string, nodes []*pb.NodeProto) error
+	walk = func(where string, nodes []*pb.NodeProto) error {
+		for _, n := range nodes {
+			for _, a := range n.GetAttribute() {
+				if a.GetType() == pb.AttributeProto_UNDEFINED {
+					return fmt.Errorf("%w: %s: node %q: attribute %q has no type", ErrFormat, where, n.GetName(), a.GetName())
+				}
+				if g := a.GetG(); g != nil {
+					if err := walk(where+"/"+g.GetName(), g.GetNode()); err != nil {
+						return err
+					}
+				}
+				for _, g := range a.GetGraphs() {
+					if err := walk(where+"/"+g.GetName(), g.GetNode()); err != nil {
+						return err
+					}
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk("graph", m.GetGraph().GetNode()); err != nil {
+		return err
+	}
+	for _, f := range m.GetFunctions() {
+		if err := walk("function "+f.GetName(), f.GetNode()); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Write writes m to path atomically.
@@ -225,9 +271,9 @@ func Int64Tensor(name string, dims []int64, vals []int64) *pb.TensorProto {
 		binary.LittleEndian.PutUint64(raw[8*i:], uint64(v))
 	}
 	return &pb.TensorProto{
-		Name:     proto.String(name),
+		Name:     name,
 		Dims:     append([]int64(nil), dims...),
-		DataType: proto.Int32(int32(pb.TensorProto_INT64)),
+		DataType: int32(pb.TensorProto_INT64),
 		RawData:  raw,
 	}
 }
@@ -412,7 +458,7 @@ func SetConstants(m *pb.ModelProto, values map[string]*pb.TensorProto) {
 	names := slices.Sorted(maps.Keys(values))
 	for _, name := range names {
 		t := proto.Clone(values[name]).(*pb.TensorProto)
-		t.Name = proto.String(name)
+		t.Name = name
 		g.Initializer = append(g.Initializer, t)
 	}
 	// A node all of whose outputs are gone cannot stay: ONNX requires

@@ -5,9 +5,8 @@ import (
 	"slices"
 	"testing"
 
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	"google.golang.org/protobuf/proto"
-
-	pb "github.com/polyseg/polyseg/internal/onnxpb"
 )
 
 func TestIndexRange(t *testing.T) {
@@ -44,9 +43,9 @@ func TestIndexRange(t *testing.T) {
 
 func TestInts(t *testing.T) {
 	raw := Int64Tensor("x", []int64{2}, []int64{-3, 7})
-	i32 := &pb.TensorProto{Dims: []int64{3}, DataType: proto.Int32(int32(pb.TensorProto_INT32)), Int32Data: []int32{1, -2, 3}}
+	i32 := &pb.TensorProto{Dims: []int64{3}, DataType: int32(pb.TensorProto_INT32), Int32Data: []int32{1, -2, 3}}
 	short := Int64Tensor("s", []int64{3}, []int64{1, 2})
-	float := &pb.TensorProto{Dims: []int64{1}, DataType: proto.Int32(int32(pb.TensorProto_FLOAT)), FloatData: []float32{1}}
+	float := &pb.TensorProto{Dims: []int64{1}, DataType: int32(pb.TensorProto_FLOAT), FloatData: []float32{1}}
 	neg := Int64Tensor("n", []int64{-1}, nil)
 	tests := []struct {
 		name string
@@ -85,14 +84,14 @@ func model(opset int64, dims []int64, nodes []*pb.NodeProto, inits []*pb.TensorP
 		}
 		shape.Dim = append(shape.Dim, dim)
 	}
-	in := &pb.ValueInfoProto{Name: proto.String("x"), Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-		TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(int32(pb.TensorProto_FLOAT)), Shape: shape}}}}
-	g := &pb.GraphProto{Name: proto.String("g"), Node: nodes, Initializer: inits, Input: []*pb.ValueInfoProto{in}}
+	in := &pb.ValueInfoProto{Name: "x", Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
+		TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT), Shape: shape}}}}
+	g := &pb.GraphProto{Name: "g", Node: nodes, Initializer: inits, Input: []*pb.ValueInfoProto{in}}
 	for _, o := range outputs {
-		g.Output = append(g.Output, &pb.ValueInfoProto{Name: proto.String(o)})
+		g.Output = append(g.Output, &pb.ValueInfoProto{Name: o})
 	}
-	return &pb.ModelProto{IrVersion: proto.Int64(8), Graph: g,
-		OpsetImport: []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(opset)}}}
+	return &pb.ModelProto{IrVersion: 8, Graph: g,
+		OpsetImport: []*pb.OperatorSetIdProto{{Domain: "", Version: opset}}}
 }
 
 func TestStaticValuesAndPrune(t *testing.T) {
@@ -221,5 +220,44 @@ func TestEncodeRoundTrip(t *testing.T) {
 	}
 	if _, err := Decode([]byte("not a model")); !errors.Is(err, ErrFormat) {
 		t.Errorf("garbage: %v, want ErrFormat", err)
+	}
+}
+
+// Attributes holding their type's default value (axis 0, alpha 0.0, an
+// empty string) come back with that value and their type, although proto3
+// writes neither value; an attribute without a type is refused, since its
+// value could not be told from its absence.
+func TestEncodeDefaultValues(t *testing.T) {
+	n := node("c", "Concat", []string{"x", "x"}, []string{"y"})
+	n = withInt(n, "axis", 0)
+	n.Attribute = append(n.Attribute,
+		&pb.AttributeProto{Name: "alpha", Type: pb.AttributeProto_FLOAT, F: 0},
+		&pb.AttributeProto{Name: "mode", Type: pb.AttributeProto_STRING, S: []byte{}})
+	m := model(17, []int64{2}, []*pb.NodeProto{n}, nil, "y")
+	b, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attrs := back.GetGraph().GetNode()[0].GetAttribute()
+	want := []pb.AttributeProto_AttributeType{pb.AttributeProto_INT, pb.AttributeProto_FLOAT, pb.AttributeProto_STRING}
+	if len(attrs) != len(want) {
+		t.Fatalf("%d attributes back, want %d", len(attrs), len(want))
+	}
+	for i, a := range attrs {
+		if a.GetType() != want[i] || a.GetI() != 0 || a.GetF() != 0 || len(a.GetS()) != 0 {
+			t.Errorf("attribute %q: type %v, i %d, f %g, s %q", a.GetName(), a.GetType(), a.GetI(), a.GetF(), a.GetS())
+		}
+	}
+
+	untyped := proto.Clone(m).(*pb.ModelProto)
+	sub := model(17, []int64{2}, []*pb.NodeProto{{Name: "inner", OpType: "Relu", Attribute: []*pb.AttributeProto{{Name: "k", I: 0}}}}, nil).GetGraph()
+	untyped.GetGraph().GetNode()[0].Attribute = append(untyped.GetGraph().GetNode()[0].Attribute,
+		&pb.AttributeProto{Name: "body", Type: pb.AttributeProto_GRAPH, G: sub})
+	if _, err := Encode(untyped); !errors.Is(err, ErrFormat) {
+		t.Errorf("an attribute without a type in a subgraph: %v, want ErrFormat", err)
 	}
 }

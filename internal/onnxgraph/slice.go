@@ -6,9 +6,7 @@ import (
 	"math"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
-	pb "github.com/polyseg/polyseg/internal/onnxpb"
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
 )
 
 // SliceStrategy says which operator replaces a Slice with constant
@@ -332,16 +330,16 @@ func (r *rewriter) split(base, src, dst string, axis int64, parts []int64, keep 
 	case r.opset >= 13:
 		sp.Input = append(sp.Input, r.constInts(base+"/split", []int64{int64(len(parts))}, parts))
 	default:
-		sp.Attribute = append(sp.Attribute, &pb.AttributeProto{Name: proto.String("split"), Type: pb.AttributeProto_INTS.Enum(), Ints: parts})
+		sp.Attribute = append(sp.Attribute, &pb.AttributeProto{Name: "split", Type: pb.AttributeProto_INTS, Ints: parts})
 	}
 	return withInt(sp, "axis", axis)
 }
 
 func node(name, op string, in, out []string) *pb.NodeProto {
-	return &pb.NodeProto{Name: proto.String(name), OpType: proto.String(op), Input: in, Output: out}
+	return &pb.NodeProto{Name: name, OpType: op, Input: in, Output: out}
 }
 
 func withInt(n *pb.NodeProto, attr string, v int64) *pb.NodeProto {
-	n.Attribute = append(n.Attribute, &pb.AttributeProto{Name: proto.String(attr), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(v)})
+	n.Attribute = append(n.Attribute, &pb.AttributeProto{Name: attr, Type: pb.AttributeProto_INT, I: v})
 	return n
 }

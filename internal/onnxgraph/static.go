@@ -1,7 +1,7 @@
 package onnxgraph
 
 import (
-	pb "github.com/polyseg/polyseg/internal/onnxpb"
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
 )
 
 // Static says, per value name, whether the value's shape and its contents
@@ -190,7 +190,7 @@ func WithProbes(m *pb.ModelProto, shapes, values []string) Probe {
 	minus1 := r.constInts("polyseg_probe/minus1", []int64{1}, []int64{-1})
 	pads := r.constInts("polyseg_probe/pads", []int64{2}, []int64{0, 1})
 	output := func(name string) {
-		g.Output = append(g.Output, &pb.ValueInfoProto{Name: &name})
+		g.Output = append(g.Output, &pb.ValueInfoProto{Name: name})
 	}
 	for _, x := range shapes {
 		if _, ok := p.Shapes[x]; ok {

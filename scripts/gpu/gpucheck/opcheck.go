@@ -13,13 +13,11 @@ import (
 	"strings"
 	"syscall"
 
-	"google.golang.org/protobuf/proto"
-
+	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/internal/onnxgraph"
-	pb "github.com/polyseg/polyseg/internal/onnxpb"
 )
 
 // opCase is a one-operator graph (or the few nodes a replacement needs)
@@ -39,15 +37,15 @@ func ints(name string, vals ...int64) *pb.TensorProto {
 }
 
 func nd(op string, in, out []string, attrs ...*pb.AttributeProto) *pb.NodeProto {
-	return &pb.NodeProto{Name: proto.String(op), OpType: proto.String(op), Input: in, Output: out, Attribute: attrs}
+	return &pb.NodeProto{Name: op, OpType: op, Input: in, Output: out, Attribute: attrs}
 }
 
 func attrInt(name string, v int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_INT.Enum(), I: proto.Int64(v)}
+	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INT, I: v}
 }
 
 func attrInts(name string, v ...int64) *pb.AttributeProto {
-	return &pb.AttributeProto{Name: proto.String(name), Type: pb.AttributeProto_INTS.Enum(), Ints: v}
+	return &pb.AttributeProto{Name: name, Type: pb.AttributeProto_INTS, Ints: v}
 }
 
 // opCases are the operators the CUDA plugin must run for the rewritten SAM
@@ -94,16 +92,16 @@ func opCases() []opCase {
 
 func (c opCase) model() ([]byte, error) {
 	x := valueInfo("x", pb.TensorProto_FLOAT, 1, 8, 8, 4)
-	g := &pb.GraphProto{Name: proto.String("opcheck"), Node: c.nodes, Initializer: c.inits, Input: []*pb.ValueInfoProto{x}}
+	g := &pb.GraphProto{Name: "opcheck", Node: c.nodes, Initializer: c.inits, Input: []*pb.ValueInfoProto{x}}
 	if c.end {
 		g.Input = append(g.Input, valueInfo("end", pb.TensorProto_INT64, 1))
 	}
 	for _, o := range c.outs {
-		g.Output = append(g.Output, &pb.ValueInfoProto{Name: proto.String(o), Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-			TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(int32(pb.TensorProto_FLOAT))}}}})
+		g.Output = append(g.Output, &pb.ValueInfoProto{Name: o, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
+			TensorType: &pb.TypeProto_Tensor{ElemType: int32(pb.TensorProto_FLOAT)}}}})
 	}
-	m := &pb.ModelProto{IrVersion: proto.Int64(7), Graph: g, ProducerName: proto.String("polyseg gpucheck"),
-		OpsetImport: []*pb.OperatorSetIdProto{{Domain: proto.String(""), Version: proto.Int64(c.opset)}}}
+	m := &pb.ModelProto{IrVersion: 7, Graph: g, ProducerName: "polyseg gpucheck",
+		OpsetImport: []*pb.OperatorSetIdProto{{Domain: "", Version: c.opset}}}
 	return onnxgraph.Encode(m)
 }
 
@@ -112,8 +110,8 @@ func valueInfo(name string, t pb.TensorProto_DataType, dims ...int64) *pb.ValueI
 	for _, d := range dims {
 		sh.Dim = append(sh.Dim, &pb.TensorShapeProto_Dimension{Value: &pb.TensorShapeProto_Dimension_DimValue{DimValue: d}})
 	}
-	return &pb.ValueInfoProto{Name: proto.String(name), Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
-		TensorType: &pb.TypeProto_Tensor{ElemType: proto.Int32(int32(t)), Shape: sh}}}}
+	return &pb.ValueInfoProto{Name: name, Type: &pb.TypeProto{Value: &pb.TypeProto_TensorType{
+		TensorType: &pb.TypeProto_Tensor{ElemType: int32(t), Shape: sh}}}}
 }
 
 // opResult is one case's outcome on the provider.
