@@ -43,25 +43,33 @@ typedef struct {
 	const char *(*get_version_string)(void);
 } ps_api_base;
 
-// ps_open finds the OrtApi table of version api_version in the library at
-// path, which must be loaded already. It returns 0, or the step that
-// failed: 1 the library is not loaded, 2 it has no OrtGetApiBase, 3 it
-// does not serve api_version. The handle stays open: the table lives in
-// the library.
-static int ps_open(const char *path, uint32_t api_version, ps_table *table, const char **version) {
+// ps_open returns the OrtApiBase of the library at path, which must be
+// loaded already, or NULL: *step says which step failed (1 the library is
+// not loaded, 2 it has no OrtGetApiBase). The handle stays open: the
+// table lives in the library.
+static ps_api_base *ps_open(const char *path, int *step) {
 	void *h = dlopen(path, RTLD_NOW | RTLD_NOLOAD);
 	if (h == NULL) {
-		return 1;
+		*step = 1;
+		return NULL;
 	}
 	ps_api_base *(*get_base)(void) = (ps_api_base *(*)(void))dlsym(h, "OrtGetApiBase");
 	if (get_base == NULL) {
 		dlclose(h);
-		return 2;
+		*step = 2;
+		return NULL;
 	}
-	ps_api_base *base = get_base();
-	*version = base->get_version_string();
-	*table = base->get_api(api_version);
-	return *table == NULL ? 3 : 0;
+	return get_base();
+}
+
+static const char *ps_version(ps_api_base *base) {
+	return base->get_version_string();
+}
+
+// ps_get_api returns the OrtApi table of that version, or NULL when the
+// library does not serve it.
+static ps_table ps_get_api(ps_api_base *base, uint32_t version) {
+	return base->get_api(version);
 }
 
 static const char *ps_error_message(ps_table api, size_t i, OrtStatus *st) {
@@ -135,6 +143,7 @@ import "C"
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strconv"
@@ -182,10 +191,9 @@ const (
 
 // ortTable is the OrtApi table of the process's library, found once.
 var ortTable struct {
-	once    sync.Once
-	api     C.ps_table
-	version string
-	err     error
+	once sync.Once
+	api  C.ps_table
+	err  error
 }
 
 // ortAPI returns the OrtApi table of lib, the library onnxruntime_go has
@@ -197,30 +205,33 @@ func ortAPI(lib string) (C.ps_table, error) {
 		return nil, errors.New("ONNX Runtime is not initialised")
 	}
 	ortTable.once.Do(func() {
-		ortTable.api, ortTable.version, ortTable.err = openAPI(lib)
+		ortTable.api, ortTable.err = openAPI(lib)
 	})
 	return ortTable.api, ortTable.err
 }
 
-func openAPI(lib string) (C.ps_table, string, error) {
+func openAPI(lib string) (C.ps_table, error) {
 	cPath := C.CString(lib)
 	defer C.free(unsafe.Pointer(cPath))
-	var api C.ps_table
-	var cVersion *C.char
-	switch C.ps_open(cPath, ortAPIVersion, &api, &cVersion) {
-	case 1:
-		return nil, "", fmt.Errorf("ONNX Runtime C API: %s is not the loaded library", lib)
-	case 2:
-		return nil, "", fmt.Errorf("ONNX Runtime C API: %s has no OrtGetApiBase", lib)
+	var step C.int
+	base := C.ps_open(cPath, &step)
+	switch {
+	case base == nil && step == 1:
+		return nil, fmt.Errorf("ONNX Runtime C API: %s is not the loaded library", lib)
+	case base == nil:
+		return nil, fmt.Errorf("ONNX Runtime C API: %s has no OrtGetApiBase", lib)
 	}
-	version := C.GoString(cVersion)
+	// The version first: asked for a table it does not have, a library
+	// complains on stderr.
+	version := C.GoString(C.ps_version(base))
 	if err := checkORTVersion(version); err != nil {
-		return nil, version, fmt.Errorf("ONNX Runtime C API: %s: %w", lib, err)
+		return nil, fmt.Errorf("ONNX Runtime C API: %s: %w", lib, err)
 	}
+	api := C.ps_get_api(base, ortAPIVersion)
 	if api == nil {
-		return nil, version, fmt.Errorf("ONNX Runtime C API: %s (version %s) does not serve API version %d", lib, version, ortAPIVersion)
+		return nil, fmt.Errorf("ONNX Runtime C API: %s (version %s) does not serve API version %d", lib, version, ortAPIVersion)
 	}
-	return api, version, nil
+	return api, nil
 }
 
 // checkORTVersion refuses a library older than the oldest whose table has
@@ -236,7 +247,7 @@ func checkORTVersion(v string) error {
 		return fmt.Errorf("version %q is not MAJOR.MINOR[.PATCH]", v)
 	}
 	if major < minORTMajor || major == minORTMajor && minor < minORTMinor {
-		return fmt.Errorf("version %s is older than %d.%d, the oldest with plugin execution providers and C API version %d", v, minORTMajor, minORTMinor, ortAPIVersion)
+		return fmt.Errorf("version %s is older than %d.%d, the oldest that serves C API version %d (the plugin execution providers' calls came in 1.22)", v, minORTMajor, minORTMinor, ortAPIVersion)
 	}
 	return nil
 }
@@ -346,13 +357,7 @@ func appendEP(lib string, o *ort.SessionOptions, devices []epDevice, opts map[st
 		}
 		devs[i] = d.p
 	}
-	keys := slices.Sorted(func(yield func(string) bool) {
-		for k := range opts {
-			if !yield(k) {
-				return
-			}
-		}
-	})
+	keys := slices.Sorted(maps.Keys(opts))
 	var cKeys, cVals []*C.char
 	if len(keys) > 0 {
 		cKeys, cVals = cArray[*C.char](len(keys)), cArray[*C.char](len(keys))
