@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
@@ -26,7 +27,11 @@ const (
 
 // Options configure a Runtime. The zero value is usable.
 type Options struct {
-	// Library is the path of libonnxruntime. Empty: $POLYSEG_ORT_LIB, else
+	// Library is the path of libonnxruntime. Empty: $POLYSEG_ORT_LIB;
+	// else the library this process already loaded; else, when CUDA may be
+	// used (Provider auto or cuda), the GPU runtime that
+	// "scripts/fetch-runtime.sh --gpu" puts in runtime-gpu/ of the cache
+	// folder, provided an NVIDIA device is present; else
 	// runtime/libonnxruntime.so.1 in the cache folder.
 	Library string
 	// CacheDir holds the fetched runtime, the SAM weights and the embedding
@@ -54,22 +59,36 @@ type Runtime struct {
 	cacheDir string
 	want     Provider
 	threads  int
+	libNote  string // why the library chosen cannot offer CUDA, if it cannot
 
-	mu       sync.Mutex
-	provider Provider // what the last session created actually got
-	note     string   // why the provider differs from the request, if it does
+	mu     sync.Mutex
+	placed []Placement // one per model loaded, latest last
+}
+
+// Placement says where one model runs, and when that is not the provider
+// asked for, why.
+type Placement struct {
+	Model    string // the manifest's name (a CUDA variant's, when one runs)
+	Provider Provider
+	Note     string
 }
 
 // ortEnv guards the process-wide ONNX Runtime environment. onnxruntime_go
 // keeps its environment in package globals (one per process, bound to one
 // shared library), so this package can only mirror that: the first
-// NewRuntime initialises it, later ones reuse it and must name the same
+// NewRuntime initialises it, later ones reuse it and must not name another
 // library. It is never destroyed: sessions of any Runtime may still be
 // alive, and re-initialising ONNX Runtime in one process is not supported.
+// The CUDA plugin, registered with the environment, is per process too.
 var ortEnv struct {
-	once sync.Once
-	lib  string
-	err  error
+	mu      sync.Mutex
+	done    bool
+	lib     string
+	libNote string // why the library chosen implicitly cannot offer CUDA
+	version string
+	err     error
+
+	cuda cudaPlugin
 }
 
 // ErrNoRuntime marks a missing ONNX Runtime library: the caller should tell
@@ -86,19 +105,6 @@ func NewRuntime(opts Options) (*Runtime, error) {
 	if cache == "" {
 		cache = DefaultCacheDir()
 	}
-	lib := opts.Library
-	if lib == "" {
-		lib = os.Getenv("POLYSEG_ORT_LIB")
-	}
-	if lib == "" {
-		lib = filepath.Join(cache, "runtime", "libonnxruntime.so.1")
-	}
-	if abs, err := filepath.Abs(lib); err == nil {
-		lib = abs
-	}
-	if _, err := os.Stat(lib); err != nil {
-		return nil, fmt.Errorf("%w: %s (run scripts/fetch-runtime.sh or set POLYSEG_ORT_LIB): %w", ErrNoRuntime, lib, err)
-	}
 	want := opts.Provider
 	switch want {
 	case "":
@@ -111,21 +117,64 @@ func NewRuntime(opts Options) (*Runtime, error) {
 	if threads <= 0 {
 		threads = runtime.NumCPU()
 	}
+	explicit := opts.Library
+	if explicit == "" {
+		explicit = os.Getenv("POLYSEG_ORT_LIB")
+	}
 
-	ortEnv.once.Do(func() {
-		ortEnv.lib = lib
+	ortEnv.mu.Lock()
+	defer ortEnv.mu.Unlock()
+	lib, libNote := explicit, ""
+	switch {
+	case explicit != "":
+	case ortEnv.done:
+		// One library per process: whatever was chosen first serves every
+		// Runtime that does not name one (the GPU build runs CPU sessions
+		// too).
+		lib, libNote = ortEnv.lib, ortEnv.libNote
+	default:
+		lib, libNote = chooseLibrary(cache, want, hostGPU())
+	}
+	if abs, err := filepath.Abs(lib); err == nil {
+		lib = abs
+	}
+	if _, err := os.Stat(lib); err != nil {
+		return nil, fmt.Errorf("%w: %s (run scripts/fetch-runtime.sh or set POLYSEG_ORT_LIB): %w", ErrNoRuntime, lib, err)
+	}
+	if !ortEnv.done {
+		ortEnv.done, ortEnv.lib, ortEnv.libNote = true, lib, libNote
 		ort.SetSharedLibraryPath(lib)
 		if err := ort.InitializeEnvironment(ort.WithLogLevelError()); err != nil {
 			ortEnv.err = fmt.Errorf("initialise ONNX Runtime from %s: %w", lib, err)
+		} else {
+			ortEnv.version = ort.GetVersion()
 		}
-	})
+	}
 	if ortEnv.err != nil {
 		return nil, ortEnv.err
 	}
 	if ortEnv.lib != lib {
 		return nil, fmt.Errorf("ONNX Runtime already loaded from %s in this process; cannot also load %s", ortEnv.lib, lib)
 	}
-	return &Runtime{lib: lib, cacheDir: cache, want: want, threads: threads, provider: want}, nil
+	return &Runtime{lib: lib, cacheDir: cache, want: want, threads: threads, libNote: libNote}, nil
+}
+
+// chooseLibrary picks the library a process loads when none is named: the
+// GPU runtime when CUDA may be used and both it and an NVIDIA device are
+// there, else the CPU runtime. note says why CUDA will not be offered.
+func chooseLibrary(cache string, want Provider, gpu hostGPUInfo) (lib, note string) {
+	cpu := filepath.Join(cache, "runtime", "libonnxruntime.so.1")
+	if want == ProviderCPU {
+		return cpu, ""
+	}
+	g := GPURuntimePaths(cache)
+	if err := g.check(); err != nil {
+		return cpu, err.Error()
+	}
+	if gpu.err != nil {
+		return cpu, gpu.err.Error()
+	}
+	return g.Core, ""
 }
 
 // DefaultCacheDir returns $POLYSEG_CACHE when set; else the .cache folder
@@ -177,19 +226,68 @@ func (r *Runtime) Library() string { return r.lib }
 // Threads returns the intra-op thread count sessions get.
 func (r *Runtime) Threads() int { return r.threads }
 
-// Provider returns the execution provider the most recent session actually
-// got, and when it differs from the one asked for, why.
+// Version returns the loaded ONNX Runtime's version, e.g. "1.30.0".
+func (r *Runtime) Version() string {
+	ortEnv.mu.Lock()
+	defer ortEnv.mu.Unlock()
+	return ortEnv.version
+}
+
+// Requested returns the execution provider asked for.
+func (r *Runtime) Requested() Provider { return r.want }
+
+// Provider sums up where the models loaded so far run: CUDA when any runs
+// there, else the CPU (the provider asked for before any model is loaded),
+// and a note naming each model that runs elsewhere than asked, and why.
 func (r *Runtime) Provider() (Provider, string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.provider, r.note
+	if len(r.placed) == 0 {
+		return r.want, ""
+	}
+	p := ProviderCPU
+	for _, pl := range r.placed {
+		if pl.Provider == ProviderCUDA {
+			p = ProviderCUDA
+		}
+	}
+	// One reason for every model (no GPU runtime, no GPU) is said once;
+	// otherwise each model that is not where asked is named with its own.
+	same := true
+	for _, pl := range r.placed {
+		same = same && pl.Provider == r.placed[0].Provider && pl.Note == r.placed[0].Note
+	}
+	if same {
+		return p, r.placed[0].Note
+	}
+	var notes []string
+	seen := map[string]bool{}
+	for _, pl := range r.placed {
+		if pl.Note == "" || seen[pl.Model+pl.Note] {
+			continue
+		}
+		seen[pl.Model+pl.Note] = true
+		notes = append(notes, fmt.Sprintf("%s on %s: %s", pl.Model, pl.Provider, pl.Note))
+	}
+	return p, strings.Join(notes, "; ")
+}
+
+// Placements returns where each model loaded so far runs, in load order
+// (a model loaded twice appears twice).
+func (r *Runtime) Placements() []Placement {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]Placement(nil), r.placed...)
 }
 
 // Session is one ONNX model loaded for repeated runs. It is safe for
 // concurrent use (ONNX Runtime's Run is).
 type Session struct {
+	// Manifest describes the model file that runs: on CUDA, possibly a
+	// variant made for it (polyseg gpu-prepare) of the manifest asked for.
 	Manifest *models.Manifest
 	provider Provider
+	note     string
 	inNames  []string
 	outNames []string
 	s        *ort.DynamicAdvancedSession
@@ -197,6 +295,9 @@ type Session struct {
 
 // Provider returns the execution provider this session runs on.
 func (s *Session) Provider() Provider { return s.provider }
+
+// Note says why the session runs elsewhere than asked, or is empty.
+func (s *Session) Note() string { return s.note }
 
 // LoadModel verifies the manifest's model file (sha256), checks its
 // signature against the manifest and creates a session for it. kind, when
@@ -224,42 +325,32 @@ func (r *Runtime) LoadModel(m *models.Manifest, kind string) (*Session, error) {
 		s.outNames = append(s.outNames, t.Name)
 	}
 
-	try := []Provider{ProviderCPU}
-	switch {
-	case r.want == ProviderCUDA:
-		try = []Provider{ProviderCUDA, ProviderCPU}
-	case r.want == ProviderAuto && r.hasCUDAProvider():
-		try = []Provider{ProviderCUDA, ProviderCPU}
-	}
 	var note string
-	for _, p := range try {
-		sess, err := r.newSession(path, s.inNames, s.outNames, p)
+	if r.want != ProviderCPU {
+		// CUDA first; every way it can fail ends on the CPU with a reason.
+		cs, cm, err := r.cudaSession(m, path, s.inNames, s.outNames)
+		if err == nil {
+			s.s, s.provider, s.Manifest = cs, ProviderCUDA, cm
+		} else {
+			note = err.Error()
+		}
+	}
+	if s.s == nil {
+		sess, err := r.newSession(path, s.inNames, s.outNames, nil)
 		if err != nil {
-			if p == ProviderCUDA {
-				note = fmt.Sprintf("CUDA unavailable (%v); running on the CPU", err)
-				continue
-			}
 			return nil, fmt.Errorf("model %q: create session for %s: %w", m.Name, path, err)
 		}
-		s.s, s.provider = sess, p
-		break
+		s.s, s.provider, s.note = sess, ProviderCPU, note
 	}
 	r.mu.Lock()
-	r.provider, r.note = s.provider, note
+	r.placed = append(r.placed, Placement{Model: s.Manifest.Name, Provider: s.provider, Note: s.note})
 	r.mu.Unlock()
 	return s, nil
 }
 
-// hasCUDAProvider reports whether the library's folder holds the CUDA
-// provider plugin. Without it appending CUDA can only fail (the CPU build
-// fetched by scripts/fetch-runtime.sh lists CUDA but lacks the plugin), and
-// ONNX Runtime logs that failure on stderr, so "auto" does not try.
-func (r *Runtime) hasCUDAProvider() bool {
-	_, err := os.Stat(filepath.Join(filepath.Dir(r.lib), "libonnxruntime_providers_cuda.so"))
-	return err == nil
-}
-
-func (r *Runtime) newSession(path string, in, out []string, p Provider) (*ort.DynamicAdvancedSession, error) {
+// newSession creates a session with the runtime's threads; ep, when not
+// nil, appends an execution provider to its options.
+func (r *Runtime) newSession(path string, in, out []string, ep func(*ort.SessionOptions) error) (*ort.DynamicAdvancedSession, error) {
 	o, err := ort.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -272,13 +363,8 @@ func (r *Runtime) newSession(path string, in, out []string, p Provider) (*ort.Dy
 	if err := o.SetInterOpNumThreads(1); err != nil {
 		return nil, err
 	}
-	if p == ProviderCUDA {
-		co, err := ort.NewCUDAProviderOptions()
-		if err != nil {
-			return nil, err
-		}
-		defer co.Destroy()
-		if err := o.AppendExecutionProviderCUDA(co); err != nil {
+	if ep != nil {
+		if err := ep(o); err != nil {
 			return nil, err
 		}
 	}

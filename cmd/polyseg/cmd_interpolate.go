@@ -103,7 +103,7 @@ func runInterpolate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := volume.WriteLabels(out, filled, v); err != nil {
 		return err
 	}
-	report(stdout, out, value, name, plane, st.Annotated, st.Filled, st.Added, st.Blocked, v.Spacing())
+	reportFill(stdout, out, value, name, plane, st.Annotated, st.Filled, st.Added, st.Blocked, v.Spacing())
 	return nil
 }
 
@@ -134,7 +134,7 @@ func interpolatePlain(ctx context.Context, in, out string, value uint16, name st
 	if err := volume.WriteLabels(out, res.Labels, &volume.Volume{Grid: l.Grid, Meta: hdr.Meta}); err != nil {
 		return err
 	}
-	report(stdout, out, value, name, plane, res.Annotated, res.Filled, res.Added, res.Blocked, l.Spacing())
+	reportFill(stdout, out, value, name, plane, res.Annotated, res.Filled, res.Added, res.Blocked, l.Spacing())
 	return nil
 }
 
@@ -151,7 +151,7 @@ func checkFillable(l *volume.Labels, axis int, value uint16, name, path string, 
 	return nil
 }
 
-func report(w io.Writer, out string, value uint16, name string, plane viewer.Plane, annotated, filled []int, added, blocked int, sp [3]float64) {
+func reportFill(w io.Writer, out string, value uint16, name string, plane viewer.Plane, annotated, filled []int, added, blocked int, sp [3]float64) {
 	fmt.Fprintf(w, "wrote %s: label %d (%s) filled on %d %s slices between %d drawn ones: %d voxels added (%.1f mL)",
 		out, value, name, len(filled), plane, len(annotated), added, float64(added)*sp[0]*sp[1]*sp[2]/1000)
 	if blocked > 0 {

@@ -16,7 +16,7 @@ func init() {
 	register(command{
 		name:    "refine",
 		summary: "refine a coarse label volume with Segment Anything, slice by slice",
-		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] [--trim-std X] [--series UID|N] [--allow-gaps] IN OUT.nii[.gz]",
+		usage:   "--coarse MASK [--label N] [--window L/W] [--margin-mm MM] [--min-iou X] [--max-area-change X] [--max-hu-shift X] [--trim-std X] [--provider auto|cpu|cuda] [--threads N] [--series UID|N] [--allow-gaps] IN OUT.nii[.gz]",
 		run:     runRefine,
 	})
 }
@@ -123,11 +123,7 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			o.Windows[l] = win.w
 		}
 	}
-	prov, note := rt.Provider()
-	fmt.Fprintf(stderr, "SAM on %s (%d threads)\n", prov, rt.Threads())
-	if note != "" {
-		fmt.Fprintf(stderr, "note: %s\n", note)
-	}
+	printPlacements(stderr, rt, sam.Placements()...)
 	progress := newProgressLine(stderr, "refine")
 	o.Progress = progress
 	refined, st, err := sam.Refine(ctx, v, coarse, o)

@@ -55,6 +55,18 @@ func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 	return rt, nil
 }
 
+// printPlacements says on stderr where each model runs (every command's
+// output names the provider that ran each model), with ONNX Runtime's
+// version and, when a model runs elsewhere than asked, why.
+func printPlacements(w io.Writer, rt *inference.Runtime, ps ...inference.Placement) {
+	for _, p := range ps {
+		fmt.Fprintf(w, "model %s on %s (ONNX Runtime %s, %d threads)\n", p.Model, p.Provider, rt.Version(), rt.Threads())
+		if p.Note != "" {
+			fmt.Fprintf(w, "note: %s: %s\n", p.Model, p.Note)
+		}
+	}
+}
+
 // checkOutput refuses an output that would replace one of the inputs, and
 // an output whose folder is missing or cannot be written, before any long
 // work: a refusal after minutes of inference would waste them.
@@ -155,11 +167,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	prov, note := rt.Provider()
-	fmt.Fprintf(stderr, "model %s on %s (%d threads)\n", m.Name, prov, rt.Threads())
-	if note != "" {
-		fmt.Fprintf(stderr, "note: %s\n", note)
-	}
+	printPlacements(stderr, rt, u.Placement())
 	progress := newProgressLine(stderr, "segment")
 	l, err := u.Segment(ctx, v, inference.SegmentOptions{Batch: *batch, LargestComponent: *largest, Progress: progress})
 	progress.end()

@@ -16,7 +16,6 @@ from . import experiment as exp
 from .common import atomic_write_text, pick_device
 from .data import Case, Preprocess, build_cache, discover_cases, parse_case_spec
 from .evaluate import evaluate_cases, write_results
-from .export import export_onnx, verify_export, write_manifest, write_reference
 from .finetune import FinetuneConfig, finetune, load_unet
 from .model import UNetConfig, count_parameters
 from .pretrain import PRETRAIN_STRATEGIES, PretrainConfig, pretrain
@@ -110,6 +109,9 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    # imported here: onnx is needed only to export (a GPU machine's Python may lack it)
+    from .export import export_onnx, verify_export, write_manifest, write_reference
+
     unet, ck = load_unet(args.checkpoint)
     labels = ck["labels"]
     if args.keep_labels:

@@ -16,6 +16,20 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 import torch
 
+try:
+    from tqdm import tqdm
+except ImportError:  # progress bars are optional (a GPU machine's Python may lack tqdm)
+
+    class tqdm:  # type: ignore[no-redef]
+        def __init__(self, it: Iterable, **kwargs: object):
+            self.it = it
+
+        def __iter__(self) -> Iterator:
+            return iter(self.it)
+
+        def set_postfix(self, **kwargs: object) -> None:
+            pass
+
 
 def seed_everything(seed: int, deterministic: bool = False) -> None:
     random.seed(seed)
@@ -143,8 +157,10 @@ def load_images(images: np.ndarray, ids: np.ndarray) -> torch.Tensor:
 
 
 def plot_curves(path: Path, series: dict[str, tuple[list[float], list[float]]], title: str, ylabel: str) -> None:
-    import matplotlib
-
+    try:
+        import matplotlib
+    except ImportError:  # plots are optional; the JSON-lines logs hold the same numbers
+        return
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -26,7 +26,8 @@ import nibabel as nib
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
+
+from . import ndi
 
 NIFTI_RE = re.compile(r"\.nii(\.gz)?$")
 
@@ -130,7 +131,7 @@ def _resample_nearest(label: nib.Nifti1Image, target_shape: tuple[int, ...], tar
     # world -> label voxel for every target voxel, nearest neighbour, 0 outside
     m = np.linalg.inv(label.affine) @ target_affine
     data = np.asarray(label.dataobj)
-    return ndimage.affine_transform(data, m[:3, :3], offset=m[:3, 3], output_shape=target_shape, order=0, mode="constant", cval=0)
+    return ndi.affine_nearest(data, m[:3, :3], m[:3, 3], target_shape)
 
 
 def load_case(case: Case) -> LoadedCase:

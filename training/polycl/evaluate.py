@@ -19,24 +19,19 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
+from . import ndi
 from .common import atomic_write_text
 from .data import Case, LoadedCase, Preprocess, from_radiological, load_case, resize_images, to_radiological, window01
 from .model import UNet
 
 
-def surface(mask: np.ndarray) -> np.ndarray:
-    """Voxels of the mask with a 6-neighbour outside it (the image border counts as outside)."""
-    er = ndimage.binary_erosion(mask, structure=ndimage.generate_binary_structure(mask.ndim, 1), border_value=0)
-    return mask & ~er
+surface = ndi.surface
 
 
 def directed_distances(a: np.ndarray, b: np.ndarray, spacing: tuple[float, ...]) -> np.ndarray:
     """Distances (mm) from each surface voxel of a to the nearest surface voxel of b."""
-    sa, sb = surface(a), surface(b)
-    dt = ndimage.distance_transform_edt(~sb, sampling=spacing)
-    return dt[sa]
+    return ndi.distances_to(surface(a), surface(b), spacing)
 
 
 @dataclass
@@ -69,7 +64,7 @@ def compare(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...]) -> Me
     dice = 2.0 * int((pred & ref).sum()) / (np_ + nr)
     # distances only involve surface voxels: crop to the masks' joint bounding box plus one
     # voxel (where the volume allows), which leaves every surface and distance unchanged
-    box = ndimage.find_objects((pred | ref).astype(np.uint8))[0]
+    box = ndi.bounding_box(pred | ref)
     box = tuple(slice(max(s.start - 1, 0), s.stop + 1) for s in box)
     pred, ref = pred[box], ref[box]
     d_pr = directed_distances(pred, ref, spacing)
@@ -100,12 +95,7 @@ FIELDS = ["scan", "label", "dice", "hd95_mm", "assd_mm", "pred_ml", "ref_ml", "r
 
 def largest_component(mask: np.ndarray) -> np.ndarray:
     """The largest 26-connected component of a 3D mask (nnU-Net-style post-processing)."""
-    lab, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
-    if n <= 1:
-        return mask
-    sizes = np.bincount(lab.ravel())
-    sizes[0] = 0
-    return lab == int(sizes.argmax())
+    return ndi.largest_component(mask)
 
 
 def evaluate_cases(unet: UNet, cases: list[Case | LoadedCase], pp: Preprocess, labels: list[int], names: list[str],

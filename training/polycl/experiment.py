@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import dist as D
 from .common import atomic_write_text, pick_device
 from .data import Case, Preprocess, build_cache, discover_cases, load_case
 from .evaluate import evaluate_cases, summarize
@@ -58,6 +59,13 @@ PROFILES = {
     # seconds: exercises every step of the pipeline (tests, smoke runs)
     "smoke": Profile("smoke", 32, (4, 8), (32, 32, 12), 4, 2, 1, 2, 1, (1, 2), (0,),
                      pre_epochs=1, pre_anchors=16, pre_batch=8, ft_epochs=1, ft_steps=2, ft_batch=4, restart_epochs=10),
+    # one GPU (an H200 here), a few minutes for the whole grid: the method's 16..256-channel
+    # network at 256 px on 256x256x48 polyseg phantoms (scripts/gpu/check.sh makes them and
+    # checks them against scripts/gpu/data.sha256), the authors' schedule scaled down: 20
+    # pre-training epochs of 512 anchors, 15 fine-tuning epochs of 20 batches, warm restarts
+    # every 5 epochs instead of 10 of 100. The quick profile's scans and budgets.
+    "gpu": Profile("gpu", 256, (16, 32, 64, 128, 256), (256, 256, 48), 16, 8, 2, 10, 6, (1, 2, 5, 8), (0, 1, 2),
+                   pre_epochs=20, pre_anchors=512, pre_batch=32, ft_epochs=15, ft_steps=20, ft_batch=16, restart_epochs=5),
     # a GPU: the method's network and input size, the authors' schedule
     "full": Profile("full", 256, (16, 32, 64, 128, 256), (256, 256, 64), 40, 24, 4, 30, 10, (1, 2, 5, 24), (0, 1, 2),
                     pre_epochs=100, pre_anchors=0, pre_batch=30, ft_epochs=50, ft_steps=20, ft_batch=16, restart_epochs=10),
@@ -81,21 +89,29 @@ def split_cases(a: list[Case], b: list[Case], p: Profile) -> dict[str, list[Case
 def run_experiment(p: Profile, data_a: Path, data_b: Path, real: list[Case], work: Path, device: str = "auto",
                    strategies: tuple[str, ...] = STRATEGIES, log=print) -> None:
     work = Path(work)
+    # Under torchrun every rank trains; rank 0 alone builds the cache, evaluates and writes.
+    info = D.init(device)
+    if not info.main:
+        log = lambda m: None  # noqa: E731
     split = split_cases(discover_cases(data_a), discover_cases(data_b), p)
     labels, names = [5], ["liver"]
     pp = Preprocess(size=p.size)
     all_cases = split["pool"] + split["val"] + split["unlabelled_b"]
+    if info.main:
+        build_cache(all_cases, pp, labels, work / "cache", log=log)
+    D.barrier(info)
     cache = build_cache(all_cases, pp, labels, work / "cache", log=log)
     model_cfg = UNetConfig(out_channels=len(labels), channels=p.channels)
-    atomic_write_text(work / "split.json", json.dumps({k: [c.name for c in v] for k, v in split.items()} | {"real": [c.name for c in real]}, indent=1))
+    if info.main:
+        atomic_write_text(work / "split.json", json.dumps({k: [c.name for c in v] for k, v in split.items()} | {"real": [c.name for c in real]}, indent=1))
     # pre-training pool: every slice of the labelled pool and the unlabelled scanner-B scans;
     # organ presence flags come from their phantom labels (the labels themselves are not used)
     pre_pool = cache.slices_of([c.name for c in split["pool"] + split["unlabelled_b"]])
     val_ids = cache.slices_of([c.name for c in split["val"]])
     log("loading test scans")
     tests = {"A": [load_case(c) for c in split["test_a"]], "B": [load_case(c) for c in split["test_b"]],
-             **{c.name: [load_case(c)] for c in real}}
-    dev = pick_device(device)
+             **{c.name: [load_case(c)] for c in real}} if info.main else {}
+    dev = D.device_for(info, pick_device(device))
     for seed in p.seeds:
         for strategy in strategies:
             enc = None
@@ -118,15 +134,17 @@ def run_experiment(p: Profile, data_a: Path, data_b: Path, real: list[Case], wor
                 best = finetune(cache, cache.slices_of(chosen), val_ids, model_cfg,
                                 FinetuneConfig(epochs=p.ft_epochs, steps_per_epoch=p.ft_steps, batch_size=p.ft_batch, restart_epochs=p.restart_epochs,
                                                bce_weight=p.bce_weight, pretrained=str(enc) if enc else None, seed=seed, device=device), ft_dir, progress=False)
-                unet, _ = load_unet(best)
-                result = {"strategy": strategy, "budget": budget, "seed": seed, "train_scans": chosen, "domains": {}}
-                for dom, cases in tests.items():
-                    rows = evaluate_cases(unet, cases, pp, labels, names, dev)
-                    result["domains"][dom] = {"rows": rows, "summary": summarize(rows)}
-                res_path.parent.mkdir(parents=True, exist_ok=True)
-                atomic_write_text(res_path, json.dumps(result, indent=1, default=lambda v: None))
-                d = {k: round(v["summary"]["liver"]["dice_mean"], 3) for k, v in result["domains"].items()}
-                log(f"{strategy} budget {budget} seed {seed}: Dice {d} ({time.time() - t0:.0f} s)")
+                if info.main:
+                    unet, _ = load_unet(best)
+                    result = {"strategy": strategy, "budget": budget, "seed": seed, "train_scans": chosen, "domains": {}}
+                    for dom, cases in tests.items():
+                        rows = evaluate_cases(unet, cases, pp, labels, names, dev)
+                        result["domains"][dom] = {"rows": rows, "summary": summarize(rows)}
+                    res_path.parent.mkdir(parents=True, exist_ok=True)
+                    atomic_write_text(res_path, json.dumps(result, indent=1, default=lambda v: None))
+                    d = {k: round(v["summary"]["liver"]["dice_mean"], 3) for k, v in result["domains"].items()}
+                    log(f"{strategy} budget {budget} seed {seed}: Dice {d} ({time.time() - t0:.0f} s)")
+                D.barrier(info)
 
 
 def _fmt(xs: list[float]) -> str:
@@ -177,7 +195,10 @@ def report(work: Path, out_md: Path, plot_dir: Path, header: str = "") -> str:
                                 for r in rs] for d in domains}
                     lines.append(f"| {s} | {b} | " + " | ".join(_fmt(diff[d]) for d in domains) + " |")
     table = "\n".join(lines) + "\n"
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError:  # a machine without matplotlib still gets the table
+        return table + "\n(plots not drawn: matplotlib is not installed)\n"
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

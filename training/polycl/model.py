@@ -15,6 +15,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .dist import BatchDropout
+
 
 @dataclass
 class UNetConfig:
@@ -47,7 +49,7 @@ class ConvBlock(nn.Module):
             nn.Conv2d(cout, cout, 3, padding=1),
             nn.InstanceNorm2d(cout, affine=True),
             nn.LeakyReLU(slope),
-            nn.Dropout(dropout),
+            BatchDropout(dropout),  # nn.Dropout that stays the same under torchrun
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
+from . import dist as D
 from .augment import AugmentConfig, random_view
-from .common import JsonlLog, atomic_torch_save, cosine_restart_lr, load_images, pick_device, plot_curves, prefetch, seed_everything
+from .common import JsonlLog, atomic_torch_save, cosine_restart_lr, load_images, pick_device, plot_curves, prefetch, seed_everything, tqdm
 from .data import SliceCache
 from .losses import InBatchInfoNCE, NTXent, TripletCosineLoss
 from .model import ContrastiveNet, UNetConfig
@@ -42,16 +42,20 @@ class NonFiniteLoss(RuntimeError):
 
 def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: PretrainConfig,
              out_dir: Path, progress: bool = True) -> Path:
-    """Pre-train on the slices `pool` (indices into the cache); returns the encoder checkpoint."""
+    """Pre-train on the slices `pool` (indices into the cache); returns the encoder checkpoint.
+    Under torchrun every rank runs this with the same arguments (polycl.dist)."""
     if cfg.strategy not in PRETRAIN_STRATEGIES:
         raise ValueError(f"unknown strategy {cfg.strategy!r}, want one of {PRETRAIN_STRATEGIES}")
     out_dir = Path(out_dir)
+    info = D.init(cfg.device)
     seed_everything(cfg.seed, cfg.deterministic)
-    device = pick_device(cfg.device)
+    device = D.device_for(info, pick_device(cfg.device))
     net = ContrastiveNet(model_cfg).to(device)
+    model = D.wrap(net, info, device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    log = JsonlLog(out_dir / "pretrain.jsonl")
-    log.write(event="start", config=asdict(cfg), model=model_cfg.to_dict(), pool=len(pool), device=str(device))
+    log = JsonlLog(out_dir / "pretrain.jsonl" if info.main else None)
+    progress = progress and info.main
+    log.write(event="start", config=asdict(cfg), model=model_cfg.to_dict(), pool=len(pool), device=str(device), world=info.world)
     pool = np.asarray(pool, np.int64)
 
     if cfg.strategy == "simclr":
@@ -82,18 +86,31 @@ def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: Pr
         batches = [b for b in batches if len(b) >= 2]  # a batch of one has no in-batch negatives
         net.train()
         total, n, t0 = 0.0, 0, time.time()
-        bar = tqdm(prefetch(batches, lambda b: (load_images(cache.images, pool[b.reshape(-1)]), len(b))),
+        def load(b: np.ndarray) -> tuple[torch.Tensor, int, np.ndarray]:
+            # this rank's rows of the batch; SimCLR augments the whole batch on every rank, so
+            # that the views come from the one generator sequence a single process draws
+            pos, _ = D.shard(len(b), info)
+            rows_here = b if sampler is None else b[pos]
+            return load_images(cache.images, pool[rows_here.reshape(-1)]), len(b), pos
+
+        bar = tqdm(prefetch(batches, load),
                    total=len(batches), desc=f"pretrain {cfg.strategy} {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False)
-        for it, (x, bsz) in enumerate(bar):
+        for it, (x, bsz, pos) in enumerate(bar):
             for g in opt.param_groups:
                 g["lr"] = cosine_restart_lr(cfg.lr, epoch + it / len(batches), cfg.restart_epochs)
             x = x.to(device, non_blocking=True)
             if sampler is None:
-                z1 = net(random_view(x, aug, gen))
-                z2 = net(random_view(x, aug, gen))
+                v1 = random_view(x, aug, gen)
+                v2 = random_view(x, aug, gen)
+                if info.enabled:
+                    v1, v2 = v1[torch.from_numpy(pos).to(device)], v2[torch.from_numpy(pos).to(device)]
+                with D.sharded(pos, bsz, info, device):
+                    z1 = D.gather(model(v1), bsz, info)
+                    z2 = D.gather(model(v2), bsz, info)
                 loss = loss_fn(z1, z2)
             else:
-                z = net(x).view(bsz, 3, -1)  # rows are (anchor, positive, negative)
+                with D.sharded(D.rows(pos, 3), 3 * bsz, info, device):
+                    z = D.gather(model(x).view(len(pos) if info.enabled else bsz, 3, -1), bsz, info)  # rows are (anchor, positive, negative)
                 loss = loss_fn(z[:, 0], z[:, 1], z[:, 2])
             if not torch.isfinite(loss):
                 log.write(event="non-finite", epoch=epoch, step=it, loss=float(loss))
@@ -110,9 +127,11 @@ def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: Pr
         log.write(event="epoch", **rec)
 
     ckpt = out_dir / "encoder.pt"
-    atomic_torch_save({"kind": "encoder", "model_config": model_cfg.to_dict(), "pretrain_config": asdict(cfg),
-                       "encoder": net.encoder.state_dict(), "head": net.head.state_dict(), "history": history}, ckpt)
-    plot_curves(out_dir / "pretrain_loss.png", {cfg.strategy: ([h["epoch"] for h in history], [h["loss"] for h in history])},
-                f"pre-training loss ({cfg.strategy})", "loss")
-    log.write(event="done", checkpoint=str(ckpt))
+    if info.main:
+        atomic_torch_save({"kind": "encoder", "model_config": model_cfg.to_dict(), "pretrain_config": asdict(cfg),
+                           "encoder": net.encoder.state_dict(), "head": net.head.state_dict(), "history": history}, ckpt)
+        plot_curves(out_dir / "pretrain_loss.png", {cfg.strategy: ([h["epoch"] for h in history], [h["loss"] for h in history])},
+                    f"pre-training loss ({cfg.strategy})", "loss")
+        log.write(event="done", checkpoint=str(ckpt))
+    D.barrier(info)  # the checkpoint exists for every rank from here on
     return ckpt

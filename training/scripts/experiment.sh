@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The label-efficiency experiment of docs/experiment.md. Run from training/:
 #   scripts/experiment.sh            # quick profile: 2 CPU cores, ~35-45 min
+#   PROFILE=gpu scripts/experiment.sh    # the method's network at 256 px, one GPU, minutes (docs/gpu.md)
 #   PROFILE=full scripts/experiment.sh   # the method's network and schedule, for a GPU
 # Resumable: finished runs are skipped. Writes ../docs/experiment-results.md and ../docs/experiment/*.png.
 set -euo pipefail
@@ -13,6 +14,7 @@ REAL=../../shared/data/real/totalsegmentator
 POLYSEG=${POLYSEG:-out/polyseg}
 case "$PROFILE" in
   quick) SIZE=96; SLICES=64; NA=16; NB=10 ;;
+  gpu) SIZE=256; SLICES=48; NA=16; NB=10 ;;
   full) SIZE=256; SLICES=64; NA=40; NB=30 ;;
   *) echo "unknown PROFILE $PROFILE" >&2; exit 2 ;;
 esac
