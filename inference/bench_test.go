@@ -7,28 +7,15 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/models"
 )
 
 // benchSlice returns patient B's slice with the largest liver area, its
 // reference liver box and the image.
 func benchSlice(b *testing.B) (img []float32, rows, cols int, box Box2D) {
-	v, l, _ := realdata.PatientB(b, realData)
-	sl, err := NewSlicer(v.Grid, Axial)
-	if err != nil {
-		b.Fatal(err)
-	}
-	best, area := 0, 0
-	for k := 0; k < sl.Slices; k++ {
-		m, _ := sl.Mask(l, k, 5)
-		if a := m.Area(); a > area {
-			best, area = k, a
-		}
-	}
-	m, _ := sl.Mask(l, best, 5)
-	box, _ = m.Bounds()
-	img, err = sl.Image(v, best)
+	v, sl, anchor := benchLiver(b)
+	box, _ = anchor.Mask.Bounds()
+	img, err := sl.Image(v, anchor.Slice)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -3,6 +3,8 @@ package interp
 import (
 	"fmt"
 	"math"
+
+	"github.com/polyseg/polyseg/metrics"
 )
 
 // Mask is a binary image, row-major: pixel (r, c) is Data[r*Cols+c].
@@ -212,48 +214,7 @@ func (s *scratch) squaredEDT(dst []float64, mask []bool, feature bool, h, w int,
 }
 
 // transform1D replaces row (whose values are s.f) by its 1-D squared
-// distance transform with squared spacing s2: d(p) = min_q s2·(p−q)² + f(q),
-// Felzenszwalb and Huttenlocher's lower envelope of parabolas. Infinite
-// f(q) contribute no parabola.
+// distance transform with squared spacing s2 (metrics.Envelope).
 func (s *scratch) transform1D(row []float64, s2 float64) {
-	f, v, z := s.f, s.v, s.z
-	n := len(f)
-	k := -1
-	for q := 0; q < n; q++ {
-		if math.IsInf(f[q], 1) {
-			continue
-		}
-		fq := f[q] + s2*float64(q*q)
-		for k >= 0 {
-			p := v[k]
-			// Where the parabola of q starts to lie below that of p.
-			x := (fq - (f[p] + s2*float64(p*p))) / (2 * s2 * float64(q-p))
-			if x <= z[k] {
-				k--
-				continue
-			}
-			k++
-			v[k], z[k] = q, x
-			break
-		}
-		if k < 0 {
-			k = 0
-			v[0], z[0] = q, math.Inf(-1)
-		}
-		z[k+1] = math.Inf(1)
-	}
-	if k < 0 {
-		for i := range row {
-			row[i] = math.Inf(1)
-		}
-		return
-	}
-	j := 0
-	for p := 0; p < n; p++ {
-		for z[j+1] < float64(p) {
-			j++
-		}
-		d := float64(p - v[j])
-		row[p] = s2*d*d + f[v[j]]
-	}
+	metrics.Envelope(s.f, row, s.v, s.z, s2)
 }

@@ -143,7 +143,7 @@ func distanceTransform(ctx context.Context, f []float64, n [3]int, sp [3]float64
 					for i := range buf {
 						buf[i] = f[b+i*stride]
 					}
-					envelope(buf, res, v, z, w2)
+					Envelope(buf, res, v, z, w2)
 					for i, x := range res {
 						f[b+i*stride] = x
 					}
@@ -155,8 +155,13 @@ func distanceTransform(ctx context.Context, f []float64, n [3]int, sp [3]float64
 	return nil
 }
 
-// envelope computes res[q] = min_p (f[p] + w2·(q-p)²) in linear time.
-func envelope(f, res []float64, v []int, z []float64, w2 float64) {
+// Envelope is the one-dimensional squared distance transform of
+// Felzenszwalb and Huttenlocher: res[q] = min_p (f[p] + w2·(q−p)²) over
+// the finite f[p], the lower envelope of parabolas, in linear time (+Inf
+// everywhere when every f[p] is). v and z are scratch space of len(f) and
+// len(f)+1; res may not be f. Other packages build their transforms on it
+// (interp's, over one plane of a label volume).
+func Envelope(f, res []float64, v []int, z []float64, w2 float64) {
 	n := len(f)
 	k := -1
 	for q := 0; q < n; q++ {
