@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"container/list"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -26,11 +25,9 @@ import (
 // memory cache has dropped, so that no slice is encoded twice.
 type embeddingCache struct {
 	dir string // "" disables the disk cache
-	max int
 
 	mu      sync.Mutex
-	ll      *list.List // of *Embedding, most recent at the front
-	items   map[string]*list.Element
+	mem     *lru[*Embedding]
 	pending map[string]*Embedding // queued for the disk, not yet written
 
 	writes  chan *Embedding
@@ -43,7 +40,7 @@ type embeddingCache struct {
 const writeQueue = 8
 
 func newEmbeddingCache(max int, dir string) *embeddingCache {
-	c := &embeddingCache{dir: dir, max: max, ll: list.New(), items: map[string]*list.Element{}, pending: map[string]*Embedding{}}
+	c := &embeddingCache{dir: dir, mem: newLRU[*Embedding](max), pending: map[string]*Embedding{}}
 	if dir != "" {
 		c.writes = make(chan *Embedding, writeQueue)
 		go c.writer()
@@ -79,10 +76,9 @@ const embeddingMagic = "PSEMB001"
 
 func (c *embeddingCache) get(key string) *Embedding {
 	c.mu.Lock()
-	if el, ok := c.items[key]; ok {
-		c.ll.MoveToFront(el)
+	if e, ok := c.mem.get(key); ok {
 		c.mu.Unlock()
-		return el.Value.(*Embedding)
+		return e
 	}
 	if e, ok := c.pending[key]; ok {
 		c.mu.Unlock()
@@ -104,7 +100,7 @@ func (c *embeddingCache) get(key string) *Embedding {
 // the disk file.
 func (c *embeddingCache) has(key string) bool {
 	c.mu.Lock()
-	_, ok := c.items[key]
+	ok := c.mem.has(key)
 	_, queued := c.pending[key]
 	c.mu.Unlock()
 	if ok || queued || c.dir == "" {
@@ -129,16 +125,7 @@ func (c *embeddingCache) put(e *Embedding) {
 func (c *embeddingCache) remember(e *Embedding) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[e.Key]; ok {
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.items[e.Key] = c.ll.PushFront(e)
-	for c.ll.Len() > c.max {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		delete(c.items, last.Value.(*Embedding).Key)
-	}
+	c.mem.add(e.Key, e)
 }
 
 func (c *embeddingCache) path(key string) string {

@@ -1,7 +1,6 @@
 package inference
 
 import (
-	"container/list"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -19,18 +18,16 @@ import (
 // one that does not read back whole and finite is recomputed, never used.
 type sam2FrameCache struct {
 	dir string // "" keeps frames in memory only
-	max int
 	// shared returns the one copy of the positional embedding frames read
 	// from disk should point to (see SAM2.sharedPos).
 	shared func([]float32) []float32
 
-	mu    sync.Mutex
-	ll    *list.List // of *sam2Frame, most recent at the front
-	items map[string]*list.Element
+	mu  sync.Mutex
+	mem *lru[*sam2Frame]
 }
 
 func newSAM2FrameCache(max int, dir string, shared func([]float32) []float32) *sam2FrameCache {
-	return &sam2FrameCache{dir: dir, max: max, shared: shared, ll: list.New(), items: map[string]*list.Element{}}
+	return &sam2FrameCache{dir: dir, shared: shared, mem: newLRU[*sam2Frame](max)}
 }
 
 // sam2FrameMagic starts every cache file; the digits change with the layout.
@@ -55,10 +52,9 @@ func sam2FrameParts(f *sam2Frame) []struct {
 
 func (c *sam2FrameCache) get(key string) *sam2Frame {
 	c.mu.Lock()
-	if el, ok := c.items[key]; ok {
-		c.ll.MoveToFront(el)
+	if f, ok := c.mem.get(key); ok {
 		c.mu.Unlock()
-		return el.Value.(*sam2Frame)
+		return f
 	}
 	c.mu.Unlock()
 	if c.dir == "" {
@@ -84,16 +80,7 @@ func (c *sam2FrameCache) put(f *sam2Frame) {
 func (c *sam2FrameCache) remember(f *sam2Frame) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if el, ok := c.items[f.key]; ok {
-		c.ll.MoveToFront(el)
-		return
-	}
-	c.items[f.key] = c.ll.PushFront(f)
-	for c.ll.Len() > c.max {
-		last := c.ll.Back()
-		c.ll.Remove(last)
-		delete(c.items, last.Value.(*sam2Frame).key)
-	}
+	c.mem.add(f.key, f)
 }
 
 func (c *sam2FrameCache) path(key string) string {
