@@ -154,8 +154,8 @@ func testVariantsMatch(t *testing.T, p prepared) {
 			if d > 1e-5 {
 				t.Errorf("slice %d, %d points: decoder outputs differ by %g", k, len(p.Points), d)
 			}
-			if dice2(pa.Mask, pb.Mask) < 0.999 {
-				t.Errorf("slice %d, %d points: masks differ (Dice %.4f)", k, len(p.Points), dice2(pa.Mask, pb.Mask))
+			if dice2D(pa.Mask, pb.Mask) < 0.999 {
+				t.Errorf("slice %d, %d points: masks differ (Dice %.4f)", k, len(p.Points), dice2D(pa.Mask, pb.Mask))
 			}
 		}
 	}

@@ -230,11 +230,6 @@ func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propa
 			break
 		}
 	}
-	// A chain between two anchors that stopped early leaves slices the
-	// other chain may still reach: run the survivors on into them.
-	if err := p.fillGaps(ctx, anchors, w); err != nil {
-		return nil, err
-	}
 	res := &Propagation{Info: info}
 	for _, r := range p.decided {
 		res.Slices = append(res.Slices, r)
@@ -242,39 +237,6 @@ func (e *SAMEngine) Propagate(ctx context.Context, req PropagateRequest) (*Propa
 	slices.SortFunc(res.Slices, func(a, b SliceResult) int { return a.Slice - b.Slice })
 	report(req.Progress, p.total, p.total, "done")
 	return res, nil
-}
-
-// fillGaps runs chains again between neighbouring anchors where slices are
-// still undecided because the chain meant for them stopped; they are
-// decided from the other side, up to the stop.
-func (p *propagation) fillGaps(ctx context.Context, anchors []Anchor, w models.Window) error {
-	for i := 1; i < len(anchors); i++ {
-		lo, hi := anchors[i-1].Slice, anchors[i].Slice
-		for k := lo + 1; k < hi; k++ {
-			if _, ok := p.decided[k]; ok {
-				continue
-			}
-			// Find the decided neighbour on either side with a mask.
-			for _, dir := range []int{+1, -1} {
-				from := k - dir
-				r, ok := p.decided[from]
-				if !ok || r.Mask == nil || r.Mask.Area() == 0 {
-					continue
-				}
-				c := newChain(dir, k, k, false, r.Mask, p.maskPrompt(r.Mask))
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-				res, err := p.step(ctx, c, w)
-				if err != nil {
-					return fmt.Errorf("propagate slice %d: %w", k, err)
-				}
-				p.emit(res)
-				break
-			}
-		}
-	}
-	return nil
 }
 
 func (p *propagation) emit(r SliceResult) {
@@ -404,7 +366,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 			}
 		}
 	}
-	gw = keepTouching(gw, cropMask(c.prev, win))
+	gw = overlapping(gw, cropMask(c.prev, win))
 	g := NewMask2D(raw.Rows, raw.Cols)
 	area := 0
 	gb := Box2D{R0: raw.Rows, C0: raw.Cols, R1: -1, C1: -1}

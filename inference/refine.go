@@ -346,20 +346,53 @@ func judge(img []float32, comp *Mask2D, p *Prediction, opts RefineOptions) Decis
 	return Replaced
 }
 
-// overlapping keeps the components of m that touch ref: SAM sometimes
-// returns a second blob elsewhere in the box's image, which is never the
-// organ the prompt was about.
+// overlapping keeps the 8-connected parts of m that touch ref: SAM
+// sometimes returns a second blob elsewhere in the box's image, which is
+// never the organ the prompt was about. The parts are found by a scanline
+// flood from the pixels they share with ref, so only the parts kept are
+// visited, a run of pixels at a time: a propagation asks this of every
+// slice.
 func overlapping(m, ref *Mask2D) *Mask2D {
-	lab, n := components2D(m)
-	keep := make([]bool, n+1)
-	for i, l := range lab {
-		if l != 0 && ref.Data[i] {
-			keep[l] = true
-		}
-	}
 	out := NewMask2D(m.Rows, m.Cols)
-	for i, l := range lab {
-		out.Data[i] = l != 0 && keep[l]
+	type span struct{ r, c0, c1 int } // a run on row r, c0..c1 inclusive
+	var todo []span
+	// fill marks the run of m through (r, c) and queues it.
+	fill := func(r, c int) {
+		row, done := m.Data[r*m.Cols:(r+1)*m.Cols], out.Data[r*m.Cols:(r+1)*m.Cols]
+		c0, c1 := c, c
+		for c0 > 0 && row[c0-1] && !done[c0-1] {
+			c0--
+		}
+		for c1 < m.Cols-1 && row[c1+1] && !done[c1+1] {
+			c1++
+		}
+		for x := c0; x <= c1; x++ {
+			done[x] = true
+		}
+		todo = append(todo, span{r, c0, c1})
+	}
+	for i, on := range m.Data {
+		if !on || !ref.Data[i] || out.Data[i] {
+			continue
+		}
+		fill(i/m.Cols, i%m.Cols)
+		for len(todo) > 0 {
+			sp := todo[len(todo)-1]
+			todo = todo[:len(todo)-1]
+			// The rows above and below, one pixel wider: diagonal
+			// neighbours connect.
+			for _, r := range [2]int{sp.r - 1, sp.r + 1} {
+				if r < 0 || r >= m.Rows {
+					continue
+				}
+				row, done := m.Data[r*m.Cols:(r+1)*m.Cols], out.Data[r*m.Cols:(r+1)*m.Cols]
+				for c := max(sp.c0-1, 0); c <= min(sp.c1+1, m.Cols-1); c++ {
+					if row[c] && !done[c] {
+						fill(r, c)
+					}
+				}
+			}
+		}
 	}
 	return out
 }
