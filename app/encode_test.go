@@ -37,9 +37,8 @@ func TestEncodeAhead(t *testing.T) {
 	}
 	sl, _ := inference.NewSlicer(g, inference.Axial)
 	for k := 0; k < 4; k++ {
-		img, _ := sl.Image(v, k)
-		if !sam.Cached(img, sl.Rows, sl.Cols, sam.Window(0)) {
-			t.Errorf("slice %d not in the cache", k)
+		if ok, err := sam.SliceCached(v, sl, k, sam.Window(0)); err != nil || !ok {
+			t.Errorf("slice %d not in the cache (%v)", k, err)
 		}
 	}
 	// The liver has its own window: the slices are encoded again in it.

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -47,8 +46,8 @@ type SAM struct {
 
 // samCounters count what the encoder did, for SAMStats.
 type samCounters struct {
-	encoded, hits, preempted atomic.Int64
-	decodeNanos              atomic.Int64
+	encoded, hits atomic.Int64
+	decodeNanos   atomic.Int64
 }
 
 // SAMStats says how often slice embeddings were computed and how often the
@@ -75,7 +74,10 @@ func (st SAMStats) HitRate() float64 {
 
 // Stats returns the counters since SAM was loaded.
 func (s *SAM) Stats() SAMStats {
-	return SAMStats{Encoded: s.stats.encoded.Load(), Preempted: s.stats.preempted.Load(), Hits: s.stats.hits.Load(),
+	s.sched.mu.Lock()
+	preempted := s.sched.preempted
+	s.sched.mu.Unlock()
+	return SAMStats{Encoded: s.stats.encoded.Load(), Preempted: preempted, Hits: s.stats.hits.Load(),
 		DecodeTime: time.Duration(s.stats.decodeNanos.Load())}
 }
 
@@ -238,18 +240,7 @@ func (s *SAM) Embed(ctx context.Context, img []float32, rows, cols int, w models
 // gives way to one that starts while it encodes, trying again once the
 // foreground is quiet. It returns only with the embedding or ctx's error.
 func (s *SAM) EmbedBackground(ctx context.Context, img []float32, rows, cols int, w models.Window) (*Embedding, error) {
-	for {
-		e, err := s.embed(ctx, img, rows, cols, w, true)
-		if !errors.Is(err, errPreempted) {
-			return e, err
-		}
-	}
-}
-
-// Cached reports whether the embedding of a slice image is in the memory
-// or disk cache, without computing it.
-func (s *SAM) Cached(img []float32, rows, cols int, w models.Window) bool {
-	return s.cache.has(s.embeddingKey(img, rows, cols, w))
+	return s.embed(ctx, img, rows, cols, w, true)
 }
 
 func (s *SAM) embed(ctx context.Context, img []float32, rows, cols int, w models.Window, background bool) (*Embedding, error) {
@@ -295,8 +286,6 @@ func (s *SAM) embedKeyed(ctx context.Context, key string, img []float32, rows, c
 		return e, nil
 	})
 	switch {
-	case errors.Is(err, errPreempted):
-		s.stats.preempted.Add(1)
 	case err == nil && computed:
 		s.stats.encoded.Add(1)
 	case err == nil:
@@ -530,12 +519,7 @@ func (s *SAM) SliceEmbeddingBackground(ctx context.Context, v *volume.Volume, sl
 	if err != nil {
 		return nil, err
 	}
-	for {
-		e, err := s.sliceEmbedding(ctx, v, sl, k, img, w, true)
-		if !errors.Is(err, errPreempted) {
-			return e, err
-		}
-	}
+	return s.sliceEmbedding(ctx, v, sl, k, img, w, true)
 }
 
 // SliceCached reports whether the embedding of slice k of v in window w is

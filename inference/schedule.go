@@ -20,6 +20,8 @@ type encoderSchedule struct {
 	idle     chan struct{}                  // closed when fg falls to zero
 	lastFg   time.Time                      // when the last foreground call ended
 	bg       map[*flight]context.CancelFunc // background encodes running
+	// preempted counts background encodes that gave way, for SAM.Stats.
+	preempted int64
 }
 
 // backgroundGrace is how long the foreground must have been quiet before
@@ -65,14 +67,16 @@ func (s *encoderSchedule) foreground() (end func()) {
 	}
 }
 
-// errPreempted marks a background encode that gave way to a foreground
-// call; the background loop tries the slice again later.
+// errPreempted is the result a background encode that gave way to a
+// foreground call leaves to callers waiting on it: they compute the slice
+// themselves.
 var errPreempted = errors.New("background encode preempted")
 
 // embed returns the embedding under key, computing it with compute unless
 // another call is computing it already. A background call waits for the
-// foreground to be quiet and returns errPreempted when a foreground call
-// starts while it computes.
+// foreground to be quiet, gives way (its run cancelled) when a foreground
+// call starts while it computes, and tries again once it is quiet; it
+// returns only with the embedding or ctx's error.
 func (s *encoderSchedule) embed(ctx context.Context, key string, background bool, compute func(context.Context) (*Embedding, error)) (*Embedding, error) {
 	for {
 		s.mu.Lock()
@@ -123,8 +127,14 @@ func (s *encoderSchedule) embed(ctx context.Context, key string, background bool
 		s.mu.Lock()
 		delete(s.inflight, key)
 		delete(s.bg, f)
+		if preempted {
+			s.preempted++
+		}
 		s.mu.Unlock()
 		close(f.done)
+		if preempted {
+			continue
+		}
 		return f.e, f.err
 	}
 }

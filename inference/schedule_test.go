@@ -67,7 +67,7 @@ func TestEmbedSharesOneEncode(t *testing.T) {
 			t.Fatal("the callers got different embeddings")
 		}
 	}
-	if !s.Cached(img, rows, cols, w) {
+	if !cached(s, img, rows, cols, w) {
 		t.Error("the slice is not reported cached after its encode")
 	}
 	if _, err := s.Embed(context.Background(), img, rows, cols, w); err != nil {
@@ -113,7 +113,7 @@ func TestEmbedBackgroundGivesWay(t *testing.T) {
 	if st.Preempted < 1 || st.Encoded != 2 {
 		t.Errorf("stats %+v: want the background encode preempted once and both slices encoded", st)
 	}
-	if !s.Cached(bgImg, rows, cols, w) || !s.Cached(fgImg, rows, cols, w) {
+	if !cached(s, bgImg, rows, cols, w) || !cached(s, fgImg, rows, cols, w) {
 		t.Error("a slice is missing from the cache")
 	}
 
@@ -124,4 +124,9 @@ func TestEmbedBackgroundGivesWay(t *testing.T) {
 	if _, err := s.EmbedBackground(ctx, img3, rows, cols, w); err == nil {
 		t.Error("a cancelled background encode returned no error")
 	}
+}
+
+// cached reports whether the embedding of img is in s's cache.
+func cached(s *SAM, img []float32, rows, cols int, w models.Window) bool {
+	return s.cache.has(s.embeddingKey(img, rows, cols, w))
 }
