@@ -31,60 +31,6 @@ func benchLiver(b *testing.B) (*volume.Volume, *Slicer, Anchor) {
 	return v, sl, Anchor{Slice: best, Mask: m}
 }
 
-// bareDecoder is SAM's decoder as a bare onnxruntime_go session with its
-// inputs bound, to time the model alone.
-type bareDecoder struct {
-	s    *ort.AdvancedSession
-	emb  *ort.Tensor[float32]
-	vals []ort.Value
-}
-
-func newBareDecoder(b *testing.B, rt *Runtime, sam *SAM, rows, cols int, box Box2D) *bareDecoder {
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer opts.Destroy()
-	opts.SetIntraOpNumThreads(rt.Threads())
-	opts.SetInterOpNumThreads(1)
-	d := &bareDecoder{}
-	d.emb, _ = ort.NewEmptyTensor[float32](ort.NewShape(1, 256, 64, 64))
-	sc := float32(1024) / float32(max(rows, cols))
-	coords, _ := ort.NewTensor(ort.NewShape(1, 3, 2), []float32{
-		float32(box.C0) * sc, float32(box.R0) * sc, float32(box.C1) * sc, float32(box.R1) * sc, 0, 0})
-	labels, _ := ort.NewTensor(ort.NewShape(1, 3), []float32{2, 3, -1})
-	mask, _ := ort.NewEmptyTensor[float32](ort.NewShape(1, 1, 256, 256))
-	has, _ := ort.NewTensor(ort.NewShape(1), []float32{1})
-	size, _ := ort.NewTensor(ort.NewShape(2), []float32{float32(rows), float32(cols)})
-	masks, _ := ort.NewEmptyTensor[float32](ort.NewShape(1, 1, int64(rows), int64(cols)))
-	iou, _ := ort.NewEmptyTensor[float32](ort.NewShape(1, 1))
-	low, _ := ort.NewEmptyTensor[float32](ort.NewShape(1, 1, 256, 256))
-	ins := []ort.Value{d.emb, coords, labels, mask, has, size}
-	outs := []ort.Value{masks, iou, low}
-	d.vals = append(ins, outs...)
-	d.s, err = ort.NewAdvancedSession(sam.dec.Manifest.ModelPath(),
-		[]string{"image_embeddings", "point_coords", "point_labels", "mask_input", "has_mask_input", "orig_im_size"},
-		[]string{"masks", "iou_predictions", "low_res_masks"}, ins, outs, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return d
-}
-
-func (d *bareDecoder) run(b *testing.B, e *Embedding) {
-	copy(d.emb.GetData(), e.Data)
-	if err := d.s.Run(); err != nil {
-		b.Fatal(err)
-	}
-}
-
-func (d *bareDecoder) close() {
-	d.s.Destroy()
-	for _, v := range d.vals {
-		v.Destroy()
-	}
-}
-
 // BenchmarkPropagateWarm propagates patient B's liver from one slice with
 // every slice already encoded, against a bare decoder session running one
 // prompt on each of the same slices' embeddings in the same iteration: the
@@ -117,7 +63,7 @@ func BenchmarkPropagateWarm(b *testing.B) {
 		embs = append(embs, e)
 	}
 	box, _ := anchor.Mask.Bounds()
-	bare := newBareDecoder(b, rt, sam, sl.Rows, sl.Cols, box)
+	bare := newBareDecoder(b, rt, sam, sl.Rows, sl.Cols, box, nil, 1)
 	defer bare.close()
 	bare.run(b, embs[0])
 
@@ -212,13 +158,8 @@ func BenchmarkEncodeAhead(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer probe.Close()
-	opts, err := ort.NewSessionOptions()
-	if err != nil {
-		b.Fatal(err)
-	}
+	opts := bareOptions(b, rt)
 	defer opts.Destroy()
-	opts.SetIntraOpNumThreads(rt.Threads())
-	opts.SetInterOpNumThreads(1)
 	var inputs [][]float32
 	for k := 0; k < sl.Slices; k++ {
 		img, _ := sl.Image(v, k)
