@@ -72,6 +72,25 @@ func (s *seriesFlag) openScan(ctx context.Context, path string) (*volume.Volume,
 	return v, dicomHint(err)
 }
 
+// openScanWithLabels opens the scan as openScan does, then the label
+// volume at labels brought onto its grid (volume.LoadLabels), printing the
+// reader's warnings on stderr: the commands that work on a scan and a mask
+// (refine, propagate, interpolate --scan) start so.
+func (s *seriesFlag) openScanWithLabels(ctx context.Context, path, labels string, stderr io.Writer) (*volume.Volume, *volume.Labels, error) {
+	v, err := s.openScan(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, warnings, err := volume.LoadLabels(labels, v.Grid)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, w := range warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
+	}
+	return v, l, nil
+}
+
 // dicomHint adds to an error of volume.Open the flag that gets past it.
 func dicomHint(err error) error {
 	switch {

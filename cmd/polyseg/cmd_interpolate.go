@@ -66,16 +66,9 @@ func runInterpolate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *scan == "" {
 		return interpolatePlain(ctx, in, out, value, name, plane, stdout, stderr)
 	}
-	v, err := series.openScan(ctx, *scan)
+	v, l, err := series.openScanWithLabels(ctx, *scan, in, stderr)
 	if err != nil {
 		return err
-	}
-	l, warnings, err := volume.LoadLabels(in, v.Grid)
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	if err := checkFillable(l, interp.SliceAxis(v.Grid, 2), value, name, in, plane); err != nil {
 		return err

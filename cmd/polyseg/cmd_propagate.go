@@ -90,16 +90,9 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := checkOutput(out, in, *maskPath); err != nil {
 		return err
 	}
-	v, err := series.openScan(ctx, in)
+	v, mask, err := series.openScanWithLabels(ctx, in, *maskPath, stderr)
 	if err != nil {
 		return err
-	}
-	mask, warnings, err := volume.LoadLabels(*maskPath, v.Grid)
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
 	if err != nil {

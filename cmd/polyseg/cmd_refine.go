@@ -78,16 +78,9 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := checkOutput(out, in, *coarsePath); err != nil {
 		return err
 	}
-	v, err := series.openScan(ctx, in)
+	v, coarse, err := series.openScanWithLabels(ctx, in, *coarsePath, stderr)
 	if err != nil {
 		return err
-	}
-	coarse, warnings, err := volume.LoadLabels(*coarsePath, v.Grid)
-	if err != nil {
-		return err
-	}
-	for _, w := range warnings {
-		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	if *label != 0 {
 		o.Labels = []uint16{uint16(*label)}
