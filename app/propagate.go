@@ -337,28 +337,27 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *inference.Slicer, r in
 		return false
 	}
 	pv := live.preview
-	for row := 0; row < sl.Rows; row++ {
-		for c := 0; c < sl.Cols; c++ {
-			vx := sl.Voxel(r.Slice, row, c)
-			i := pv.vol.Index(vx[0], vx[1], vx[2])
-			on := r.Mask != nil && r.Mask.Data[row*sl.Cols+c]
-			old := pv.labels.Data[i]
-			if on {
-				pv.labels.Data[i] = live.label
-			} else {
-				pv.labels.Data[i] = 0
-			}
-			if _, seen := live.confidence[r.Slice]; !seen {
-				pv.scope = append(pv.scope, i)
-			}
-			switch {
-			case on && old == 0:
-				pv.info.Voxels++
-			case !on && old != 0:
-				pv.info.Voxels--
-			}
+	// An engine may decide a slice more than once (the Engine interface
+	// does not forbid it): the scope must not hold its voxels twice.
+	_, seen := live.confidence[r.Slice]
+	sl.Each(r.Slice, func(i, idx int) {
+		on := r.Mask != nil && r.Mask.Data[i]
+		old := pv.labels.Data[idx]
+		if on {
+			pv.labels.Data[idx] = live.label
+		} else {
+			pv.labels.Data[idx] = 0
 		}
-	}
+		if !seen {
+			pv.scope = append(pv.scope, idx)
+		}
+		switch {
+		case on && old == 0:
+			pv.info.Voxels++
+		case !on && old != 0:
+			pv.info.Voxels--
+		}
+	})
 	live.confidence[r.Slice] = r.Confidence
 	live.notes[r.Slice] = r.Note
 	if r.Stop != "" {

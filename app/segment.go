@@ -261,12 +261,7 @@ func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*inference.Sli
 	i, j, k := vs.Voxel(slice, 0, 0)
 	kk, _, _ := sl.Pixel([3]int{i, j, k})
 	scope := make([]int, 0, sl.Rows*sl.Cols)
-	for r := range sl.Rows {
-		for c := range sl.Cols {
-			vx := sl.Voxel(kk, r, c)
-			scope = append(scope, v.Index(vx[0], vx[1], vx[2]))
-		}
-	}
+	sl.Each(kk, func(_, idx int) { scope = append(scope, idx) })
 	slices.Sort(scope)
 	return sl, kk, scope, nil
 }

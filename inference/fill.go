@@ -218,7 +218,7 @@ func (s *SAM) FillBetween(ctx context.Context, v *volume.Volume, l *volume.Label
 				st.Components++
 				st.Decisions[d]++
 			}
-			sl.each(k, func(i, idx int) {
+			sl.Each(k, func(i, idx int) {
 				if !m.Data[i] {
 					return
 				}

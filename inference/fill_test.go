@@ -122,7 +122,7 @@ func TestFillBetweenKeepsOtherLabels(t *testing.T) {
 	}
 	in := &volume.Labels{Grid: ref.Grid, Data: append([]uint16(nil), ref.Data...)}
 	for _, k := range []int{101, 102} {
-		sl.each(k, func(_, idx int) {
+		sl.Each(k, func(_, idx int) {
 			if in.Data[idx] == 5 {
 				in.Data[idx] = 0
 			}

@@ -114,9 +114,11 @@ func (s *Slicer) strides(k int) (origin, dr, dc int) {
 	return origin, dr, dc
 }
 
-// each calls f with every pixel's position in the slice image and its data
-// index, row by row.
-func (s *Slicer) each(k int, f func(i, idx int)) {
+// Each calls f with every pixel of slice k: its position i in the slice
+// image (row-major) and its index idx in the volume's data, row by row.
+// Callers that write a slice into a volume use it rather than Voxel and
+// Index per pixel.
+func (s *Slicer) Each(k int, f func(i, idx int)) {
 	origin, dr, dc := s.strides(k)
 	i := 0
 	for r := 0; r < s.Rows; r++ {
@@ -177,7 +179,7 @@ func (s *Slicer) Mask(l *volume.Labels, k int, value uint16) (*Mask2D, error) {
 		return nil, fmt.Errorf("label volume has %d voxels, grid %v needs %d", len(l.Data), s.Grid.Dims, s.Grid.Len())
 	}
 	m := NewMask2D(s.Rows, s.Cols)
-	s.each(k, func(i, idx int) { m.Data[i] = l.Data[idx] == value })
+	s.Each(k, func(i, idx int) { m.Data[i] = l.Data[idx] == value })
 	return m, nil
 }
 
@@ -233,7 +235,7 @@ func (s *Slicer) WriteMask(l *volume.Labels, k int, m *Mask2D, value uint16) err
 	if m.Rows != s.Rows || m.Cols != s.Cols {
 		return fmt.Errorf("mask is %dx%d, slice is %dx%d", m.Rows, m.Cols, s.Rows, s.Cols)
 	}
-	s.each(k, func(i, idx int) {
+	s.Each(k, func(i, idx int) {
 		switch {
 		case m.Data[i] && (l.Data[idx] == 0 || l.Data[idx] == value):
 			l.Data[idx] = value
