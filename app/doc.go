@@ -36,7 +36,7 @@
 //     user gave other structures are never overwritten.
 //   - Models load when first needed; a missing runtime library or model
 //     makes only the operations needing it fail, with an error saying what
-//     is missing (ErrNoModel, inference.ErrNoRuntime), never scan viewing.
+//     is missing (ErrNoModel, ErrNoRuntime), never scan viewing.
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
 //     and are offered back only to a scan with the same content hash.

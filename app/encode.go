@@ -5,7 +5,8 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -56,15 +57,15 @@ func (s *Session) startEncodeAhead() {
 	if v == nil {
 		return
 	}
-	sam := s.models.LoadedSAM()
-	if sam == nil {
+	sm := s.models.LoadedSAM()
+	if sm == nil {
 		var err error
-		if sam, err = s.models.SAM(); err != nil {
+		if sm, err = s.models.SAM(); err != nil {
 			return // the model tools say why SAM is missing
 		}
 		s.changed(ChangeModels)
 	}
-	w := sam.Window(label)
+	w := sm.Window(label)
 	if cur != nil && cur.vol == v && cur.window == w {
 		select {
 		case <-cur.job.Done():
@@ -77,7 +78,7 @@ func (s *Session) startEncodeAhead() {
 	}
 	ea := &encodeAhead{vol: v, window: w}
 	ea.job = s.RunJob(EncodeAheadName, func(ctx context.Context, p Progress) error {
-		return s.encodeSlices(ctx, p, sam, v, w)
+		return s.encodeSlices(ctx, p, sm, v, w)
 	})
 	s.mu.Lock()
 	s.encode = ea
@@ -96,15 +97,15 @@ func (s *Session) EncodeAheadJob() *Job {
 
 // encodeSlices encodes every axial slice of v not yet in the cache, the
 // one nearest the crosshair's first, looking again after each.
-func (s *Session) encodeSlices(ctx context.Context, p Progress, sam *inference.SAM, v *volume.Volume, w models.Window) error {
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+func (s *Session) encodeSlices(ctx context.Context, p Progress, sm *sam.Model, v *volume.Volume, w models.Window) error {
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		return err
 	}
 	done := make([]bool, sl.Slices)
 	left := sl.Slices
 	for k := 0; k < sl.Slices; k++ {
-		cached, err := sam.SliceCached(v, sl, k, w)
+		cached, err := sm.SliceCached(v, sl, k, w)
 		if err != nil {
 			return err
 		}
@@ -119,7 +120,7 @@ func (s *Session) encodeSlices(ctx context.Context, p Progress, sam *inference.S
 		}
 		k := s.nearestUndone(v, sl, done)
 		p.Report(float64(sl.Slices-left)/float64(sl.Slices), fmt.Sprintf("slice %d (%d left)", k+1, left))
-		if _, err := sam.SliceEmbeddingBackground(ctx, v, sl, k, w); err != nil {
+		if _, err := sm.SliceEmbeddingBackground(ctx, v, sl, k, w); err != nil {
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return ctx.Err()
 			}
@@ -134,7 +135,7 @@ func (s *Session) encodeSlices(ctx context.Context, p Progress, sam *inference.S
 // nearestUndone returns the slice not yet done nearest the crosshair's
 // axial slice (the slice the user looks at is the one a prompt comes
 // from, and propagation starts from it).
-func (s *Session) nearestUndone(v *volume.Volume, sl *inference.Slicer, done []bool) int {
+func (s *Session) nearestUndone(v *volume.Volume, sl *section.Slicer, done []bool) int {
 	c := s.Cursor()
 	at := 0
 	if v.Contains(c[0], c[1], c[2]) {

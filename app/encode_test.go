@@ -5,7 +5,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -15,7 +16,7 @@ import (
 // nothing.
 func TestEncodeAhead(t *testing.T) {
 	testModels(t) // skips without the runtime and weights
-	models := NewModels(ModelOptions{Dirs: []string{repoModels}, SAM: inference.SAMOptions{DiskCache: filepath.Join(t.TempDir(), "emb")}})
+	models := NewModels(ModelOptions{Dirs: []string{repoModels}, SAM: sam.Options{DiskCache: filepath.Join(t.TempDir(), "emb")}})
 	t.Cleanup(func() { models.Close() })
 	s := New(Options{AutosaveDir: t.TempDir(), Models: models, EncodeAhead: true})
 	t.Cleanup(s.Close)
@@ -31,13 +32,13 @@ func TestEncodeAhead(t *testing.T) {
 	if err := job.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	sam := models.LoadedSAM()
-	if st := sam.Stats(); st.Encoded != 4 {
+	sm := models.LoadedSAM()
+	if st := sm.Stats(); st.Encoded != 4 {
 		t.Errorf("%d slices encoded, want the 4 of the scan", st.Encoded)
 	}
-	sl, _ := inference.NewSlicer(g, inference.Axial)
+	sl, _ := section.NewSlicer(g, section.Axial)
 	for k := 0; k < 4; k++ {
-		if ok, err := sam.SliceCached(v, sl, k, sam.Window(0)); err != nil || !ok {
+		if ok, err := sm.SliceCached(v, sl, k, sm.Window(0)); err != nil || !ok {
 			t.Errorf("slice %d not in the cache (%v)", k, err)
 		}
 	}
@@ -47,7 +48,7 @@ func TestEncodeAhead(t *testing.T) {
 	if err := job2.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	if st := sam.Stats(); st.Encoded != 8 {
+	if st := sm.Stats(); st.Encoded != 8 {
 		t.Errorf("%d encodes after choosing the liver, want 8", st.Encoded)
 	}
 	s.SetActiveLabel(5)
@@ -75,7 +76,7 @@ func waitEncodeJob(t *testing.T, s *Session, old *Job) *Job {
 func TestNearestUndone(t *testing.T) {
 	s := newTestSession(t, Options{})
 	v, _ := s.Volume()
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/refine"
 	"github.com/polyseg/polyseg/interp"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
@@ -20,7 +20,7 @@ const (
 	// linear): what ITK-SNAP and 3D Slicer do, in any plane, in a moment.
 	FillShape FillMode = iota
 	// FillGuided lets SAM correct the interpolated shape on each slice
-	// (inference.SAM.FillBetween): axial slices only, about a decoder run
+	// (sam.Model.FillBetween): axial slices only, about a decoder run
 	// per slice once the slices are encoded.
 	FillGuided
 )
@@ -95,12 +95,12 @@ func (s *Session) FillBetween(plane viewer.Plane, value uint16, mode FillMode) (
 			out = res.Labels
 		case FillGuided:
 			p.Report(-1, "loading SAM")
-			sam, err := s.models.SAM()
+			sm, err := s.models.SAM()
 			s.changed(ChangeModels)
 			if err != nil {
 				return nil, err
 			}
-			out, _, err = sam.FillBetween(ctx, v, labels, value, inference.FillOptions{Progress: progressOf(p)})
+			out, _, err = refine.FillBetween(ctx, sm, v, labels, value, refine.FillOptions{Progress: progressOf(p)})
 			if err != nil {
 				return nil, err
 			}

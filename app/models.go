@@ -8,7 +8,11 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/sam2"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -20,11 +24,16 @@ const DefaultUNet = "polycl-liver"
 // manifest, a missing or damaged weights file. Scan viewing goes on.
 var ErrNoModel = errors.New("no model found")
 
+// ErrNoRuntime marks a missing ONNX Runtime library (the error of
+// package onnxrt, here so that the UI need not know the runtime): the user
+// should run scripts/setup.sh or set POLYSEG_ORT_LIB.
+var ErrNoRuntime = onnxrt.ErrNoRuntime
+
 // ModelOptions say where a session's models come from. The zero value is
 // usable.
 type ModelOptions struct {
 	// Runtime configures ONNX Runtime (library, cache folder, provider).
-	Runtime inference.Options
+	Runtime onnxrt.Options
 	// Dirs are searched, in order, for the U-Net's manifest, and only
 	// they. Empty means models.SearchDirs ($POLYSEG_MODELS, else the models
 	// folder next to the executable, ./models and the runtime cache's),
@@ -34,10 +43,10 @@ type ModelOptions struct {
 	// manifest path). Empty means DefaultUNet.
 	UNet string
 	// SAM configures the Segment Anything runner (embedding cache).
-	SAM inference.SAMOptions
+	SAM sam.Options
 	// Propagation tunes the "sam" propagation engine; nil means
-	// inference.DefaultSAMPropagationOptions.
-	Propagation *inference.SAMPropagationOptions
+	// propagate.DefaultSAMOptions.
+	Propagation *propagate.SAMOptions
 	// SAM2Dir is the folder of a SAM 2 export with its manifests (see
 	// docs/sam2.md); empty means the "sam2" engine is unavailable.
 	SAM2Dir string
@@ -48,7 +57,7 @@ type ModelOptions struct {
 // empty name means it has not been looked for yet.
 type ModelStatus struct {
 	// RuntimeErr is set when ONNX Runtime cannot be loaded; it wraps
-	// inference.ErrNoRuntime when the library is missing.
+	// ErrNoRuntime when the library is missing.
 	RuntimeErr error
 	// Provider is the execution provider models actually run on ("CPU",
 	// "CUDA"), empty until a model has been loaded.
@@ -77,10 +86,10 @@ type Models struct {
 	load sync.Mutex // serialises loading, which may take seconds
 
 	mu     sync.Mutex // guards what follows; never held while loading
-	rt     *inference.Runtime
-	unet   *inference.UNet
-	sam    *inference.SAM
-	sam2   *inference.SAM2
+	rt     *onnxrt.Runtime
+	unet   *unet.Model
+	sam    *sam.Model
+	sam2   *sam2.Model
 	status ModelStatus
 }
 
@@ -138,20 +147,20 @@ func findSAM(dir string) error {
 }
 
 // Runtime returns the ONNX Runtime, loading the library the first time.
-func (m *Models) Runtime() (*inference.Runtime, error) {
+func (m *Models) Runtime() (*onnxrt.Runtime, error) {
 	m.load.Lock()
 	defer m.load.Unlock()
 	return m.runtimeLocked()
 }
 
-func (m *Models) runtimeLocked() (*inference.Runtime, error) {
+func (m *Models) runtimeLocked() (*onnxrt.Runtime, error) {
 	m.mu.Lock()
 	rt := m.rt
 	m.mu.Unlock()
 	if rt != nil {
 		return rt, nil
 	}
-	rt, err := inference.NewRuntime(m.opts.Runtime)
+	rt, err := onnxrt.NewRuntime(m.opts.Runtime)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.status.RuntimeErr = err
@@ -172,7 +181,7 @@ func (m *Models) Dirs() []string {
 	return modelDirs(m.opts.Dirs, rt)
 }
 
-func modelDirs(dirs []string, rt *inference.Runtime) []string {
+func modelDirs(dirs []string, rt *onnxrt.Runtime) []string {
 	if len(dirs) > 0 {
 		return dirs
 	}
@@ -184,7 +193,7 @@ func modelDirs(dirs []string, rt *inference.Runtime) []string {
 }
 
 // UNet returns the segmentation model, loading it the first time.
-func (m *Models) UNet() (*inference.UNet, error) {
+func (m *Models) UNet() (*unet.Model, error) {
 	m.load.Lock()
 	defer m.load.Unlock()
 	m.mu.Lock()
@@ -210,7 +219,7 @@ func (m *Models) UNet() (*inference.UNet, error) {
 	return u, nil
 }
 
-func (m *Models) loadUNet(rt *inference.Runtime) (*inference.UNet, error) {
+func (m *Models) loadUNet(rt *onnxrt.Runtime) (*unet.Model, error) {
 	var man *models.Manifest
 	var err error
 	if len(m.opts.Dirs) > 0 {
@@ -220,8 +229,8 @@ func (m *Models) loadUNet(rt *inference.Runtime) (*inference.UNet, error) {
 		man, err = models.Resolve(m.opts.UNet, rt.ModelDir(), modelDirs(nil, rt)...)
 	}
 	if err == nil {
-		var u *inference.UNet
-		if u, err = rt.LoadUNet(man); err == nil {
+		var u *unet.Model
+		if u, err = unet.Load(rt, man); err == nil {
 			return u, nil
 		}
 	}
@@ -230,7 +239,7 @@ func (m *Models) loadUNet(rt *inference.Runtime) (*inference.UNet, error) {
 }
 
 // SAM returns Segment Anything, loading it the first time.
-func (m *Models) SAM() (*inference.SAM, error) {
+func (m *Models) SAM() (*sam.Model, error) {
 	m.load.Lock()
 	defer m.load.Unlock()
 	m.mu.Lock()
@@ -243,7 +252,7 @@ func (m *Models) SAM() (*inference.SAM, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err = rt.LoadDefaultSAM(m.opts.SAM)
+	s, err = sam.LoadDefault(rt, m.opts.SAM)
 	if err != nil {
 		err = fmt.Errorf("%w: SAM (run scripts/fetch-runtime.sh): %w", ErrNoModel, err)
 	}
@@ -259,7 +268,7 @@ func (m *Models) SAM() (*inference.SAM, error) {
 }
 
 // noteProvider records the provider of the model just loaded; m.mu is held.
-func (m *Models) noteProvider(rt *inference.Runtime) {
+func (m *Models) noteProvider(rt *onnxrt.Runtime) {
 	p, note := rt.Provider()
 	m.status.Provider, m.status.ProviderNote = strings.ToUpper(string(p)), note
 }
@@ -289,7 +298,7 @@ func (m *Models) Close() error {
 
 // LoadedUNet returns the segmentation model if it is loaded already, nil
 // otherwise: for uses that are worth it only when it costs nothing.
-func (m *Models) LoadedUNet() *inference.UNet {
+func (m *Models) LoadedUNet() *unet.Model {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.unet
@@ -297,18 +306,18 @@ func (m *Models) LoadedUNet() *inference.UNet {
 
 // Engine returns the propagation engine named name (EngineSAM or
 // EngineSAM2), loading what it runs the first time.
-func (m *Models) Engine(name string) (inference.Engine, error) {
+func (m *Models) Engine(name string) (propagate.Engine, error) {
 	switch name {
 	case "", EngineSAM:
 		s, err := m.SAM()
 		if err != nil {
 			return nil, err
 		}
-		o := inference.DefaultSAMPropagationOptions()
+		o := propagate.DefaultSAMOptions()
 		if m.opts.Propagation != nil {
 			o = *m.opts.Propagation
 		}
-		return inference.NewSAMEngine(s, o), nil
+		return propagate.NewSAMEngine(s, o), nil
 	case EngineSAM2:
 		return m.SAM2()
 	}
@@ -317,7 +326,7 @@ func (m *Models) Engine(name string) (inference.Engine, error) {
 
 // SAM2 returns the SAM 2 engine of the folder ModelOptions.SAM2Dir names,
 // loading it the first time.
-func (m *Models) SAM2() (*inference.SAM2, error) {
+func (m *Models) SAM2() (*sam2.Model, error) {
 	if m.opts.SAM2Dir == "" {
 		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 folder given (polyseg view --sam2 DIR; docs/sam2.md)", ErrNoModel)
 	}
@@ -333,7 +342,7 @@ func (m *Models) SAM2() (*inference.SAM2, error) {
 	if err != nil {
 		return nil, err
 	}
-	s, err = rt.LoadSAM2(m.opts.SAM2Dir, inference.SAM2Options{})
+	s, err = sam2.Load(rt, m.opts.SAM2Dir, sam2.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
 	}
@@ -348,7 +357,7 @@ func (m *Models) SAM2() (*inference.SAM2, error) {
 func (m *Models) HasSAM2() bool { return m.opts.SAM2Dir != "" }
 
 // LoadedSAM returns SAM if it is loaded already, nil otherwise.
-func (m *Models) LoadedSAM() *inference.SAM {
+func (m *Models) LoadedSAM() *sam.Model {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.sam

@@ -9,7 +9,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -64,7 +66,7 @@ type livePropagation struct {
 	notes      map[int]string
 	anchors    []int
 	done       bool
-	info       inference.EngineInfo
+	info       propagate.EngineInfo
 	cancel     context.CancelFunc
 }
 
@@ -108,11 +110,11 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 
 // anchorsFor chooses the anchors and the range of a propagation started on
 // axial slice k.
-func (s *Session) anchorsFor(sl *inference.Slicer, k int, r PropagateRequest) ([]inference.Anchor, *inference.SliceRange, error) {
+func (s *Session) anchorsFor(sl *section.Slicer, k int, r PropagateRequest) ([]propagate.Anchor, *propagate.SliceRange, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	name := s.layer.Table.Name(r.Label)
-	mask := func(k int) (*inference.Mask2D, error) { return sl.Mask(s.layer.Labels, k, r.Label) }
+	mask := func(k int) (*section.Mask, error) { return sl.Mask(s.layer.Labels, k, r.Label) }
 	m, err := mask(k)
 	if err != nil {
 		return nil, nil, err
@@ -121,7 +123,7 @@ func (s *Session) anchorsFor(sl *inference.Slicer, k int, r PropagateRequest) ([
 		return nil, nil, fmt.Errorf("propagate: slice %d has no %s (label %d): draw it there first (box, brush, or an accepted preview)", r.Slice+1, name, r.Label)
 	}
 	var slicesOf []int
-	var rng *inference.SliceRange
+	var rng *propagate.SliceRange
 	rec := s.props.records[r.Label]
 	switch {
 	case r.AllAnchors:
@@ -153,7 +155,7 @@ func (s *Session) anchorsFor(sl *inference.Slicer, k int, r PropagateRequest) ([
 		if i < len(slicesOf)-1 {
 			hi = slicesOf[i+1]
 		}
-		rng = &inference.SliceRange{From: lo, To: hi}
+		rng = &propagate.SliceRange{From: lo, To: hi}
 		var in []int
 		for _, a := range slicesOf {
 			if rng.Contains(a) {
@@ -164,7 +166,7 @@ func (s *Session) anchorsFor(sl *inference.Slicer, k int, r PropagateRequest) ([
 	default:
 		slicesOf = []int{k}
 	}
-	var anchors []inference.Anchor
+	var anchors []propagate.Anchor
 	for _, a := range slicesOf {
 		ma, err := mask(a)
 		if err != nil {
@@ -174,7 +176,7 @@ func (s *Session) anchorsFor(sl *inference.Slicer, k int, r PropagateRequest) ([
 			// An anchor the user has since erased is no anchor.
 			continue
 		}
-		anchors = append(anchors, inference.Anchor{Slice: a, Mask: ma})
+		anchors = append(anchors, propagate.Anchor{Slice: a, Mask: ma})
 	}
 	if len(anchors) == 0 {
 		return nil, nil, fmt.Errorf("propagate: no slice holds %s (label %d)", name, r.Label)
@@ -190,11 +192,11 @@ func (s *Session) PropagateFromModel(label uint16, engine string) (*Job, error) 
 	if v == nil {
 		return nil, ErrNoVolume
 	}
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		return nil, err
 	}
-	return s.startPropagation(v, sl, label, engine, nil, nil, func(ctx context.Context, p Progress) ([]inference.Anchor, inference.Prior, error) {
+	return s.startPropagation(v, sl, label, engine, nil, nil, func(ctx context.Context, p Progress) ([]propagate.Anchor, propagate.Prior, error) {
 		p.Report(-1, "loading the U-Net")
 		u, err := s.models.UNet()
 		s.changed(ChangeModels)
@@ -205,12 +207,12 @@ func (s *Session) PropagateFromModel(label uint16, engine string) (*Job, error) 
 			return nil, nil, fmt.Errorf("the U-Net %q does not segment label %d", u.Manifest().Name, label)
 		}
 		p.Report(-1, "segmenting with the U-Net")
-		coarse, err := u.Segment(ctx, v, inference.SegmentOptions{LargestComponent: true})
+		coarse, err := u.Segment(ctx, v, unet.SegmentOptions{LargestComponent: true})
 		if err != nil {
 			return nil, nil, err
 		}
 		best, bestArea := -1, 0
-		var bestMask *inference.Mask2D
+		var bestMask *section.Mask
 		for k := 0; k < sl.Slices; k++ {
 			m, err := sl.Mask(coarse, k, label)
 			if err != nil {
@@ -227,17 +229,17 @@ func (s *Session) PropagateFromModel(label uint16, engine string) (*Job, error) 
 		if err != nil {
 			return nil, nil, err
 		}
-		return []inference.Anchor{{Slice: best, Mask: bestMask}}, prior, nil
+		return []propagate.Anchor{{Slice: best, Mask: bestMask}}, prior, nil
 	}, "from the U-Net")
 }
 
 // anchorSource finds anchors (and a prior) inside the job, for
 // propagations that must compute them first.
-type anchorSource func(ctx context.Context, p Progress) ([]inference.Anchor, inference.Prior, error)
+type anchorSource func(ctx context.Context, p Progress) ([]propagate.Anchor, propagate.Prior, error)
 
 // startPropagation runs an engine as a job whose slices stream into a
 // preview.
-func (s *Session) startPropagation(v *volume.Volume, sl *inference.Slicer, label uint16, engineName string, anchors []inference.Anchor, rng *inference.SliceRange, source anchorSource, how string) (*Job, error) {
+func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label uint16, engineName string, anchors []propagate.Anchor, rng *propagate.SliceRange, source anchorSource, how string) (*Job, error) {
 	if engineName == "" {
 		engineName = EngineSAM
 	}
@@ -255,7 +257,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *inference.Slicer, label
 		if err != nil {
 			return err
 		}
-		var prior inference.Prior
+		var prior propagate.Prior
 		if source != nil {
 			if anchors, prior, err = source(ctx, p); err != nil {
 				return err
@@ -267,14 +269,14 @@ func (s *Session) startPropagation(v *volume.Volume, sl *inference.Slicer, label
 			}
 		}
 		live := &livePropagation{label: label, confidence: map[int]float64{}, notes: map[int]string{}, cancel: cancel,
-			info: inference.EngineInfo{Engine: eng.Name(), Provider: strings.ToLower(s.models.Status().Provider)}}
+			info: propagate.EngineInfo{Engine: eng.Name(), Provider: strings.ToLower(s.models.Status().Provider)}}
 		for _, a := range anchors {
 			live.anchors = append(live.anchors, a.Slice)
 		}
 		pv := newPreview(name, v, volume.NewLabels(v.Grid), []uint16{label}, -1, []int{})
 		// Accepted before the engine ends, the preview still says what
 		// made it; the engine's full account replaces this at the end.
-		pv.prov = &Provenance{Tool: "propagate", Labels: []uint16{label}, Engine: &inference.EngineInfo{Engine: eng.Name()},
+		pv.prov = &Provenance{Tool: "propagate", Labels: []uint16{label}, Engine: &propagate.EngineInfo{Engine: eng.Name()},
 			Prompts: &Prompts{Plane: "axial", AnchorSlices: live.anchors}, Started: started}
 		if prior != nil {
 			pv.prov.Options = map[string]any{"prior": "U-Net probabilities"}
@@ -298,9 +300,9 @@ func (s *Session) startPropagation(v *volume.Volume, sl *inference.Slicer, label
 			}
 		}()
 
-		res, err := eng.Propagate(ctx, inference.PropagateRequest{
-			Volume: v, Plane: inference.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior,
-			OnSlice: func(r inference.SliceResult) {
+		res, err := eng.Propagate(ctx, propagate.Request{
+			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior,
+			OnSlice: func(r propagate.SliceResult) {
 				if !s.addLiveSlice(live, sl, r) {
 					cancel() // the preview was accepted, rejected or replaced
 				}
@@ -330,7 +332,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *inference.Slicer, label
 
 // addLiveSlice writes one decided slice into the live preview and reports
 // whether the propagation should go on.
-func (s *Session) addLiveSlice(live *livePropagation, sl *inference.Slicer, r inference.SliceResult) bool {
+func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r propagate.SliceResult) bool {
 	s.mu.Lock()
 	if s.props.live != live || s.preview != live.preview {
 		s.mu.Unlock()
@@ -452,7 +454,7 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		anchors = append(slices.Clone(anchors), live.anchors...)
 	}
 	vs := viewer.NewSlicer(s.vol.Grid, p)
-	sl, err := inference.NewSlicer(s.vol.Grid, inference.Axial)
+	sl, err := section.NewSlicer(s.vol.Grid, section.Axial)
 	if err != nil {
 		return nil
 	}
@@ -495,10 +497,10 @@ func (s *Session) NextDoubtful(p viewer.Plane, label uint16, from, dir int) (int
 
 // DoubtBelow is the confidence under which a propagated slice is doubtful,
 // shown in the strip and used by NextDoubtful.
-const DoubtBelow = inference.DefaultDoubtBelow
+const DoubtBelow = propagate.DefaultDoubtBelow
 
 // viewSlice maps axial slice k of sl to the view's slice number.
-func viewSlice(vs viewer.Slicer, sl *inference.Slicer, k int) int {
+func viewSlice(vs viewer.Slicer, sl *section.Slicer, k int) int {
 	vx := sl.Voxel(k, 0, 0)
 	n, _, _ := vs.Locate(vx[0], vx[1], vx[2])
 	return n

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -112,7 +112,7 @@ func TestPropagateFromBoxPatientB(t *testing.T) {
 // it and the neighbouring anchors; the other slices keep what was accepted.
 func TestPropagateAgainRerunsOnlyTheSpan(t *testing.T) {
 	s, ref := newPatientBSession(t, Options{})
-	sl, err := inference.NewSlicer(ref.Grid, inference.Axial)
+	sl, err := section.NewSlicer(ref.Grid, section.Axial)
 	if err != nil {
 		t.Fatal(err)
 	}

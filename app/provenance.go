@@ -11,7 +11,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -29,9 +30,9 @@ type Provenance struct {
 	Labels []uint16 `json:"labels,omitempty"`
 	// Models are the model files that ran, with their checksums and
 	// execution providers.
-	Models []inference.ModelRef `json:"models,omitempty"`
+	Models []onnxrt.ModelRef `json:"models,omitempty"`
 	// Engine is the propagation engine and its options, for propagation.
-	Engine *inference.EngineInfo `json:"engine,omitempty"`
+	Engine *propagate.EngineInfo `json:"engine,omitempty"`
 	// Prompts are what the user gave the tool or model.
 	Prompts *Prompts `json:"prompts,omitempty"`
 	// Options are the tool's settings (brush size, HU range, thresholds).

@@ -7,7 +7,10 @@ import (
 	"slices"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -48,7 +51,7 @@ func (s *Session) Segment() (*Job, error) {
 		if err != nil {
 			return nil, err
 		}
-		l, err := u.Segment(ctx, v, inference.SegmentOptions{LargestComponent: true, Progress: progressOf(p)})
+		l, err := u.Segment(ctx, v, unet.SegmentOptions{LargestComponent: true, Progress: progressOf(p)})
 		if err != nil {
 			return nil, err
 		}
@@ -121,13 +124,13 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 	return s.startModelJob(name, func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error) {
 		started := time.Now().UTC()
 		p.Report(-1, "loading SAM")
-		sam, err := s.models.SAM()
+		sm, err := s.models.SAM()
 		s.changed(ChangeModels)
 		if err != nil {
 			return nil, err
 		}
 		p.Report(-1, "encoding the slice")
-		m, err := sam.SegmentBox(ctx, v, inference.Axial, k, a, b)
+		m, err := sm.SegmentBox(ctx, v, section.Axial, k, a, b)
 		if err != nil {
 			return nil, err
 		}
@@ -148,7 +151,7 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 			}
 		}
 		pv := newPreview(name, v, l, []uint16{value}, slice, scope)
-		pv.prov = &Provenance{Tool: "sam-box", Labels: []uint16{value}, Models: sam.Models(),
+		pv.prov = &Provenance{Tool: "sam-box", Labels: []uint16{value}, Models: sm.Models(),
 			Prompts: &Prompts{Boxes: []BoxPrompt{{Plane: plane.String(), Slice: slice, A: a, B: b}}},
 			Started: started, Finished: time.Now().UTC()}
 		return pv, nil
@@ -160,17 +163,17 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 	return s.startModelJob(name, func(ctx context.Context, p Progress, _ *volume.Volume) (*preview, error) {
 		started := time.Now().UTC()
 		p.Report(-1, "loading SAM")
-		sam, err := s.models.SAM()
+		sm, err := s.models.SAM()
 		s.changed(ChangeModels)
 		if err != nil {
 			return nil, err
 		}
-		l, _, err := sam.Refine(ctx, v, coarse, inference.RefineOptions{Labels: values, Progress: progressOf(p)})
+		l, _, err := refine.Volume(ctx, sm, v, coarse, refine.Options{Labels: values, Progress: progressOf(p)})
 		if err != nil {
 			return nil, err
 		}
 		pv := newPreview(name, v, l, values, slice, scope)
-		pv.prov = &Provenance{Tool: "sam-refine", Labels: values, Models: sam.Models(), Started: started, Finished: time.Now().UTC()}
+		pv.prov = &Provenance{Tool: "sam-refine", Labels: values, Models: sm.Models(), Started: started, Finished: time.Now().UTC()}
 		if slice >= 0 {
 			pv.prov.Prompts = &Prompts{Plane: "axial", AnchorSlices: []int{slice}}
 		}
@@ -246,7 +249,7 @@ func (s *Session) startModelJob(name string, work modelWork) (*Job, error) {
 // axialSlice maps slice number slice of plane, as the views number it, to
 // the inference package's axial slice, and lists that slice's voxel
 // indices.
-func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*inference.Slicer, int, []int, error) {
+func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slicer, int, []int, error) {
 	if plane != viewer.Axial {
 		return nil, 0, nil, fmt.Errorf("SAM works on axial slices, not %s ones", plane)
 	}
@@ -254,7 +257,7 @@ func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*inference.Sli
 	if slice < 0 || slice >= vs.NumSlices() {
 		return nil, 0, nil, fmt.Errorf("slice %d outside 1..%d", slice+1, vs.NumSlices())
 	}
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		return nil, 0, nil, err
 	}
@@ -267,8 +270,8 @@ func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*inference.Sli
 }
 
 // progressOf passes a model's progress on to a job.
-func progressOf(p Progress) inference.Progress {
-	return inference.ProgressFunc(func(done, total int, msg string) {
+func progressOf(p Progress) onnxrt.Progress {
+	return onnxrt.ProgressFunc(func(done, total int, msg string) {
 		f := -1.0
 		if total > 0 {
 			f = float64(done) / float64(total)

@@ -9,7 +9,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
@@ -31,7 +32,7 @@ var (
 // runtime or SAM's weights (CI fetches them with scripts/fetch-runtime.sh).
 func testModels(t *testing.T) *Models {
 	t.Helper()
-	cache := inference.DefaultCacheDir()
+	cache := onnxrt.DefaultCacheDir()
 	for _, f := range []string{"runtime/libonnxruntime.so.1", "models/sam-encoder.onnx", "models/sam-decoder.onnx"} {
 		if _, err := os.Stat(filepath.Join(cache, f)); err != nil {
 			t.Skipf("ONNX Runtime or SAM weights not in %s (run scripts/fetch-runtime.sh): %v", cache, err)
@@ -64,7 +65,7 @@ func newPatientBSession(t *testing.T, opts Options) (*Session, *volume.Labels) {
 // there in voxel indices.
 func liverBox(t *testing.T, ref *volume.Labels) (slice, k int, a, b [3]int) {
 	t.Helper()
-	sl, err := inference.NewSlicer(ref.Grid, inference.Axial)
+	sl, err := section.NewSlicer(ref.Grid, section.Axial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -379,11 +380,11 @@ func TestModelsMissing(t *testing.T) {
 		is   error
 		want string
 	}{
-		{"no runtime", ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
-			(*Session).Segment, inference.ErrNoRuntime, "ONNX Runtime"},
-		{"no runtime for SAM", ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
+		{"no runtime", ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
+			(*Session).Segment, onnxrt.ErrNoRuntime, "ONNX Runtime"},
+		{"no runtime for SAM", ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
 			func(s *Session) (*Job, error) { return s.BoxPrompt(viewer.Axial, 0, [3]int{}, [3]int{3, 3, 0}, 1) },
-			inference.ErrNoRuntime, "ONNX Runtime"},
+			onnxrt.ErrNoRuntime, "ONNX Runtime"},
 		{"no U-Net", ModelOptions{Dirs: []string{"testdata/none"}, UNet: "polycl-none"},
 			(*Session).Segment, ErrNoModel, `no model found: model "polycl-none"`},
 	}

@@ -1,35 +1,26 @@
-// Package inference runs the project's ONNX models headless: the PolyCL
-// U-Net over whole volumes (UNet) and Segment Anything for box prompts and
-// for refining coarse masks (SAM). It does not import the UI; the app and
-// the command line call the same functions.
+// Package inference is the map of the packages that run the project's
+// ONNX models headless; it holds no code of its own. Each sub-package has
+// one job, and imports only those above it in this list:
 //
-// # Runtime
+//   - section: 2D cuts of a volume (Slicer, in radiological orientation),
+//     masks and boxes on them, morphology, windowing and resizing. No
+//     models.
+//   - onnxrt: the ONNX Runtime library, execution providers (CPU, CUDA
+//     through the plugin provider, with fallback and its reason), sessions
+//     checked against their manifests, the CUDA rewrite of models, and the
+//     Progress interface every long call reports through.
+//   - embedcache: encoder outputs kept in memory and on disk.
+//   - sam: Segment Anything (encoder, prompt decoder, the embedding cache,
+//     the encoder's schedule of foreground and background work).
+//   - unet: the PolyCL U-Net over whole volumes, and its probabilities as
+//     a prior for propagation.
+//   - propagate: the Engine interface that carries annotated slices
+//     through a volume, and the "sam" engine (SAM slice to slice, with
+//     leak guards and a confidence per slice).
+//   - sam2: SAM 2.1 run as a video tracker, the "sam2" engine.
+//   - refine: SAM correcting masks: a coarse label volume (Volume, Slice)
+//     and a shape interpolated between annotated slices (FillBetween).
 //
-// ONNX Runtime is a shared library loaded once per process: onnxruntime_go
-// keeps its environment in package globals. NewRuntime therefore
-// initialises it behind a sync.Once and later calls must name the same
-// library; the environment is never torn down. Everything else lives in
-// explicit values: a Runtime (library, execution provider, thread count),
-// Sessions made from it (created once per model and reused; safe for
-// concurrent Run), and the SAM and UNet runners that own their sessions.
-// The execution provider actually used is recorded per session
-// (Session.Provider) and per runtime (Runtime.Provider): asking for CUDA on
-// a CPU-only library falls back to the CPU and says why.
-//
-// # Invariants
-//
-//   - A model never runs before its manifest's sha256 and ONNX signature
-//     have been checked (Runtime.LoadModel).
-//   - Every call that can take seconds takes a context, and cancelling it
-//     terminates a running ONNX Runtime call (RunOptions.Terminate).
-//   - 2D images given to models are axial slices in radiological
-//     orientation (Slicer): row 0 anterior, column 0 the patient's right,
-//     derived from the grid's affine, never from the file's voxel order.
-//   - SAM embeddings are keyed by the sha256 of the encoder, the window
-//     and the slice's pixels, so a cached embedding is always the one the
-//     encoder would compute for that image; the disk cache is written
-//     atomically and a damaged file is recomputed, never used.
-//   - Refining a mask never changes voxels of other labels, and each
-//     component keeps its coarse shape unless SAM's answer passes the
-//     keep-or-replace rules (RefineOptions).
+// None of them imports the UI; the app and the command line call the same
+// functions. internal/archtest enforces the direction.
 package inference

@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -20,9 +24,9 @@ func Example() {
 		log.Fatal(err)
 	}
 	// One Runtime per process; sessions are created once and reused.
-	rt, err := inference.NewRuntime(inference.Options{})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{})
 	if err != nil {
-		log.Fatal(err) // errors.Is(err, inference.ErrNoRuntime): tell the user to run scripts/fetch-runtime.sh
+		log.Fatal(err) // errors.Is(err, onnxrt.ErrNoRuntime): tell the user to run scripts/fetch-runtime.sh
 	}
 	prov, note := rt.Provider() // show "running on cpu" (and why not CUDA) in the status bar
 	fmt.Println(prov, note)
@@ -32,35 +36,35 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	unet, err := rt.LoadUNet(m)
+	model, err := unet.Load(rt, m)
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer unet.Close()
-	labels, err := unet.Segment(ctx, v, inference.SegmentOptions{LargestComponent: true,
-		Progress: inference.ProgressFunc(func(done, total int, msg string) { fmt.Println(done, total, msg) })})
+	defer model.Close()
+	labels, err := model.Segment(ctx, v, unet.SegmentOptions{LargestComponent: true,
+		Progress: onnxrt.ProgressFunc(func(done, total int, msg string) { fmt.Println(done, total, msg) })})
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// "Draw a box": two opposite corners in voxel coordinates on slice k.
-	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	sm, err := sam.LoadDefault(rt, sam.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer sam.Close()
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	defer sm.Close()
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		log.Fatal(err)
 	}
 	k := sl.Slices / 2
-	mask, err := sam.SegmentBox(ctx, v, inference.Axial, k, sl.Voxel(k, 100, 80), sl.Voxel(k, 300, 260))
+	mask, err := sm.SegmentBox(ctx, v, section.Axial, k, sl.Voxel(k, 100, 80), sl.Voxel(k, 300, 260))
 	if err != nil {
 		log.Fatal(err)
 	}
 
 	// "Refine with SAM" preview of the current slice, then of the volume.
-	preview, decisions, err := sam.RefineSlice(ctx, v, labels, k, 5, inference.RefineOptions{})
+	preview, decisions, err := refine.Slice(ctx, sm, v, labels, k, 5, refine.Options{})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -68,11 +72,11 @@ func Example() {
 	if err := sl.WriteMask(labels, k, preview, 5); err != nil { // on "accept"
 		log.Fatal(err)
 	}
-	refined, stats, err := sam.Refine(ctx, v, labels, inference.RefineOptions{Labels: []uint16{5}})
+	refined, stats, err := refine.Volume(ctx, sm, v, labels, refine.Options{Labels: []uint16{5}})
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Println(stats.Decisions[inference.Replaced], stats.Components)
+	fmt.Println(stats.Decisions[refine.Replaced], stats.Components)
 	if err := volume.WriteLabels("refined.nii.gz", refined, v); err != nil {
 		log.Fatal(err)
 	}

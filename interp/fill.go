@@ -17,7 +17,7 @@ import (
 var ErrNothingToFill = errors.New("no empty slice between annotated slices")
 
 // Progress receives progress reports: done steps out of total and what the
-// step was. It has the method set of inference.Progress, so that the same
+// step was. It has the method set of onnxrt.Progress, so that the same
 // printers serve both. Reports come from the goroutine that called Fill.
 type Progress interface {
 	Report(done, total int, message string)

@@ -144,3 +144,25 @@ func percentile(xs []float64, q float64) float64 {
 	hi := min(lo+1, len(xs)-1)
 	return xs[lo] + (xs[hi]-xs[lo])*(pos-float64(lo))
 }
+
+// DiceOf returns the Dice coefficient of label value v in two label
+// volumes of the same grid (1 when neither holds it).
+func DiceOf(pred, ref []uint16, v uint16) float64 {
+	inter, np, nr := 0, 0, 0
+	for i, p := range pred {
+		a, b := p == v, ref[i] == v
+		if a {
+			np++
+		}
+		if b {
+			nr++
+		}
+		if a && b {
+			inter++
+		}
+	}
+	if np+nr == 0 {
+		return 1
+	}
+	return 2 * float64(inter) / float64(np+nr)
+}

@@ -8,7 +8,7 @@
 //     sha256, at least one input and output, and for U-Nets a complete
 //     preprocess block and at least one label.
 //   - Verify reads the ONNX file and compares its sha256 with the manifest:
-//     a model is never run before Verify has passed (inference.LoadModel
+//     a model is never run before Verify has passed (onnxrt.LoadModel
 //     calls it). Every error names the model and the file.
 //   - CheckSignature compares the manifest's inputs and outputs with the
 //     signature ONNX Runtime reports for the file; a model whose names,

@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
-	"github.com/polyseg/polyseg/inference"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -191,7 +190,7 @@ func describeModels(st app.ModelStatus, known bool) string {
 	case !known:
 		return "models: looking…"
 	case st.RuntimeErr != nil:
-		if errors.Is(st.RuntimeErr, inference.ErrNoRuntime) {
+		if errors.Is(st.RuntimeErr, app.ErrNoRuntime) {
 			return "no ONNX Runtime: Segment and SAM off"
 		}
 		return "ONNX Runtime failed: Segment and SAM off"

@@ -20,7 +20,8 @@ import (
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/app/tools"
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -43,7 +44,7 @@ func newWindow(a fyne.App, opts app.Options) *MainWindow {
 // weights (scripts/fetch-runtime.sh puts them there; CI runs it first).
 func haveRuntime(t *testing.T) {
 	t.Helper()
-	cache := inference.DefaultCacheDir()
+	cache := onnxrt.DefaultCacheDir()
 	for _, f := range []string{"runtime/libonnxruntime.so.1", "models/sam-encoder.onnx", "models/sam-decoder.onnx"} {
 		if _, err := os.Stat(filepath.Join(cache, f)); err != nil {
 			t.Skipf("ONNX Runtime or SAM weights not in %s (run scripts/fetch-runtime.sh): %v", cache, err)
@@ -90,7 +91,7 @@ func openPatientB(t *testing.T) (*MainWindow, *volume.Labels) {
 // own box test uses, so its embedding is in the disk cache).
 func liverBox(t *testing.T, ref *volume.Labels) (k int, a, b [3]int) {
 	t.Helper()
-	sl, err := inference.NewSlicer(ref.Grid, inference.Axial)
+	sl, err := section.NewSlicer(ref.Grid, section.Axial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +283,7 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 		engineText string
 		reason     string // in the Models… dialog
 	}{
-		{"no runtime", app.ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}}, false, false, false,
+		{"no runtime", app.ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}}, false, false, false,
 			"no ONNX Runtime", "ONNX Runtime: ONNX Runtime library not found: /nonexistent/libonnxruntime.so.1"},
 		{"no U-Net", app.ModelOptions{Dirs: []string{t.TempDir()}}, true, false, true,
 			"no U-Net (Segment off)", `U-Net: no model found: model "polycl-liver": no polycl-liver.json in`},
@@ -412,7 +413,7 @@ func TestModelErrorsShowADialog(t *testing.T) {
 		want string
 	}{
 		{"refine without labels", app.ModelOptions{}, (*modelTools).runRefineVolume, "no voxels of label 5 (liver) to refine"},
-		{"segment without runtime", app.ModelOptions{Runtime: inference.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
+		{"segment without runtime", app.ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
 			(*modelTools).runSegment, "ONNX Runtime library not found"},
 	}
 	for _, tt := range tests {
@@ -457,7 +458,7 @@ func TestLabelListChoosesToolLabel(t *testing.T) {
 }
 
 func TestDescribeModels(t *testing.T) {
-	noRT := fmt.Errorf("%w: /x/libonnxruntime.so.1", inference.ErrNoRuntime)
+	noRT := fmt.Errorf("%w: /x/libonnxruntime.so.1", onnxrt.ErrNoRuntime)
 	tests := []struct {
 		name  string
 		st    app.ModelStatus

@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/polyseg/polyseg/app"
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -62,8 +62,8 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if fs.NArg() != 0 {
 		return usageErr("no arguments expected, got %q", fs.Args())
 	}
-	switch inference.Provider(rf.provider) {
-	case inference.ProviderAuto, inference.ProviderCPU, inference.ProviderCUDA:
+	switch onnxrt.Provider(rf.provider) {
+	case onnxrt.ProviderAuto, onnxrt.ProviderCPU, onnxrt.ProviderCUDA:
 	default:
 		return usageErr("--provider %q: want auto, cpu or cuda", rf.provider)
 	}
@@ -73,7 +73,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	r := &report{w: stdout}
 	fmt.Fprintln(stdout, "polyseg doctor")
 
-	cache := inference.DefaultCacheDir()
+	cache := onnxrt.DefaultCacheDir()
 	r.section("ONNX Runtime")
 	rt, rtErr := rf.runtime()
 	if rtErr != nil {
@@ -99,7 +99,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 
 	r.section("GPU")
-	driver, gpus, gpuErr := inference.HostGPU()
+	driver, gpus, gpuErr := onnxrt.HostGPU()
 	if driver != "" {
 		r.ok("driver: %s", driver)
 	}
@@ -109,14 +109,14 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if gpuErr != nil {
 		r.ok("%s", gpuErr)
 	}
-	g := inference.GPURuntimePaths(cache)
+	g := onnxrt.GPURuntimePaths(cache)
 	if _, err := os.Stat(g.CUDA); err == nil {
 		r.ok("GPU runtime: %s (ONNX Runtime with the CUDA plugin)", g.Dir)
 	} else {
 		r.ok("GPU runtime: not fetched (scripts/fetch-runtime.sh --gpu)")
 	}
 	if gpuErr == nil || fileExists(g.CUDA) {
-		for _, l := range inference.CUDALibraries() {
+		for _, l := range onnxrt.CUDALibraries() {
 			if l.Path != "" {
 				r.ok("%s: %s", l.Name, l.Path)
 			} else {
@@ -130,7 +130,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	r.doctorModel(app.DefaultUNet, modelDir, true, models.SearchDirs(modelDir)...)
 	for _, name := range []string{"sam-encoder", "sam-decoder"} {
 		r.doctorModel(name, modelDir, true, modelDir)
-		r.doctorModel(name+inference.VariantSuffix, modelDir, false, modelDir)
+		r.doctorModel(name+onnxrt.VariantSuffix, modelDir, false, modelDir)
 	}
 
 	r.section("Cache")
@@ -190,7 +190,7 @@ func (r *report) doctorModel(name, into string, required bool, dirs ...string) {
 
 // hardware describes a device's hardware: its vendor and PCI ids, when
 // ONNX Runtime knows them.
-func hardware(d inference.Device) string {
+func hardware(d onnxrt.Device) string {
 	var parts []string
 	if d.Vendor != "" {
 		parts = append(parts, d.Vendor)

@@ -4,14 +4,14 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 )
 
 // With the fetched runtime and models, doctor names the library and its
 // version, the devices, every model with its checksum, the cache and the
 // display, and exits 0 whatever the display.
 func TestDoctorHealthy(t *testing.T) {
-	if _, err := inference.NewRuntime(inference.Options{}); err != nil {
+	if _, err := onnxrt.NewRuntime(onnxrt.Options{}); err != nil {
 		t.Skipf("ONNX Runtime not fetched: %v", err)
 	}
 	code, out, errs := runVolumeCmd(t, "doctor")

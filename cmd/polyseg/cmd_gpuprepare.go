@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/internal/onnxgraph"
 	"github.com/polyseg/polyseg/models"
 )
@@ -44,7 +44,7 @@ func runGPUPrepare(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if st != onnxgraph.SliceAsSplit && st != onnxgraph.SliceAsGather {
 		return usageErr("--strategy %q: want split or gather", *strategy)
 	}
-	rf := runtimeFlags{provider: string(inference.ProviderCPU), threads: *threads, lib: *lib}
+	rf := runtimeFlags{provider: string(onnxrt.ProviderCPU), threads: *threads, lib: *lib}
 	if err := rf.check(); err != nil {
 		return err
 	}
@@ -68,11 +68,11 @@ func runGPUPrepare(ctx context.Context, args []string, stdout, stderr io.Writer)
 			continue
 		}
 		fmt.Fprintf(stderr, "gpu-prepare: %s: rewriting and checking on the CPU (ONNX Runtime %s)\n", name, rt.Version())
-		v, err := rt.PrepareCUDA(ctx, m, inference.PrepareOptions{Strategy: st, OutDir: *out})
+		v, err := rt.PrepareCUDA(ctx, m, onnxrt.PrepareOptions{Strategy: st, OutDir: *out})
 		if err != nil {
 			return err
 		}
-		var p inference.VariantProvenance
+		var p onnxrt.VariantProvenance
 		if err := json.Unmarshal(v.Provenance, &p); err != nil {
 			return fmt.Errorf("model %q: provenance: %w", v.Name, err)
 		}
@@ -88,7 +88,7 @@ func runGPUPrepare(ctx context.Context, args []string, stdout, stderr io.Writer)
 
 // variantStrategy returns the Slice strategy a variant was made with.
 func variantStrategy(v *models.Manifest) onnxgraph.SliceStrategy {
-	var p inference.VariantProvenance
+	var p onnxrt.VariantProvenance
 	if err := json.Unmarshal(v.Provenance, &p); err != nil {
 		return ""
 	}

@@ -6,7 +6,8 @@ import (
 	"io"
 
 	"github.com/polyseg/polyseg/assets"
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/interp"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
@@ -24,7 +25,7 @@ func init() {
 // runInterpolate fills label N of LABELS on the slices between those it is
 // drawn on: shape-based interpolation of signed distance maps alone
 // (package interp) on any plane, or, with --scan, corrected by SAM on the
-// scan's axial slices (inference.SAM.FillBetween), on the scan's grid.
+// scan's axial slices (sam.Model.FillBetween), on the scan's grid.
 func runInterpolate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("interpolate", stderr)
 	label := fs.Uint("label", 0, "label value to fill (required)")
@@ -77,18 +78,18 @@ func runInterpolate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	sm, err := sam.LoadDefault(rt, sam.Options{})
 	if err != nil {
 		return err
 	}
-	defer sam.Close()
+	defer sm.Close()
 	prov, note := rt.Provider()
 	fmt.Fprintf(stderr, "SAM on %s (%d threads)\n", prov, rt.Threads())
 	if note != "" {
 		fmt.Fprintf(stderr, "note: %s\n", note)
 	}
 	progress := newProgressLine(stderr, "interpolate")
-	filled, st, err := sam.FillBetween(ctx, v, l, value, inference.FillOptions{Progress: progress})
+	filled, st, err := refine.FillBetween(ctx, sm, v, l, value, refine.FillOptions{Progress: progress})
 	progress.end()
 	if err != nil {
 		return err

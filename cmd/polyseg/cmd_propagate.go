@@ -11,7 +11,11 @@ import (
 	"time"
 
 	"github.com/polyseg/polyseg/app"
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/sam2"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -27,7 +31,7 @@ func init() {
 
 // rangeFlag parses "FROM:TO", inclusive slice indices.
 type rangeFlag struct {
-	r   inference.SliceRange
+	r   propagate.SliceRange
 	set bool
 }
 
@@ -45,7 +49,7 @@ func (f *rangeFlag) Set(s string) error {
 	if !ok || err1 != nil || err2 != nil || a < 0 || b < a {
 		return fmt.Errorf("range %q: want FROM:TO, slice indices from 0 with FROM <= TO", s)
 	}
-	f.r, f.set = inference.SliceRange{From: a, To: b}, true
+	f.r, f.set = propagate.SliceRange{From: a, To: b}, true
 	return nil
 }
 
@@ -59,7 +63,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var rng rangeFlag
 	fs.Var(&rng, "range", "decide only slices `FROM:TO` (indices along the axial axis, from 0, inclusive)")
 	priorModel := fs.String("prior", "", "guard against leaks with the probabilities of this U-Net `model` (name or manifest), which must segment the label")
-	o := inference.DefaultSAMPropagationOptions()
+	o := propagate.DefaultSAMOptions()
 	registerPropagationOptions(fs, &o)
 	var series seriesFlag
 	series.register(fs, "DICOM series to read: its `UID or number` (see polyseg info)")
@@ -94,7 +98,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		return err
 	}
@@ -103,7 +107,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	req := inference.PropagateRequest{Volume: v, Plane: inference.Axial, Label: lv, Anchors: anchors}
+	req := propagate.Request{Volume: v, Plane: section.Axial, Label: lv, Anchors: anchors}
 	if rng.set {
 		if rng.r.To >= sl.Slices {
 			return usageErr("--range %s: the scan has axial slices 0..%d", rng.String(), sl.Slices-1)
@@ -120,17 +124,17 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	var eng inference.Engine
+	var eng propagate.Engine
 	switch *engineName {
 	case app.EngineSAM:
-		sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+		sm, err := sam.LoadDefault(rt, sam.Options{})
 		if err != nil {
 			return err
 		}
-		defer sam.Close()
-		eng = inference.NewSAMEngine(sam, o)
+		defer sm.Close()
+		eng = propagate.NewSAMEngine(sm, o)
 	case app.EngineSAM2:
-		s2, err := rt.LoadSAM2(*sam2Dir, inference.SAM2Options{})
+		s2, err := sam2.Load(rt, *sam2Dir, sam2.Options{})
 		if err != nil {
 			return err
 		}
@@ -142,7 +146,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if err != nil {
 			return err
 		}
-		u, err := rt.LoadUNet(m)
+		u, err := unet.Load(rt, m)
 		if err != nil {
 			return err
 		}
@@ -202,11 +206,11 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // anchorsOf takes the anchors from a label volume: slice k alone, or every
 // slice holding the label when k is negative.
-func anchorsOf(sl *inference.Slicer, mask *volume.Labels, lv uint16, k int, path string) ([]inference.Anchor, error) {
+func anchorsOf(sl *section.Slicer, mask *volume.Labels, lv uint16, k int, path string) ([]propagate.Anchor, error) {
 	if k >= sl.Slices {
 		return nil, usageErr("--anchor-slice %d: the scan has axial slices 0..%d", k, sl.Slices-1)
 	}
-	var anchors []inference.Anchor
+	var anchors []propagate.Anchor
 	for kk := 0; kk < sl.Slices; kk++ {
 		if k >= 0 && kk != k {
 			continue
@@ -216,7 +220,7 @@ func anchorsOf(sl *inference.Slicer, mask *volume.Labels, lv uint16, k int, path
 			return nil, err
 		}
 		if m.Area() > 0 {
-			anchors = append(anchors, inference.Anchor{Slice: kk, Mask: m})
+			anchors = append(anchors, propagate.Anchor{Slice: kk, Mask: m})
 		}
 	}
 	switch {
@@ -238,7 +242,7 @@ func joinInts(xs []int) string {
 
 // registerPropagationOptions adds a flag for every threshold of the "sam"
 // engine, with its default.
-func registerPropagationOptions(fs *flag.FlagSet, o *inference.SAMPropagationOptions) {
+func registerPropagationOptions(fs *flag.FlagSet, o *propagate.SAMOptions) {
 	fs.Float64Var(&o.MarginMM, "margin-mm", o.MarginMM, "widen the box from the previous slice by this many mm")
 	fs.Float64Var(&o.MaskLogit, "mask-logit", o.MaskLogit, "amplitude of the previous slice's mask as SAM's mask prompt")
 	fs.Float64Var(&o.GrowMM, "grow-mm", o.GrowMM, "largest move of the structure's edge per 3 mm of slice spacing, in mm")
@@ -255,7 +259,7 @@ func registerPropagationOptions(fs *flag.FlagSet, o *inference.SAMPropagationOpt
 
 // checkPropagationOptions refuses thresholds outside their meaning (NaN
 // would switch a rule off silently).
-func checkPropagationOptions(o inference.SAMPropagationOptions) error {
+func checkPropagationOptions(o propagate.SAMOptions) error {
 	bad := func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
 	for _, f := range []struct {
 		name   string

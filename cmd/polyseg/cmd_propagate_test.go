@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
@@ -51,7 +51,7 @@ func TestPropagateUsage(t *testing.T) {
 func TestPropagatePatientB(t *testing.T) {
 	skipWithoutRuntime(t)
 	v, ref, ctDir := realdata.PatientB(t, realData)
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		t.Fatal(err)
 	}

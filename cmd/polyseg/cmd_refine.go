@@ -7,7 +7,8 @@ import (
 	"math"
 	"strings"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -49,12 +50,12 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	label := fs.Uint("label", 0, "label value to refine (0: every label in the coarse mask)")
 	var win windowFlag
 	fs.Var(&win, "window", "SAM image window `LEVEL/WIDTH` (default: the encoder manifest's, per label)")
-	var o inference.RefineOptions
+	var o refine.Options
 	fs.Float64Var(&o.MarginMM, "margin-mm", 0, "widen each box by this many mm")
-	fs.Float64Var(&o.MinIoU, "min-iou", inference.DefaultMinIoU, "keep the coarse shape when SAM's predicted IoU is below this")
-	fs.Float64Var(&o.MaxAreaChange, "max-area-change", inference.DefaultMaxAreaChange, "keep the coarse shape when the area changes by more than this fraction")
-	fs.Float64Var(&o.MaxHUShift, "max-hu-shift", inference.DefaultMaxHUShift, "keep the coarse shape when added pixels' mean HU is this many std from the coarse mean")
-	fs.Float64Var(&o.TrimStd, "trim-std", inference.DefaultTrimStd, "trim edge pixels whose HU is this many std from the coarse core's mean (negative: off)")
+	fs.Float64Var(&o.MinIoU, "min-iou", refine.DefaultMinIoU, "keep the coarse shape when SAM's predicted IoU is below this")
+	fs.Float64Var(&o.MaxAreaChange, "max-area-change", refine.DefaultMaxAreaChange, "keep the coarse shape when the area changes by more than this fraction")
+	fs.Float64Var(&o.MaxHUShift, "max-hu-shift", refine.DefaultMaxHUShift, "keep the coarse shape when added pixels' mean HU is this many std from the coarse mean")
+	fs.Float64Var(&o.TrimStd, "trim-std", refine.DefaultTrimStd, "trim edge pixels whose HU is this many std from the coarse core's mean (negative: off)")
 	var series seriesFlag
 	series.register(fs, "DICOM series to read: its `UID or number` (see polyseg info)")
 	var rf runtimeFlags
@@ -99,11 +100,11 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	sm, err := sam.LoadDefault(rt, sam.Options{})
 	if err != nil {
 		return err
 	}
-	defer sam.Close()
+	defer sm.Close()
 	if win.set {
 		o.Windows = map[uint16]models.Window{}
 		labels := o.Labels
@@ -116,10 +117,10 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			o.Windows[l] = win.w
 		}
 	}
-	printPlacements(stderr, rt, sam.Placements()...)
+	printPlacements(stderr, rt, sm.Placements()...)
 	progress := newProgressLine(stderr, "refine")
 	o.Progress = progress
-	refined, st, err := sam.Refine(ctx, v, coarse, o)
+	refined, st, err := refine.Volume(ctx, sm, v, coarse, o)
 	progress.end()
 	if err != nil {
 		return err
@@ -127,8 +128,8 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err := volume.WriteLabels(out, refined, v); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "wrote %s: %d slices, %d components, %d replaced by SAM", out, st.Slices, st.Components, st.Decisions[inference.Replaced])
-	for d := inference.KeptSmall; d <= inference.KeptEmpty; d++ {
+	fmt.Fprintf(stdout, "wrote %s: %d slices, %d components, %d replaced by SAM", out, st.Slices, st.Components, st.Decisions[refine.Replaced])
+	for d := refine.KeptSmall; d <= refine.KeptEmpty; d++ {
 		if n := st.Decisions[d]; n > 0 {
 			fmt.Fprintf(stdout, ", %d %s", n, d)
 		}
@@ -140,7 +141,7 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 // checkRefineOptions refuses thresholds outside their meaning: NaN compares
 // false with everything, so it silently switched a check off, and an IoU
 // above 1 or a negative area change silently kept every coarse shape.
-func checkRefineOptions(o inference.RefineOptions) error {
+func checkRefineOptions(o refine.Options) error {
 	finite := func(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 	switch {
 	case !finite(o.MarginMM) || o.MarginMM < 0:

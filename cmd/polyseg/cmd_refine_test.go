@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
@@ -64,7 +64,7 @@ func TestSegmentRefineUsage(t *testing.T) {
 // skipWithoutRuntime skips when scripts/fetch-runtime.sh has not run.
 func skipWithoutRuntime(t *testing.T) {
 	t.Helper()
-	if _, err := inference.NewRuntime(inference.Options{}); err != nil {
+	if _, err := onnxrt.NewRuntime(onnxrt.Options{}); err != nil {
 		t.Skipf("ONNX Runtime unavailable (run scripts/fetch-runtime.sh): %v", err)
 	}
 }

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/sam2"
 )
 
 func init() {
@@ -31,11 +32,11 @@ func runSAM2Manifests(ctx context.Context, args []string, stdout, stderr io.Writ
 		return usageErr("want one folder, got %d arguments", len(pos))
 	}
 	dir := pos[0]
-	rt, err := inference.NewRuntime(inference.Options{Library: *lib, Provider: inference.ProviderCPU, Threads: 1})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Library: *lib, Provider: onnxrt.ProviderCPU, Threads: 1})
 	if err != nil {
 		return err
 	}
-	paths, err := rt.WriteSAM2Manifests(dir)
+	paths, err := sam2.WriteManifests(rt, dir)
 	if err != nil {
 		return err
 	}
@@ -45,7 +46,7 @@ func runSAM2Manifests(ctx context.Context, args []string, stdout, stderr io.Writ
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	s, err := rt.LoadSAM2(dir, inference.SAM2Options{})
+	s, err := sam2.Load(rt, dir, sam2.Options{})
 	if err != nil {
 		return fmt.Errorf("manifests written, but the folder does not load: %w", err)
 	}

@@ -11,7 +11,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -41,14 +42,14 @@ func (r *runtimeFlags) register(fs *flag.FlagSet) {
 // check refuses thread counts ONNX Runtime would take literally: a
 // negative one, or more threads than any machine uses (each costs memory).
 func (r *runtimeFlags) check() error {
-	if r.threads < 0 || r.threads > inference.MaxThreads {
-		return usageErr("--threads %d: want 0 (one per CPU) to %d", r.threads, inference.MaxThreads)
+	if r.threads < 0 || r.threads > onnxrt.MaxThreads {
+		return usageErr("--threads %d: want 0 (one per CPU) to %d", r.threads, onnxrt.MaxThreads)
 	}
 	return nil
 }
 
-func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
-	rt, err := inference.NewRuntime(inference.Options{Library: r.lib, Provider: inference.Provider(r.provider), Threads: r.threads})
+func (r *runtimeFlags) runtime() (*onnxrt.Runtime, error) {
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Library: r.lib, Provider: onnxrt.Provider(r.provider), Threads: r.threads})
 	if err != nil {
 		return nil, err
 	}
@@ -58,7 +59,7 @@ func (r *runtimeFlags) runtime() (*inference.Runtime, error) {
 // printPlacements says on stderr where each model runs (every command's
 // output names the provider that ran each model), with ONNX Runtime's
 // version and, when a model runs elsewhere than asked, why.
-func printPlacements(w io.Writer, rt *inference.Runtime, ps ...inference.Placement) {
+func printPlacements(w io.Writer, rt *onnxrt.Runtime, ps ...onnxrt.Placement) {
 	for _, p := range ps {
 		fmt.Fprintf(w, "model %s on %s (ONNX Runtime %s, %d threads)\n", p.Model, p.Provider, rt.Version(), rt.Threads())
 		if p.Note != "" {
@@ -158,7 +159,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	u, err := rt.LoadUNet(m)
+	u, err := unet.Load(rt, m)
 	if err != nil {
 		return err
 	}
@@ -169,7 +170,7 @@ func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	printPlacements(stderr, rt, u.Placement())
 	progress := newProgressLine(stderr, "segment")
-	l, err := u.Segment(ctx, v, inference.SegmentOptions{Batch: *batch, LargestComponent: *largest, Progress: progress})
+	l, err := u.Segment(ctx, v, unet.SegmentOptions{Batch: *batch, LargestComponent: *largest, Progress: progress})
 	progress.end()
 	if err != nil {
 		return err

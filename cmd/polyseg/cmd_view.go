@@ -10,7 +10,7 @@ import (
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/polyseg/polyseg/app"
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/phantom"
 	"github.com/polyseg/polyseg/ui"
 	"github.com/polyseg/polyseg/volume"
@@ -71,13 +71,13 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	if err := rf.check(); err != nil {
 		return va, err
 	}
-	switch inference.Provider(rf.provider) {
-	case inference.ProviderAuto, inference.ProviderCPU, inference.ProviderCUDA:
+	switch onnxrt.Provider(rf.provider) {
+	case onnxrt.ProviderAuto, onnxrt.ProviderCPU, onnxrt.ProviderCUDA:
 	default:
 		return va, usageErr("--provider %q: want auto, cpu or cuda", rf.provider)
 	}
 	va.models = app.ModelOptions{
-		Runtime: inference.Options{Library: rf.lib, Provider: inference.Provider(rf.provider), Threads: rf.threads},
+		Runtime: onnxrt.Options{Library: rf.lib, Provider: onnxrt.Provider(rf.provider), Threads: rf.threads},
 		UNet:    *model,
 		SAM2Dir: *sam2,
 	}

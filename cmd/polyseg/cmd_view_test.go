@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/polyseg/polyseg/app"
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -27,7 +27,7 @@ func TestParseViewArgs(t *testing.T) {
 		{[]string{"dicom/", "--allow-gaps", "--series", "2"}, viewArgs{path: "dicom/", opts: volume.OpenOptions{DICOM: volume.DICOMOptions{SeriesIndex: 2, AllowGaps: true}}}, nil},
 		{[]string{"ct.nii", "--labels", "s.nii", "--goto", "liver"}, viewArgs{path: "ct.nii", labels: "s.nii", goTo: "liver"}, nil},
 		{[]string{"ct.nii", "--model", "m.json", "--provider", "cpu", "--threads", "2"}, viewArgs{path: "ct.nii",
-			models: app.ModelOptions{UNet: "m.json", Runtime: inference.Options{Provider: inference.ProviderCPU, Threads: 2}}}, nil},
+			models: app.ModelOptions{UNet: "m.json", Runtime: onnxrt.Options{Provider: onnxrt.ProviderCPU, Threads: 2}}}, nil},
 		{[]string{"ct.nii", "--provider", "tpu"}, viewArgs{}, errUsage},
 		{[]string{"ct.nii", "--goto", "liver"}, viewArgs{}, errUsage},
 		{[]string{"a.nii", "b.nii"}, viewArgs{}, errUsage},
@@ -60,7 +60,7 @@ func withModelDefaults(va viewArgs) viewArgs {
 		va.models.UNet = app.DefaultUNet
 	}
 	if va.models.Runtime.Provider == "" {
-		va.models.Runtime.Provider = inference.ProviderAuto
+		va.models.Runtime.Provider = onnxrt.ProviderAuto
 	}
 	return va
 }

@@ -6,7 +6,7 @@
 // by constants, pruning dead nodes, and rewriting Slice nodes into
 // operators an execution provider can run. It knows nothing of ONNX
 // Runtime; the caller runs the model where a rewrite needs measured shapes
-// or values (inference.PrepareCUDA).
+// or values (onnxrt.PrepareCUDA).
 //
 // # Security considerations
 //

@@ -4,7 +4,7 @@
 // by the plain shape-based interpolation (interp.Fill, linear: what the
 // app's "Shape only" and `polyseg interpolate` without --scan do), by the
 // monotone cubic one (interp.Cubic, the guided mode's start), and by the
-// SAM-guided fill (inference.SAM.FillBetween: the app's "corrected by
+// SAM-guided fill (sam.Model.FillBetween: the app's "corrected by
 // SAM" and `polyseg interpolate --scan`), and compared with the whole
 // reference in 3D (metrics: Dice, HD95).
 //
@@ -29,7 +29,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/interp"
 	"github.com/polyseg/polyseg/metrics"
@@ -80,15 +82,15 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		{"B", filepath.Join(*data, "example_ct_dicom"), filepath.Join(*data, "example_seg_dicom.nii.gz"),
 			[]organ{{"liver", 5}, {"spleen", 1}}},
 	}
-	rt, err := inference.NewRuntime(inference.Options{Threads: *threads})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
 	if err != nil {
 		return err
 	}
-	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	sm, err := sam.LoadDefault(rt, sam.Options{})
 	if err != nil {
 		return err
 	}
-	defer sam.Close()
+	defer sm.Close()
 
 	var rep bytes.Buffer
 	fmt.Fprintln(&rep, "| patient | organ | every | drawn / filled slices | plain (linear) Dice | cubic Dice | SAM-guided Dice | plain HD95 (mm) | SAM-guided HD95 (mm) | trust bound | SAM's answers kept |")
@@ -118,7 +120,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				if err != nil {
 					return err
 				}
-				guided, st, err := sam.FillBetween(ctx, v, sparse, o.value, inference.FillOptions{})
+				guided, st, err := refine.FillBetween(ctx, sm, v, sparse, o.value, refine.FillOptions{})
 				if err != nil {
 					return fmt.Errorf("patient %s %s every %d: %w", p.name, o.name, step, err)
 				}
@@ -136,7 +138,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				}
 				fmt.Fprintf(&rep, "| %s | %s | %d | %d / %d | %.3f | %.3f | %.3f | %s | %s | %s | %d / %d |\n",
 					p.name, o.name, step, len(st.Annotated), len(st.Filled), rp.Dice, rc.Dice, rg.Dice,
-					mm(rp), mm(rg), trust(st), st.Decisions[inference.Replaced], st.Components)
+					mm(rp), mm(rg), trust(st), st.Decisions[refine.Replaced], st.Components)
 				fmt.Fprintf(os.Stderr, "%s %s every %d: Dice plain %.3f, cubic %.3f, SAM %.3f (trust %s; %.0f s)\n",
 					p.name, o.name, step, rp.Dice, rc.Dice, rg.Dice, trust(st), time.Since(start).Seconds())
 			}
@@ -155,7 +157,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	})
 }
 
-func trust(st inference.FillStats) string {
+func trust(st refine.FillStats) string {
 	s := strconv.FormatFloat(st.Trust, 'g', -1, 64)
 	if st.Calibration == nil {
 		return s + " (default)"
@@ -201,7 +203,7 @@ distances both ways). "Drawn / filled slices": the axial slices kept, and those 
   0.973, spleen 0.960, kidneys 0.937 / 0.930; every 10th: 0.929, 0.899, 0.853, 0.773) are this column.
 - **cubic**: ` + "`interp.Cubic`" + `, each pixel's signed distance through the drawn slices with a
   monotone cubic (SciPy's PchipInterpolator): the start of the guided fill.
-- **SAM-guided**: ` + "`inference.SAM.FillBetween`" + ` (the app's "corrected by SAM",
+- **SAM-guided**: ` + "`sam.Model.FillBetween`" + ` (the app's "corrected by SAM",
   ` + "`polyseg interpolate --scan`" + `), with its default options. "Trust bound" is the bound it
   calibrated on the drawn slices (0: the cubic interpolation kept everywhere; +Inf: SAM wherever
   its guards let it); "SAM's answers kept": components whose SAM answer passed the guards, of

@@ -38,7 +38,10 @@ import (
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
@@ -94,7 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
 	trace := fs.Bool("trace", false, "print every slice's Dice, confidence and the engine's note")
 	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
-	o := inference.DefaultSAMPropagationOptions()
+	o := propagate.DefaultSAMOptions()
 	fs.Float64Var(&o.MarginMM, "margin-mm", o.MarginMM, "box margin in mm")
 	fs.Float64Var(&o.MaskLogit, "mask-logit", o.MaskLogit, "mask prompt amplitude")
 	fs.Float64Var(&o.GrowMM, "grow-mm", o.GrowMM, "largest edge move per 3 mm slice")
@@ -114,18 +117,18 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	organs := []organ{{"liver", 5}, {"spleen", 1}, {"kidney_right", 2}, {"kidney_left", 3}}
 
-	rt, err := inference.NewRuntime(inference.Options{Threads: *threads})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
 	if err != nil {
 		return err
 	}
-	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	sm, err := sam.LoadDefault(rt, sam.Options{})
 	if err != nil {
 		return err
 	}
-	defer sam.Close()
-	engines := []inference.Engine{inference.NewSAMEngine(sam, o)}
+	defer sm.Close()
+	engines := []propagate.Engine{propagate.NewSAMEngine(sm, o)}
 	if *naive {
-		engines = append(engines, naiveEngine(sam))
+		engines = append(engines, naiveEngine(sm))
 	}
 
 	var rows []row
@@ -141,7 +144,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+		sl, err := section.NewSlicer(v.Grid, section.Axial)
 		if err != nil {
 			return err
 		}
@@ -223,21 +226,21 @@ func listed(list, name string) bool {
 // naiveEngine is the engine with every guard and stop rule but the
 // emptiness of SAM's answer switched off: sam-on-ct.md's baseline
 // (box and mask prompt from the previous slice, single output).
-func naiveEngine(sam *inference.SAM) inference.Engine {
-	return namedEngine{"naive", inference.NewSAMEngine(sam, inference.SAMPropagationOptions{
+func naiveEngine(sm *sam.Model) propagate.Engine {
+	return namedEngine{"naive", propagate.NewSAMEngine(sm, propagate.SAMOptions{
 		MaskLogit: 10, GrowMM: 1e9, HUStd: 1e9, MaxOutside: 1, MaxMeanShift: 1e9,
 	})}
 }
 
 type namedEngine struct {
 	name string
-	inference.Engine
+	propagate.Engine
 }
 
 func (n namedEngine) Name() string { return n.name }
 
 // sliceAreas returns the organ's area on every axial slice.
-func sliceAreas(sl *inference.Slicer, ref *volume.Labels, value uint16) ([]int, error) {
+func sliceAreas(sl *section.Slicer, ref *volume.Labels, value uint16) ([]int, error) {
 	areas := make([]int, sl.Slices)
 	for k := range areas {
 		m, err := sl.Mask(ref, k, value)
@@ -297,18 +300,18 @@ func chooseAnchors(areas []int, setup string) ([]int, error) {
 
 // evaluate propagates the reference of one organ from the anchor slices
 // and scores the result.
-func evaluate(ctx context.Context, eng inference.Engine, v *volume.Volume, sl *inference.Slicer, ref *volume.Labels, org organ, anchorSlices []int) (row, error) {
+func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *section.Slicer, ref *volume.Labels, org organ, anchorSlices []int) (row, error) {
 	r := row{organ: org.name, engine: eng.Name(), anchors: anchorSlices}
-	var anchors []inference.Anchor
+	var anchors []propagate.Anchor
 	for _, k := range anchorSlices {
 		m, err := sl.Mask(ref, k, org.value)
 		if err != nil {
 			return r, err
 		}
-		anchors = append(anchors, inference.Anchor{Slice: k, Mask: m})
+		anchors = append(anchors, propagate.Anchor{Slice: k, Mask: m})
 	}
 	start := time.Now()
-	res, err := eng.Propagate(ctx, inference.PropagateRequest{Volume: v, Label: org.value, Anchors: anchors})
+	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.value, Anchors: anchors})
 	if err != nil {
 		return r, err
 	}
@@ -379,7 +382,7 @@ func evaluate(ctx context.Context, eng inference.Engine, v *volume.Volume, sl *i
 	return r, nil
 }
 
-func dice(a, b *inference.Mask2D) float64 {
+func dice(a, b *section.Mask) float64 {
 	inter, n := 0, 0
 	for i, on := range a.Data {
 		if on {
@@ -405,7 +408,7 @@ func hd(r metrics.Result) string {
 	return fmt.Sprintf("%.1f", r.HD95)
 }
 
-func report(rows []row, o inference.SAMPropagationOptions, rt *inference.Runtime, args []string, pictures string) string {
+func report(rows []row, o propagate.SAMOptions, rt *onnxrt.Runtime, args []string, pictures string) string {
 	var b bytes.Buffer
 	prov, _ := rt.Provider()
 	cmd := strings.Join(append([]string{"go run ./scripts/propagation_eval"}, args...), " ")
@@ -517,9 +520,9 @@ func strip(r row) image.Image {
 			switch {
 			case slices.Contains(r.anchors, s.slice):
 				c = color.RGBA{60, 60, 220, 255}
-			case s.confidence < inference.DefaultDoubtBelow:
+			case s.confidence < propagate.DefaultDoubtBelow:
 				c = color.RGBA{215, 45, 40, 255}
-			case s.confidence < (1+inference.DefaultDoubtBelow)/2:
+			case s.confidence < (1+propagate.DefaultDoubtBelow)/2:
 				c = color.RGBA{230, 170, 20, 255}
 			}
 			fill(img, left, y, 10, h-1, c)

@@ -1,7 +1,7 @@
 // Command sam_eval measures SAM refinement on the real patients: reference
 // organ masks are degraded on every axial slice (eroded or dilated by a
 // disk of radius 2 voxels, or shifted by 3 voxels), refined with the
-// bundled SAM through the same inference.SAM.Refine the app and
+// bundled SAM through the same sam.Model.Refine the app and
 // `polyseg refine` call, and compared with the reference before and after
 // (3D Dice, HD95, and the share of slices whose 2D Dice got worse).
 //
@@ -26,7 +26,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/models"
@@ -58,14 +62,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	out := fs.String("out", "", "write the markdown report here (atomically); empty: stdout only")
 	only := fs.String("patients", "A,B", "patients to run")
 	degs := fs.String("degradations", "none,erode 2,dilate 2,shift 3,U-Net", "degradations to run (U-Net: the -unet model's output)")
-	var o inference.RefineOptions
-	fs.Float64Var(&o.MinIoU, "min-iou", inference.DefaultMinIoU, "keep the coarse component below this predicted IoU")
-	fs.Float64Var(&o.MaxAreaChange, "max-area-change", inference.DefaultMaxAreaChange, "keep the coarse component when the area changes more than this fraction")
-	fs.Float64Var(&o.MaxHUShift, "max-hu-shift", inference.DefaultMaxHUShift, "keep the coarse component when added pixels' mean HU is this many coarse std away")
+	var o refine.Options
+	fs.Float64Var(&o.MinIoU, "min-iou", refine.DefaultMinIoU, "keep the coarse component below this predicted IoU")
+	fs.Float64Var(&o.MaxAreaChange, "max-area-change", refine.DefaultMaxAreaChange, "keep the coarse component when the area changes more than this fraction")
+	fs.Float64Var(&o.MaxHUShift, "max-hu-shift", refine.DefaultMaxHUShift, "keep the coarse component when added pixels' mean HU is this many coarse std away")
 	fs.Float64Var(&o.MarginMM, "margin-mm", 0, "box margin in mm")
 	fs.Float64Var(&o.MaskLogit, "mask-logit", 10, "amplitude of the coarse mask prompt")
 	fs.IntVar(&o.Passes, "passes", 1, "decoder passes per component")
-	fs.Float64Var(&o.TrimStd, "trim-std", inference.DefaultTrimStd, "trim edge pixels this many core std from the core's mean HU (negative: off)")
+	fs.Float64Var(&o.TrimStd, "trim-std", refine.DefaultTrimStd, "trim edge pixels this many core std from the core's mean HU (negative: off)")
 	organsFlag := fs.String("organs", "liver,spleen", "organs to run")
 	unetRef := fs.String("unet", "models/polycl-liver.json", "U-Net manifest whose output is refined too (empty: skip)")
 	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
@@ -78,25 +82,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	organs := []organ{{"liver", 5}, {"spleen", 1}}
 
-	rt, err := inference.NewRuntime(inference.Options{Threads: *threads})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
 	if err != nil {
 		return err
 	}
-	sam, err := rt.LoadDefaultSAM(inference.SAMOptions{})
+	sm, err := sam.LoadDefault(rt, sam.Options{})
 	if err != nil {
 		return err
 	}
-	defer sam.Close()
-	var unet *inference.UNet
+	defer sm.Close()
+	var um *unet.Model
 	if *unetRef != "" {
 		m, err := models.Load(*unetRef)
 		if err != nil {
 			return err
 		}
-		if unet, err = rt.LoadUNet(m); err != nil {
+		if um, err = unet.Load(rt, m); err != nil {
 			return err
 		}
-		defer unet.Close()
+		defer um.Close()
 	}
 
 	var rep bytes.Buffer
@@ -115,13 +119,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+		sl, err := section.NewSlicer(v.Grid, section.Axial)
 		if err != nil {
 			return err
 		}
 		var unetOut *volume.Labels
-		if unet != nil {
-			if unetOut, err = unet.Segment(ctx, v, inference.SegmentOptions{LargestComponent: true}); err != nil {
+		if um != nil {
+			if unetOut, err = um.Segment(ctx, v, unet.SegmentOptions{LargestComponent: true}); err != nil {
 				return err
 			}
 		}
@@ -144,7 +148,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				}
 				opts := o
 				opts.Labels = []uint16{org.value}
-				refined, st, err := sam.Refine(ctx, v, coarse, opts)
+				refined, st, err := refine.Volume(ctx, sm, v, coarse, opts)
 				if err != nil {
 					return fmt.Errorf("patient %s %s %s: %w", p.name, org.name, deg.name, err)
 				}
@@ -162,7 +166,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				}
 				fmt.Fprintf(&rep, "| %s | %s | %s | %.3f | %.3f | %s | %s | %d / %d | %d / %d | %d / %d |\n",
 					p.name, org.name, deg.name, before.Dice, after.Dice, mm(before), mm(after),
-					worse, n, better, n, st.Decisions[inference.Replaced], st.Components)
+					worse, n, better, n, st.Decisions[refine.Replaced], st.Components)
 				fmt.Fprintf(os.Stderr, "%s %s %s: Dice %.3f -> %.3f; decisions %v (%.0f s)\n",
 					p.name, org.name, deg.name, before.Dice, after.Dice, decisions(st), time.Since(start).Seconds())
 			}
@@ -178,9 +182,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	return writeAtomic(*out, []byte(doc))
 }
 
-func decisions(st inference.RefineStats) string {
+func decisions(st refine.Stats) string {
 	var parts []string
-	for d := inference.Replaced; d <= inference.KeptEmpty; d++ {
+	for d := refine.Replaced; d <= refine.KeptEmpty; d++ {
 		if n := st.Decisions[d]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", d, n))
 		}
@@ -232,7 +236,7 @@ func onlyLabel(l *volume.Labels, v uint16) *volume.Labels {
 
 // degrade returns a label volume holding only organ value, degraded on
 // every axial slice.
-func degrade(sl *inference.Slicer, ref *volume.Labels, value uint16, d degradation) (*volume.Labels, error) {
+func degrade(sl *section.Slicer, ref *volume.Labels, value uint16, d degradation) (*volume.Labels, error) {
 	out := volume.NewLabels(ref.Grid)
 	for k := 0; k < sl.Slices; k++ {
 		m, err := sl.Mask(ref, k, value)
@@ -242,14 +246,14 @@ func degrade(sl *inference.Slicer, ref *volume.Labels, value uint16, d degradati
 		if m.Area() == 0 {
 			continue
 		}
-		var g *inference.Mask2D
+		var g *section.Mask
 		switch {
 		case d.radius > 0:
 			g = morph(m, d.radius, true)
 		case d.radius < 0:
 			g = morph(m, -d.radius, false)
 		default:
-			g = inference.NewMask2D(m.Rows, m.Cols)
+			g = section.NewMask(m.Rows, m.Cols)
 			for r := 0; r < m.Rows; r++ {
 				for c := 0; c < m.Cols; c++ {
 					if cc := c - d.shift; cc >= 0 && cc < m.Cols {
@@ -267,8 +271,8 @@ func degrade(sl *inference.Slicer, ref *volume.Labels, value uint16, d degradati
 
 // morph dilates (or erodes) a 2D mask by a disk of the given radius.
 // Pixels outside the image count as background.
-func morph(m *inference.Mask2D, radius int, dilate bool) *inference.Mask2D {
-	out := inference.NewMask2D(m.Rows, m.Cols)
+func morph(m *section.Mask, radius int, dilate bool) *section.Mask {
+	out := section.NewMask(m.Rows, m.Cols)
 	for r := 0; r < m.Rows; r++ {
 		for c := 0; c < m.Cols; c++ {
 			hit := !dilate
@@ -308,7 +312,7 @@ func compare(p, r *volume.Labels, v uint16) (metrics.Result, error) {
 // sliceChanges counts the slices (among those where the reference or the
 // coarse mask has the organ) whose 2D Dice dropped or rose by more than
 // 0.005 through refinement.
-func sliceChanges(sl *inference.Slicer, ref, coarse, refined *volume.Labels, v uint16) (worse, better, n int, err error) {
+func sliceChanges(sl *section.Slicer, ref, coarse, refined *volume.Labels, v uint16) (worse, better, n int, err error) {
 	for k := 0; k < sl.Slices; k++ {
 		r, err1 := sl.Mask(ref, k, v)
 		c, err2 := sl.Mask(coarse, k, v)
@@ -351,7 +355,7 @@ Reference masks (TotalSegmentator labels, liver = 5, spleen = 1) are degraded on
 eroded or dilated by a disk of radius 2 voxels, or shifted 3 voxels towards the patient's left;
 "none" is the reference itself, and "U-Net" is the liver the bundled default model
 (models/polycl-liver, largest 3D component kept) finds, the app's real use. The coarse mask is
-refined by ` + "`inference.SAM.Refine`" + ` (the code ` + "`polyseg refine`" + ` and the app run) and
+refined by ` + "`sam.Model.Refine`" + ` (the code ` + "`polyseg refine`" + ` and the app run) and
 compared with the reference in 3D on the scan's grid (metrics package: Dice; HD95 in mm, pooled
 surface distances both ways). "Slices worse/better": axial slices whose 2D Dice moved by more than
 0.005, out of the slices where the reference or the coarse mask has the organ. "Replaced":

@@ -1,5 +1,5 @@
 // Command unet_bench compares U-Net inference through ONNX Runtime (the
-// app's inference.Session) with PyTorch on the same exported model and the
+// app's onnxrt.Session) with PyTorch on the same exported model and the
 // same slices, in one command, and prints the ratio ORT / PyTorch (lower is
 // better; the target is <= 1).
 //
@@ -33,7 +33,7 @@ import (
 
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -98,7 +98,7 @@ func run() error {
 		Outputs: []models.Tensor{{Name: "probs", Shape: []int64{-1, 1, s, s}, Type: "float32"}},
 		Path:    filepath.Join(dir, "bench-unet.json"),
 	}
-	rt, err := inference.NewRuntime(inference.Options{Threads: *threads})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
 	if err != nil {
 		return err
 	}
@@ -159,7 +159,7 @@ func run() error {
 			return err
 		}
 		ratios = append(ratios, ortMS/torchMS)
-		fmt.Printf("round %d: PyTorch %s %.1f ms/slice, ONNX Runtime (%s, inference.Session) %.1f ms/slice, ratio %.2f\n",
+		fmt.Printf("round %d: PyTorch %s %.1f ms/slice, ONNX Runtime (%s, onnxrt.Session) %.1f ms/slice, ratio %.2f\n",
 			round, version, torchMS, prov, ortMS, ortMS/torchMS)
 	}
 	slices.Sort(ratios)

@@ -15,7 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/refine"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/models"
@@ -96,23 +100,23 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if *data == "" || *out == "" {
 		return fmt.Errorf("bench: want --data and --out")
 	}
-	cache := inference.DefaultCacheDir()
-	g := inference.GPURuntimePaths(cache)
+	cache := onnxrt.DefaultCacheDir()
+	g := onnxrt.GPURuntimePaths(cache)
 	res := benchResult{CUDALibs: map[string]string{}, Variants: map[string]string{}, Smoke: map[string]string{},
 		Placed: map[string][]string{}, Agree: map[string]agreement{}, Threads: runtime.NumCPU()}
-	res.Driver, res.GPUs, _ = inference.HostGPU()
-	for _, l := range inference.CUDALibraries() {
+	res.Driver, res.GPUs, _ = onnxrt.HostGPU()
+	for _, l := range onnxrt.CUDALibraries() {
 		res.CUDALibs[l.Name] = l.Path
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(stdout, "bench: "+format+"\n", a...) }
 
 	// One library serves both: the GPU core runs CPU sessions too, so the
 	// comparison is the same ONNX Runtime on two providers.
-	rtCUDA, err := inference.NewRuntime(inference.Options{Library: g.Core, Provider: inference.Provider(*provider), CacheDir: cache})
+	rtCUDA, err := onnxrt.NewRuntime(onnxrt.Options{Library: g.Core, Provider: onnxrt.Provider(*provider), CacheDir: cache})
 	if err != nil {
 		return err
 	}
-	rtCPU, err := inference.NewRuntime(inference.Options{Library: g.Core, Provider: inference.ProviderCPU, CacheDir: cache})
+	rtCPU, err := onnxrt.NewRuntime(onnxrt.Options{Library: g.Core, Provider: onnxrt.ProviderCPU, CacheDir: cache})
 	if err != nil {
 		return err
 	}
@@ -139,11 +143,11 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	t0 := time.Now()
-	encV, err := rtCPU.PrepareCUDA(ctx, enc, inference.PrepareOptions{OutDir: encDir})
+	encV, err := rtCPU.PrepareCUDA(ctx, enc, onnxrt.PrepareOptions{OutDir: encDir})
 	if err != nil {
 		return err
 	}
-	decV, err := rtCPU.PrepareCUDA(ctx, dec, inference.PrepareOptions{OutDir: bothDir})
+	decV, err := rtCPU.PrepareCUDA(ctx, dec, onnxrt.PrepareOptions{OutDir: bothDir})
 	if err != nil {
 		return err
 	}
@@ -178,7 +182,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	sl, err := inference.NewSlicer(v.Grid, inference.Axial)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
 		return err
 	}
@@ -188,19 +192,19 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	uCPU, err := rtCPU.LoadUNet(um)
+	uCPU, err := unet.Load(rtCPU, um)
 	if err != nil {
 		return err
 	}
 	defer uCPU.Close()
-	uCUDA, err := rtCUDA.LoadUNet(um)
+	uCUDA, err := unet.Load(rtCUDA, um)
 	if err != nil {
 		return err
 	}
 	defer uCUDA.Close()
 	res.Placed["U-Net"] = []string{place(uCPU.Placement()), place(uCUDA.Placement())}
-	segOpts := inference.SegmentOptions{Batch: 8, LargestComponent: true}
-	timeSeg := func(u *inference.UNet) (first float64, med float64, l *volume.Labels, err error) {
+	segOpts := unet.SegmentOptions{Batch: 8, LargestComponent: true}
+	timeSeg := func(u *unet.Model) (first float64, med float64, l *volume.Labels, err error) {
 		var ts []float64
 		for i := 0; i <= *reps; i++ {
 			t := time.Now()
@@ -228,7 +232,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	say("U-Net: CPU %.0f ms, CUDA %.0f ms (first %.0f ms); %+v", cpuMS, cudaMS, firstMS, res.Agree["U-Net liver masks"])
 
 	// SAM: the CPU pair, and CUDA set-ups that survived their smoke test.
-	samCPU, err := rtCPU.LoadSAM(enc, dec, inference.SAMOptions{NoCache: true})
+	samCPU, err := sam.Load(rtCPU, enc, dec, sam.Options{NoCache: true})
 	if err != nil {
 		return err
 	}
@@ -236,11 +240,11 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	res.Placed["SAM on the CPU"] = places(samCPU.Placements())
 	type setup struct {
 		name string
-		sam  *inference.SAM
+		sam  *sam.Model
 	}
 	var setups []setup
 	if encOK {
-		s, err := rtCUDA.LoadSAM(enc, dec, inference.SAMOptions{NoCache: true})
+		s, err := sam.Load(rtCUDA, enc, dec, sam.Options{NoCache: true})
 		if err != nil {
 			return err
 		}
@@ -257,7 +261,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		s, err := rtCUDA.LoadSAM(encBoth, decBoth, inference.SAMOptions{NoCache: true})
+		s, err := sam.Load(rtCUDA, encBoth, decBoth, sam.Options{NoCache: true})
 		if err != nil {
 			return err
 		}
@@ -310,7 +314,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		if !ok {
 			continue
 		}
-		p := inference.Prompt{Box: &b}
+		p := sam.Prompt{Box: &b}
 		t = time.Now()
 		pc, err := samCPU.Decode(ctx, e, p)
 		if err != nil {
@@ -341,9 +345,9 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 
 	// SAM refinement of patient B's liver, from the U-Net's coarse mask (as
 	// polyseg refine and the app do), without the embedding cache.
-	refine := func(s *inference.SAM) (*volume.Labels, float64, error) {
+	refine := func(s *sam.Model) (*volume.Labels, float64, error) {
 		t := time.Now()
-		l, _, err := s.Refine(ctx, v, coarseCPU, inference.RefineOptions{Labels: []uint16{liver}})
+		l, _, err := refine.Volume(ctx, s, v, coarseCPU, refine.Options{Labels: []uint16{liver}})
 		return l, ms(time.Since(t)), err
 	}
 	refCPU, tCPU, err := refine(samCPU)
@@ -396,7 +400,7 @@ func maxDiff(a, b []float32) float64 {
 	return d
 }
 
-func place(p inference.Placement) string {
+func place(p onnxrt.Placement) string {
 	s := p.Model + " on " + string(p.Provider)
 	if p.Note != "" {
 		s += " (" + p.Note + ")"
@@ -404,7 +408,7 @@ func place(p inference.Placement) string {
 	return s
 }
 
-func places(ps []inference.Placement) []string {
+func places(ps []onnxrt.Placement) []string {
 	var out []string
 	for _, p := range ps {
 		out = append(out, place(p))
@@ -414,7 +418,7 @@ func places(ps []inference.Placement) []string {
 
 // compareSlices gives the per-slice Dice of the liver in a and b over the
 // slices where either has liver.
-func compareSlices(sl *inference.Slicer, a, b *volume.Labels) agreement {
+func compareSlices(sl *section.Slicer, a, b *volume.Labels) agreement {
 	var ds []float64
 	for k := 0; k < sl.Slices; k++ {
 		ma, err1 := sl.Mask(a, k, liver)
@@ -515,8 +519,8 @@ func runSmoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cache := inference.DefaultCacheDir()
-	rt, err := inference.NewRuntime(inference.Options{Library: inference.GPURuntimePaths(cache).Core, Provider: inference.Provider(*provider), CacheDir: cache})
+	cache := onnxrt.DefaultCacheDir()
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Library: onnxrt.GPURuntimePaths(cache).Core, Provider: onnxrt.Provider(*provider), CacheDir: cache})
 	if err != nil {
 		return err
 	}
@@ -528,7 +532,7 @@ func runSmoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := rt.LoadSAM(enc, dec, inference.SAMOptions{NoCache: true})
+	s, err := sam.Load(rt, enc, dec, sam.Options{NoCache: true})
 	if err != nil {
 		return err
 	}
@@ -541,7 +545,7 @@ func runSmoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if _, err := s.Decode(ctx, e, inference.Prompt{Box: &inference.Box2D{R0: 60, C0: 60, R1: 180, C1: 200}}); err != nil {
+	if _, err := s.Decode(ctx, e, sam.Prompt{Box: &section.Box{R0: 60, C0: 60, R1: 180, C1: 200}}); err != nil {
 		return err
 	}
 	fmt.Fprintln(stdout, strings.Join(places(s.Placements()), "; "))

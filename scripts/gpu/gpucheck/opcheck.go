@@ -16,7 +16,7 @@ import (
 	pb "github.com/advancedclimatesystems/gonnx/onnx"
 	ort "github.com/yalue/onnxruntime_go"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/internal/onnxgraph"
 )
 
@@ -135,7 +135,7 @@ func runOpcheck(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	if *lib == "" && *provider == "cuda" {
-		*lib = inference.GPURuntimePaths(inference.DefaultCacheDir()).Core
+		*lib = onnxrt.GPURuntimePaths(onnxrt.DefaultCacheDir()).Core
 	}
 	if *only != "" {
 		return opcheckOne(ctx, *only, *provider, *lib, stdout)
@@ -197,7 +197,7 @@ func opcheckOne(ctx context.Context, name, provider, lib string, stdout io.Write
 	if c == nil {
 		return fmt.Errorf("no case %q", name)
 	}
-	rt, err := inference.NewRuntime(inference.Options{Library: lib, Provider: inference.Provider(provider), Threads: 1})
+	rt, err := onnxrt.NewRuntime(onnxrt.Options{Library: lib, Provider: onnxrt.Provider(provider), Threads: 1})
 	if err != nil {
 		return err
 	}
@@ -260,7 +260,7 @@ func opcheckOne(ctx context.Context, name, provider, lib string, stdout io.Write
 	defer destroy(got)
 	if err != nil {
 		res.Outcome, res.Detail = "error", strings.SplitN(err.Error(), "\n", 2)[0]
-	} else if res.MaxAbsDiff, err = inference.MaxAbsDiff(ref, got); err != nil {
+	} else if res.MaxAbsDiff, err = onnxrt.MaxAbsDiff(ref, got); err != nil {
 		res.Outcome, res.Detail = "error", err.Error()
 	} else if res.MaxAbsDiff > 1e-6 {
 		res.Outcome = "differs"

@@ -6,13 +6,13 @@ import (
 	"encoding/json"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 )
 
 // Every one-operator graph is a valid model that the CPU provider runs and
 // agrees with itself on: what the GPU machine runs them against.
 func TestOpCasesRunOnTheCPU(t *testing.T) {
-	if _, err := inference.NewRuntime(inference.Options{Provider: inference.ProviderCPU}); err != nil {
+	if _, err := onnxrt.NewRuntime(onnxrt.Options{Provider: onnxrt.ProviderCPU}); err != nil {
 		t.Skipf("ONNX Runtime not fetched: %v", err)
 	}
 	for _, c := range opCases() {

@@ -1,0 +1,3 @@
+package propagate
+
+const realData = "../../../shared/data/real/totalsegmentator"

@@ -1,0 +1,166 @@
+package propagate
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// Anchor is a slice on which the user said what the structure is: the
+// mask of one label on that slice image (radiological orientation, see
+// Slicer). Anchors are never changed by an engine.
+type Anchor struct {
+	Slice int
+	Mask  *section.Mask
+}
+
+// SliceRange is an inclusive range of slice indices.
+type SliceRange struct {
+	From, To int
+}
+
+// Contains reports whether slice k lies in r.
+func (r SliceRange) Contains(k int) bool { return k >= r.From && k <= r.To }
+
+// Prior is what a segmentation model thinks of the structure, slice by
+// slice: for slice k, the probability of every pixel of the slice image
+// (rows x cols, row-major) in [0, 1]. Engines use it to guard against
+// leaks; it never adds pixels on its own.
+type Prior interface {
+	Probability(ctx context.Context, k int) ([]float32, error)
+}
+
+// Request asks an engine to carry the anchors of one label
+// through a volume.
+type Request struct {
+	Volume *volume.Volume
+	// Plane is the slicing plane. Engines built on SAM see axial slices
+	// only, like the rest of this package.
+	Plane section.Plane
+	// Label is the label value the anchors belong to. Engines use it only
+	// to pick the image window the encoder manifest gives for it, and to
+	// say what they did; they never tune anything else on it.
+	Label uint16
+	// Anchors are the annotated slices, in any order, one per slice.
+	Anchors []Anchor
+	// Range, when set, bounds the slices the engine may decide; the
+	// anchors must lie inside it. Nil means every slice.
+	Range *SliceRange
+	// Window overrides the image window the encoder sees; nil means the
+	// encoder manifest's window for Label.
+	Window *models.Window
+	// Prior, when set, is a segmentation model's view of the structure.
+	Prior Prior
+	// OnSlice, when set, hears about every slice as soon as it is
+	// decided, from the engine's goroutine; it must be quick.
+	OnSlice func(SliceResult)
+	// Progress, when set, hears about every slice too, for a status line.
+	Progress onnxrt.Progress
+}
+
+// SliceResult is one decided slice.
+type SliceResult struct {
+	Slice int
+	// Mask is the structure on the slice image; empty where the engine
+	// found that the structure has ended.
+	Mask *section.Mask
+	// Confidence in [0, 1] says how much the engine trusts the slice
+	// (1 for anchors); a UI shows it so that people check the doubtful
+	// slices first.
+	Confidence float64
+	// Anchor is set for the anchors themselves.
+	Anchor bool
+	// Stop, on the slice where a chain ended, says why (empty mask).
+	Stop string
+	// Note says in a few words what the confidence is made of, for a
+	// tooltip or a log.
+	Note string
+}
+
+// Result is an engine's result: every slice it decided, in slice
+// order, and what ran.
+type Result struct {
+	Slices []SliceResult
+	Info   EngineInfo
+}
+
+// Range returns the first and last slice decided, and false when none.
+func (p *Result) Range() (SliceRange, bool) {
+	if len(p.Slices) == 0 {
+		return SliceRange{}, false
+	}
+	return SliceRange{From: p.Slices[0].Slice, To: p.Slices[len(p.Slices)-1].Slice}, true
+}
+
+// EngineInfo says what an engine ran, for provenance records and the
+// status line.
+type EngineInfo struct {
+	Engine   string            `json:"engine"`
+	Provider string            `json:"provider"`
+	Models   []onnxrt.ModelRef `json:"models"`
+	Options  map[string]any    `json:"options,omitempty"`
+	Window   *models.Window    `json:"window,omitempty"`
+	Anchors  []int             `json:"anchor_slices"`
+	Range    *SliceRange       `json:"range,omitempty"`
+}
+
+// Engine carries annotated slices through a volume. Implementations honour
+// cancellation promptly and are safe for concurrent use.
+type Engine interface {
+	// Name is the engine's name on the command line and in the UI.
+	Name() string
+	// Propagate decides every slice it can reach from the anchors: the
+	// span between two neighbouring anchors is filled from both ends, and
+	// outward from the outermost anchors the engine runs until the
+	// structure ends (or the range does).
+	Propagate(ctx context.Context, req Request) (*Result, error)
+}
+
+// CheckRequest validates what every engine needs and returns the slicer,
+// the range and the anchors sorted by slice.
+func CheckRequest(req Request) (*section.Slicer, SliceRange, []Anchor, error) {
+	if req.Volume == nil {
+		return nil, SliceRange{}, nil, fmt.Errorf("propagate: no volume")
+	}
+	plane := req.Plane
+	if plane == "" {
+		plane = section.Axial
+	}
+	sl, err := section.NewSlicer(req.Volume.Grid, plane)
+	if err != nil {
+		return nil, SliceRange{}, nil, fmt.Errorf("propagate: %w", err)
+	}
+	if len(req.Volume.Data) != req.Volume.Len() {
+		return nil, SliceRange{}, nil, fmt.Errorf("propagate: volume has %d voxels, its grid %v needs %d", len(req.Volume.Data), req.Volume.Dims, req.Volume.Len())
+	}
+	r := SliceRange{From: 0, To: sl.Slices - 1}
+	if req.Range != nil {
+		r = *req.Range
+		if r.From > r.To || r.From < 0 || r.To >= sl.Slices {
+			return nil, SliceRange{}, nil, fmt.Errorf("propagate: range %d:%d outside slices 0..%d", r.From, r.To, sl.Slices-1)
+		}
+	}
+	if len(req.Anchors) == 0 {
+		return nil, SliceRange{}, nil, fmt.Errorf("propagate: no anchor slice")
+	}
+	anchors := slices.Clone(req.Anchors)
+	slices.SortFunc(anchors, func(a, b Anchor) int { return a.Slice - b.Slice })
+	for i, a := range anchors {
+		switch {
+		case !r.Contains(a.Slice):
+			return nil, SliceRange{}, nil, fmt.Errorf("propagate: anchor slice %d outside the range %d:%d", a.Slice, r.From, r.To)
+		case i > 0 && anchors[i-1].Slice == a.Slice:
+			return nil, SliceRange{}, nil, fmt.Errorf("propagate: two anchors on slice %d", a.Slice)
+		case a.Mask == nil || a.Mask.Rows != sl.Rows || a.Mask.Cols != sl.Cols:
+			return nil, SliceRange{}, nil, fmt.Errorf("propagate: anchor on slice %d is not a %dx%d mask", a.Slice, sl.Rows, sl.Cols)
+		case a.Mask.Area() == 0:
+			return nil, SliceRange{}, nil, fmt.Errorf("propagate: anchor on slice %d is empty", a.Slice)
+		}
+	}
+	return sl, r, anchors, nil
+}

@@ -1,0 +1,540 @@
+package propagate
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/models"
+)
+
+// SAMOptions tune the "sam" engine. The zero value gives the
+// defaults (DefaultSAMOptions), chosen on patient A only and
+// documented in docs/propagation.md; every threshold is here, by name, so
+// that the command line and the docs can show it.
+type SAMOptions struct {
+	// MarginMM widens the box taken from the previous slice's mask on
+	// every side: the structure may grow from one slice to the next.
+	MarginMM float64 `json:"margin_mm"`
+	// MaskLogit is the amplitude of the previous slice's (guarded) mask
+	// given to the decoder as its mask prompt; zero gives the decoder its
+	// own low-resolution logits of the previous slice instead (outside the
+	// guarded mask pushed to background).
+	MaskLogit float64 `json:"mask_logit"`
+	// GrowMM bounds how far the structure's edge may move from one slice
+	// to the next, in mm in the slice plane; it is multiplied by the
+	// slice spacing in mm over 3 mm, so thin slices allow less. SAM's
+	// pixels beyond it are a leak into a neighbour.
+	GrowMM float64 `json:"grow_mm"`
+	// HUStd: pixels whose HU lies more than HUStd standard deviations from
+	// the anchors' mean (inside their eroded masks) are not the
+	// structure; holes this leaves inside it are filled (vessels).
+	HUStd float64 `json:"hu_std"`
+	// MinHUFraction stops a chain when less than this fraction of SAM's
+	// mask has the structure's density: SAM found another tissue.
+	MinHUFraction float64 `json:"min_hu_fraction"`
+	// MinIoU stops a chain when SAM's own IoU estimate falls below it.
+	MinIoU float64 `json:"min_iou"`
+	// MinAreaRatio stops a chain when the guarded mask's area falls below
+	// this fraction of the previous slice's: the structure has ended.
+	MinAreaRatio float64 `json:"min_area_ratio"`
+	// MinAreaMM2 stops a chain when the guarded mask covers less than
+	// this many mm².
+	MinAreaMM2 float64 `json:"min_area_mm2"`
+	// MaxOutside stops a chain when more than this fraction of SAM's mask
+	// lies beyond GrowMM of the previous slice's mask: it jumped.
+	MaxOutside float64 `json:"max_outside"`
+	// MaxMeanShift stops a chain when SAM's mask's median HU lies more than
+	// this many of the anchors' (robust) standard deviations from theirs.
+	MaxMeanShift float64 `json:"max_mean_shift"`
+	// PriorMin removes the pixels whose prior probability (a U-Net's, when
+	// one for the label is loaded) is below it.
+	PriorMin float64 `json:"prior_min"`
+	// DoubtBelow is the confidence under which a slice counts as doubtful
+	// (the UI's "next doubtful slice"); it does not change the result.
+	DoubtBelow float64 `json:"doubt_below"`
+}
+
+// DefaultSAMOptions returns the defaults of the "sam" engine.
+func DefaultSAMOptions() SAMOptions {
+	return SAMOptions{
+		MarginMM:      6,
+		MaskLogit:     0,
+		GrowMM:        6,
+		HUStd:         3,
+		MinHUFraction: 0.5,
+		MinIoU:        0.5,
+		MinAreaRatio:  0.15,
+		MinAreaMM2:    20,
+		MaxOutside:    0.5,
+		MaxMeanShift:  2,
+		PriorMin:      0.1,
+		DoubtBelow:    DefaultDoubtBelow,
+	}
+}
+
+// DefaultDoubtBelow is the confidence under which a slice is doubtful.
+const DefaultDoubtBelow = 0.75
+
+// asMap lists the options for provenance records.
+func (o SAMOptions) asMap() map[string]any {
+	return map[string]any{
+		"margin_mm": o.MarginMM, "mask_logit": o.MaskLogit, "grow_mm": o.GrowMM, "hu_std": o.HUStd,
+		"min_hu_fraction": o.MinHUFraction, "min_iou": o.MinIoU, "min_area_ratio": o.MinAreaRatio,
+		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "max_mean_shift": o.MaxMeanShift, "prior_min": o.PriorMin,
+	}
+}
+
+// SAMEngine is the "sam" propagation engine: SAM slice to slice, each
+// slice prompted with the box of the previous slice's mask and that mask
+// as the decoder's mask prompt, with leak guards and stop rules built from
+// what the anchors say about the structure.
+type SAMEngine struct {
+	sam  *sam.Model
+	opts SAMOptions
+}
+
+// NewSAMEngine returns the "sam" engine running s with opts; start from
+// DefaultSAMOptions.
+func NewSAMEngine(s *sam.Model, opts SAMOptions) *SAMEngine {
+	return &SAMEngine{sam: s, opts: opts}
+}
+
+// Name implements Engine.
+func (e *SAMEngine) Name() string { return "sam" }
+
+// Options returns the options the engine runs with.
+func (e *SAMEngine) Options() SAMOptions { return e.opts }
+
+// organModel is what the anchors say about the structure: its density.
+type organModel struct {
+	mean, std float64
+	lo, hi    float64 // the HU range the structure's pixels lie in
+}
+
+// chain carries the structure from one anchor in one direction.
+type chain struct {
+	dir     int // +1 or -1
+	next    int // the next slice to decide
+	limit   int // the last slice it may decide
+	outer   bool
+	prev    *section.Mask
+	prevBox section.Box // prev's bounding box and area, kept rather than
+	prevN   int         // recounted: each is a pass over the whole slice
+	prevLow []float32
+	maxArea int // the largest area the chain has seen, its anchor's included
+	done    bool
+}
+
+// newChain starts a chain at slice next from mask prev (an anchor's, or
+// a decided slice's) with mask prompt low.
+func newChain(dir, next, limit int, outer bool, prev *section.Mask, low []float32) *chain {
+	b, _ := prev.Bounds()
+	return &chain{dir: dir, next: next, limit: limit, outer: outer, prev: prev, prevBox: b, prevN: prev.Area(), prevLow: low}
+}
+
+// propagation is the state of one Propagate call.
+type propagation struct {
+	e       *SAMEngine
+	req     Request
+	sl      *section.Slicer
+	rng     SliceRange
+	dr, dc  float64 // pixel size in mm
+	grow    float64 // GrowMM scaled to the slice spacing
+	organ   organModel
+	img     []float32 // the slice image of the step, reused
+	hu      []float32 // scratch for medians, reused
+	decided map[int]SliceResult
+	total   int
+}
+
+// Propagate implements Engine.
+func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error) {
+	sl, rng, anchors, err := CheckRequest(req)
+	if err != nil {
+		return nil, err
+	}
+	w := e.sam.Window(req.Label)
+	if req.Window != nil {
+		w = *req.Window
+	}
+	p := &propagation{e: e, req: req, sl: sl, rng: rng, decided: map[int]SliceResult{}}
+	p.dr, p.dc = sl.PixelSpacing()
+	p.grow = e.opts.GrowMM * max(sl.SliceSpacing(), 0.5) / 3
+	if p.organ, err = p.model(anchors); err != nil {
+		return nil, err
+	}
+	info := EngineInfo{Engine: e.Name(), Provider: string(e.sam.Provider()), Models: e.sam.Models(),
+		Options: e.opts.asMap(), Window: &w, Range: &rng}
+	for _, a := range anchors {
+		info.Anchors = append(info.Anchors, a.Slice)
+	}
+
+	// Anchors are decided as they are; then one chain outward from each
+	// side of every anchor, stopping at the next anchor's chain or the
+	// range. Between two anchors the two chains meet in the middle: each
+	// slice is decided from its nearer anchor, the one SAM is likelier to
+	// have carried well.
+	var chains []*chain
+	for i, a := range anchors {
+		p.emit(SliceResult{Slice: a.Slice, Mask: a.Mask, Confidence: 1, Anchor: true})
+		low := p.maskPrompt(a.Mask)
+		down, up := newChain(-1, a.Slice-1, rng.From, true, a.Mask, low), newChain(+1, a.Slice+1, rng.To, true, a.Mask, low)
+		if i > 0 {
+			gap := a.Slice - anchors[i-1].Slice
+			// The lower half, and an equidistant middle slice, go to the
+			// lower anchor.
+			down.limit, down.outer = a.Slice-gap/2, false
+			if gap%2 == 0 {
+				down.limit = a.Slice - gap/2 + 1
+			}
+		}
+		if i < len(anchors)-1 {
+			gap := anchors[i+1].Slice - a.Slice
+			up.limit, up.outer = a.Slice+gap/2, false
+		}
+		chains = append(chains, down, up)
+	}
+	p.total = rng.To - rng.From + 1
+	for {
+		active := false
+		for _, c := range chains {
+			if c.done {
+				continue
+			}
+			if (c.dir > 0 && c.next > c.limit) || (c.dir < 0 && c.next < c.limit) {
+				c.done = true
+				continue
+			}
+			if _, ok := p.decided[c.next]; ok {
+				c.done = true
+				continue
+			}
+			active = true
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			r, err := p.step(ctx, c, w)
+			if err != nil {
+				return nil, fmt.Errorf("propagate slice %d: %w", c.next, err)
+			}
+			p.emit(r)
+			if r.Stop != "" {
+				c.done = true
+				continue
+			}
+			c.next += c.dir
+		}
+		if !active {
+			break
+		}
+	}
+	res := &Result{Info: info}
+	for _, r := range p.decided {
+		res.Slices = append(res.Slices, r)
+	}
+	slices.SortFunc(res.Slices, func(a, b SliceResult) int { return a.Slice - b.Slice })
+	onnxrt.Report(req.Progress, p.total, p.total, "done")
+	return res, nil
+}
+
+func (p *propagation) emit(r SliceResult) {
+	p.decided[r.Slice] = r
+	if p.req.OnSlice != nil {
+		p.req.OnSlice(r)
+	}
+	onnxrt.Report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice))
+}
+
+// model measures the structure's density inside the anchors, away from
+// their edges where partial volume mixes it with its neighbours.
+func (p *propagation) model(anchors []Anchor) (organModel, error) {
+	var xs []float64
+	for _, a := range anchors {
+		img, err := p.sl.Image(p.req.Volume, a.Slice)
+		if err != nil {
+			return organModel{}, err
+		}
+		core := section.ErodeMM(a.Mask, 1.5*max(p.dr, p.dc), p.dr, p.dc)
+		if core.Area() < 16 {
+			core = a.Mask
+		}
+		for i, on := range core.Data {
+			if x := float64(img[i]); on && !math.IsNaN(x) {
+				xs = append(xs, x)
+			}
+		}
+	}
+	if len(xs) == 0 {
+		return organModel{}, fmt.Errorf("propagate: the anchors hold no readable voxel")
+	}
+	// The median and the median absolute deviation, not the mean and the
+	// standard deviation: a kidney's sinus fat or a liver's vessels are
+	// inside the label but are not what the organ looks like, and would
+	// widen the range until it admits the fat around it.
+	slices.Sort(xs)
+	med := xs[len(xs)/2]
+	dev := make([]float64, len(xs))
+	for i, x := range xs {
+		dev[i] = math.Abs(x - med)
+	}
+	slices.Sort(dev)
+	m := organModel{mean: med, std: 1.4826 * dev[len(dev)/2]}
+	// A flat region (a phantom, a uniform label) still gets a usable range.
+	spread := max(p.e.opts.HUStd*m.std, 10)
+	m.lo, m.hi = m.mean-spread, m.mean+spread
+	return m, nil
+}
+
+// step decides slice c.next from the chain's previous slice.
+func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (SliceResult, error) {
+	o := p.e.opts
+	k := c.next
+	res := SliceResult{Slice: k}
+	img, err := p.sl.ImageInto(p.img, p.req.Volume, k)
+	if err != nil {
+		return res, err
+	}
+	p.img = img
+	emb, err := p.e.sam.SliceImageEmbedding(ctx, p.req.Volume, p.sl, k, img, w)
+	if err != nil {
+		return res, err
+	}
+	box := c.prevBox
+	mr, mc := int(math.Round(o.MarginMM/p.dr)), int(math.Round(o.MarginMM/p.dc))
+	box.R0, box.C0 = max(box.R0-mr, 0), max(box.C0-mc, 0)
+	box.R1, box.C1 = min(box.R1+mr, p.sl.Rows-1), min(box.C1+mc, p.sl.Cols-1)
+	pred, err := p.e.sam.Decode(ctx, emb, sam.Prompt{Box: &box, MaskInput: c.prevLow})
+	if err != nil {
+		return res, err
+	}
+	raw := pred.Mask
+	rawArea := pred.Area
+	rb := pred.Bounds
+
+	// Leak guards: where the structure can be (near the previous slice's
+	// mask), what density it has, what the prior allows; then the parts
+	// that continue the previous slice's mask. Only pixels within the
+	// growth limit can pass, so the work is done on the window around the
+	// previous mask that holds them: an organ is a small part of a slice.
+	pb := c.prevBox
+	pr, pc := int(math.Ceil(p.grow/p.dr))+2, int(math.Ceil(p.grow/p.dc))+2
+	win := section.Box{R0: max(pb.R0-pr, 0), C0: max(pb.C0-pc, 0), R1: min(pb.R1+pr, raw.Rows-1), C1: min(pb.C1+pc, raw.Cols-1)}
+	allowed := section.DilateMM(section.Crop(c.prev, win), p.grow, p.dr, p.dc)
+	gw := section.NewMask(allowed.Rows, allowed.Cols)
+	inHU, near := 0, 0
+	for r := rb.R0; r <= rb.R1; r++ {
+		for cc := rb.C0; cc <= rb.C1; cc++ {
+			i := r*raw.Cols + cc
+			if raw.Data[i] {
+				if x := float64(img[i]); x >= p.organ.lo && x <= p.organ.hi {
+					inHU++
+				}
+			}
+		}
+	}
+	for r := 0; r < gw.Rows; r++ {
+		for cc := 0; cc < gw.Cols; cc++ {
+			i := (r+win.R0)*raw.Cols + cc + win.C0
+			j := r*gw.Cols + cc
+			if !raw.Data[i] || !allowed.Data[j] {
+				continue
+			}
+			near++
+			x := float64(img[i])
+			gw.Data[j] = x >= p.organ.lo && x <= p.organ.hi
+		}
+	}
+	gw = section.FillHoles(gw)
+	for j := range gw.Data {
+		gw.Data[j] = gw.Data[j] && allowed.Data[j]
+	}
+	if p.req.Prior != nil {
+		prob, err := p.req.Prior.Probability(ctx, k)
+		if err != nil {
+			return res, err
+		}
+		if len(prob) != len(raw.Data) {
+			return res, fmt.Errorf("prior has %d pixels, slice %d has %d", len(prob), k, len(raw.Data))
+		}
+		for r := 0; r < gw.Rows; r++ {
+			for cc := 0; cc < gw.Cols; cc++ {
+				if prob[(r+win.R0)*raw.Cols+cc+win.C0] < float32(o.PriorMin) {
+					gw.Data[r*gw.Cols+cc] = false
+				}
+			}
+		}
+	}
+	gw = section.Overlapping(gw, section.Crop(c.prev, win))
+	g := section.NewMask(raw.Rows, raw.Cols)
+	area := 0
+	gb := section.Box{R0: raw.Rows, C0: raw.Cols, R1: -1, C1: -1}
+	for r := 0; r < gw.Rows; r++ {
+		for cc := 0; cc < gw.Cols; cc++ {
+			if gw.Data[r*gw.Cols+cc] {
+				rr, c2 := r+win.R0, cc+win.C0
+				g.Data[rr*raw.Cols+c2] = true
+				area++
+				gb.R0, gb.R1 = min(gb.R0, rr), max(gb.R1, rr)
+				gb.C0, gb.C1 = min(gb.C0, c2), max(gb.C1, c2)
+			}
+		}
+	}
+	outside := rawArea - near
+
+	// Stop rules: the structure has ended, or SAM is no longer on it.
+	prevArea := c.prevN
+	huFrac, outFrac := 0.0, 1.0
+	if rawArea > 0 {
+		huFrac = float64(inHU) / float64(rawArea)
+		outFrac = float64(outside) / float64(rawArea)
+	}
+	switch {
+	case rawArea == 0 || area == 0:
+		res.Stop = "SAM found nothing"
+	case float64(area)*p.dr*p.dc < o.MinAreaMM2:
+		res.Stop = fmt.Sprintf("area %.0f mm² below %.0f", float64(area)*p.dr*p.dc, o.MinAreaMM2)
+	case float64(area) < o.MinAreaRatio*float64(prevArea):
+		res.Stop = fmt.Sprintf("area fell to %.0f%% of the previous slice's", 100*float64(area)/float64(prevArea))
+	case float64(pred.IoU) < o.MinIoU:
+		res.Stop = fmt.Sprintf("SAM's IoU estimate %.2f below %.2f", pred.IoU, o.MinIoU)
+	case huFrac < o.MinHUFraction:
+		res.Stop = fmt.Sprintf("only %.0f%% of SAM's mask has the structure's density", 100*huFrac)
+	case math.Abs(p.median(img, raw, rb)-p.organ.mean) > o.MaxMeanShift*max(p.organ.std, 5):
+		res.Stop = fmt.Sprintf("SAM's mask has a median of %.0f HU, the anchors %.0f", p.median(img, raw, rb), p.organ.mean)
+	case outFrac > o.MaxOutside:
+		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
+	}
+	stab := pred.Stability
+	if res.Stop != "" && c.outer {
+		res.Mask = section.NewMask(raw.Rows, raw.Cols)
+		return res, nil
+	}
+	if res.Stop != "" && area == 0 {
+		// Between anchors the structure goes on: an empty answer is SAM
+		// losing it, not its end. Carry the previous mask, doubtfully.
+		res.Stop = ""
+		g, gb = c.prev, c.prevBox
+		area = prevArea
+		res.Confidence = 0
+	} else {
+		res.Stop = ""
+		res.Confidence = confidence(pred.IoU, stab, area, max(c.maxArea, prevArea))
+	}
+	c.maxArea = max(c.maxArea, prevArea, area)
+	res.Note = fmt.Sprintf("SAM's IoU estimate %.2f, stability %.2f, density %.2f, near the previous slice %.2f, area %.0f mm²",
+		pred.IoU, stab, huFrac, 1-outFrac, float64(area)*p.dr*p.dc)
+	res.Mask = g
+	c.prev, c.prevBox, c.prevN = g, gb, area
+	c.prevLow = p.nextPrompt(g, gb, pred)
+	return res, nil
+}
+
+// maskPrompt turns a mask with no SAM logits behind it (an anchor's) into
+// a mask prompt.
+func (p *propagation) maskPrompt(m *section.Mask) []float32 {
+	amp := p.e.opts.MaskLogit
+	if amp <= 0 {
+		amp = 10
+	}
+	return p.e.sam.LowResLogits(m, float32(amp))
+}
+
+// nextPrompt is the mask prompt the next slice gets from this one's
+// guarded mask g (bounding box gb) and SAM's prediction.
+func (p *propagation) nextPrompt(g *section.Mask, gb section.Box, pred *sam.Prediction) []float32 {
+	if p.e.opts.MaskLogit > 0 {
+		return p.e.sam.LowResLogits(g, float32(p.e.opts.MaskLogit))
+	}
+	// SAM's own logits where the guards kept the pixel under the cell;
+	// elsewhere a firm background, so that a leak the guards cut does not
+	// come back. Only the cells over g's box can be anything else.
+	out := make([]float32, len(pred.LowRes))
+	for i, x := range pred.LowRes {
+		out[i] = min(x, -10)
+	}
+	rows, cols := p.e.sam.LowResPixels(g.Rows, g.Cols)
+	for v, r := range rows {
+		if r < gb.R0 || r > gb.R1 {
+			continue
+		}
+		for u, c := range cols {
+			if c >= gb.C0 && c <= gb.C1 && g.Data[r*g.Cols+c] {
+				out[v*sam.LowRes+u] = pred.LowRes[v*sam.LowRes+u]
+			}
+		}
+	}
+	return out
+}
+
+// confidence says how much a propagated slice can be trusted, from what
+// was seen to tell good slices from bad ones on patient A (Youden's index
+// 0.50 for a 2D Dice below 0.8, docs/propagation.md): SAM's own IoU
+// estimate, which is 0.95–1 on good slices and so is stretched from
+// [0.8, 1]; the stability of its mask; and the area against the largest
+// the chain has seen, as an organ's end slices, a quarter of its largest
+// cross-section or less, are where a chain goes wrong. Density and
+// distance to the previous slice did not help and are left to the stop
+// rules.
+func confidence(iou float32, stab float64, area, largest int) float64 {
+	c := min(max((float64(iou)-0.8)/0.2, 0), 1) * stab
+	if largest > 0 {
+		c *= min(float64(area)/(0.25*float64(largest)), 1)
+	}
+	return min(max(c, 0), 1)
+}
+
+// median returns the median of img over m, whose set pixels lie in box b
+// (NaN when m is empty), by selection rather than sorting and in a reused
+// buffer: it runs on every propagated slice.
+func (p *propagation) median(img []float32, m *section.Mask, b section.Box) float64 {
+	xs := p.hu[:0]
+	for r := max(b.R0, 0); r <= b.R1; r++ {
+		for c := max(b.C0, 0); c <= b.C1; c++ {
+			if i := r*m.Cols + c; m.Data[i] {
+				xs = append(xs, img[i])
+			}
+		}
+	}
+	p.hu = xs
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	return float64(selectKth(xs, len(xs)/2))
+}
+
+// selectKth returns the k-th smallest of xs (from 0), reordering xs:
+// Hoare's selection with the middle element as the pivot.
+func selectKth(xs []float32, k int) float32 {
+	lo, hi := 0, len(xs)-1
+	for lo < hi {
+		p := xs[lo+(hi-lo)/2]
+		i, j := lo, hi
+		for i <= j {
+			for xs[i] < p {
+				i++
+			}
+			for xs[j] > p {
+				j--
+			}
+			if i <= j {
+				xs[i], xs[j] = xs[j], xs[i]
+				i++
+				j--
+			}
+		}
+		switch {
+		case k <= j:
+			hi = j
+		case k >= i:
+			lo = i
+		default:
+			return xs[k]
+		}
+	}
+	return xs[k]
+}

@@ -1,0 +1,3 @@
+package refine
+
+const realData = "../../../shared/data/real/totalsegmentator"

@@ -1,0 +1,3 @@
+package sam2
+
+const realData = "../../../shared/data/real/totalsegmentator"

@@ -1,0 +1,3 @@
+package unet
+
+const realData = "../../../shared/data/real/totalsegmentator"
