@@ -319,7 +319,7 @@ func (d *Dataset) AddCase(ctx context.Context, id string, scan *volume.Volume, l
 	if err := d.mkdirs(); err != nil {
 		return Case{}, err
 	}
-	lock, err := d.lockForAdd(id)
+	lock, err := d.lockForAdd(id, c)
 	if err != nil {
 		return Case{}, fmt.Errorf("add case %s: %w", id, err)
 	}
@@ -395,10 +395,11 @@ func (d *Dataset) AddCase(ctx context.Context, id string, scan *volume.Volume, l
 	return c, nil
 }
 
-// lockForAdd locks a case to be added. The lock of an add that died is
-// taken over without asking: the marker it left names it, and no one's
-// work is in the files it was writing, which this add writes again.
-func (d *Dataset) lockForAdd(id string) (*lockfile.Lock, error) {
+// lockForAdd locks a case to be added. A stale lock is taken over without
+// asking when it is that of an add that died (the marker it left names
+// it), or when the case has no files yet: no one's work is in files that
+// this add writes anew.
+func (d *Dataset) lockForAdd(id string, c Case) (*lockfile.Lock, error) {
 	opt := d.opt.lockOptions()
 	lock, err := lockfile.Acquire(d.lockPath(id), opt)
 	var le *LockedError
@@ -407,7 +408,9 @@ func (d *Dataset) lockForAdd(id string) (*lockfile.Lock, error) {
 	}
 	b, rerr := os.ReadFile(d.pendingPath(id))
 	var p pendingAdd
-	if rerr != nil || json.Unmarshal(b, &p) != nil || p.Holder.Token != le.Holder.Token {
+	died := rerr == nil && json.Unmarshal(b, &p) == nil && p.Holder.Token == le.Holder.Token
+	_, listed := d.Case(id)
+	if !died && (listed || exists(c.Images[0]) || exists(c.Label)) {
 		return nil, err
 	}
 	return lockfile.TakeOver(d.lockPath(id), le.Holder, opt)

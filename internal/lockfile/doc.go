@@ -24,9 +24,18 @@
 //     or unreadable lock file (its writer died between creating and filling
 //     it) counts by its age alone. Clocks of the machines sharing a folder
 //     are assumed to agree to well within Timeout.
-//   - TakeOver and Release move the lock file aside by rename before looking
-//     at it, so that they never delete a lock other than the one they
-//     checked; a lock moved aside by mistake is put back at once.
+//   - Of the processes taking over from one stale holder at once, exactly
+//     one succeeds: they take turns through a breaker file
+//     (PATH.takeover-TOKEN, made with O_EXCL and removed when done; one left
+//     by a taker that died is stale by the same rules as a lock), and each
+//     looks at the lock before moving it.
+//   - TakeOver and Release move the lock file aside by rename before
+//     deleting it and look at what they moved, so that they never delete a
+//     lock other than the one they checked; a lock moved aside by mistake
+//     (its holder came back at that very moment) is put back at once.
+//   - A process killed inside TakeOver or Release may leave a file named
+//     PATH.takeover-... or PATH.release-... beside the lock; such files
+//     never stop anyone from taking the lock.
 //   - A Lock whose file was taken over, or removed, is lost: Check, and every
 //     heartbeat, compare the token in the file with its own, and Check
 //     returns ErrLost from then on. Callers check before every write they

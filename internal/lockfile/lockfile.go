@@ -297,25 +297,119 @@ func Acquire(path string, opt Options) (*Lock, error) {
 // reported stale, once the caller has confirmed it. It fails with a
 // *LockedError when the lock is no longer that holder's, or the holder is
 // no longer stale (it came back); when the lock was released meanwhile it
-// simply takes it.
+// simply takes it. Of several processes taking over from the same holder
+// at once, exactly one succeeds.
 func TakeOver(path string, staleHolder Holder, opt Options) (*Lock, error) {
-	aside := path + ".takeover-" + rand.Text()
+	for range 3 {
+		l, retry, err := takeOver(path, staleHolder, opt)
+		if !retry {
+			return l, err
+		}
+	}
+	return nil, fmt.Errorf("take over lock %s: another process keeps taking it over", path)
+}
+
+// takeOver is one attempt of TakeOver; retry reports that a stale breaker
+// was cleared and the attempt should be made again.
+func takeOver(path string, staleHolder Holder, opt Options) (l *Lock, retry bool, err error) {
+	// The breaker makes the takers of one stale lock take turns: without
+	// it, a taker that moved aside the lock another taker had just made
+	// would leave the path empty for a moment, and a third process could
+	// take the lock there while the second still believed it held it.
+	breaker := path + ".takeover-" + breakerKey(staleHolder)
+	me := opt.self()
+	me.Since = time.Now().UTC().Truncate(time.Millisecond)
+	me.Token = rand.Text()
+	mine, err := json.Marshal(me)
+	if err != nil {
+		return nil, false, err
+	}
+	if err := create(breaker, mine); err != nil {
+		if !errors.Is(err, fs.ErrExist) {
+			return nil, false, fmt.Errorf("take over lock %s: %w", path, err)
+		}
+		// Another process is taking over from the same holder, or died
+		// doing so, which its breaker tells.
+		if bh, _, err := read(breaker); err == nil {
+			if dead, _ := stale(bh, opt); dead {
+				aside := breaker + ".stale-" + rand.Text()
+				if gh, content, err := grab(breaker, aside); err == nil {
+					if gh.Token == bh.Token {
+						os.Remove(aside)
+					} else {
+						putBack(breaker, aside, content, gh.Heartbeat)
+					}
+					return nil, true, nil
+				}
+			}
+		}
+		st, err := Inspect(path, opt)
+		if err != nil {
+			return nil, false, fmt.Errorf("take over lock %s: %w", path, err)
+		}
+		if !st.Held {
+			st = Status{Held: true, Holder: staleHolder, Why: "another process is taking the lock over"}
+		}
+		return nil, false, &LockedError{Path: path, Status: st}
+	}
+	defer os.Remove(breaker)
+
+	// Only the holder that was confirmed is taken over: look before
+	// moving anything.
+	st, err := Inspect(path, opt)
+	if err != nil {
+		return nil, false, fmt.Errorf("take over lock %s: %w", path, err)
+	}
+	if !st.Held {
+		l, err := Acquire(path, opt)
+		return l, false, err
+	}
+	if !sameHolder(st.Holder, staleHolder) || !st.Stale {
+		return nil, false, &LockedError{Path: path, Status: st}
+	}
+	aside := path + ".takeover-aside-" + me.Token
 	h, content, err := grab(path, aside)
 	if errors.Is(err, fs.ErrNotExist) {
-		return Acquire(path, opt)
+		l, err := Acquire(path, opt)
+		return l, false, err
 	}
 	if err != nil {
-		return nil, fmt.Errorf("take over lock %s: %w", path, err)
+		return nil, false, fmt.Errorf("take over lock %s: %w", path, err)
 	}
-	isStale, why := stale(h, opt)
-	if h.Token != staleHolder.Token || !isStale {
+	if isStale, why := stale(h, opt); !sameHolder(h, staleHolder) || !isStale {
+		// The holder came back (or released and took the lock again)
+		// between the look and the move: the lock goes back.
 		putBack(path, aside, content, h.Heartbeat)
-		return nil, &LockedError{Path: path, Status: Status{Held: true, Holder: h, Stale: isStale, Why: why}}
+		return nil, false, &LockedError{Path: path, Status: Status{Held: true, Holder: h, Stale: isStale, Why: why}}
 	}
 	if err := os.Remove(aside); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("take over lock %s: %w", path, err)
+		return nil, false, fmt.Errorf("take over lock %s: %w", path, err)
 	}
-	return Acquire(path, opt)
+	l, err = Acquire(path, opt)
+	return l, false, err
+}
+
+// sameHolder reports whether two reads of a lock found the same one: the
+// same token, or, for an unreadable file, the same heartbeat.
+func sameHolder(a, b Holder) bool {
+	if a.Token != "" || b.Token != "" {
+		return a.Token == b.Token
+	}
+	return a.Heartbeat.Equal(b.Heartbeat)
+}
+
+// breakerKey names the breaker of a stale holder: its token, or for an
+// unreadable lock file its heartbeat.
+func breakerKey(h Holder) string {
+	if h.Token != "" {
+		return strings.Map(func(r rune) rune {
+			if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' {
+				return r
+			}
+			return '_'
+		}, h.Token)
+	}
+	return fmt.Sprintf("unreadable-%d", h.Heartbeat.UnixNano())
 }
 
 // grab moves the lock file at path to aside, then reads it there: what is
@@ -397,11 +491,16 @@ func (l *Lock) heartbeat() {
 func (l *Lock) Check() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.released && l.lost == nil {
+		return &LostError{Path: l.path}
+	}
+	return l.verify()
+}
+
+// verify compares the lock file's token with this Lock's; l.mu is held.
+func (l *Lock) verify() error {
 	if l.lost != nil {
 		return l.lost
-	}
-	if l.released {
-		return &LostError{Path: l.path}
 	}
 	h, _, err := read(l.path)
 	switch {
@@ -425,12 +524,16 @@ func (l *Lock) Release() error {
 		return nil
 	}
 	l.released = true
-	lost := l.lost
 	l.mu.Unlock()
 	close(l.stop)
 	<-l.done
-	if lost != nil {
-		return lost
+	// Look before moving the file: a lock taken over meanwhile is left
+	// where it is.
+	l.mu.Lock()
+	err := l.verify()
+	l.mu.Unlock()
+	if err != nil {
+		return err
 	}
 	aside := l.path + ".release-" + l.holder.Token
 	h, content, err := grab(l.path, aside)

@@ -188,6 +188,53 @@ func TestTakeOver(t *testing.T) {
 			t.Errorf("heartbeat after put back: %v", st.Holder.Heartbeat)
 		}
 	})
+	t.Run("another taker at work", func(t *testing.T) {
+		path := filepath.Join(dir, "busy.lock")
+		writeLock(t, path, old, time.Now())
+		// A live process (this one) is in the middle of taking it over.
+		writeLock(t, path+".takeover-"+old.Token, Holder{User: "other", Host: self.Host, Boot: self.Boot, PID: os.Getpid(), Token: "b1"}, time.Now())
+		_, err := TakeOver(path, old, Options{})
+		var le *LockedError
+		if !errors.As(err, &le) || le.Holder.Token != old.Token {
+			t.Fatalf("TakeOver while another is under way: %v", err)
+		}
+		// That taker died: its breaker is cleared and the takeover goes on.
+		os.Remove(path + ".takeover-" + old.Token)
+		writeLock(t, path+".takeover-"+old.Token, Holder{User: "other", Host: self.Host, Boot: self.Boot, PID: deadPID(t), Token: "b2"}, time.Now())
+		l, err := TakeOver(path, old, Options{})
+		if err != nil {
+			t.Fatalf("TakeOver past a dead taker's breaker: %v", err)
+		}
+		l.Release()
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasPrefix(e.Name(), "busy.lock") {
+				t.Errorf("left behind: %s", e.Name())
+			}
+		}
+	})
+	t.Run("unreadable", func(t *testing.T) {
+		path := filepath.Join(dir, "garbage.lock")
+		os.WriteFile(path, []byte("{"), 0o644)
+		past := time.Now().Add(-time.Hour)
+		os.Chtimes(path, past, past)
+		_, err := Acquire(path, Options{})
+		var le *LockedError
+		if !errors.As(err, &le) || !le.Stale || le.Holder.Token != "" {
+			t.Fatalf("Acquire: %v", err)
+		}
+		// The file changed since it was seen: not the lock confirmed.
+		later := past.Add(time.Minute)
+		os.Chtimes(path, later, later)
+		if _, err := TakeOver(path, le.Holder, Options{}); !errors.As(err, &le) {
+			t.Fatalf("TakeOver of a changed unreadable lock: %v", err)
+		}
+		l, err := TakeOver(path, le.Holder, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Release()
+	})
 	t.Run("released meanwhile", func(t *testing.T) {
 		path := filepath.Join(dir, "gone.lock")
 		l, err := TakeOver(path, old, Options{})
