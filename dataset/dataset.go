@@ -158,6 +158,21 @@ func sortCases(cs []Case) {
 	slices.SortStableFunc(cs, func(a, b Case) int { return strings.Compare(a.ID, b.ID) })
 }
 
+// OpenPlain lists the folder dir as a plain folder of scans, whatever its
+// layout: the scans beside a dataset's imagesTr and labelsTr, as an
+// in-place conversion finds them.
+func OpenPlain(ctx context.Context, dir string, opt Options) (*Dataset, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", dir, pathCause(err))
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("open %s: not a folder", dir)
+	}
+	d := &Dataset{Dir: filepath.Clean(dir), Layout: Plain, opt: opt}
+	return d, d.scanPlain(ctx)
+}
+
 // readDescription reads and parses a dataset.json.
 func readDescription(path string) (*Description, error) {
 	f, err := os.Open(path)

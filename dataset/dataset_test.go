@@ -421,6 +421,8 @@ func TestPlain(t *testing.T) {
 	write("s1_seg.nii.gz", true)
 	write("s2.nii", false)
 	write("liver_mask.nii.gz", true) // no liver.nii.gz: a case of its own
+	write("s 3.nii.gz", false)       // becomes s_3 ...
+	write("s_3.nii", false)          // ... as this one does: s_3_2
 	os.WriteFile(filepath.Join(dir, "README.txt"), []byte("notes"), 0o644)
 	os.Mkdir(filepath.Join(dir, "empty"), 0o755)
 	realB := filepath.Join("..", "..", "shared", "data", "real", "totalsegmentator")
@@ -438,9 +440,9 @@ func TestPlain(t *testing.T) {
 	for _, c := range d.Cases {
 		ids = append(ids, c.ID)
 	}
-	want := []string{"liver_mask", "s1", "s2"}
+	want := []string{"liver_mask", "s 3", "s1", "s2", "s_3"}
 	if withB {
-		want = []string{"ctB", "liver_mask", "s1", "s2"}
+		want = append([]string{"ctB"}, want...)
 	}
 	if d.Layout != Plain || !slices.Equal(ids, want) {
 		t.Fatalf("plain folder: %v %v, want %v", d.Layout, ids, want)
@@ -482,7 +484,7 @@ func TestPlain(t *testing.T) {
 	if err := dst.Import(ctx, d, nil, func(r ImportResult) { results = append(results, r) }); err != nil {
 		t.Fatal(err)
 	}
-	if len(results) != 3 || len(dst.Cases) != 3 {
+	if len(results) != 5 || len(dst.Cases) != 5 || results[1].ID != "s_3" || results[4].ID != "s_3_2" {
 		t.Fatalf("import: %+v", results)
 	}
 	_, l, _, err := dst.OpenCase(ctx, "s1")

@@ -446,19 +446,26 @@ type ImportResult struct {
 	Err error
 }
 
-// Import adds every case of src (any layout, typically a plain folder of
-// scans) to d, as AddCase does: its first image as the scan, its labels
-// resampled onto the scan's grid, its ID made valid (MakeID). each, when
-// not nil, hears of every case as it is done. Cases that fail are reported
-// and skipped; the error then counts them. ctx stops the work between
-// cases.
+// Import adds every case of src (any layout: a plain folder of scans, or
+// a Decathlon dataset to convert) to d, as AddCase does: its first image as
+// the scan, its labels resampled onto the scan's grid, its ID made valid
+// (MakeID; two source cases that give the same ID get _2, _3, ... in
+// source order, so that a second run names them alike). each, when not
+// nil, hears of every case as it is done. Cases that fail are reported and
+// skipped; the error then counts them. ctx stops the work between cases.
 func (d *Dataset) Import(ctx context.Context, src *Dataset, names *assets.ColorTable, each func(ImportResult)) error {
 	failed := 0
+	used := map[string]bool{}
 	for _, c := range src.Cases {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		r := ImportResult{Source: c, ID: MakeID(c.ID)}
+		id := MakeID(c.ID)
+		for n := 2; used[id]; n++ {
+			id = fmt.Sprintf("%s_%d", MakeID(c.ID), n)
+		}
+		used[id] = true
+		r := ImportResult{Source: c, ID: id}
 		var scan *volume.Volume
 		var labels *volume.Labels
 		scan, labels, r.Warnings, r.Err = src.OpenCase(ctx, c.ID)

@@ -54,7 +54,7 @@ func runDataset(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func runDatasetInit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dataset init", stderr)
 	name := fs.String("name", "", "the dataset's `name` in dataset.json (default: the folder's name)")
-	from := fs.String("from", "", "a `folder` of NIfTI files and DICOM series to convert into the dataset (default: DIR's own scans)")
+	from := fs.String("from", "", "a `folder` of NIfTI files and DICOM series, or a Decathlon dataset, whose cases to copy into the dataset (default: DIR's own scans)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return usageErr("%v", err)
@@ -63,20 +63,22 @@ func runDatasetInit(ctx context.Context, args []string, stdout, stderr io.Writer
 		return usageErr("want one DIR, got %d arguments", len(pos))
 	}
 	dir := pos[0]
-	// The source is read before DIR becomes a dataset: afterwards DIR
-	// would open as one.
+	// The source is listed before DIR becomes a dataset. DIR's own scans
+	// are listed as a plain folder's even once it is one, so that an
+	// interrupted conversion in place resumes.
 	var src *dataset.Dataset
-	if *from != "" {
+	inPlace := *from == "" || sameDir(*from, dir)
+	switch {
+	case !inPlace:
 		if src, err = dataset.Open(ctx, *from, dataset.Options{}); err != nil {
 			return err
 		}
-	} else if st, err := os.Stat(dir); err == nil && st.IsDir() {
-		d, err := dataset.Open(ctx, dir, dataset.Options{})
-		if err != nil {
+	case isDir(dir):
+		if src, err = dataset.OpenPlain(ctx, dir, dataset.Options{}); err != nil {
 			return err
 		}
-		if d.Layout == dataset.Plain && len(d.Cases) > 0 {
-			src = d
+		if len(src.Cases) == 0 {
+			src = nil
 		}
 	}
 	d, err := dataset.Init(ctx, dir, *name, dataset.Options{})
@@ -120,6 +122,18 @@ func runDatasetInit(ctx context.Context, args []string, stdout, stderr io.Writer
 	})
 	fmt.Fprintf(stdout, "%s: %d cases added, %d in the dataset\n", dir, added, len(d.Cases))
 	return err
+}
+
+func isDir(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.IsDir()
+}
+
+// sameDir reports whether a and b name the same existing folder.
+func sameDir(a, b string) bool {
+	sa, err1 := os.Stat(a)
+	sb, err2 := os.Stat(b)
+	return err1 == nil && err2 == nil && os.SameFile(sa, sb)
 }
 
 // runDatasetAdd adds one scan, and its labels brought onto its grid, as a

@@ -277,6 +277,15 @@ func TestDatasetInitPlainAndMSD(t *testing.T) {
 	if code, _, stderr := runVolumeCmd(t, "dataset", "init", conv); code != 1 || !strings.Contains(stderr, "already exists") {
 		t.Errorf("init over a dataset: exit %d, %s", code, stderr)
 	}
+	// A scan dropped into the folder converted in place joins it on the
+	// next init; those converted before are not added twice.
+	if code, out, errs := runVolumeCmd(t, "phantom", plain, "--seed", "4", "--size", "48", "--slices", "12", "--scanner", "B"); code != 0 {
+		t.Fatal(out, errs)
+	}
+	code, stdout, stderr = runVolumeCmd(t, "dataset", "init", plain)
+	if code != 0 || !strings.Contains(stdout, "case phantom_B_0004: added") || !strings.Contains(stdout, "1 cases added, 3 in the dataset") {
+		t.Errorf("init in place again: exit %d\n%s%s", code, stdout, stderr)
+	}
 
 	msd := filepath.Join(tmp, "Task01")
 	if code, out, errs := runVolumeCmd(t, "phantom", msd, "--msd", "--count", "2", "--size", "48", "--slices", "12"); code != 0 {
@@ -289,6 +298,16 @@ func TestDatasetInitPlainAndMSD(t *testing.T) {
 	code, stdout, _ = runVolumeCmd(t, "dataset", "status", msd)
 	if code != 0 || !strings.Contains(stdout, "phantom_A_0002 ") {
 		t.Errorf("status of the MSD dataset:\n%s", stdout)
+	}
+	// Converted to nnU-Net's layout, it checks clean: the gaps between
+	// its label values are declared.
+	fromMSD := filepath.Join(tmp, "Dataset001")
+	code, stdout, stderr = runVolumeCmd(t, "dataset", "init", "--from", msd, fromMSD)
+	if code != 0 || !strings.Contains(stdout, "2 cases added") {
+		t.Errorf("init --from an MSD dataset: exit %d\n%s%s", code, stdout, stderr)
+	}
+	if code, stdout, stderr := runVolumeCmd(t, "dataset", "check", fromMSD); code != 0 || strings.Contains(stdout, "note: dataset.json") {
+		t.Errorf("check of the converted MSD dataset: exit %d\n%s%s", code, stdout, stderr)
 	}
 	// A case added to it keeps the phantom's own record of the others.
 	code, _, stderr = runVolumeCmd(t, "dataset", "add", "--case", "extra", msd, filepath.Join(plain, "phantom_A_0001.nii.gz"))
