@@ -118,7 +118,7 @@ func (d *Dataset) Check(ctx context.Context, progress func(done, total int)) (*R
 // label values (nil when they cannot be known) and whether the files are
 // in a format polyseg reads.
 func (d *Dataset) checkDescription(r *Report) (declared map[uint16]bool, canRead bool) {
-	desc := d.desc
+	desc := d.description()
 	canRead = true
 	if desc == nil {
 		return nil, canRead
@@ -238,7 +238,7 @@ func (d *Dataset) checkCase(ctx context.Context, r *Report, c Case, declared map
 	bad := func(file, format string, args ...any) {
 		r.add(Problem{Case: c.ID, File: file, What: fmt.Sprintf(format, args...)})
 	}
-	if d.Layout == NNUNet && d.desc != nil && !d.desc.HasFiles {
+	if d.Layout == NNUNet && d.description() != nil && !d.description().HasFiles {
 		d.checkChannels(r, c)
 	}
 	var images []*volume.Volume
@@ -329,8 +329,8 @@ func (d *Dataset) checkChannels(r *Report, c Case) {
 			have[n] = true
 		}
 	}
-	want := len(d.desc.Channels)
-	if !d.desc.has("channel_names") || want == 0 {
+	want := len(d.description().Channels)
+	if !d.description().has("channel_names") || want == 0 {
 		return
 	}
 	var missing, extra []string

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/polyseg/polyseg/internal/lockfile"
@@ -102,15 +103,19 @@ type Case struct {
 }
 
 // Dataset is a dataset folder as read by Open. The case list is a snapshot:
-// cases others add later appear when the folder is opened again. A Dataset
-// is safe for concurrent use by the goroutines of one process, except that
-// Cases must not be read during AddCase.
+// cases others add later appear when the folder is opened again. Its
+// methods may be called from several goroutines, except AddCase and
+// Import, which change Cases: while they run, nothing else may use the
+// Dataset.
 type Dataset struct {
 	Dir    string
 	Layout Layout
 	Cases  []Case // sorted by ID
 
-	desc   *Description // nil for a plain folder, or a layout without dataset.json
+	// desc is what dataset.json declares, nil for a plain folder or a
+	// layout without one. A Description is never changed once stored:
+	// updates store a new one, so that readers need no lock.
+	desc   atomic.Pointer[Description]
 	opt    Options
 	issues []Problem // what Open found wrong with the folder's structure
 }
@@ -130,7 +135,7 @@ func Open(ctx context.Context, dir string, opt Options) (*Dataset, error) {
 	desc, err := readDescription(d.path(JSONName))
 	switch {
 	case err == nil:
-		d.desc = desc
+		d.desc.Store(desc)
 		d.Layout = NNUNet
 		if desc.MSD {
 			d.Layout = MSD
@@ -138,7 +143,10 @@ func Open(ctx context.Context, dir string, opt Options) (*Dataset, error) {
 	case errors.Is(err, fs.ErrNotExist):
 		if !isDir(d.path(ImagesDir)) {
 			d.Layout = Plain
-			return d, d.scanPlain(ctx)
+			if err := d.scanPlain(ctx); err != nil {
+				return nil, err
+			}
+			return d, nil
 		}
 		d.Layout = NNUNet
 		d.issues = append(d.issues, Problem{File: JSONName, What: "missing: nnU-Net needs dataset.json (polyseg dataset init writes one)"})
@@ -170,7 +178,10 @@ func OpenPlain(ctx context.Context, dir string, opt Options) (*Dataset, error) {
 		return nil, fmt.Errorf("open %s: not a folder", dir)
 	}
 	d := &Dataset{Dir: filepath.Clean(dir), Layout: Plain, opt: opt}
-	return d, d.scanPlain(ctx)
+	if err := d.scanPlain(ctx); err != nil {
+		return nil, err
+	}
+	return d, nil
 }
 
 // readDescription reads and parses a dataset.json.
@@ -225,12 +236,14 @@ func pathCause(err error) error {
 
 // Description returns what dataset.json declares; nil for a plain folder
 // or a layout without one. The caller must not modify it.
-func (d *Dataset) Description() *Description { return d.desc }
+func (d *Dataset) Description() *Description { return d.desc.Load() }
+
+func (d *Dataset) description() *Description { return d.desc.Load() }
 
 // Name returns the dataset's name: dataset.json's, else the folder's.
 func (d *Dataset) Name() string {
-	if d.desc != nil && d.desc.Name != "" {
-		return d.desc.Name
+	if d.description() != nil && d.description().Name != "" {
+		return d.description().Name
 	}
 	return filepath.Base(d.Dir)
 }
@@ -238,10 +251,10 @@ func (d *Dataset) Name() string {
 // Labels returns the declared labels by value, background included; nil
 // for a plain folder.
 func (d *Dataset) Labels() []Label {
-	if d.desc == nil {
+	if d.description() == nil {
 		return nil
 	}
-	return slices.Clone(d.desc.Labels)
+	return slices.Clone(d.description().Labels)
 }
 
 // ReadOnly reports whether the dataset cannot be changed in place (a plain
@@ -260,8 +273,8 @@ func (d *Dataset) Case(id string) (Case, bool) {
 // fileEnding is the dataset's file ending, the default where dataset.json
 // does not say.
 func (d *Dataset) fileEnding() string {
-	if d.desc != nil && d.desc.FileEnding != "" {
-		return d.desc.FileEnding
+	if d.description() != nil && d.description().FileEnding != "" {
+		return d.description().FileEnding
 	}
 	return DefaultEnding
 }
@@ -274,8 +287,8 @@ var channelFile = regexp.MustCompile(`^(.+)_(\d{4})$`)
 // (get_filenames_of_train_images_and_targets).
 func (d *Dataset) scanNNUNet() {
 	ending := d.fileEnding()
-	if d.desc != nil && d.desc.HasFiles {
-		for _, f := range d.desc.Files {
+	if d.description() != nil && d.description().HasFiles {
+		for _, f := range d.description().Files {
 			c := Case{ID: f.ID, Label: d.resolve(f.Label)}
 			for _, im := range f.Images {
 				c.Images = append(c.Images, d.resolve(im))
@@ -323,8 +336,8 @@ func (d *Dataset) scanNNUNet() {
 // or, without one, from imagesTr.
 func (d *Dataset) scanMSD() {
 	listed := map[string]bool{}
-	if d.desc.HasFiles {
-		for _, f := range d.desc.Files {
+	if d.description().HasFiles {
+		for _, f := range d.description().Files {
 			c := Case{ID: f.ID, Images: []string{d.resolve(f.Images[0])}}
 			if f.Label != "" {
 				c.Label = d.resolve(f.Label)
@@ -344,7 +357,7 @@ func (d *Dataset) scanMSD() {
 			rel := dir + "/" + name
 			switch {
 			case listed[rel]:
-			case d.desc.HasFiles:
+			case d.description().HasFiles:
 				d.issues = append(d.issues, Problem{File: rel, What: `stray file: not in dataset.json's "training" list`})
 			case dir == ImagesDir:
 				id := trimNIfTI(name)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/polyseg/polyseg/internal/atomicfile"
@@ -16,11 +17,13 @@ import (
 func (d *Dataset) lockPath(id string) string { return d.path(StateDir, locksDir, id+".lock") }
 
 // CaseLock is a case held by this process: the only way to change the
-// case. Release it when the case is closed.
+// case. Release it when the case is closed. Its methods are safe for
+// concurrent use (an autosave beside the user's own saves).
 type CaseLock struct {
 	d    *Dataset
 	c    Case
 	lock *lockfile.Lock
+	mu   sync.Mutex // one save or state update at a time: each reads, then writes
 }
 
 // Acquire locks case id for this process. When someone else holds it, the
@@ -88,6 +91,12 @@ func (l *CaseLock) Release() error {
 // process's user and host as the last to work on it, and writes it. It
 // returns the state written.
 func (l *CaseLock) UpdateState(fn func(*State)) (State, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.updateState(fn)
+}
+
+func (l *CaseLock) updateState(fn func(*State)) (State, error) {
 	d := l.d
 	path := d.statePath(l.c.ID)
 	s, err := readState(path)
@@ -134,13 +143,13 @@ func (d *Dataset) updateDescription(ctx context.Context, fn func(*Description) (
 		}
 		changed, err := fn(desc)
 		if err != nil || !changed {
-			d.desc = desc
+			d.desc.Store(desc)
 			return err
 		}
 		if err := writeDescription(path, desc); err != nil {
 			return err
 		}
-		d.desc = desc
+		d.desc.Store(desc)
 		return nil
 	})
 }

@@ -71,7 +71,7 @@ func Init(ctx context.Context, dir, name string, opt Options) (*Dataset, error) 
 	if err != nil {
 		return nil, err
 	}
-	d.desc = desc
+	d.desc.Store(desc)
 	return d, nil
 }
 
@@ -83,6 +83,8 @@ func Init(ctx context.Context, dir, name string, opt Options) (*Dataset, error) 
 // records who saved, and a case still to do becomes in progress. The lock
 // is checked before every file is put in place.
 func (l *CaseLock) SaveLabels(ctx context.Context, labels *volume.Labels, scan *volume.Volume, names *assets.ColorTable) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	d, c := l.d, l.c
 	if err := l.Check(); err != nil {
 		return err
@@ -101,7 +103,7 @@ func (l *CaseLock) SaveLabels(ctx context.Context, labels *volume.Labels, scan *
 	if err := l.writeLabels(labels, scan); err != nil {
 		return err
 	}
-	_, err = l.UpdateState(func(s *State) {
+	_, err = l.updateState(func(s *State) {
 		if s.Status == ToDo {
 			s.Status = InProgress
 		}
@@ -176,8 +178,8 @@ func presentValues(data []uint16) []uint16 {
 // declare makes dataset.json declare every value of values, filling the
 // values up to the largest so that they stay consecutive.
 func (d *Dataset) declare(ctx context.Context, values []uint16, names *assets.ColorTable) error {
-	if d.desc != nil {
-		if _, changed, err := declareLabels(cloneForCheck(d.desc), values, names); err == nil && !changed {
+	if cur := d.description(); cur != nil {
+		if _, changed, err := declareLabels(cloneForCheck(cur), values, names); err == nil && !changed {
 			// What this process last read declares them all, and
 			// polyseg never removes a declared label.
 			return nil
@@ -291,7 +293,8 @@ func (d *Dataset) AddCase(ctx context.Context, id string, scan *volume.Volume, l
 	if d.Layout == Plain {
 		return Case{}, fmt.Errorf("add case %s: %w", id, ErrReadOnly)
 	}
-	if d.desc == nil {
+	desc := d.description()
+	if desc == nil {
 		return Case{}, fmt.Errorf("add case %s: %s has no %s (polyseg dataset init writes one)", id, d.Dir, JSONName)
 	}
 	if err := ValidID(id); err != nil {
@@ -305,10 +308,10 @@ func (d *Dataset) AddCase(ctx context.Context, id string, scan *volume.Volume, l
 	switch {
 	case d.Layout == MSD:
 		c.Images = []string{d.path(ImagesDir, id+ending)}
-	case d.desc.HasFiles:
+	case desc.HasFiles:
 		return Case{}, fmt.Errorf("add case %s: %s lists its cases' files under \"dataset\"; polyseg adds cases to imagesTr and labelsTr layouts only", id, JSONName)
-	case len(d.desc.Channels) > 1:
-		return Case{}, fmt.Errorf("add case %s: the dataset has %d channels; polyseg adds single-channel cases", id, len(d.desc.Channels))
+	case len(desc.Channels) > 1:
+		return Case{}, fmt.Errorf("add case %s: the dataset has %d channels; polyseg adds single-channel cases", id, len(desc.Channels))
 	}
 	if labels == nil {
 		labels = volume.NewLabels(scan.Grid)
