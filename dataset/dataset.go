@@ -52,6 +52,13 @@ const (
 	DefaultEnding = ".nii.gz"
 )
 
+// dirPerm is the permission of the folders polyseg makes in a dataset,
+// before the umask: a folder shared by a group of annotators (umask 002,
+// or the share's own rules) must let each of them add cases, locks and
+// state files, which are all made by creating or renaming files in these
+// folders.
+const dirPerm = 0o777
+
 // ErrReadOnly is returned for changes to a plain folder, which must be
 // converted to a dataset layout first (Import).
 var ErrReadOnly = errors.New("a plain folder of scans is read-only: convert it to the nnU-Net layout first (polyseg dataset init)")

@@ -2,9 +2,12 @@ package dataset
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 const nnunetJSON = `{
@@ -190,6 +193,43 @@ func FuzzParseDescription(f *testing.F) {
 			d.Name == d2.Name && len(d.Files) == len(d2.Files)
 		if !same {
 			t.Fatalf("round trip changed the description:\n%+v\n%+v\nencoded:\n%s", d, d2, out)
+		}
+	})
+}
+
+// FuzzReadState reads arbitrary bytes as a case's state file: no panic,
+// and a state it accepts is written and read back the same.
+func FuzzReadState(f *testing.F) {
+	for _, s := range []string{
+		`{"status": "todo", "edit_seconds": 0}`,
+		`{"status": "needs_review", "user": "ann", "host": "ws1", "edit_seconds": 95.5, "note": "left lobe", "updated": "2024-05-01T10:00:00Z"}`,
+		`{"status": "done", "edit_seconds": -1}`, `{"status": "later"}`, `[]`, `{"edit_seconds": 1e300}`,
+	} {
+		f.Add([]byte(s))
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<16 {
+			return
+		}
+		p := filepath.Join(dir, "s.json")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		s, err := readState(p)
+		if err != nil {
+			return
+		}
+		if err := writeState(p, s); err != nil {
+			t.Fatal(err)
+		}
+		s2, err := readState(p)
+		if err != nil {
+			t.Fatalf("state %+v written, then: %v", s, err)
+		}
+		if s2.Status != s.Status || s2.Note != s.Note || s2.User != s.User || !s2.Updated.Equal(s.Updated) ||
+			(s2.EditTime-s.EditTime).Abs() > time.Millisecond {
+			t.Fatalf("state %+v read back as %+v", s, s2)
 		}
 	})
 }

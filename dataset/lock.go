@@ -204,7 +204,7 @@ func (d *Dataset) withJSONLock(ctx context.Context, fn func() error) error {
 // mkdirs makes the dataset's polyseg/ folders.
 func (d *Dataset) mkdirs() error {
 	for _, sub := range []string{casesDir, locksDir, pendingDir} {
-		if err := os.MkdirAll(d.path(StateDir, sub), 0o755); err != nil {
+		if err := os.MkdirAll(d.path(StateDir, sub), dirPerm); err != nil {
 			return fmt.Errorf("dataset %s: %w", d.Dir, err)
 		}
 	}

@@ -33,7 +33,7 @@ const gridTolerance = 1e-4
 // the folder's name. A folder that already has a dataset.json, or files in
 // imagesTr, is refused with an error wrapping ErrExists.
 func Init(ctx context.Context, dir, name string, opt Options) (*Dataset, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, dirPerm); err != nil {
 		return nil, fmt.Errorf("init dataset %s: %w", dir, pathCause(err))
 	}
 	d := &Dataset{Dir: filepath.Clean(dir), Layout: NNUNet, opt: opt}
@@ -48,7 +48,7 @@ func Init(ctx context.Context, dir, name string, opt Options) (*Dataset, error) 
 		return nil, fmt.Errorf("init dataset %s: %s holds files but there is no %s: %w", dir, ImagesDir, JSONName, ErrExists)
 	}
 	for _, sub := range []string{ImagesDir, LabelsDir} {
-		if err := os.MkdirAll(d.path(sub), 0o755); err != nil {
+		if err := os.MkdirAll(d.path(sub), dirPerm); err != nil {
 			return nil, fmt.Errorf("init dataset %s: %w", dir, pathCause(err))
 		}
 	}

@@ -128,7 +128,7 @@ func readState(path string) (State, error) {
 }
 
 func writeState(path string, s State) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), dirPerm); err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	b, err := json.MarshalIndent(stateFile{Status: s.Status, User: s.User, Host: s.Host,

@@ -257,11 +257,13 @@ func create(path string, content []byte) error {
 	return nil
 }
 
-// Acquire takes the lock at path, creating its folder if need be. When the
+// Acquire takes the lock at path, creating its folder if need be (with
+// permission 0777 less the umask: others sharing the folder must create
+// and rename locks in it too). When the
 // lock is held it returns a *LockedError (wrapping ErrLocked) saying by
 // whom and whether the holder looks gone; it never takes a lock over.
 func Acquire(path string, opt Options) (*Lock, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o777); err != nil {
 		return nil, fmt.Errorf("lock %s: %w", path, err)
 	}
 	h := opt.self()

@@ -303,3 +303,27 @@ func TestHeartbeat(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
+
+// FuzzInspect reads arbitrary bytes as a lock file: no panic; a file that
+// does not parse is an unreadable lock, never a free one.
+func FuzzInspect(f *testing.F) {
+	b, _ := json.Marshal(Holder{User: "a", Host: "h", PID: 1, Token: "t", Since: time.Unix(1e9, 0)})
+	for _, s := range [][]byte{b, []byte(""), []byte("{"), []byte(`{"token": 5}`), []byte(`{"pid": -1, "token": "x"}`)} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) > 1<<17 {
+			return
+		}
+		p := filepath.Join(dir, "x.lock")
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Inspect(p, Options{})
+		if err != nil || !st.Held {
+			t.Fatalf("Inspect: %+v, %v; want a held lock", st, err)
+		}
+		_ = st.Holder.String()
+	})
+}
