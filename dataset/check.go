@@ -428,7 +428,8 @@ func direction(a volume.Affine) []float64 {
 func fmtDirection(d []float64) string {
 	parts := make([]string, 3)
 	for c := range 3 {
-		parts[c] = fmt.Sprintf("(%.3g, %.3g, %.3g)", d[3*c], d[3*c+1], d[3*c+2])
+		// Adding 0 turns -0 into 0, which reads better.
+		parts[c] = fmt.Sprintf("(%.3g, %.3g, %.3g)", d[3*c]+0, d[3*c+1]+0, d[3*c+2]+0)
 	}
 	return strings.Join(parts, " ")
 }

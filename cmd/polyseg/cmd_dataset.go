@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -239,7 +240,8 @@ func runDatasetStatus(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	entries := d.Worklist()
 	counts := map[dataset.Status]int{}
-	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
+	var table bytes.Buffer
+	tw := tabwriter.NewWriter(&table, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "case\tstatus\tlast worked on by\tediting time\topen in\tnote")
 	for _, e := range entries {
 		counts[e.State.Status]++
@@ -269,6 +271,13 @@ func runDatasetStatus(ctx context.Context, args []string, stdout, stderr io.Writ
 			e.State.EditTime.Round(time.Second), open, note)
 	}
 	tw.Flush()
+	// tabwriter pads an empty last column; trailing blanks only get in
+	// the way of whoever greps or diffs the list.
+	for _, line := range strings.SplitAfter(table.String(), "\n") {
+		if line != "" {
+			fmt.Fprintln(stdout, strings.TrimRight(line, " \n"))
+		}
+	}
 	var parts []string
 	for _, s := range dataset.Statuses {
 		if counts[s] > 0 {
@@ -310,7 +319,7 @@ func runDatasetCheck(ctx context.Context, args []string, stdout, stderr io.Write
 		fmt.Fprintf(stdout, "PROBLEM: %s\n", pr)
 	}
 	if !r.OK() {
-		return fmt.Errorf("%s: %d problems in %d cases of a %s dataset", d.Dir, len(r.Problems), r.Cases, r.Layout)
+		return fmt.Errorf("%s: %d problems found (%s dataset, %d cases)", d.Dir, len(r.Problems), r.Layout, r.Cases)
 	}
 	fmt.Fprintf(stdout, "%s: %s dataset %q, %d cases, %d labels: OK\n", d.Dir, r.Layout, d.Name(), r.Cases, len(d.Labels()))
 	return nil

@@ -218,7 +218,7 @@ func TestDatasetRealData(t *testing.T) {
 			copyTree(t, dir, cp)
 			tc.break_(t, cp)
 			code, stdout, stderr := runVolumeCmd(t, "dataset", "check", cp)
-			if code != 1 || !strings.Contains(stdout, tc.want) || !strings.Contains(stderr, "problems in 3 cases") {
+			if code != 1 || !strings.Contains(stdout, tc.want) || !strings.Contains(stderr, "dataset, 3 cases)") {
 				t.Errorf("check of a broken copy: exit %d, want 1 and %q\n%s%s", code, tc.want, stdout, stderr)
 			}
 		})
