@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/polyseg/polyseg/volume"
@@ -43,47 +42,28 @@ func python(t *testing.T, v any, script string, args ...string) {
 	}
 }
 
-// realDataset is the dataset the tests share, made once by the commands
-// themselves: patient A (NIfTI with its labels), patient B (the DICOM
-// series with a label file in another voxel order) and a phantom.
-var realDataset = struct {
-	once sync.Once
-	dir  string
-	err  string
-}{}
-
+// makeRealDataset makes, with the commands themselves, a dataset of
+// patient A (NIfTI with its labels), patient B (the DICOM series with a
+// label file in another voxel order) and a phantom.
 func makeRealDataset(t *testing.T) string {
 	t.Helper()
 	needFixture(t, patientACT)
 	needFixture(t, patientBDir)
-	realDataset.once.Do(func() {
-		tmp, err := os.MkdirTemp("", "polyseg-dataset-test")
-		if err != nil {
-			realDataset.err = err.Error()
-			return
+	tmp := t.TempDir()
+	dir := filepath.Join(tmp, "Dataset501_Abdomen")
+	ph := filepath.Join(tmp, "phantom")
+	for _, s := range [][]string{
+		{"dataset", "init", "--name", "Abdomen", dir},
+		{"dataset", "add", "--labels", patientASeg, "--case", "patient_A", dir, patientACT},
+		{"dataset", "add", "--labels", patientBSeg, dir, patientBDir},
+		{"phantom", ph, "--seed", "3", "--size", "64", "--slices", "16"},
+		{"dataset", "add", "--labels", filepath.Join(ph, "phantom_A_0003_labels.nii.gz"), dir, filepath.Join(ph, "phantom_A_0003.nii.gz")},
+	} {
+		if code, stdout, stderr := runVolumeCmd(t, s...); code != 0 {
+			t.Fatalf("%s: exit %d\n%s%s", strings.Join(s, " "), code, stdout, stderr)
 		}
-		dir := filepath.Join(tmp, "Dataset501_Abdomen")
-		ph := filepath.Join(tmp, "phantom")
-		steps := [][]string{
-			{"dataset", "init", "--name", "Abdomen", dir},
-			{"dataset", "add", "--labels", patientASeg, "--case", "patient_A", dir, patientACT},
-			{"dataset", "add", "--labels", patientBSeg, dir, patientBDir},
-			{"phantom", ph, "--seed", "3", "--size", "64", "--slices", "16"},
-			{"dataset", "add", "--labels", filepath.Join(ph, "phantom_A_0003_labels.nii.gz"), dir, filepath.Join(ph, "phantom_A_0003.nii.gz")},
-		}
-		for _, s := range steps {
-			code, stdout, stderr := runVolumeCmd(t, s...)
-			if code != 0 {
-				realDataset.err = strings.Join(s, " ") + ": " + stdout + stderr
-				return
-			}
-		}
-		realDataset.dir = dir
-	})
-	if realDataset.err != "" {
-		t.Fatal(realDataset.err)
 	}
-	return realDataset.dir
+	return dir
 }
 
 // nnunetVerify is an independent reading of an nnU-Net dataset with
