@@ -29,6 +29,7 @@ debs=(
   xvfb xauth x11-apps libgl1-mesa-dri imagemagick locales
   # the trainer and the tests' independent readers
   python3 python3-torch python3-numpy python3-scipy python3-nibabel python3-skimage
+  python3-pydicom python3-pil
   python3-onnx python3-matplotlib python3-tqdm python3-pytest
   # reference converter for DICOM geometry tests and benchmarks
   dcm2niix

@@ -33,6 +33,10 @@ var forbidden = map[string][]string{
 	"inference/sam2":       {module + "inference/unet", module + "inference/refine"},
 	"app":                  {"fyne.io/", module + "ui"},
 	"app/tools":            {"fyne.io/", module + "ui"},
+	// Datasets and their statistics are files and numbers: no window, no model.
+	"dataset":           {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},
+	"internal/lockfile": {"fyne.io/", ort, module + "volume", module + "dataset", module + "app", module + "ui"},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }
