@@ -63,7 +63,7 @@ var (
 	patientBDir  string
 )
 
-func loadPatientB(t *testing.T) *patientBFixture {
+func loadPatientB(t testing.TB) *patientBFixture {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(realDir, "example_ct_dicom")); err != nil {
 		t.Skipf("real data absent: %v", err)

@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/polyseg/polyseg/assets"
@@ -143,8 +144,25 @@ func (s *SEG) Place(ctx context.Context, src *Source, opt PlaceOptions) (*Import
 		}
 		out.Segments = append(out.Segments, is)
 	}
-	next := top + 1
+	// A name this package gives a value without one ("label_200") says
+	// which value it was.
+	var rest []int
 	for _, i := range pending {
+		v, err := strconv.Atoi(strings.TrimPrefix(out.Segments[i].Name, "label_"))
+		if strings.HasPrefix(out.Segments[i].Name, "label_") && err == nil && v > 0 && v <= math.MaxUint16 && !used[uint16(v)] {
+			if _, named := table.Lookup(uint16(v)); !named {
+				used[uint16(v)] = true
+				out.Segments[i].Value = uint16(v)
+				if !out.Segments[i].Info.HasColor {
+					out.Segments[i].Color = assets.FallbackColor(uint16(v))
+				}
+				continue
+			}
+		}
+		rest = append(rest, i)
+	}
+	next := top + 1
+	for _, i := range rest {
 		for next <= math.MaxUint16 && used[uint16(next)] {
 			next++
 		}

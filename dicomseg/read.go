@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"image/color"
+	"io"
 	"os"
 	"strings"
 
@@ -336,4 +337,20 @@ func readFile(path string) ([]byte, error) {
 		return nil, fmt.Errorf("read DICOM SEG: %w", err)
 	}
 	return b, nil
+}
+
+// LooksLikeDICOM reports whether the file at path starts as a DICOM Part
+// 10 file does: a 128-byte preamble, then "DICM". A label file with it can
+// only be a segmentation; Parse says what else it is.
+func LooksLikeDICOM(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [132]byte
+	if _, err := io.ReadFull(f, b[:]); err != nil {
+		return false
+	}
+	return string(b[128:]) == "DICM"
 }

@@ -162,16 +162,21 @@ func Write(ctx context.Context, w io.Writer, src *Source, labels *volume.Labels,
 	// pixel in the lowest bit (PS3.5 §8.1.1, §D).
 	nbits := int64(len(frames)) * int64(perSlice)
 	pixels := make([]byte, (nbits+7)/8+((nbits+7)/8)%2)
+	// A table by value, filled for one slice at a time: a map lookup per
+	// voxel would cost more than the rest of the packing.
+	var frameStart [1 << 16]int64
 	for k := range nz {
 		if err := ctx.Err(); err != nil {
 			return Summary{}, err
 		}
-		fo := frameOf[k]
+		for v, n := range frameOf[k] {
+			frameStart[v] = int64(n) * int64(perSlice)
+		}
 		for p, v := range labels.Data[k*perSlice : (k+1)*perSlice] {
 			if v == 0 {
 				continue
 			}
-			bit := int64(fo[v])*int64(perSlice) + int64(p)
+			bit := frameStart[v] + int64(p)
 			pixels[bit>>3] |= 1 << (bit & 7)
 		}
 	}

@@ -6,6 +6,7 @@ package volume
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -116,6 +117,17 @@ func ParseDICOMDataset(name string, b []byte, pixels bool) (ds *dicom.Dataset, e
 	if err := checkElementLengths(b); err != nil {
 		return nil, fmt.Errorf("parse DICOM %s: malformed or cut short: %w", name, err)
 	}
+	switch ts, ok := metaTransferSyntax(b); {
+	case !ok:
+		// The library would guess one, and read lengths the walk did not
+		// check.
+		return nil, fmt.Errorf("parse DICOM %s: no TransferSyntaxUID in the file meta (malformed, or cut short)", name)
+	case ts == tsDeflatedLE:
+		// The library would inflate the dataset and allocate the element
+		// lengths found inside, which nothing checked: a small file could
+		// claim gigabytes.
+		return nil, fmt.Errorf("parse DICOM %s: %w: %s", name, ErrUnsupportedTransferSyntax, transferSyntaxName(tsDeflatedLE))
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			ds, err = nil, fmt.Errorf("parse DICOM %s: malformed or cut short (parser panicked: %v)", name, p)
@@ -146,6 +158,24 @@ func ParseDICOMDataset(name string, b []byte, pixels bool) (ds *dicom.Dataset, e
 		out.Elements = append(out.Elements, e)
 	}
 	return &out, nil
+}
+
+// metaTransferSyntax returns the TransferSyntaxUID of the file meta group
+// of b, a file checkElementLengths accepted, as the library reads it, and
+// whether there is one.
+func metaTransferSyntax(b []byte) (string, bool) {
+	w := lengthWalker{b: b, bo: binary.LittleEndian}
+	for pos := 132; pos+8 <= len(b) && w.bo.Uint16(b[pos:]) == 0x0002; {
+		t, _, vl, next, err := w.header(pos)
+		if err != nil || int64(vl) > int64(len(b)-next) {
+			return "", false
+		}
+		if t == tag.TransferSyntaxUID {
+			return libraryString(string(b[next : next+int(vl)])), true
+		}
+		pos = next + int(vl)
+	}
+	return "", false
 }
 
 // readLimited reads a file of at most maxDICOMFileSize bytes.
