@@ -12,6 +12,7 @@ const module = "github.com/polyseg/polyseg/"
 // anywhere in its dependency graph.
 var forbidden = map[string][]string{
 	"volume":    {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	"dicomseg":  {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"interp":    {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"viewer":    {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "app", module + "ui", module + "inference"},
 	"assets":    {"fyne.io/", "github.com/yalue/onnxruntime_go"},
