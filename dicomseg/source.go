@@ -20,6 +20,8 @@ import (
 type Source struct {
 	volume.SeriesLayout
 	Dir string
+	// Chosen reads the same series from Dir with volume.ReadDICOM.
+	Chosen volume.DICOMOptions
 	// StudyUID and SeriesUID are the series' StudyInstanceUID and
 	// SeriesInstanceUID, or, where an anonymiser blanked them, UIDs
 	// derived from the series' SOP Instance UIDs (DerivedStudy and
@@ -45,10 +47,29 @@ func OpenSource(ctx context.Context, dir string, opt volume.DICOMOptions) (*Sour
 		return nil, err
 	}
 	l, err := scan.Layout(opt)
+	if errors.Is(err, volume.ErrSeveralSeries) {
+		// A segmentation written into its series' folder is a series of
+		// its own there; it is never the one meant.
+		images := 0
+		for i, se := range scan.Series {
+			if se.Modality != "SEG" {
+				images++
+				opt.SeriesIndex = i + 1
+			}
+		}
+		if images == 1 {
+			l, err = scan.Layout(opt)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
-	return newSource(dir, l)
+	src, err := newSource(dir, l)
+	if err != nil {
+		return nil, err
+	}
+	src.Chosen = opt
+	return src, nil
 }
 
 // FindSource returns the series of the DICOM folder dir (or the folder of
@@ -61,17 +82,24 @@ func FindSource(ctx context.Context, dir string, g volume.Grid) (*Source, error)
 		return nil, err
 	}
 	var found []volume.SeriesLayout
+	var opt volume.DICOMOptions
 	for i := range scan.Series {
-		l, err := scan.Layout(volume.DICOMOptions{SeriesIndex: i + 1, AllowGaps: true})
+		o := volume.DICOMOptions{SeriesIndex: i + 1, AllowGaps: true}
+		l, err := scan.Layout(o)
 		if err == nil && l.Grid.Equal(g, gridTol) {
-			found = append(found, l)
+			found, opt = append(found, l), o
 		}
 	}
 	switch len(found) {
 	case 0:
 		return nil, fmt.Errorf("DICOM folder %s: no series lies on the scan's grid (%v voxels): was the scan opened from this folder?", dir, g.Dims)
 	case 1:
-		return newSource(dir, found[0])
+		src, err := newSource(dir, found[0])
+		if err != nil {
+			return nil, err
+		}
+		src.Chosen = opt
+		return src, nil
 	}
 	return nil, fmt.Errorf("DICOM folder %s: %d series lie on the scan's grid; choose one with --series on the command line", dir, len(found))
 }

@@ -65,7 +65,7 @@ func runImportSEG(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	// The scan itself, for the affine, qform and sform its labels carry.
-	v, err := series.openScan(ctx, src.Dir)
+	v, err := volume.Open(ctx, src.Dir, volume.OpenOptions{DICOM: src.Chosen})
 	if err != nil {
 		return err
 	}

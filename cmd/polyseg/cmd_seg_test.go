@@ -111,3 +111,43 @@ func TestSEGCommandsRefuse(t *testing.T) {
 		})
 	}
 }
+
+// TestSEGBesideItsSeries: a SEG written into its series' folder is not
+// taken for a second series by the SEG commands.
+func TestSEGBesideItsSeries(t *testing.T) {
+	dir := t.TempDir()
+	for _, f := range []string{"IMG0001.dcm", "IMG0002.dcm", "IMG0003.dcm"} {
+		b, err := os.ReadFile(segFixtures + "/dcmqi-23x38x3/image/" + f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	labels := filepath.Join(t.TempDir(), "l.nii.gz")
+	if code, _, stderr := runVolumeCmd(t, "import-seg", "--scan", dir, segFixtures+"/dcmqi-23x38x3/seg/label.seg", labels); code != 0 {
+		t.Fatalf("import-seg: exit %d, %s", code, stderr)
+	}
+	seg := filepath.Join(dir, "seg.dcm")
+	if code, _, stderr := runVolumeCmd(t, "export-seg", "--scan", dir, labels, seg); code != 0 {
+		t.Fatalf("export-seg: exit %d, %s", code, stderr)
+	}
+	out := filepath.Join(t.TempDir(), "again.nii.gz")
+	if code, _, stderr := runVolumeCmd(t, "import-seg", "--scan", dir, seg, out); code != 0 {
+		t.Fatalf("import-seg with the SEG in the series' folder: exit %d, %s", code, stderr)
+	}
+	a, err := volume.ReadLabelsNIfTI(labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := volume.ReadLabelsNIfTI(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range a.Data {
+		if a.Data[i] != b.Data[i] {
+			t.Fatalf("voxel %d: %d, then %d", i, a.Data[i], b.Data[i])
+		}
+	}
+}
