@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -329,12 +330,16 @@ func Write(ctx context.Context, w io.Writer, src *Source, labels *volume.Labels,
 		thickness = ds(sp[2])
 	}
 	o := src.Orientation
+	measures := []*dicom.Element{
+		b.str(tag.SliceThickness, thickness),
+		b.str(tag.PixelSpacing, dsList(src.PixelSpacing[:]...)...)}
+	if evenlySpaced(src.Instances, sp[2]) {
+		// Not for a series read across a gap: no one spacing is true.
+		measures = append(measures, b.str(tag.SpacingBetweenSlices, ds(sp[2])))
+	}
 	add(b.seq(tag.SharedFunctionalGroupsSequence, []*dicom.Element{
 		b.seq(tag.PlaneOrientationSequence, []*dicom.Element{b.str(tag.ImageOrientationPatient, dsList(o[:]...)...)}),
-		b.seq(tag.PixelMeasuresSequence, []*dicom.Element{
-			b.str(tag.SliceThickness, thickness),
-			b.str(tag.SpacingBetweenSlices, ds(sp[2])),
-			b.str(tag.PixelSpacing, dsList(src.PixelSpacing[:]...)...)}),
+		b.seq(tag.PixelMeasuresSequence, measures),
 	}))
 	perFrame := make([][]*dicom.Element, len(frames))
 	for n, f := range frames {
@@ -375,6 +380,17 @@ func Write(ctx context.Context, w io.Writer, src *Source, labels *volume.Labels,
 		return Summary{}, err
 	}
 	return Summary{SOPInstanceUID: sopUID, Segments: segs, Frames: len(frames), Notes: src.Notes()}, nil
+}
+
+// evenlySpaced reports whether consecutive slices lie step mm apart,
+// within 1%.
+func evenlySpaced(in []volume.Instance, step float64) bool {
+	for k := 1; k < len(in); k++ {
+		if d := dist(in[k].Position, in[k-1].Position); math.Abs(d-step) > 0.01*step {
+			return false
+		}
+	}
+	return true
 }
 
 // implementationUID identifies polyseg as the writer of a file (PS3.7
