@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/polyseg/polyseg/dicomseg"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -43,7 +44,8 @@ func (s *Session) Load(name, path string, load LoadFunc) *Job {
 }
 
 // LoadLabels reads a label volume (resampled onto the scan's grid when it
-// lies on another) and makes it the session's labels, as one undo step. It
+// lies on another; a DICOM SEG is read onto the series it segments, with
+// its names and colours) and makes it the session's labels, as one undo step. It
 // returns the reader's warnings. The labels are in a file already: there
 // is nothing to autosave until they are edited.
 func (s *Session) LoadLabels(path string) ([]string, error) {
@@ -52,6 +54,9 @@ func (s *Session) LoadLabels(path string) ([]string, error) {
 	s.mu.RUnlock()
 	if v == nil {
 		return nil, fmt.Errorf("load labels %s: %w", path, ErrNoVolume)
+	}
+	if dicomseg.LooksLikeDICOM(path) {
+		return s.loadSEG(path)
 	}
 	l, warnings, err := s.opts.LoadLabels(path, v.Grid)
 	if err != nil {

@@ -52,6 +52,7 @@ type MainWindow struct {
 	probed  <-chan struct{}   // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
+	segItem            *fyne.MenuItem // File > Export DICOM SEG (dicomseg.go)
 
 	fileInfo  string // file, dims, spacing, orientation: fixed per scan
 	hoverInfo string // world position and HU under the mouse or crosshair
@@ -173,6 +174,7 @@ func (m *MainWindow) Close() {
 func (m *MainWindow) changed(c app.Change) {
 	if c&app.ChangeVolume != 0 {
 		m.describeScan()
+		m.updateSEGItem()
 	}
 	if c&(app.ChangeLabels|app.ChangeOverlay|app.ChangeSegments) != 0 {
 		m.sidebar.updateLabels()
@@ -509,7 +511,7 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	openLabels.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
 	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
-	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export)
+	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem())
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
 	m.undoItem = undo
@@ -590,7 +592,7 @@ func (m *MainWindow) openLabelsDialog() {
 		return
 	}
 	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz"}))
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm"})) // .dcm: a DICOM SEG
 	d.Show()
 }
 

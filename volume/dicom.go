@@ -390,6 +390,8 @@ type dicomFile struct {
 	transferSyntax string
 	seriesUID      string
 	studyUID       string
+	sopClassUID    string // SOPClassUID, else the file meta's MediaStorageSOPClassUID
+	sopInstanceUID string // SOPInstanceUID, else the file meta's MediaStorageSOPInstanceUID
 	frameOfRef     string
 	seriesDesc     string
 	modality       string
@@ -525,6 +527,8 @@ func headerFields(name string, ds *dicom.Dataset) *dicomFile {
 		transferSyntax: str(ds, tag.TransferSyntaxUID),
 		seriesUID:      str(ds, tag.SeriesInstanceUID),
 		studyUID:       str(ds, tag.StudyInstanceUID),
+		sopClassUID:    strOr(ds, tag.SOPClassUID, tag.MediaStorageSOPClassUID),
+		sopInstanceUID: strOr(ds, tag.SOPInstanceUID, tag.MediaStorageSOPInstanceUID),
 		frameOfRef:     str(ds, tag.FrameOfReferenceUID),
 		seriesDesc:     str(ds, tag.SeriesDescription),
 		modality:       str(ds, tag.Modality),

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/suyashkumar/dicom/pkg/tag"
+	"github.com/suyashkumar/dicom/pkg/uid"
 )
 
 // maxNesting bounds sequence nesting; real files nest a few levels.
@@ -43,7 +44,7 @@ func checkElementLengths(b []byte) error {
 	// The file meta group is explicit VR little endian (PS3.10 §7.1).
 	w := lengthWalker{b: b, bo: binary.LittleEndian}
 	pos := 132
-	ts := ""
+	ts, seenTS := "", false
 	for pos+8 <= len(b) && w.bo.Uint16(b[pos:]) == 0x0002 {
 		start := pos
 		t, vr, vl, next, err := w.header(pos)
@@ -53,8 +54,15 @@ func checkElementLengths(b []byte) error {
 		if vl == undefinedLength || int64(vl) > int64(len(b)-next) {
 			return fmt.Errorf("file meta element %v at byte %d declares %d bytes, %d are left", t, start, vl, len(b)-next)
 		}
-		if t == tag.TransferSyntaxUID && vr == "UI" {
-			ts = strings.TrimRight(string(b[next:next+int(vl)]), " \x00")
+		if t == tag.TransferSyntaxUID && !seenTS {
+			seenTS = true
+			raw := string(b[next : next+int(vl)])
+			if vr == "UI" {
+				ts = strings.TrimRight(raw, " \x00")
+			}
+			if err := sameTransferSyntax(raw, ts); err != nil {
+				return err
+			}
 		}
 		pos = next + int(vl)
 	}
@@ -209,4 +217,33 @@ func (w *lengthWalker) fragments(pos, end int) (int, error) {
 		}
 		pos = next + int(vl)
 	}
+}
+
+// libraryString is the first value of a string element as the library
+// reads it: trimmed of spaces and NULs at both ends, split at backslashes.
+func libraryString(raw string) string {
+	if strings.TrimSpace(raw) == "" {
+		return raw
+	}
+	return strings.Split(strings.Trim(raw, " \x00"), "\\")[0]
+}
+
+// sameTransferSyntax checks that the library, reading the transfer syntax
+// element's value raw, parses the dataset as the length walk does with
+// ts: the walk is only worth its checks if it reads the lengths the
+// library will allocate. (The library reads an unknown transfer syntax as
+// explicit big endian, for one.)
+func sameTransferSyntax(raw, ts string) error {
+	lib := libraryString(raw)
+	bo, implicit, err := uid.ParseTransferSyntaxUID(lib)
+	if err != nil {
+		return fmt.Errorf("unknown transfer syntax %q", lib)
+	}
+	if lib == tsDeflatedLE && ts == tsDeflatedLE {
+		return nil
+	}
+	if implicit != (ts == tsImplicitLE) || (bo == binary.BigEndian) != (ts == tsExplicitBE) || (lib == tsDeflatedLE) != (ts == tsDeflatedLE) {
+		return fmt.Errorf("transfer syntax element %q is ambiguous", raw)
+	}
+	return nil
 }

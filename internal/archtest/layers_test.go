@@ -17,6 +17,7 @@ var forbidden = map[string][]string{
 	"viewer":    {"fyne.io/", ort, module + "app", module + "ui", module + "inference"},
 	"assets":    {"fyne.io/", ort},
 	"phantom":   {"fyne.io/", ort, module + "app", module + "ui"},
+	"dicomseg":  {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"models":    {"fyne.io/", module + "app", module + "ui", module + "viewer"},
 	"metrics":   {"fyne.io/", ort, module + "volume", module + "inference", module + "app", module + "ui"},
 	"inference": {"fyne.io/", module + "app", module + "ui", module + "viewer"},
