@@ -38,7 +38,7 @@ var forbidden = map[string][]string{
 	"dataset":           {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},
 	"internal/lockfile": {"fyne.io/", ort, module + "volume", module + "dataset", module + "app", module + "ui"},
-	"internal/xdg": {module},
+	"internal/xdg":      {module},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }
