@@ -114,8 +114,11 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	}
 	if next, ok := m.session.NextDoubtful(viewer.Axial, liver, 3, 1); ok {
 		typeKey(m, fyne.KeyX)
-		if s, _ := ax.Slice(); s != next {
-			t.Errorf("X went to slice %d, the next doubtful one is %d", s+1, next+1)
+		if s, _ := ax.Slice(); s != next.Slice {
+			t.Errorf("X went to slice %d, the next doubtful one is %d", s+1, next.Slice+1)
+		}
+		if next.Reason == "" || !strings.Contains(m.status.Text, next.Reason) {
+			t.Errorf("X: status %q does not say why slice %d is doubtful (%q)", m.status.Text, next.Slice+1, next.Reason)
 		}
 	} else {
 		typeKey(m, fyne.KeyX)

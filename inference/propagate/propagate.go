@@ -80,6 +80,24 @@ type SliceResult struct {
 	// Note says in a few words what the confidence is made of, for a
 	// tooltip or a log.
 	Note string
+	// Reason says in plain words what lowered the confidence most (for a
+	// stopped slice, why the chain stopped): what a person is told about
+	// a doubtful slice. Empty for anchors.
+	Reason string
+	// LowRes, when the engine has it, is SAM's low-resolution answer for
+	// the slice (sam.LowRes² logits, outside the decided mask pushed to
+	// background): the mask prompt a later prompt on this slice (a click
+	// correcting it) starts from. Nil for anchors.
+	LowRes []float32
+}
+
+// Doubtful is the one meaning of "doubtful" that the app's strip, its
+// "next doubtful slice", the command line and the reports share: a decided
+// slice that is not an anchor and whose confidence is below below (the
+// engine's DoubtBelow option). A slice where a chain stopped counts like
+// any other, by its confidence. NaN (no confidence) is not doubtful.
+func Doubtful(confidence float64, anchor bool, below float64) bool {
+	return !anchor && confidence < below
 }
 
 // Result is an engine's result: every slice it decided, in slice
