@@ -305,7 +305,7 @@ func (s *Session) decodeClicks(cs *clickSet, v *volume.Volume, sl *section.Slice
 			return nil
 		}
 		var a *refine.Answer
-		if len(q.Points) == 0 && q.Box == nil {
+		if len(q.Points) == 0 {
 			// The last click was taken back: the slice as it was.
 			a = &refine.Answer{Mask: cl.before, LowRes: cl.start}
 		} else {
@@ -317,9 +317,6 @@ func (s *Session) decodeClicks(cs *clickSet, v *volume.Volume, sl *section.Slice
 			}
 			if q.Previous == nil && cl.before != nil && cl.before.Area() > 0 {
 				q.Previous = sm.LowResLogits(cl.before, clickMaskLogit)
-			}
-			if len(q.Points) == 0 {
-				q.Before = nil
 			}
 			pr, err := refine.NewPrompter(sm, v, s.samWindow(sm, cs.label))
 			if err != nil {

@@ -284,10 +284,7 @@ func (r *runner) worst(l *volume.Labels) (int, bool) {
 	return best, best >= 0
 }
 
-// click is the usual click simulation on slice k of l: the larger of the
-// largest missed region and the largest wrongly added region, and its
-// point farthest from that region's border (in mm); positive for a
-// missed region.
+// click is the robot's click on slice k of l (NextClick).
 func (r *runner) click(l *volume.Labels, k int) (row, col int, positive bool, err error) {
 	pred, err := r.sl.Mask(l, k, r.opts.Label)
 	if err != nil {
@@ -297,7 +294,21 @@ func (r *runner) click(l *volume.Labels, k int) (row, col int, positive bool, er
 	if err != nil {
 		return 0, 0, false, err
 	}
-	fn, fp := section.NewMask(r.sl.Rows, r.sl.Cols), section.NewMask(r.sl.Rows, r.sl.Cols)
+	row, col, positive, ok := NextClick(pred, ref, r.dr, r.dc)
+	if !ok {
+		return 0, 0, false, fmt.Errorf("robot: slice %d has nothing wrong", k)
+	}
+	return row, col, positive, nil
+}
+
+// NextClick is the usual click simulation on a slice whose mask is pred
+// and reference ref (pixel sizes dr, dc in mm): the larger of the largest
+// missed region and the largest wrongly added region, and its point
+// farthest from that region's border (pixels beyond the slice count as
+// border); positive for a missed region. It returns false when pred
+// equals ref.
+func NextClick(pred, ref *section.Mask, dr, dc float64) (row, col int, positive, ok bool) {
+	fn, fp := section.NewMask(ref.Rows, ref.Cols), section.NewMask(ref.Rows, ref.Cols)
 	for i := range ref.Data {
 		fn.Data[i] = ref.Data[i] && !pred.Data[i]
 		fp.Data[i] = pred.Data[i] && !ref.Data[i]
@@ -309,10 +320,8 @@ func (r *runner) click(l *volume.Labels, k int) (row, col int, positive bool, er
 		region, positive = bigFP, false
 	}
 	if region == nil {
-		return 0, 0, false, fmt.Errorf("robot: slice %d has nothing wrong", k)
+		return 0, 0, false, false
 	}
-	// The distance of every pixel of the region to the nearest pixel
-	// outside it; pixels beyond the slice count as outside.
 	out := section.NewMask(region.Rows+2, region.Cols+2)
 	for i := range out.Data {
 		out.Data[i] = true
@@ -322,7 +331,7 @@ func (r *runner) click(l *volume.Labels, k int) (row, col int, positive bool, er
 			out.Data[(rr+1)*out.Cols+cc+1] = !region.Data[rr*region.Cols+cc]
 		}
 	}
-	d := section.DistanceTo(out, r.dr, r.dc)
+	d := section.DistanceTo(out, dr, dc)
 	best := -1.0
 	for rr := 0; rr < region.Rows; rr++ {
 		for cc := 0; cc < region.Cols; cc++ {
@@ -331,7 +340,7 @@ func (r *runner) click(l *volume.Labels, k int) (row, col int, positive bool, er
 			}
 		}
 	}
-	return row, col, positive, nil
+	return row, col, positive, true
 }
 
 // largestComponent returns the largest 8-connected piece of m and its

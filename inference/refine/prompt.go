@@ -168,6 +168,14 @@ type ClickOptions struct {
 	BoxMarginMM float64
 	// Unguarded leaves SAM's answer to clicks without the guards.
 	Unguarded bool
+	// ForceMM: where SAM's answer ignores a click (its pixel stays as it
+	// was), a disc around the click is made what the click said: for a
+	// negative click, the mask's pixels within the click's depth in the
+	// mask; for a positive one, the pixels up to the mask's edge that
+	// have its density; either disc at most ForceMM in radius (default
+	// 10 mm). A click that changes nothing would be clicked again and
+	// again. Negative: off.
+	ForceMM float64
 }
 
 // Defaults of ClickOptions.
@@ -176,6 +184,7 @@ const (
 	DefaultImplicitApartMM = 20
 	DefaultNegativeClearMM = 15
 	DefaultClickBoxMargin  = 6
+	DefaultForceMM         = 10
 )
 
 func (o ClickOptions) withDefaults() ClickOptions {
@@ -190,6 +199,9 @@ func (o ClickOptions) withDefaults() ClickOptions {
 	}
 	if o.BoxMarginMM == 0 {
 		o.BoxMarginMM = DefaultClickBoxMargin
+	}
+	if o.ForceMM == 0 {
+		o.ForceMM = DefaultForceMM
 	}
 	return o
 }
@@ -252,9 +264,64 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	if q.Before != nil && clicks {
 		a.Mask = keepAsked(a.Mask, q.Before, q.Points)
 	}
+	if co.ForceMM > 0 {
+		a.Mask = forceClicks(img, a.Mask, pred.Mask, q.Points, co.ForceMM, dr, dc)
+	}
 	a.Mask = obeyClicks(a.Mask, q.Points)
 	a.LowRes = p.cut(pred.LowRes, a.Mask)
 	return a, nil
+}
+
+// forceClicks makes a disc around every click SAM's answer raw ignored
+// what the click said (ClickOptions.ForceMM), in m.
+func forceClicks(img []float32, m, raw *section.Mask, clicks []sam.Point, radius, dr, dc float64) *section.Mask {
+	var ignored []sam.Point
+	for _, q := range clicks {
+		if i, ok := pixelOf(raw, q); ok && raw.Data[i] != q.Positive {
+			ignored = append(ignored, q)
+		}
+	}
+	if len(ignored) == 0 {
+		return m
+	}
+	out := &section.Mask{Rows: m.Rows, Cols: m.Cols, Data: slices.Clone(m.Data)}
+	lo, hi, dense := 0.0, 0.0, false
+	if m.Area() > 0 {
+		lo, hi, dense = densityRange(img, m, dr, dc, GuardOptions{}.withDefaults())
+	}
+	var inside, outside []float64 // depth in m, distance to m
+	for _, q := range ignored {
+		i, _ := pixelOf(m, q)
+		r := radius
+		if !q.Positive {
+			if inside == nil {
+				inside = depth(m, dr, dc)
+			}
+			r = min(r, inside[i])
+		} else if m.Area() > 0 {
+			if outside == nil {
+				outside = section.DistanceTo(m, dr, dc)
+			}
+			r = min(r, outside[i])
+		}
+		r0, c0 := q.Row, q.Col
+		pr, pc := int(math.Ceil(r/dr)), int(math.Ceil(r/dc))
+		for rr := max(int(r0)-pr, 0); rr <= min(int(r0)+pr, m.Rows-1); rr++ {
+			for cc := max(int(c0)-pc, 0); cc <= min(int(c0)+pc, m.Cols-1); cc++ {
+				y, x := (float64(rr)+0.5-r0)*dr, (float64(cc)+0.5-c0)*dc
+				if y*y+x*x > r*r {
+					continue
+				}
+				j := rr*m.Cols + cc
+				if !q.Positive {
+					out.Data[j] = false
+				} else if h := float64(img[j]); !dense || (h >= lo && h <= hi) {
+					out.Data[j] = true
+				}
+			}
+		}
+	}
+	return out
 }
 
 // implicitPoints returns up to co.ImplicitPoints positive points at the
