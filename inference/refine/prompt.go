@@ -243,7 +243,12 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	dr, dc := sl.PixelSpacing()
 	if clicks && q.Before != nil && q.Before.Area() > 0 {
 		if co.ImplicitPoints > 0 {
-			prompt.Points = append(implicitPoints(q.Before, q.Points, co, dr, dc), q.Points...)
+			// On the mask's own window: a distance map of a whole 512²
+			// slice per click costs as much as the decoder.
+			bb, _ := q.Before.Bounds()
+			w := grow(bb, 2, 2, sl.Rows, sl.Cols)
+			pts := implicitPoints(section.Crop(q.Before, w), shift(q.Points, -w.R0, -w.C0), co, dr, dc)
+			prompt.Points = append(shift(pts, w.R0, w.C0), q.Points...)
 		}
 		if prompt.Box == nil && co.BoxMarginMM >= 0 {
 			b := clickBox(q.Before, q.Points, co.BoxMarginMM, dr, dc)
@@ -258,18 +263,106 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 		return nil, err
 	}
 	a := &Answer{Raw: pred.Mask, Mask: pred.Mask, IoU: pred.IoU, Stability: pred.Stability}
+	// The guards and the clicks' rules work on the window holding SAM's
+	// answer, the mask before, the clicks and the box, widened by what the
+	// rules reach: an organ is a small part of a slice.
+	w, ok := window(pred, q, co, g, dr, dc, sl.Rows, sl.Cols)
+	if !ok {
+		a.LowRes = p.cut(pred.LowRes, a.Mask)
+		return a, nil
+	}
+	imgW := cropImage(img, sl.Cols, w)
+	rawW := section.Crop(pred.Mask, w)
+	ptsW := shift(q.Points, -w.R0, -w.C0)
+	m := rawW
 	if g != nil {
-		a.Mask, a.Guard = guard(img, pred.Mask, q.Box, sl, *g, q.Points)
+		gw := *g
+		if gw.Prior != nil {
+			gw.Prior = cropImage(gw.Prior, sl.Cols, w)
+		}
+		var boxW *section.Box
+		if q.Box != nil {
+			b := section.Box{R0: q.Box.R0 - w.R0, C0: q.Box.C0 - w.C0, R1: q.Box.R1 - w.R0, C1: q.Box.C1 - w.C0}
+			boxW = &b
+		}
+		m, a.Guard = guard(imgW, rawW, boxW, dr, dc, gw, ptsW)
 	}
 	if q.Before != nil && clicks {
-		a.Mask = keepAsked(a.Mask, q.Before, q.Points)
+		m = keepAsked(m, section.Crop(q.Before, w), ptsW)
 	}
 	if co.ForceMM > 0 {
-		a.Mask = forceClicks(img, a.Mask, pred.Mask, q.Points, co.ForceMM, dr, dc)
+		m = forceClicks(imgW, m, rawW, ptsW, co.ForceMM, dr, dc)
 	}
-	a.Mask = obeyClicks(a.Mask, q.Points)
+	m = obeyClicks(m, ptsW)
+	a.Mask = paste(m, w, sl.Rows, sl.Cols)
 	a.LowRes = p.cut(pred.LowRes, a.Mask)
 	return a, nil
+}
+
+// window returns the part of the slice the rules after the decoder work
+// on (see AskWith), and false when there is nothing to work on.
+func window(pred *sam.Prediction, q SlicePrompt, co ClickOptions, g *GuardOptions, dr, dc float64, rows, cols int) (section.Box, bool) {
+	b := section.Box{R0: rows, C0: cols, R1: -1, C1: -1}
+	add := func(o section.Box) {
+		b.R0, b.C0, b.R1, b.C1 = min(b.R0, o.R0), min(b.C0, o.C0), max(b.R1, o.R1), max(b.C1, o.C1)
+	}
+	if pred.Area > 0 {
+		add(pred.Bounds)
+	}
+	if q.Before != nil {
+		if bb, ok := q.Before.Bounds(); ok {
+			add(bb)
+		}
+	}
+	if q.Box != nil {
+		add(*q.Box)
+	}
+	for _, pt := range q.Points {
+		r, c := int(pt.Row), int(pt.Col)
+		add(section.Box{R0: r, C0: c, R1: r, C1: c})
+	}
+	if b.R1 < 0 {
+		return b, false
+	}
+	reach := max(co.ForceMM, 0)
+	if g != nil {
+		reach = max(reach, 2*g.withDefaults().NeckMM)
+	}
+	return grow(b, int(math.Ceil(reach/dr))+2, int(math.Ceil(reach/dc))+2, rows, cols), true
+}
+
+// grow widens b by mr rows and mc columns, within a rows×cols slice.
+func grow(b section.Box, mr, mc, rows, cols int) section.Box {
+	return section.Box{R0: max(b.R0-mr, 0), C0: max(b.C0-mc, 0), R1: min(b.R1+mr, rows-1), C1: min(b.C1+mc, cols-1)}
+}
+
+// shift moves points by (dr, dc) pixels.
+func shift(pts []sam.Point, dr, dc int) []sam.Point {
+	out := make([]sam.Point, len(pts))
+	for i, p := range pts {
+		p.Row, p.Col = p.Row+float64(dr), p.Col+float64(dc)
+		out[i] = p
+	}
+	return out
+}
+
+// cropImage returns the part of img (cols wide) inside w.
+func cropImage(img []float32, cols int, w section.Box) []float32 {
+	n := w.C1 - w.C0 + 1
+	out := make([]float32, 0, (w.R1-w.R0+1)*n)
+	for r := w.R0; r <= w.R1; r++ {
+		out = append(out, img[r*cols+w.C0:r*cols+w.C1+1]...)
+	}
+	return out
+}
+
+// paste returns a rows×cols mask holding m at window w.
+func paste(m *section.Mask, w section.Box, rows, cols int) *section.Mask {
+	out := section.NewMask(rows, cols)
+	for r := 0; r < m.Rows; r++ {
+		copy(out.Data[(r+w.R0)*cols+w.C0:(r+w.R0)*cols+w.C0+m.Cols], m.Data[r*m.Cols:(r+1)*m.Cols])
+	}
+	return out
 }
 
 // forceClicks makes a disc around every click SAM's answer raw ignored
@@ -471,18 +564,18 @@ func pixelOf(m *section.Mask, pt sam.Point) (int, bool) {
 // guarded mask and a few words on what was removed ("" when nothing
 // was). When the guards would keep less than MinKeep of raw, raw is kept.
 func Guard(img []float32, raw *section.Mask, box *section.Box, sl *section.Slicer, o GuardOptions) (*section.Mask, string) {
-	return guard(img, raw, box, sl, o, nil)
+	dr, dc := sl.PixelSpacing()
+	return guard(img, raw, box, dr, dc, o, nil)
 }
 
 // guard is Guard keeping, besides the main body, every piece that holds
 // a positive click.
-func guard(img []float32, raw *section.Mask, box *section.Box, sl *section.Slicer, o GuardOptions, clicks []sam.Point) (*section.Mask, string) {
+func guard(img []float32, raw *section.Mask, box *section.Box, dr, dc float64, o GuardOptions, clicks []sam.Point) (*section.Mask, string) {
 	o = o.withDefaults()
 	area := raw.Area()
 	if area == 0 {
 		return raw, ""
 	}
-	dr, dc := sl.PixelSpacing()
 	g := raw
 	var removed []string
 	if o.HUStd > 0 {

@@ -54,7 +54,7 @@ func TestGuardDropsLeaks(t *testing.T) {
 	if !strings.Contains(note, "HU") || !strings.Contains(note, "neck") {
 		t.Errorf("note %q should say what went: the density and the neck", note)
 	}
-	kept, _ := guard(img, raw, nil, sl, GuardOptions{NeckMM: 2}, []sam.Point{{Row: 15.5, Col: 33.5, Positive: true}})
+	kept, _ := guard(img, raw, nil, 1, 1, GuardOptions{NeckMM: 2}, []sam.Point{{Row: 15.5, Col: 33.5, Positive: true}})
 	if !kept.Data[15*40+33] || kept.Area() <= got.Area() {
 		t.Error("a positive click on the neighbour did not keep it")
 	}
