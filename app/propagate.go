@@ -134,6 +134,9 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A span of an earlier propagation runs again: the engine may leave
+	// the slices a correction does not change as they are.
+	rerun := rng != nil
 	if r.Range != nil {
 		if r.Range.From < 0 || r.Range.To >= sl.Slices || r.Range.From > r.Range.To {
 			return nil, fmt.Errorf("propagate: range %d:%d outside the axial slices 0..%d", r.Range.From, r.Range.To, sl.Slices-1)
@@ -146,13 +149,14 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 		rr := *r.Range
 		rng = &rr
 	}
-	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "", propExtras{prior: r.Prior, source: r.Source})
+	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "", propExtras{prior: r.Prior, source: r.Source, rerun: rerun})
 }
 
 // propExtras are what a propagation asked for besides its anchors.
 type propExtras struct {
 	prior  bool   // the U-Net's probabilities, asked for explicitly
 	source string // the file the anchors came from
+	rerun  bool   // a span of an earlier propagation runs again
 }
 
 // SetVolumeWithLabels makes v the session's scan, read from path, with
@@ -432,8 +436,12 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 			}
 		}()
 
+		var previous func(k int) *section.Mask
+		if extra.rerun {
+			previous = func(k int) *section.Mask { return s.previousMask(live, sl, k) }
+		}
 		res, err := eng.Propagate(ctx, propagate.Request{
-			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior,
+			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior, Previous: previous,
 			OnSlice: func(r propagate.SliceResult) {
 				if !s.addLiveSlice(live, sl, r) {
 					cancel() // the preview was accepted, rejected or replaced
@@ -758,4 +766,30 @@ func (s *Session) carryPreviewLocked(pv *preview, live *livePropagation, rng *pr
 	if oldLive != nil && !oldLive.done {
 		oldLive.cancel()
 	}
+}
+
+// previousMask returns what axial slice k held of live's label before the
+// correction live carries: for a clicked slice, its mask before the
+// clicks; else what the preview carried over from the one it replaced, or
+// the accepted labels. Nil once live is no longer the pending preview.
+func (s *Session) previousMask(live *livePropagation, sl *section.Slicer, k int) *section.Mask {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.props.live != live || s.preview != live.preview {
+		return nil
+	}
+	if cs := s.props.clicks; cs != nil && cs.preview == live.preview && cs.label == live.label {
+		if cl := cs.slices[k]; cl != nil && cl.before != nil {
+			return cl.before
+		}
+	}
+	l := s.layer.Labels
+	if live.preview.whole[k] {
+		l = live.preview.labels
+	}
+	m, err := sl.Mask(l, k, live.label)
+	if err != nil {
+		return nil
+	}
+	return m
 }

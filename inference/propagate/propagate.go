@@ -56,6 +56,15 @@ type Request struct {
 	Window *models.Window
 	// Prior, when set, is a segmentation model's view of the structure.
 	Prior Prior
+	// Previous, when set, returns the mask slice k had before the
+	// correction this propagation carries (for a corrected anchor, its
+	// mask before the correction; for any other slice, what it holds
+	// now): a propagation run again over slices it decided before. An
+	// engine may then carry only the anchors' changes, near where they
+	// were made, and stop a chain where the change has died out, leaving
+	// the slices beyond undecided. Nil, or a nil mask, means nothing is
+	// known of the slice.
+	Previous func(k int) *section.Mask
 	// OnSlice, when set, hears about every slice as soon as it is
 	// decided, from the engine's goroutine; it must be quick.
 	OnSlice func(SliceResult)

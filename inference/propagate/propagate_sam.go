@@ -86,6 +86,16 @@ type SAMOptions struct {
 	// organ's end slices, where chains go wrong, are a quarter of its
 	// largest cross-section or less (patient A's slices).
 	ConfidenceAreaShare float64 `json:"confidence_area_share"`
+	// SettleDice: when a propagation runs again over slices it decided
+	// before (Request.Previous, after a correction), each chain carries
+	// only its anchor's change (what the correction added or removed),
+	// within GrowMM of where it was on the slice before, and stops where
+	// the slice's mask agrees with its previous one at this Dice or
+	// better: the change has died out, and the slices beyond keep what
+	// they had (0.99). A correction that made one slice better should not
+	// re-decide its neighbours from a mask still worse than theirs. Zero
+	// switches it off: every slice of the span is decided afresh.
+	SettleDice float64 `json:"settle_dice"`
 	// DoubtBelow is the confidence under which a slice counts as doubtful
 	// (Doubtful): the app's strip, its "next doubtful slice" and the
 	// command line all use it; it does not change the result.
@@ -113,6 +123,7 @@ func DefaultSAMOptions() SAMOptions {
 		PriorMin:            0.1,
 		ConfidenceIoUFrom:   0.8,
 		ConfidenceAreaShare: 0.25,
+		SettleDice:          0.99,
 		DoubtBelow:          DefaultDoubtBelow,
 	}
 }
@@ -146,6 +157,7 @@ func (o SAMOptions) Check() error {
 		{"prior_min", o.PriorMin, 0, 1},
 		{"confidence_iou_from", o.ConfidenceIoUFrom, 0, 0.999},
 		{"confidence_area_share", o.ConfidenceAreaShare, 0, 1},
+		{"settle_dice", o.SettleDice, 0, 1},
 		{"doubt_below", o.DoubtBelow, 0, 1},
 	} {
 		if math.IsNaN(f.x) || f.x < f.lo || f.x > f.hi {
@@ -174,7 +186,7 @@ func (o SAMOptions) asMap() map[string]any {
 		"min_hu_fraction": o.MinHUFraction, "min_iou": o.MinIoU, "min_area_ratio": o.MinAreaRatio,
 		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "max_mean_shift": o.MaxMeanShift,
 		"min_shift_std_hu": o.MinShiftStdHU, "prior_min": o.PriorMin,
-		"confidence_iou_from": o.ConfidenceIoUFrom, "confidence_area_share": o.ConfidenceAreaShare, "doubt_below": o.DoubtBelow,
+		"confidence_iou_from": o.ConfidenceIoUFrom, "confidence_area_share": o.ConfidenceAreaShare, "settle_dice": o.SettleDice, "doubt_below": o.DoubtBelow,
 	}
 }
 
@@ -217,6 +229,10 @@ type chain struct {
 	prevLow []float32
 	maxArea int // the largest area the chain has seen, its anchor's included
 	done    bool
+	// add and rem, when the propagation runs again over earlier slices
+	// (Request.Previous), are what the chain's latest slice added to and
+	// removed from what that slice had before: the change it carries.
+	add, rem *section.Mask
 }
 
 // newChain starts a chain at slice next from mask prev (an anchor's, or
@@ -266,6 +282,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 		info.Anchors = append(info.Anchors, a.Slice)
 	}
 
+	o := e.opts
 	// Anchors are decided as they are; then one chain outward from each
 	// side of every anchor, stopping at the next anchor's chain or the
 	// range. Between two anchors the two chains meet in the middle: each
@@ -276,6 +293,15 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 		p.emit(SliceResult{Slice: a.Slice, Mask: a.Mask, Confidence: 1, Anchor: true})
 		low := p.maskPrompt(a.Mask)
 		down, up := newChain(-1, a.Slice-1, rng.From, true, a.Mask, low), newChain(+1, a.Slice+1, rng.To, true, a.Mask, low)
+		if o.SettleDice > 0 && req.Previous != nil {
+			if was := req.Previous(a.Slice); was != nil && was.Rows == a.Mask.Rows && was.Cols == a.Mask.Cols {
+				add, rem := section.NewMask(was.Rows, was.Cols), section.NewMask(was.Rows, was.Cols)
+				for i, on := range a.Mask.Data {
+					add.Data[i], rem.Data[i] = on && !was.Data[i], !on && was.Data[i]
+				}
+				down.add, down.rem, up.add, up.rem = add, rem, add, rem
+			}
+		}
 		if i > 0 {
 			gap := a.Slice - anchors[i-1].Slice
 			// The lower half, and an equidistant middle slice, go to the
@@ -313,6 +339,12 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 			r, err := p.step(ctx, c, w)
 			if err != nil {
 				return nil, fmt.Errorf("propagate slice %d: %w", c.next, err)
+			}
+			if p.correct(c, &r) {
+				// The change has died out: the slices from here on stay
+				// as they are.
+				c.done = true
+				continue
 			}
 			p.emit(r)
 			if r.Stop != "" {
@@ -528,6 +560,69 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	c.prevLow = p.nextPrompt(g, gb, pred)
 	res.LowRes = c.prevLow
 	return res, nil
+}
+
+// correct keeps, of decided slice r, only the change its chain carries
+// (SettleDice) and reports whether the change has died out there, the
+// slice then staying as it was.
+func (p *propagation) correct(c *chain, r *SliceResult) bool {
+	if c.add == nil || r.Mask == nil {
+		return false
+	}
+	old := p.req.Previous(r.Slice)
+	if old == nil || old.Rows != r.Mask.Rows || old.Cols != r.Mask.Cols {
+		return false
+	}
+	if r.Stop != "" {
+		return true // the chain ends; what the slice had stays
+	}
+	addOK := section.DilateMM(c.add, p.grow, p.dr, p.dc)
+	remOK := section.DilateMM(c.rem, p.grow, p.dr, p.dc)
+	final := section.NewMask(old.Rows, old.Cols)
+	add, rem := section.NewMask(old.Rows, old.Cols), section.NewMask(old.Rows, old.Cols)
+	for i, was := range old.Data {
+		now := r.Mask.Data[i]
+		switch {
+		case was && !now && remOK.Data[i]:
+			rem.Data[i] = true
+		case !was && now && addOK.Data[i]:
+			final.Data[i], add.Data[i] = true, true
+		default:
+			final.Data[i] = was
+		}
+	}
+	if section.Dice(final, old) >= p.e.opts.SettleDice {
+		return true
+	}
+	c.add, c.rem = add, rem
+	g := r.Mask
+	r.Mask = final
+	// The next slice's prompt: SAM's answer where the slice kept it, a
+	// firm foreground where it kept what it had before, background
+	// elsewhere.
+	low := make([]float32, len(r.LowRes))
+	rows, cols := p.e.sam.LowResPixels(final.Rows, final.Cols)
+	for v, rr := range rows {
+		for u, cc := range cols {
+			i, x := v*sam.LowRes+u, float32(-10)
+			if rr >= 0 && cc >= 0 {
+				j := rr*final.Cols + cc
+				switch {
+				case final.Data[j] && g.Data[j] && r.LowRes[i] > 0:
+					x = r.LowRes[i]
+				case final.Data[j]:
+					x = 10
+				default:
+					x = min(r.LowRes[i], -10)
+				}
+			}
+			low[i] = x
+		}
+	}
+	r.LowRes = low
+	b, _ := final.Bounds()
+	c.prev, c.prevBox, c.prevN, c.prevLow = final, b, final.Area(), low
+	return false
 }
 
 // maskPrompt turns a mask with no SAM logits behind it (an anchor's) into
