@@ -272,6 +272,11 @@ func (v *Volume) Range() (lo, hi float32) {
 type Labels struct {
 	Grid
 	Data []uint16
+	// Segments names and colours label values, as the file read gave
+	// them (a .seg.nrrd's segments, the colour table beside a NIfTI file),
+	// and as a writer is to store them; nil when there are none. Values
+	// not listed have no name of their own.
+	Segments []Segment
 }
 
 // NewLabels returns an empty label volume on grid g.
