@@ -192,3 +192,31 @@ func WriteLabels(path string, l *Labels, ref *Volume) error {
 	}
 	return nil
 }
+
+// ReadLabels reads a label volume on its own grid from a NIfTI or NRRD
+// file, as LoadLabels reads it (with the names and colours the file or the
+// colour table beside it gives, in Segments) but without bringing it onto
+// a scan's grid, and returns the reader's warnings.
+func ReadLabels(path string) (*Labels, []string, error) { return readLabels(path) }
+
+// IsLabelFile reports whether the file at path says it holds labels rather
+// than intensities: a 3D Slicer segmentation (named .seg.nrrd or .seg.nhdr,
+// or a NRRD with Slicer's segment fields), or a NIfTI file with intent
+// NIFTI_INTENT_LABEL. Unreadable files are not label files; their reader
+// will say what is wrong.
+func IsLabelFile(path string) bool {
+	if IsSegmentationName(path) {
+		return true
+	}
+	if IsNRRDName(path) {
+		h, err := readNRRDHeader(path)
+		if err != nil {
+			return false
+		}
+		_, ok := h.KeyValues["Segment0_ID"]
+		_, ok2 := h.KeyValues["Segment0_LabelValue"]
+		return ok || ok2
+	}
+	h, err := ReadNIfTIHeader(path)
+	return err == nil && h.IntentCode == intentLabel
+}
