@@ -80,7 +80,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.views[n] = v
 	}
 	m.active = m.views[0]
-	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
+	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI or NRRD file or a DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
 	m.sidebar = newSidebar(m.session, m.views[:], m.win)
 	m.status = widget.NewLabel("")
