@@ -3,10 +3,10 @@ package volume
 // NRRD header parsing.
 //
 // Specification: https://teem.sourceforge.net/nrrd/format.html (formats
-// NRRD0001 to NRRD0005). No Go module served by the module proxy reads
-// NRRD with its geometry and checks the header before allocating, so the
-// format is the project's own code; the voxels go through the same streaming
-// and conversion as NIfTI's.
+// NRRD0001 to NRRD0005). No maintained Go NRRD reader was found, let alone
+// one that converts the geometry and checks the header before allocating,
+// so the format is the project's own code; the voxels go through the same
+// streaming and conversion as NIfTI's.
 //
 // # Security considerations
 //
