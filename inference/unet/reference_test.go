@@ -44,7 +44,7 @@ func TestDefaultModelMatchesTrainer(t *testing.T) {
 	}
 	b, err := os.ReadFile(filepath.Join(trainerReference, "reference.json"))
 	if err != nil {
-		t.Skipf("no trainer reference: %v", err)
+		t.Fatal(err) // committed with the default model
 	}
 	if err := json.Unmarshal(b, &ref); err != nil {
 		t.Fatal(err)
