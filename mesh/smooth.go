@@ -43,24 +43,25 @@ func (m *Mesh) smooth(iterations, workers int) {
 	chunks := (len(a) + chunk - 1) / chunk
 	step := func(dst, src [][3]float32, w float32) {
 		parallel(chunks, workers, func(c int) {
-			for v := c * chunk; v < min(len(src), (c+1)*chunk); v++ {
-				ns := nbr[first[v]:first[v+1]]
+			end := min(len(src), (c+1)*chunk)
+			for v := c * chunk; v < end; v++ {
+				lo, hi := first[v], first[v+1]
 				p := src[v]
-				if len(ns) == 0 {
+				if lo == hi {
 					dst[v] = p
 					continue
 				}
 				// Differences, not sums of positions: coordinates hundreds
 				// of millimetres from the origin would cost float32 digits.
-				var s [3]float32
-				for _, n := range ns {
-					q := src[n]
-					s[0] += q[0] - p[0]
-					s[1] += q[1] - p[1]
-					s[2] += q[2] - p[2]
+				var sx, sy, sz float32
+				for _, n := range nbr[lo:hi] {
+					q := &src[n]
+					sx += q[0] - p[0]
+					sy += q[1] - p[1]
+					sz += q[2] - p[2]
 				}
-				k := w / float32(len(ns))
-				dst[v] = [3]float32{p[0] + k*s[0], p[1] + k*s[1], p[2] + k*s[2]}
+				k := w / float32(hi-lo)
+				dst[v] = [3]float32{p[0] + k*sx, p[1] + k*sy, p[2] + k*sz}
 			}
 		})
 	}

@@ -18,6 +18,10 @@ var forbidden = map[string][]string{
 	"phantom":   {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "app", module + "ui"},
 	"models":    {"fyne.io/", module + "app", module + "ui", module + "viewer"},
 	"inference": {"fyne.io/", module + "app", module + "ui", module + "viewer"},
+	// Surfaces and the 3D view's renderer are headless: the UI shows their
+	// images, they know nothing of it.
+	"mesh":      {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	"render3d":  {"fyne.io/", "github.com/yalue/onnxruntime_go", module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"app":       {"fyne.io/", module + "ui"},
 	"app/tools": {"fyne.io/", module + "ui"},
 	// The ONNX model editor works on files alone; running models is inference's.
