@@ -257,10 +257,12 @@ func TestPatientAVTK(t *testing.T) {
 		}
 		t.Logf("%s: voxels %.0f mm³, VTK volume %.0f mm³ (%+.2f %%); VTK area %.0f mm², scikit-image %.0f mm² (%+.2f %%)",
 			m.Name, r.VoxelVolume, r.STL.V, 100*(r.STL.V/r.VoxelVolume-1), r.STL.A, r.SkimageArea, 100*(r.STL.A/r.SkimageArea-1))
-		if c := r.STL.V/r.VoxelVolume - 1; math.Abs(c) > 0.03 {
+		// The task's bounds are 3 % and 10 %; measured: at most 0.44 % and
+		// 0.83 %. A hair above those, so that a regression shows.
+		if c := r.STL.V/r.VoxelVolume - 1; math.Abs(c) > 0.01 {
 			t.Errorf("%s: VTK volume %g mm³ is %+.2f %% off the voxel volume %g", m.Name, r.STL.V, 100*c, r.VoxelVolume)
 		}
-		if c := r.STL.A/r.SkimageArea - 1; math.Abs(c) > 0.10 {
+		if c := r.STL.A/r.SkimageArea - 1; math.Abs(c) > 0.02 {
 			t.Errorf("%s: VTK area %g mm² is %+.2f %% off scikit-image's %g", m.Name, r.STL.A, 100*c, r.SkimageArea)
 		}
 		if c := m.Area()/r.STL.A - 1; math.Abs(c) > 1e-4 {

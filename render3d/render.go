@@ -251,6 +251,25 @@ func (r *Renderer) transform(o *Object, f *frame, out []svert, workers int) []sv
 	return out
 }
 
+// span3 returns the least and the largest of three numbers that are not
+// NaN (the builtin min and max, which must order NaNs and signed zeros,
+// cost a third of the triangle set-up).
+func span3(a, b, c float32) (lo, hi float32) {
+	lo, hi = a, a
+	if b < lo {
+		lo = b
+	} else {
+		hi = b
+	}
+	if c < lo {
+		lo = c
+	}
+	if c > hi {
+		hi = c
+	}
+	return lo, hi
+}
+
 // ceil and floor of float32 without the trip through float64; int
 // conversion truncates towards zero, which is the ceiling of a negative
 // number and the floor of a positive one.
@@ -297,8 +316,8 @@ func (r *Renderer) bin(s *Scene, from, to int, bins [][]uint64, w, h float32) {
 			if (b.x-a.x)*(c.y-a.y)-(b.y-a.y)*(c.x-a.x) >= 0 {
 				continue
 			}
-			x0, x1 := min(a.x, b.x, c.x), max(a.x, b.x, c.x)
-			y0, y1 := min(a.y, b.y, c.y), max(a.y, b.y, c.y)
+			x0, x1 := span3(a.x, b.x, c.x)
+			y0, y1 := span3(a.y, b.y, c.y)
 			// Pixel centres at i + 0.5 inside the box, on the screen.
 			if x1 < 0.5 || y1 < 0.5 || x0 > w-0.5 || y0 > h-0.5 {
 				continue
@@ -352,10 +371,12 @@ func (r *Renderer) raster(dst *image.RGBA, s *Scene, oi, t, y0, y1 int) {
 		li := float32(ambient + diffuse*max(0, -(float64(n[0])*f[0]+float64(n[1])*f[1]+float64(n[2])*f[2])))
 		ia, ib, ic = li, li, li
 	}
-	py0 := max(ceil32(min(a.y, b.y, c.y)-0.5), y0)
-	py1 := min(floor32(max(a.y, b.y, c.y)-0.5), y1-1)
-	px0 := max(ceil32(min(a.x, b.x, c.x)-0.5), 0)
-	px1 := min(floor32(max(a.x, b.x, c.x)-0.5), r.w-1)
+	ylo, yhi := span3(a.y, b.y, c.y)
+	xlo, xhi := span3(a.x, b.x, c.x)
+	py0 := max(ceil32(ylo-0.5), y0)
+	py1 := min(floor32(yhi-0.5), y1-1)
+	px0 := max(ceil32(xlo-0.5), 0)
+	px1 := min(floor32(xhi-0.5), r.w-1)
 	if py0 > py1 || px0 > px1 {
 		return
 	}
