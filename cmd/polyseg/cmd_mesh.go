@@ -58,6 +58,11 @@ func runMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := opt.Check(); err != nil {
 		return usageErr("%v", err)
 	}
+	if *decimate == 0 {
+		// Options take 0 for "no decimation"; on the command line it
+		// reads as "keep nothing", which cannot be meant.
+		return usageErr("--decimate 0 would keep no triangle: give the fraction to keep, above 0 and at most 1")
+	}
 	coords, err := mesh.ParseCoords(*coordsName)
 	if err != nil {
 		return usageErr("%v", err)

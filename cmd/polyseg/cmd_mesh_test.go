@@ -113,6 +113,7 @@ func TestMeshRefuses(t *testing.T) {
 		{"bad format", []string{"--format", "vtk", in, filepath.Join(dir, "x")}, 2, `mesh format "vtk"`},
 		{"negative smoothing", []string{"--smooth", "-1", in, out}, 2, "smoothing iterations -1"},
 		{"decimation above 1", []string{"--decimate", "2", in, out}, 2, "decimation ratio 2"},
+		{"decimation to nothing", []string{"--decimate", "0", in, out}, 2, "would keep no triangle"},
 		{"bad coords", []string{"--coords", "xyz", in, out}, 2, `coordinate system "xyz"`},
 		{"label 0", []string{"--labels", "0", in, out}, 2, "label 0 is the background"},
 		{"missing input", []string{filepath.Join(dir, "nope.nii.gz"), out}, 1, "nope.nii.gz"},
