@@ -74,6 +74,13 @@ func (c *Camera) SetView(v View) {
 // Reset looks at the box [lo, hi] from the front so that all of it is in
 // view, in a square or wider image.
 func (c *Camera) Reset(lo, hi Vec) {
+	c.SetView(Anterior)
+	c.Fit(lo, hi)
+}
+
+// Fit aims at the box [lo, hi]'s centre from the distance at which all
+// of it is in view, keeping the direction the camera looks from.
+func (c *Camera) Fit(lo, hi Vec) {
 	c.Target = scale(add(lo, hi), 0.5)
 	radius := norm(sub(hi, lo)) / 2
 	if radius == 0 {
@@ -84,7 +91,6 @@ func (c *Camera) Reset(lo, hi Vec) {
 	}
 	// The bounding sphere fits the vertical field of view, with a margin.
 	c.Distance = 1.05 * radius / math.Sin(c.FOV/2)
-	c.SetView(Anterior)
 }
 
 // Axes returns the camera's right, up and viewing direction in world

@@ -54,6 +54,18 @@ func TestCameraMoves(t *testing.T) {
 			t.Errorf("corner %v at %g,%g after reset", p, x, y)
 		}
 	}
+	// Fit keeps the direction, Reset returns to the front.
+	turned := cam
+	turned.Orbit(1, 0.4)
+	fitted := turned
+	fitted.Fit(Vec{0, 0, 0}, Vec{10, 10, 10})
+	if fitted.Orientation != turned.Orientation || !near(fitted.Target, Vec{5, 5, 5}, 1e-12) {
+		t.Error("Fit turned the camera or missed the box")
+	}
+	fitted.Reset(Vec{-10, -20, -30}, Vec{50, 40, 90})
+	if !near(fitted.Eye(), cam.Eye(), 1e-9) {
+		t.Error("Reset after turning does not come back to the front view")
+	}
 	// A full turn of the turntable comes back; the target and the
 	// distance stay.
 	start := cam
