@@ -110,9 +110,10 @@ func (c *Camera) Eye() Vec {
 }
 
 // Orbit turns the camera about the target as a turntable: yaw radians
-// about the world's superior axis (z), then pitch radians about the
-// camera's right axis. Dragging right by one pixel is a yaw of, say,
-// π/height.
+// about the world's superior axis (z), pitch radians about the camera's
+// right axis. A positive yaw turns the scene's front to the right and a
+// positive pitch tips it down, as if the mouse dragged it right or down:
+// a drag of (dx, dy) pixels is, say, Orbit(π·dx/height, π·dy/height).
 func (c *Camera) Orbit(yaw, pitch float64) {
 	r, _, _ := c.Axes()
 	// Pitch about the current right axis first, then yaw about z: the

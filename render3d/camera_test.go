@@ -94,6 +94,18 @@ func TestCameraMoves(t *testing.T) {
 	if x1 <= x0+1 {
 		t.Errorf("arcball drag right: the point moved from x %g to %g", x0, x1)
 	}
+	// The turntable turns the same way for a positive yaw.
+	tt := start
+	xa, _, _, _ := tt.Project(p, w, h)
+	tt.Orbit(0.2, 0)
+	if xb, _, _, _ := tt.Project(p, w, h); xb <= xa+1 {
+		t.Errorf("orbit with a positive yaw: the front moved from x %g to %g", xa, xb)
+	}
+	_, ya, _, _ := tt.Project(p, w, h)
+	tt.Orbit(0, 0.2)
+	if _, yb, _, _ := tt.Project(p, w, h); yb <= ya+1 {
+		t.Errorf("orbit with a positive pitch: the front moved from y %g to %g (not down)", ya, yb)
+	}
 	same := cam
 	cam.Arcball(100, 100, 100, 100, w, h)
 	if cam != same {
