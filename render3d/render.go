@@ -49,7 +49,7 @@ type Renderer struct {
 	obj   []int32   // index+1 of the object shown, 0 none
 	tri   []int32   // its triangle
 	verts [][]svert // per object, this frame
-	bins  [][][]uint64
+	bins  [][][]binTri
 	luts  [][256][3]uint8
 
 	fwd Vec // the viewing direction, for flat shading
@@ -153,7 +153,7 @@ func (r *Renderer) Render(dst *image.RGBA, s *Scene, cam *Camera) {
 	var wg sync.WaitGroup
 	for wk := range workers {
 		if len(r.bins[wk]) < bands {
-			r.bins[wk] = append(r.bins[wk], make([][]uint64, bands-len(r.bins[wk]))...)
+			r.bins[wk] = append(r.bins[wk], make([][]binTri, bands-len(r.bins[wk]))...)
 		}
 		for bi := range r.bins[wk] {
 			r.bins[wk][bi] = r.bins[wk][bi][:0]
@@ -181,8 +181,9 @@ func (r *Renderer) Render(dst *image.RGBA, s *Scene, cam *Camera) {
 				y0, y1 := bi*bandRows, min((bi+1)*bandRows, h)
 				r.clear(dst, y0, y1)
 				for wk := range workers {
-					for _, ref := range r.bins[wk][bi] {
-						r.raster(dst, s, int(ref>>32), int(uint32(ref)), y0, y1)
+					bin := r.bins[wk][bi]
+					for k := range bin {
+						r.raster(dst, s, &bin[k], y0, y1)
 					}
 				}
 				for _, q := range quads {
@@ -291,7 +292,7 @@ func floor32(v float32) int {
 
 // bin culls the triangles [from, to) (counted through the visible
 // objects) and adds each to the bands its pixels lie in.
-func (r *Renderer) bin(s *Scene, from, to int, bins [][]uint64, w, h float32) {
+func (r *Renderer) bin(s *Scene, from, to int, bins [][]binTri, w, h float32) {
 	base := 0
 	for oi, o := range s.Objects {
 		if !o.Visible {
@@ -329,9 +330,12 @@ func (r *Renderer) bin(s *Scene, from, to int, bins [][]uint64, w, h float32) {
 			if py0 > py1 || px0 > px1 {
 				continue
 			}
-			ref := uint64(oi)<<32 | uint64(t)
+			// The screen vertices travel with the triangle, reversed so
+			// that its area is positive: the raster stage then reads
+			// its bands' lists in order instead of vertices at random.
+			bt := binTri{v: [3]svert{a, c, b}, obj: int32(oi), tri: int32(t)}
 			for bi := py0 / bandRows; bi <= py1/bandRows; bi++ {
-				bins[bi] = append(bins[bi], ref)
+				bins[bi] = append(bins[bi], bt)
 			}
 		}
 	}
@@ -352,13 +356,17 @@ func (r *Renderer) clear(dst *image.RGBA, y0, y1 int) {
 	}
 }
 
-// raster draws triangle t of object oi on the rows [y0, y1).
-func (r *Renderer) raster(dst *image.RGBA, s *Scene, oi, t, y0, y1 int) {
-	o := s.Objects[oi]
-	tr := o.Mesh.Triangles[t]
-	sv := r.verts[oi]
-	// Reversed so that the area is positive with y downwards.
-	a, b, c := sv[tr[0]], sv[tr[2]], sv[tr[1]]
+// binTri is a front-facing triangle on the screen, its vertices ordered
+// so that its area is positive with y downwards.
+type binTri struct {
+	v        [3]svert
+	obj, tri int32
+}
+
+// raster draws a binned triangle on the rows [y0, y1).
+func (r *Renderer) raster(dst *image.RGBA, s *Scene, bt *binTri, y0, y1 int) {
+	a, b, c := bt.v[0], bt.v[1], bt.v[2]
+	oi, t := int(bt.obj), int(bt.tri)
 	area := (b.x-a.x)*(c.y-a.y) - (b.y-a.y)*(c.x-a.x)
 	if !(area > 0) {
 		return
@@ -366,7 +374,7 @@ func (r *Renderer) raster(dst *image.RGBA, s *Scene, oi, t, y0, y1 int) {
 	ia, ib, ic := a.i, b.i, c.i
 	if r.Shading == Flat {
 		// The face's own normal, lit along the view.
-		n := o.fnormals[t]
+		n := s.Objects[oi].fnormals[t]
 		f := &r.fwd
 		li := float32(ambient + diffuse*max(0, -(float64(n[0])*f[0]+float64(n[1])*f[1]+float64(n[2])*f[2])))
 		ia, ib, ic = li, li, li
