@@ -19,7 +19,7 @@ import (
 
 // The trainer writes, beside the default model, the inputs it fed PyTorch
 // (slices of patient A preprocessed in NumPy) and PyTorch's probabilities.
-const trainerReference = "../training/testdata/polycl-liver-reference"
+const trainerReference = "../../training/testdata/polycl-liver-reference"
 
 func readF32(t *testing.T, path string) []float32 {
 	t.Helper()
@@ -51,7 +51,7 @@ func TestDefaultModelMatchesTrainer(t *testing.T) {
 	}
 	wantIn := readF32(t, filepath.Join(trainerReference, "input.f32"))
 	wantProbs := readF32(t, filepath.Join(trainerReference, "probs.f32"))
-	m, err := models.Load("../models/polycl-liver.json")
+	m, err := models.Load("../../models/polycl-liver.json")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,6 +39,10 @@ var forbidden = map[string][]string{
 	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},
 	"internal/lockfile": {"fyne.io/", ort, module + "volume", module + "dataset", module + "app", module + "ui"},
 	"internal/xdg":      {module},
+	// Surfaces and the 3D view's renderer are headless: the UI shows their
+	// images, they know nothing of it.
+	"mesh":     {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	"render3d": {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }
