@@ -87,6 +87,9 @@ func (s *Session) changedIn(c Change, box *VoxelBox) {
 		s.damage.note(v, VoxelBox{})
 	}
 	s.damage.mu.Unlock()
+	if x := s.surf.Load(); x != nil {
+		x.changed(c)
+	}
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(c)
 	}

@@ -120,6 +120,11 @@ type Session struct {
 	// names what is replacing the labels while painting is refused.
 	stroke    *Stroke
 	replacing string
+
+	// surf, once Surfaces started it, keeps a surface per segment
+	// (surfaces.go); surfMu serialises starting it.
+	surf   atomic.Pointer[Surfaces]
+	surfMu sync.Mutex
 }
 
 // New returns a session with no scan open.
