@@ -7,27 +7,60 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 
 	"github.com/polyseg/polyseg/assets"
 	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/mesh"
 	"github.com/polyseg/polyseg/stats"
 	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
 )
 
 func init() {
 	register(command{
 		name:    "stats",
-		summary: "per-segment voxels, volume (mL), mean and SD of HU, axial slice range",
+		summary: "per-segment voxels, volume (mL), mean and SD of HU, axial slice range, surface area, maximum 3D diameter",
 		usage:   "[--csv OUT.csv] [--series UID|N] [--allow-gaps] SCAN LABELS",
 		run:     runStats,
 	})
 }
 
-// statsColumns are the measurements added to stats' own. Surface area
-// (surface_mm2) and the largest 3D diameter (max_diameter_mm), from a
-// segment's mesh, belong here once the mesh package provides them.
-func statsColumns() []stats.Column { return nil }
+// statsColumns are the measurements added to stats' own, from each
+// segment's marching-cubes surface as pyradiomics defines them
+// (mesh.Measure): its area (surface_mm2) and the largest distance between
+// two of its points (max_diameter_mm). Measure runs once, over every
+// segment, when the first value is asked for.
+func statsColumns() []stats.Column {
+	var once sync.Once
+	var byLabel map[uint16]mesh.Stats
+	var failed error
+	measure := func(ctx context.Context, l *volume.Labels, v uint16) (mesh.Stats, error) {
+		once.Do(func() {
+			st, err := mesh.Measure(ctx, l, nil)
+			if err != nil {
+				failed = err
+				return
+			}
+			byLabel = make(map[uint16]mesh.Stats, len(st))
+			for _, s := range st {
+				byLabel[s.Label] = s
+			}
+		})
+		return byLabel[v], failed
+	}
+	return []stats.Column{
+		{Name: "surface_mm2", Compute: func(ctx context.Context, _ *volume.Volume, l *volume.Labels, v uint16) (float64, error) {
+			s, err := measure(ctx, l, v)
+			return s.SurfaceMM2, err
+		}},
+		{Name: "max_diameter_mm", Compute: func(ctx context.Context, _ *volume.Volume, l *volume.Labels, v uint16) (float64, error) {
+			s, err := measure(ctx, l, v)
+			return s.MaxDiameterMM, err
+		}},
+	}
+}
 
 // runStats measures every segment of LABELS (brought onto SCAN's grid, as
 // the app does) on SCAN and prints a table; --csv writes it too.
