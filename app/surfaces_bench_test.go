@@ -99,7 +99,9 @@ func BenchmarkSurfacesRemesh(b *testing.B) {
 				for j := ctr[1] - 9; j <= ctr[1]+9; j++ {
 					for i := ctr[0] - 9; i <= ctr[0]+9; i++ {
 						d := sq(float64(i-ctr[0])*sp[0]) + sq(float64(j-ctr[1])*sp[1]) + sq(float64(k-ctr[2])*sp[2])
-						if d <= 36 && l.Grid.Contains(i, j, k) {
+						// Only the liver and background: the edit changes
+						// one segment.
+						if d <= 36 && l.Grid.Contains(i, j, k) && l.At(i, j, k)&^5 == 0 {
 							dab = append(dab, l.Index(i, j, k))
 						}
 					}
