@@ -223,7 +223,11 @@ func (m *MainWindow) changed(c app.Change) {
 		for _, v := range m.views {
 			v.Refresh()
 		}
-		// It draws again only if what it shows changed.
+	}
+	// The 3D view's surfaces come from their own goroutine; here its
+	// planes (the crosshair), its corner's measures and a new scan. It
+	// draws again only if what it shows changed.
+	if c&(app.ChangeCursor|app.ChangeVolume|app.ChangeLabels|app.ChangePreview|app.ChangeSegments|app.ChangeOverlay) != 0 {
 		m.view3d.Refresh()
 	}
 }

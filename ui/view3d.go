@@ -376,7 +376,11 @@ func (r *view3DRenderer) Refresh() {
 		r.stats.Refresh()
 		r.Layout(r.v.Size())
 	}
-	r.v.raster.Refresh()
+	// A raster refreshed is drawn and uploaded again even when its
+	// generator returns the same image: only when the frame is stale.
+	if r.v.stale() {
+		r.v.raster.Refresh()
+	}
 }
 
 func (r *view3DRenderer) Objects() []fyne.CanvasObject {
@@ -432,13 +436,28 @@ func (v *View3D) draw(w, h int) image.Image {
 	return v.out
 }
 
-// renderLocked renders a frame into v.out unless the last one shows the
-// same; v.mu is held.
-func (v *View3D) renderLocked(w, h int, cursor [3]int) {
+// keyLocked is what a frame of w×h pixels would show now; v.mu is held.
+func (v *View3D) keyLocked(w, h int, cursor [3]int) view3DKey {
 	key := view3DKey{scene: v.sceneVer, cam: v.cam, planes: v.planes && v.vol != nil, w: w, h: h}
 	if key.planes {
 		key.cursor = cursor
 	}
+	return key
+}
+
+// stale reports whether the last frame differs from what the view would
+// show now, at its size.
+func (v *View3D) stale() bool {
+	cursor := v.session.Cursor()
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.out == nil || v.keyLocked(v.drawn.w, v.drawn.h, cursor) != v.drawn
+}
+
+// renderLocked renders a frame into v.out unless the last one shows the
+// same; v.mu is held.
+func (v *View3D) renderLocked(w, h int, cursor [3]int) {
+	key := v.keyLocked(w, h, cursor)
 	if v.out != nil && key == v.drawn {
 		return
 	}
