@@ -64,6 +64,10 @@ var direct = map[string][]string{
 // them.
 var testOnly = []string{module + "internal/modeltest", module + "internal/bareort", module + "internal/realdata"}
 
+// scriptsOnly are packages for the evaluation scripts under scripts/: the
+// app and the commands never link them.
+var scriptsOnly = []string{module + "internal/evalkit"}
+
 func TestLayers(t *testing.T) {
 	deps := list(t, "{{.Deps}}")
 	for pkg, bad := range forbidden {
@@ -127,6 +131,9 @@ func TestTestSupportOnlyInTests(t *testing.T) {
 		for _, imp := range imports {
 			if slices.Contains(testOnly, imp) {
 				t.Errorf("%s imports the test-support package %s", pkg, imp)
+			}
+			if slices.Contains(scriptsOnly, imp) && !strings.HasPrefix(pkg, module+"scripts/") {
+				t.Errorf("%s imports %s, which is for the evaluation scripts", pkg, imp)
 			}
 		}
 	}
