@@ -141,9 +141,9 @@ type surfaceRun struct {
 	cancel context.CancelFunc
 	// stale is set when the segment changed after the run copied it out.
 	stale atomic.Bool
-	// done and smoothed are guarded by Surfaces.mu: a raw surface shown
-	// by the timer must never replace the run's smoothed one or come
-	// after the run ended.
+	// done, smoothed and rawShown are guarded by Surfaces.mu: a raw
+	// surface shown by the timer must never replace the run's smoothed
+	// one, be shown twice, or come after the run ended.
 	done, smoothed, rawShown bool
 }
 
