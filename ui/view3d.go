@@ -489,33 +489,56 @@ func (v *View3D) Tapped(ev *fyne.PointEvent) {
 	v.renderLocked(b.Dx(), b.Dy(), cursor)
 	x, y := int(ev.Position.X*v.pxScale), int(ev.Position.Y*v.pxScale)
 	hit, ok := v.rend.Pick(x, y)
-	var dir render3d.Vec
+	var label uint16
 	if ok {
-		_, dir = v.cam.Ray(float64(x)+0.5, float64(y)+0.5, b.Dx(), b.Dy())
+		label = v.labels[hit.Object]
 	}
 	vol := v.vol
 	v.mu.Unlock()
 	if !ok {
 		return
 	}
-	if p, ok := voxelOf(vol.Grid, hit.Point, dir); ok {
+	var p [3]int
+	found := false
+	v.session.Read(func(cur *volume.Volume, o *viewer.Overlay) {
+		if cur == vol && o.Labels != nil {
+			p, found = voxelOf(o.Labels, label, hit.Point)
+		}
+	})
+	if found {
 		v.session.SetCursor(p)
 	}
 }
 
-// voxelOf returns the voxel nearest world point p of a surface, taken half
-// the smallest voxel spacing further along the viewing direction dir:
-// into the segment the surface bounds, so that the crosshair lands on it
-// rather than on the background next to it.
-func voxelOf(g volume.Grid, p, dir render3d.Vec) ([3]int, bool) {
-	inv, err := g.Affine.Inverse()
+// voxelOf returns the voxel of label nearest world point p of its
+// surface, among the voxels around p: the crosshair lands in the segment
+// clicked, not on the background beside it (the surface runs between
+// voxel centres, and smoothing moves it by up to about half a voxel). A
+// point with no voxel of label around it (a surface that changed since
+// the frame) gives the voxel nearest p.
+func voxelOf(l *volume.Labels, label uint16, p render3d.Vec) ([3]int, bool) {
+	inv, err := l.Affine.Inverse()
 	if err != nil {
 		return [3]int{}, false
 	}
-	sp := g.Spacing()
-	step := 0.5 * min(sp[0], sp[1], sp[2])
-	i, j, k := inv.Apply(p[0]+step*dir[0], p[1]+step*dir[1], p[2]+step*dir[2])
-	return [3]int{int(math.Round(i)), int(math.Round(j)), int(math.Round(k))}, true
+	fi, fj, fk := inv.Apply(p[0], p[1], p[2])
+	c := [3]int{int(math.Round(fi)), int(math.Round(fj)), int(math.Round(fk))}
+	best, bestD := c, math.Inf(1)
+	for dk := -1; dk <= 1; dk++ {
+		for dj := -1; dj <= 1; dj++ {
+			for di := -1; di <= 1; di++ {
+				i, j, k := c[0]+di, c[1]+dj, c[2]+dk
+				if !l.Contains(i, j, k) || l.At(i, j, k) != label {
+					continue
+				}
+				x, y, z := l.Affine.Apply(float64(i), float64(j), float64(k))
+				if d := dist3(render3d.Vec{x, y, z}, p); d < bestD {
+					best, bestD = [3]int{i, j, k}, d
+				}
+			}
+		}
+	}
+	return best, true
 }
 
 // DoubleTapped maximises or restores the view.
