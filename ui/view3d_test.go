@@ -381,10 +381,11 @@ func TestExportSurfacesDialog(t *testing.T) {
 }
 
 // BenchmarkView3DFrame draws the 3D view's frame of patient A's surfaces
-// (61 segments, about 404 000 triangles, smoothed) at 800×800 after the
-// camera turned a degree, as each step of a drag does: render3d's work
-// plus the view's (the slice planes, the frame's key). CPU time per frame
-// is reported beside wall time, as the machine is shared.
+// (61 segments, about 404 000 triangles, smoothed) after the camera
+// turned a degree, as each step of a drag does: render3d's work plus the
+// view's (the slice planes, the frame's key), at 800×800 and at the size
+// of the view's cell in the window. CPU time per frame is reported beside
+// wall time, as the machine is shared.
 func BenchmarkView3DFrame(b *testing.B) {
 	if _, err := os.Stat(realData); err != nil {
 		b.Skipf("real CT fixtures not present: %v", err)
@@ -400,19 +401,24 @@ func BenchmarkView3DFrame(b *testing.B) {
 	for _, s := range v.surfaces.All() {
 		tris += len(s.Mesh.Triangles)
 	}
-	for _, planes := range []bool{false, true} {
-		name := "surfaces"
-		if planes {
-			name = "surfaces+planes"
-		}
-		b.Run(name, func(b *testing.B) {
-			v.ShowPlanes(planes)
+	for _, c := range []struct {
+		name   string
+		w, h   int
+		planes bool
+	}{
+		{"800x800", 800, 800, false},
+		{"800x800+planes", 800, 800, true},
+		// The view's cell in a 1280×860 window.
+		{"480x340+planes", 480, 340, true},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			v.ShowPlanes(c.planes)
 			cursor := m.session.Cursor()
 			c0 := cpuTime()
 			for b.Loop() {
 				v.mu.Lock()
 				v.cam.Orbit(math.Pi/180, 0)
-				v.renderLocked(800, 800, cursor)
+				v.renderLocked(c.w, c.h, cursor)
 				v.mu.Unlock()
 			}
 			b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(b.N), "cpu-ms/op")
