@@ -409,6 +409,22 @@ func (w *Work) markLost(c *openCase, err error) bool {
 	return true
 }
 
+// CheckLock checks the open case's lock now, as the watch does every
+// WorkOptions.LockCheck, and returns why it is lost (nil while it is this
+// process's, or when no case is open).
+func (w *Work) CheckLock() error {
+	w.mu.Lock()
+	cur := w.cur
+	w.mu.Unlock()
+	if cur == nil || cur.lock == nil {
+		return nil
+	}
+	w.markLost(cur, cur.lock.Check())
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return cur.lost
+}
+
 // Leave leaves the open case (see Work): its edits saved into the
 // dataset, its state updated and its lock released. Without an open
 // case it does nothing.
