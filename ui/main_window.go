@@ -175,7 +175,7 @@ func (m *MainWindow) Close() {
 		m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} {
 			m.closeNow()
 			return nil
-		})
+		}, true)
 		return
 	}
 	m.closeNow()
@@ -353,7 +353,7 @@ func (m *MainWindow) typedKey(ev *fyne.KeyEvent) { m.keys.typedKey(ev) }
 func (m *MainWindow) Open(path, labels string, opts volume.OpenOptions) <-chan struct{} {
 	if m.worklist.active() {
 		// Another scan leaves the dataset: its case is saved first.
-		return m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} { return m.Open(path, labels, opts) })
+		return m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} { return m.Open(path, labels, opts) }, true)
 	}
 	return m.after(path, m.session.Open(path, opts), labels, opts)
 }

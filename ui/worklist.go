@@ -81,11 +81,12 @@ type worklistPanel struct {
 	menuItems []*fyne.MenuItem // the Dataset menu's, enabled in dataset mode
 	makeItem  *fyne.MenuItem   // Make nnU-Net dataset…, for plain folders
 
-	// busy is closed when the latest case change the user started has
-	// ended and is shown; tests wait on it. chained is set while a change
-	// runs as the continuation of another, whose busy covers it.
+	// busy is closed when the latest change the user started (a case
+	// opened, the dataset closed) has ended and is shown, with whatever it
+	// went on to; tests wait on it. The functions that change cases take
+	// user: false for a change that goes on from another, whose busy
+	// covers it.
 	busy        chan struct{}
-	chained     bool
 	stopRefresh chan struct{}
 }
 
@@ -130,7 +131,7 @@ func newWorklistPanel(m *MainWindow) *worklistPanel {
 		if p.reselecting || n < 0 || n >= len(p.shown) {
 			return
 		}
-		p.openCase(p.shown[n].Case.ID, app.CaseOptions{})
+		p.openCase(p.shown[n].Case.ID, app.CaseOptions{}, true)
 	}
 
 	p.caseLabel = widget.NewLabel("No case open")
@@ -247,14 +248,17 @@ func closedChan() <-chan struct{} {
 // The channel is closed when that is done and shown, or has failed and
 // said so.
 func (m *MainWindow) OpenDataset(dir, id string) <-chan struct{} {
-	return m.worklist.open(dir, id)
+	return m.worklist.open(dir, id, true)
 }
 
-func (p *worklistPanel) open(dir, id string) <-chan struct{} {
+func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 	if p.work != nil {
-		return p.closeThen(app.LeaveOptions{}, func() <-chan struct{} { return p.open(dir, id) })
+		return p.closeThen(app.LeaveOptions{}, func() <-chan struct{} { return p.open(dir, id, false) }, user)
 	}
 	done := make(chan struct{})
+	if user {
+		p.busy = done
+	}
 	var w *app.Work
 	opt := p.opt
 	heard := opt.OnChange
@@ -289,7 +293,7 @@ func (p *worklistPanel) open(dir, id string) <-chan struct{} {
 				id, _ = app.StepCase(p.entries, "", 1, true)
 			}
 			if id != "" {
-				next = p.openCase(id, app.CaseOptions{})
+				next = p.openCase(id, app.CaseOptions{}, false)
 			}
 		})
 		if next != nil {
@@ -509,6 +513,12 @@ func (p *worklistPanel) statusChosen(text string) {
 	if p.quietStatus || p.work == nil {
 		return
 	}
+	if !p.idle() {
+		// The state is written once the case change under way is done.
+		p.m.status.SetText("wait for the case to open, then set its status")
+		p.refresh()
+		return
+	}
 	st, err := dataset.ParseStatus(text)
 	if err == nil {
 		err = p.work.SetStatus(st)
@@ -526,7 +536,7 @@ func (p *worklistPanel) saveNote() {
 		return
 	}
 	info, ok := p.work.Current()
-	if !ok || info.ReadOnly || info.ID != p.noteOf || info.State.Note == p.note.Text {
+	if !ok || info.ReadOnly || info.ID != p.noteOf || info.State.Note == p.note.Text || !p.idle() {
 		return
 	}
 	if err := p.work.SetNote(p.note.Text); err != nil {
@@ -539,14 +549,16 @@ func (p *worklistPanel) saveNote() {
 // user where the dataset needs their word: a case open elsewhere, a stale
 // lock to take over, edits that cannot be saved. The channel is closed
 // when the case is shown, or the attempt has ended.
-func (p *worklistPanel) openCase(id string, o app.CaseOptions) <-chan struct{} {
+func (p *worklistPanel) openCase(id string, o app.CaseOptions, user bool) <-chan struct{} {
 	if p.work == nil {
 		return closedChan()
 	}
 	p.saveNote()
 	w := p.work
 	done := make(chan struct{})
-	p.track(done)
+	if user {
+		p.busy = done
+	}
 	var warnings []string
 	job := p.m.session.RunJob("Open case "+id, func(ctx context.Context, pr app.Progress) error {
 		var err error
@@ -596,7 +608,7 @@ func (p *worklistPanel) openFailed(id string, o app.CaseOptions, err error) <-ch
 		d := dialog.NewConfirm("Take over case "+id+"?", msg, func(yes bool) {
 			if yes {
 				o.TakeOver = &holder
-				p.openCase(id, o)
+				p.openCase(id, o, true)
 			}
 		}, p.m.win)
 		d.SetConfirmText("Take over")
@@ -606,9 +618,9 @@ func (p *worklistPanel) openFailed(id string, o app.CaseOptions, err error) <-ch
 		dialog.ShowInformation("Case "+id+" is open elsewhere",
 			fmt.Sprintf("Case %s is open in the app of %s.\nChoose another case, or ask them to close it.", id, le.Holder), p.m.win)
 	case errors.As(err, &ue):
-		p.askUnsaved(ue, func() <-chan struct{} {
+		p.askUnsaved(ue, func(user bool) <-chan struct{} {
 			o.Leave.Discard = true
-			return p.openCase(id, o)
+			return p.openCase(id, o, user)
 		})
 	default:
 		p.m.showError(id, err)
@@ -619,7 +631,7 @@ func (p *worklistPanel) openFailed(id string, o app.CaseOptions, err error) <-ch
 // askUnsaved explains that the open case's edits cannot go into the
 // dataset, and offers to save them to a file first; retry leaves the case
 // without them once they are saved, or once the user chose to drop them.
-func (p *worklistPanel) askUnsaved(ue *app.UnsavedError, retry func() <-chan struct{}) {
+func (p *worklistPanel) askUnsaved(ue *app.UnsavedError, retry func(user bool) <-chan struct{}) {
 	var msg string
 	if errors.Is(ue.Err, dataset.ErrLost) {
 		msg = fmt.Sprintf("Case %s is no longer yours: %s.\nYour label edits cannot be saved into the dataset; they are still here.\n\nSave them to a file of your own before you leave the case?", ue.Case, lostWho(ue.Err))
@@ -634,7 +646,7 @@ func (p *worklistPanel) askUnsaved(ue *app.UnsavedError, retry func() <-chan str
 	saveBtn.Importance = widget.HighImportance
 	drop := widget.NewButton("Drop my edits", func() {
 		d.Hide()
-		retry()
+		retry(true)
 	})
 	stay := widget.NewButton("Stay on the case", func() { d.Hide() })
 	text := widget.NewLabel(msg)
@@ -645,7 +657,7 @@ func (p *worklistPanel) askUnsaved(ue *app.UnsavedError, retry func() <-chan str
 
 // exportThen asks where to save the open case's labels, writes them, and
 // calls then once they are written.
-func (p *worklistPanel) exportThen(id string, then func() <-chan struct{}) {
+func (p *worklistPanel) exportThen(id string, then func(user bool) <-chan struct{}) {
 	p.saveFile(id+"_labels.nii.gz", func(path string) {
 		if !strings.HasSuffix(path, ".nii") && !strings.HasSuffix(path, ".nii.gz") {
 			dialog.ShowError(errors.New(path+": label files are NIfTI: name it .nii.gz or .nii"), p.m.win)
@@ -666,9 +678,7 @@ func (p *worklistPanel) exportThen(id string, then func() <-chan struct{}) {
 			fyne.DoAndWait(func() {
 				// ExportLabels has shown its error, if any.
 				if _, err := os.Stat(path); err == nil {
-					p.chained = true
-					next = then()
-					p.chained = false
+					next = then(false)
 				}
 			})
 		}()
@@ -733,15 +743,7 @@ func (p *worklistPanel) step(dir int, remaining bool, status dataset.Status) <-c
 		}
 		return closedChan()
 	}
-	return p.openCase(id, app.CaseOptions{Leave: app.LeaveOptions{Status: status}})
-}
-
-// track makes done the channel busy, unless the change runs chained to
-// another.
-func (p *worklistPanel) track(done chan struct{}) {
-	if !p.chained {
-		p.busy = done
-	}
+	return p.openCase(id, app.CaseOptions{Leave: app.LeaveOptions{Status: status}}, true)
 }
 
 // idle reports whether no case change is under way.
@@ -771,7 +773,7 @@ func (p *worklistPanel) saveCase() {
 			var ue *app.UnsavedError
 			switch {
 			case errors.As(err, &ue):
-				p.askUnsaved(ue, func() <-chan struct{} { return nil })
+				p.askUnsaved(ue, func(bool) <-chan struct{} { return nil })
 			case err != nil:
 				p.m.showError(w.Dataset().Dir, err)
 			default:
@@ -785,7 +787,7 @@ func (p *worklistPanel) saveCase() {
 // runs then (nil: nothing). Edits that cannot be saved are asked about
 // first; if the user stays, then does not run. The channel is closed when
 // all of that has ended.
-func (p *worklistPanel) closeThen(o app.LeaveOptions, then func() <-chan struct{}) <-chan struct{} {
+func (p *worklistPanel) closeThen(o app.LeaveOptions, then func() <-chan struct{}, user bool) <-chan struct{} {
 	if p.work == nil {
 		if then == nil {
 			return closedChan()
@@ -795,7 +797,9 @@ func (p *worklistPanel) closeThen(o app.LeaveOptions, then func() <-chan struct{
 	p.saveNote()
 	w := p.work
 	done := make(chan struct{})
-	p.track(done)
+	if user {
+		p.busy = done
+	}
 	job := p.m.session.RunJob("Close dataset", func(ctx context.Context, _ app.Progress) error {
 		return w.Close(ctx, o)
 	})
@@ -812,9 +816,9 @@ func (p *worklistPanel) closeThen(o app.LeaveOptions, then func() <-chan struct{
 			var ue *app.UnsavedError
 			switch {
 			case errors.As(err, &ue):
-				p.askUnsaved(ue, func() <-chan struct{} {
+				p.askUnsaved(ue, func(user bool) <-chan struct{} {
 					o.Discard = true
-					return p.closeThen(o, then)
+					return p.closeThen(o, then, user)
 				})
 				return
 			case err != nil:
@@ -879,6 +883,7 @@ func (p *worklistPanel) MakeDataset(dir, name string) <-chan struct{} {
 	opt := p.opt.Dataset
 	var results []dataset.ImportResult
 	done := make(chan struct{})
+	p.busy = done
 	job := p.m.session.RunJob("Make nnU-Net dataset", func(ctx context.Context, pr app.Progress) error {
 		var err error
 		_, results, err = app.MakeNNUNet(ctx, src, dir, name, opt, pr)
@@ -908,7 +913,7 @@ func (p *worklistPanel) MakeDataset(dir, name string) <-chan struct{} {
 				dialog.ShowInformation("Some cases were not added", strings.Join(failed, "\n"), p.m.win)
 			}
 			p.m.status.SetText(fmt.Sprintf("%s: %d cases converted into an nnU-Net dataset", dir, len(results)-len(failed)))
-			next = p.open(dir, p.current())
+			next = p.open(dir, p.current(), false)
 		})
 	}()
 	return done

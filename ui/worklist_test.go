@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -81,7 +82,7 @@ func datasetWindow(t *testing.T, a fyne.App, dir, user string, opt app.WorkOptio
 	<-m.OpenDataset(dir, "")
 	// Closing the dataset stops its lock watch and its refreshes, which
 	// would otherwise run on into the next test.
-	t.Cleanup(func() { <-m.worklist.closeThen(app.LeaveOptions{Discard: true}, nil) })
+	t.Cleanup(func() { <-m.worklist.closeThen(app.LeaveOptions{Discard: true}, nil, true) })
 	if !m.worklist.box.Visible() {
 		t.Fatal("the worklist panel is hidden with a dataset open")
 	}
@@ -143,6 +144,25 @@ func tapDialog(t *testing.T, m *MainWindow, text string) {
 		t.Fatalf("%d %q buttons in the dialog:\n%s", len(b), text, overlayText(m))
 	}
 	test.Tap(b[0].(*widget.Button))
+}
+
+// chooseOption taps sel and then its option text in the menu it pops up.
+func chooseOption(t *testing.T, m *MainWindow, sel *widget.Select, text string) {
+	t.Helper()
+	test.Tap(sel)
+	top := m.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("the choice showed no menu")
+	}
+	opts := find(top, func(o fyne.CanvasObject) bool { c, ok := o.(*canvas.Text); return ok && c.Text == text })
+	if len(opts) != 1 {
+		t.Fatalf("%d options %q in the menu", len(opts), text)
+	}
+	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(opts[0])
+	test.TapCanvas(m.Window().Canvas(), pos.Add(fyne.NewPos(2, 2)))
+	if sel.Selected != text {
+		t.Fatalf("chose %q, the choice shows %q", text, sel.Selected)
+	}
 }
 
 // menuItem returns the item label of the main menu's menu; a test runs
@@ -310,6 +330,21 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 		}
 	}
 
+	// The status and the filter, chosen as a user does.
+	chooseOption(t, m, m.worklist.status, dataset.NeedsReview.String())
+	if s := stateOf(t, dir, "ph1"); s.Status != dataset.NeedsReview {
+		t.Errorf("ph1's status %s after choosing needs review", s.Status)
+	}
+	for _, f := range []struct {
+		status dataset.Status
+		n      int
+	}{{dataset.ToDo, 0}, {dataset.Done, 2}, {dataset.NeedsReview, 1}} {
+		chooseOption(t, m, m.worklist.filter, f.status.String())
+		if n := m.worklist.list.Length(); n != f.n {
+			t.Errorf("%d cases listed as %s, want %d", n, f.status, f.n)
+		}
+	}
+
 	// Closing the window saves the open case and gives it back.
 	paintCorner(t, m, 14)
 	m.Close()
@@ -447,5 +482,76 @@ func TestStatisticsDialogAndVolumes(t *testing.T) {
 	}
 	if !strings.HasPrefix(string(b), "label,name,voxels,volume_ml,") || !strings.Contains(string(b), "\n5,liver,") {
 		t.Errorf("CSV:\n%s", b)
+	}
+}
+
+// TestWorklistPlainFolder: a folder of scans opens read-only; edits are
+// not lost on leaving a case (the user is asked, and may drop them), and
+// Make nnU-Net dataset… converts the folder in place and opens it.
+func TestWorklistPlainFolder(t *testing.T) {
+	phantomDataset(t) // makes the phantoms
+	dir := filepath.Join(t.TempDir(), "scans")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for n, name := range []string{"a", "b"} {
+		if err := volume.WriteNIfTI(filepath.Join(dir, name+".nii.gz"), uiPhantoms.scans[n]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := volume.WriteLabels(filepath.Join(dir, "a_seg.nii.gz"), uiPhantoms.labels[0], uiPhantoms.scans[0]); err != nil {
+		t.Fatal(err)
+	}
+	m := datasetWindow(t, test.NewTempApp(t), dir, "alice", app.WorkOptions{})
+	if !m.worklist.readOnly.Visible() {
+		t.Error("no read-only banner for a folder of scans")
+	}
+	if got := currentCase(m); got != "a" {
+		t.Fatalf("opened %q, want a", got)
+	}
+	paintCorner(t, m, 12)
+	ctrl(m, fyne.KeyN)
+	if got := currentCase(m); got != "a" {
+		t.Fatalf("left the edited case for %q without asking", got)
+	}
+	if !strings.Contains(overlayText(m), "read-only") {
+		t.Fatalf("dialog: %q", overlayText(m))
+	}
+	tapDialog(t, m, "Drop my edits")
+	<-m.worklist.busy
+	if got := currentCase(m); got != "b" {
+		t.Fatalf("after dropping the edits, on %q, want b", got)
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 3 {
+		t.Errorf("the folder of scans was changed: %d entries", len(entries))
+	}
+
+	buttons := find(m.worklist.readOnly, func(o fyne.CanvasObject) bool {
+		b, ok := o.(*widget.Button)
+		return ok && b.Text == "Make nnU-Net dataset…"
+	})
+	if len(buttons) != 1 {
+		t.Fatal("no Make nnU-Net dataset button on the banner")
+	}
+	test.Tap(buttons[0].(*widget.Button))
+	tapDialog(t, m, "Make")
+	<-m.worklist.busy
+	if m.worklist.readOnly.Visible() || m.worklist.work.Dataset().Layout != dataset.NNUNet {
+		t.Fatal("the converted folder is not open as an nnU-Net dataset")
+	}
+	if got := currentCase(m); got != "b" {
+		t.Errorf("after the conversion, on %q, want b again", got)
+	}
+	if !slices.Equal(savedLabels(t, dir, "a"), uiPhantoms.labels[0].Data) {
+		t.Error("case a's labels were not converted")
+	}
+	paintCorner(t, m, 12)
+	ctrl(m, fyne.KeyP)
+	if got := currentCase(m); got != "a" {
+		t.Fatalf("Ctrl+P opened %q, want a", got)
+	}
+	if !slices.Contains(savedLabels(t, dir, "b"), 12) {
+		t.Error("b's edits were not saved into the converted dataset")
 	}
 }
