@@ -223,18 +223,6 @@ func (p *worklistPanel) enable() {
 	}
 }
 
-// whenDone returns a channel closed once every channel of chans is.
-func whenDone(chans ...<-chan struct{}) <-chan struct{} {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for _, c := range chans {
-			<-c
-		}
-	}()
-	return done
-}
-
 // closedChan returns a closed channel.
 func closedChan() <-chan struct{} {
 	c := make(chan struct{})
@@ -263,7 +251,9 @@ func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 	opt := p.opt
 	heard := opt.OnChange
 	opt.OnChange = func() {
-		fyne.Do(p.refresh)
+		// The panel reads the worklist again after each change it makes;
+		// what it does not make is a lock lost to someone else.
+		fyne.Do(p.noticeLost)
 		if heard != nil {
 			heard()
 		}
@@ -285,7 +275,7 @@ func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 			}
 			p.work = w
 			p.stopRefresh = make(chan struct{})
-			go p.refreshEvery(p.stopRefresh, p.every)
+			go p.refreshEvery(w, p.stopRefresh, p.every)
 			p.box.Show()
 			p.enable()
 			p.load(w.Worklist())
@@ -303,8 +293,10 @@ func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 	return done
 }
 
-// refreshEvery reads the worklist again now and then, until stop.
-func (p *worklistPanel) refreshEvery(stop chan struct{}, every time.Duration) {
+// refreshEvery reads w's worklist again now and then, until stop: on
+// its own goroutine, as reading a state and a lock file per case from a
+// network share takes a while, then shown on Fyne's.
+func (p *worklistPanel) refreshEvery(w *app.Work, stop chan struct{}, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
@@ -312,8 +304,25 @@ func (p *worklistPanel) refreshEvery(stop chan struct{}, every time.Duration) {
 		case <-stop:
 			return
 		case <-t.C:
-			fyne.Do(p.refresh)
 		}
+		w.CheckLock()
+		entries := w.Worklist()
+		fyne.Do(func() {
+			if p.work == w {
+				p.load(entries)
+			}
+		})
+	}
+}
+
+// noticeLost shows the worklist again when the open case's lock was
+// found lost and the panel does not say so yet.
+func (p *worklistPanel) noticeLost() {
+	if p.work == nil {
+		return
+	}
+	if info, ok := p.work.Current(); ok && info.Lost != nil && !p.lost.Visible() {
+		p.refresh()
 	}
 }
 
@@ -463,7 +472,7 @@ func (p *worklistPanel) showCase() {
 		}
 	}
 	if !ok {
-		p.caseLabel.SetText("No case open: choose one in the list, or Ctrl+N for the next one to do")
+		p.caseLabel.SetText("No case open: choose one in the list, or Ctrl+N")
 		p.lost.Hide()
 		p.noteOf = ""
 		p.note.SetText("")
