@@ -86,7 +86,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.views[n] = v
 	}
 	m.active = m.views[0]
-	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
+	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI or NRRD file or a DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
 	m.sidebar = newSidebar(m.session, m.views[:], m.win)
 	m.status = widget.NewLabel("")
@@ -513,11 +513,16 @@ func (m *MainWindow) showError(path string, err error) {
 
 func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
 
-// drop opens the first local file or folder of those dropped; the channel
-// is closed when it is shown (at once when there is none).
+// drop opens the first local file or folder of those dropped (a 3D Slicer
+// segmentation, .seg.nrrd, as the open scan's labels); the channel is
+// closed when it is shown (at once when there is none).
 func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
 	for _, u := range uris {
 		if u.Scheme() == "file" {
+			if v, _ := m.session.Volume(); v != nil && volume.IsSegmentationName(u.Path()) {
+				// A segmentation dropped on an open scan is its labels.
+				return m.OpenLabels(u.Path())
+			}
 			return m.Open(u.Path(), "", volume.OpenOptions{})
 		}
 	}
@@ -618,7 +623,7 @@ func (m *MainWindow) openLabelsDialog() {
 		return
 	}
 	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm"})) // .dcm: a DICOM SEG
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".nrrd", ".nhdr", ".dcm"})) // .dcm: a DICOM SEG
 	d.Show()
 }
 
@@ -640,13 +645,13 @@ func (m *MainWindow) exportDialog() {
 		// empty file is replaced.
 		out := w.URI().Path()
 		w.Close()
-		if !strings.HasSuffix(out, ".nii") && !strings.HasSuffix(out, ".nii.gz") {
-			dialog.ShowError(errors.New(out+": label files are NIfTI: name it .nii.gz or .nii"), m.win)
+		if !labelFileName(out) {
+			dialog.ShowError(errors.New(out+": label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"), m.win)
 			return
 		}
 		m.ExportLabels(out)
 	}, m.win)
-	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".nii")
+	base := scanBaseName(path)
 	if base == "" || base == "." {
 		base = "scan"
 	}

@@ -24,7 +24,7 @@ func init() {
 	register(command{
 		name:    "view",
 		summary: "open the desktop app, with a scan or a dataset if one is named",
-		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--allow-gaps] [--dataset] [--case ID] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
+		usage:   "[FILE|DIR] [--labels LABELS.nii.gz|LABELS.seg.nrrd [--goto LABEL]] [--series UID|N] [--allow-gaps] [--dataset] [--case ID] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
 		run:     runView,
 	})
 }
@@ -45,7 +45,7 @@ type viewArgs struct {
 // "polyseg view ct.nii.gz --labels seg.nii.gz".
 func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	fs := newFlags("view", stderr)
-	labels := fs.String("labels", "", "label volume (NIfTI) to show over the scan; resampled if on another grid")
+	labels := fs.String("labels", "", "label volume (NIfTI, NRRD or 3D Slicer .seg.nrrd) to show over the scan; resampled if on another grid")
 	series := fs.String("series", "", "DICOM series to open from a folder holding several: its SeriesInstanceUID, or N for the N-th listed")
 	allowGaps := fs.Bool("allow-gaps", false, allowGapsUsage)
 	goTo := fs.String("goto", "", "label (name such as liver, or value) to put the crosshair in once the labels are shown")
