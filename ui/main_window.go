@@ -202,6 +202,7 @@ func (m *MainWindow) changed(c app.Change) {
 	}
 	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
 		m.updateUndoItems()
+		m.worklist.labelsChanged()
 	}
 	if c&app.ChangeWindow != 0 {
 		m.sidebar.updateWindow()

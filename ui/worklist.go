@@ -461,6 +461,14 @@ func formatEditTime(d time.Duration) string {
 	return fmt.Sprintf("%ds", int(d.Seconds()))
 }
 
+// labelsChanged shows the open case's line again, which says whether it
+// has unsaved edits.
+func (p *worklistPanel) labelsChanged() {
+	if p.work != nil {
+		p.showCase()
+	}
+}
+
 // showCase shows the open case under the list.
 func (p *worklistPanel) showCase() {
 	info, ok := p.work.Current()
@@ -944,4 +952,25 @@ func (m *MainWindow) openDatasetDialog() {
 			m.OpenDataset(u.Path(), "")
 		}
 	}, m.win)
+}
+
+// LeaveDataset saves the open dataset case into the dataset and releases
+// it, at once and without asking. It is for the end of the program once
+// the window is gone: Fyne's driver quits on SIGINT and SIGTERM, and on its
+// Quit menu item, without the window's close, which would have asked.
+// Edits that cannot be saved into the dataset go to the case's autosave,
+// offered back when the case is opened again, and the case's lock is then
+// kept, so that whoever opens it next is told it was left unsaved.
+func (m *MainWindow) LeaveDataset() error {
+	w := m.worklist.work
+	if w == nil {
+		return nil
+	}
+	err := w.Close(context.Background(), app.LeaveOptions{})
+	if err != nil {
+		if _, aerr := m.session.Autosave(); aerr != nil {
+			err = errors.Join(err, aerr)
+		}
+	}
+	return err
 }

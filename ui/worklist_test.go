@@ -264,6 +264,9 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 		t.Error("ph1 is open without its lock")
 	}
 	paintCorner(t, m, 12)
+	if !strings.Contains(m.worklist.caseLabel.Text, "unsaved edits") {
+		t.Errorf("the case line %q does not say the edits are unsaved", m.worklist.caseLabel.Text)
+	}
 
 	ctrl(m, fyne.KeyN)
 	if got := currentCase(m); got != "ph2" {
@@ -553,5 +556,38 @@ func TestWorklistPlainFolder(t *testing.T) {
 	}
 	if !slices.Contains(savedLabels(t, dir, "b"), 12) {
 		t.Error("b's edits were not saved into the converted dataset")
+	}
+}
+
+// TestLeaveDataset: at the program's end (the driver quit on a signal),
+// the open case is saved and released without a question; edits that
+// cannot be saved go to the autosave instead.
+func TestLeaveDataset(t *testing.T) {
+	dir := phantomDataset(t)
+	m := datasetWindow(t, test.NewTempApp(t), dir, "alice", app.WorkOptions{})
+	paintCorner(t, m, 12)
+	if err := m.LeaveDataset(); err != nil {
+		t.Fatal(err)
+	}
+	if lockHeld(dir, "ph1") || !slices.Contains(savedLabels(t, dir, "ph1"), 12) {
+		t.Error("ph1 was not saved and released")
+	}
+
+	// A read-only folder: the edits go to the autosave.
+	plain := filepath.Join(t.TempDir(), "scans")
+	if err := os.MkdirAll(plain, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := volume.WriteNIfTI(filepath.Join(plain, "a.nii.gz"), uiPhantoms.scans[0]); err != nil {
+		t.Fatal(err)
+	}
+	m2 := datasetWindow(t, test.NewTempApp(t), plain, "alice", app.WorkOptions{})
+	paintCorner(t, m2, 12)
+	if err := m2.LeaveDataset(); err == nil {
+		t.Error("leaving a read-only folder with edits reported no error")
+	}
+	a := m2.session.FindAutosave()
+	if a == nil || a.Labelled != 36 || strings.HasPrefix(a.Path, plain) {
+		t.Errorf("autosave %+v, want the 36 painted voxels outside the folder", a)
 	}
 }

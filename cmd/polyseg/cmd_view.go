@@ -173,5 +173,10 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	stop := context.AfterFunc(ctx, func() { fyne.Do(m.Close) })
 	defer stop()
 	m.ShowAndRun()
+	// Fyne quits on the signal too, and may do so before the window's
+	// close has saved the open dataset case.
+	if err := m.LeaveDataset(); err != nil {
+		return fmt.Errorf("the open dataset case was not saved into the dataset (its edits are in its autosave): %w", err)
+	}
 	return nil
 }
