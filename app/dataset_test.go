@@ -633,3 +633,68 @@ func TestWorkJobLivesAcrossCases(t *testing.T) {
 		t.Errorf("job after closing the dataset: %v, want cancelled", err)
 	}
 }
+
+// TestWorkDecathlon works on a Medical Segmentation Decathlon dataset
+// (labels value → name, the training list): its labels name the segments,
+// and a save keeps its dialect.
+func TestWorkDecathlon(t *testing.T) {
+	scans, labels := smallPhantoms(t)
+	dir := filepath.Join(t.TempDir(), "Task09_Phantom")
+	for _, sub := range []string{"imagesTr", "labelsTr"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Only the liver, as Task03_Liver has it.
+	liver := volume.NewLabels(labels[0].Grid)
+	for i, v := range labels[0].Data {
+		if v == 5 {
+			liver.Data[i] = 1
+		}
+	}
+	for _, id := range []string{"ph_1", "ph_2"} {
+		if err := volume.WriteNIfTI(filepath.Join(dir, "imagesTr", id+".nii.gz"), scans[0]); err != nil {
+			t.Fatal(err)
+		}
+		if err := volume.WriteLabels(filepath.Join(dir, "labelsTr", id+".nii.gz"), liver, scans[0]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js := `{"name": "Phantom", "modality": {"0": "CT"}, "labels": {"0": "background", "1": "liver"},
+	"numTraining": 2, "training": [{"image": "./imagesTr/ph_1.nii.gz", "label": "./labelsTr/ph_1.nii.gz"},
+	{"image": "./imagesTr/ph_2.nii.gz", "label": "./labelsTr/ph_2.nii.gz"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "dataset.json"), []byte(js), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	a := newAnnotator(t, dir, "alice", WorkOptions{})
+	if a.w.Dataset().Layout != dataset.MSD {
+		t.Fatalf("layout %v", a.w.Dataset().Layout)
+	}
+	a.open(t, "ph_1")
+	if seg := a.s.SegmentOf(1); seg.Name != "liver" || seg.Voxels == 0 {
+		t.Errorf("value 1 in the segment list: %+v, want the dataset's liver", seg)
+	}
+	v, err := a.s.AddSegment("liver tumour")
+	if err != nil || v != 2 {
+		t.Fatalf("new segment %d, %v; want value 2, the next after the dataset's", v, err)
+	}
+	paintSlab(t, a.s, v)
+	a.open(t, "ph_2")
+	b, err := os.ReadFile(filepath.Join(dir, "dataset.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), `"2": "liver_tumour"`) || !strings.Contains(string(b), `"training"`) {
+		t.Errorf("dataset.json after saving:\n%s", b)
+	}
+	if !slices.Contains(readLabels(t, a.w.Dataset(), "ph_1").Data, 2) {
+		t.Error("the tumour was not saved into labelsTr")
+	}
+	r, err := a.w.Dataset().Check(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.OK() {
+		t.Errorf("check: %v", r.Problems)
+	}
+}
