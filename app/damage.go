@@ -87,12 +87,10 @@ func (s *Session) changedIn(c Change, box *VoxelBox) {
 		s.damage.note(v, VoxelBox{})
 	}
 	s.damage.mu.Unlock()
-	if x := s.surf.Load(); x != nil {
-		x.changed(c)
-	}
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(c)
 	}
+	s.watchers.notify(c)
 }
 
 // DamageSince returns the voxels that changed after version since (a

@@ -121,6 +121,13 @@ type Session struct {
 	stroke    *Stroke
 	replacing string
 
+	// watchers hear of every change besides OnChange (watch.go): a
+	// dataset's worklist clocks editing time by them. autosaveAway keeps
+	// autosaves out of the scan's folder (a dataset's imagesTr, which
+	// nnU-Net must find clean): they go to the fallback folder only.
+	watchers     watchers
+	autosaveAway bool
+
 	// surf, once Surfaces started it, keeps a surface per segment
 	// (surfaces.go); surfMu serialises starting it.
 	surf   atomic.Pointer[Surfaces]
@@ -235,6 +242,7 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.replacing = ""
 	s.vol = v
 	s.path = path
+	s.autosaveAway = false
 	s.scanHash = hash
 	s.layer.Labels = labels
 	s.layer.Hidden = map[uint16]bool{}

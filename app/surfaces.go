@@ -169,6 +169,7 @@ func (s *Session) Surfaces(opts SurfaceOptions) *Surfaces {
 	x.mu.Unlock()
 	s.surf.Store(x)
 	s.mu.Unlock()
+	s.Watch(x.changed)
 	s.wg.Add(1)
 	go x.loop()
 	x.poke()
