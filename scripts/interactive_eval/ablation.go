@@ -51,12 +51,12 @@ type guardRun struct {
 // click of the robot's rule on every slice whose 2D Dice is at most 0.97,
 // asked each way, and the change of the slice's Dice.
 func ablation(ctx context.Context, models *app.Models, v *volume.Volume, ref *volume.Labels, patient string, o organ) (ablationRun, error) {
-	ab := ablationRun{patient: patient, organ: o.name, gain: make([]float64, len(clickWays)), worse: make([]int, len(clickWays))}
+	ab := ablationRun{patient: patient, organ: o.Name, gain: make([]float64, len(clickWays)), worse: make([]int, len(clickWays))}
 	sm, err := models.SAM()
 	if err != nil {
 		return ab, err
 	}
-	pr, err := refine.NewPrompter(sm, v, sm.Window(o.value))
+	pr, err := refine.NewPrompter(sm, v, sm.Window(o.Value))
 	if err != nil {
 		return ab, err
 	}
@@ -65,7 +65,7 @@ func ablation(ctx context.Context, models *app.Models, v *volume.Volume, ref *vo
 	refm := make([]*section.Mask, sl.Slices)
 	best, area := 0, 0
 	for k := range refm {
-		if refm[k], err = sl.Mask(ref, k, o.value); err != nil {
+		if refm[k], err = sl.Mask(ref, k, o.Value); err != nil {
 			return ab, err
 		}
 		if a := refm[k].Area(); a > area {
@@ -79,7 +79,7 @@ func ablation(ctx context.Context, models *app.Models, v *volume.Volume, ref *vo
 	}
 	ab.boxRaw, ab.boxGuarded = section.Dice(box.Raw, refm[best]), section.Dice(box.Mask, refm[best])
 	res, err := propagate.NewSAMEngine(sm, models.PropagationOptions()).Propagate(ctx, propagate.Request{
-		Volume: v, Label: o.value, Anchors: []propagate.Anchor{{Slice: best, Mask: box.Mask}}})
+		Volume: v, Label: o.Value, Anchors: []propagate.Anchor{{Slice: best, Mask: box.Mask}}})
 	if err != nil {
 		return ab, err
 	}

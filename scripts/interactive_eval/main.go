@@ -29,7 +29,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -44,17 +43,11 @@ import (
 	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/internal/evalkit"
 	"github.com/polyseg/polyseg/volume"
 )
 
-type patient struct {
-	name, ct, seg string
-}
-
-type organ struct {
-	name  string
-	value uint16
-}
+type organ = evalkit.Organ
 
 // run is one organ of one patient: both robots.
 type run struct {
@@ -63,82 +56,66 @@ type run struct {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := evaluate(ctx, os.Args[1:], os.Stdout, os.Stderr)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "interactive_eval:", err)
-		os.Exit(1)
-	}
+	evalkit.Main("interactive_eval", func(ctx context.Context, args []string, stdout io.Writer) error {
+		return evaluate(ctx, args, stdout, os.Stderr)
+	})
 }
 
 func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("interactive_eval", flag.ContinueOnError)
-	data := fs.String("data", "../shared/data/real/totalsegmentator", "folder of the real fixtures")
-	out := fs.String("out", "", "write the markdown report here (atomically), its pictures in the folder of the same name; empty: stdout only")
-	only := fs.String("patients", "A,B", "patients to run")
+	var ef evalkit.Flags
+	ef.Register(fs, "write the markdown report here (atomically), its pictures in the folder of the same name")
+	out := &ef.Out
 	organsFlag := fs.String("organs", "liver,spleen,kidney_right,kidney_left", "organs to run")
 	maxN := fs.Int("max", robot.DefaultMax, "interactions per run")
-	threads := fs.Int("threads", 2, "intra-op threads")
 	guard := fs.Bool("unet-guard", false, "let the U-Net guard SAM (app.ModelOptions.UNetGuard)")
 	ablate := fs.Bool("ablate", true, "also measure the box guard, the ways of asking a click, and the U-Net guard (liver)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	patients := []patient{
-		{"A", filepath.Join(*data, "example_ct.nii.gz"), filepath.Join(*data, "example_seg_fast_force_split.nii.gz")},
-		{"B", filepath.Join(*data, "example_ct_dicom"), filepath.Join(*data, "example_seg_dicom.nii.gz")},
-	}
-	organs := []organ{{"liver", 5}, {"spleen", 1}, {"kidney_right", 2}, {"kidney_left", 3}}
+	threads := &ef.Threads
 	models := app.NewModels(app.ModelOptions{Runtime: onnxrt.Options{Threads: *threads}, UNetGuard: *guard})
 	defer models.Close()
 
 	var runs []run
 	var abls []ablationRun
-	for _, p := range patients {
-		if !listed(*only, p.name) {
-			continue
-		}
-		v, err := volume.Open(ctx, p.ct, volume.OpenOptions{})
+	for _, p := range ef.Selected() {
+		v, ref, err := p.Open(ctx)
 		if err != nil {
 			return err
 		}
-		ref, _, err := volume.LoadLabels(p.seg, v.Grid)
-		if err != nil {
-			return err
-		}
-		for _, o := range organs {
-			if !listed(*organsFlag, o.name) || !slices.Contains(ref.Data, o.value) {
-				continue // patient B's scan holds no kidney
+		for _, o := range p.Organs {
+			if !listed(*organsFlag, o.Name) {
+				continue
 			}
-			r := run{patient: p.name, organ: o.name}
-			opts := robot.Options{Label: o.value, Max: *maxN}
+			r := run{patient: p.Name, organ: o.Name}
+			opts := robot.Options{Label: o.Value, Max: *maxN}
 			opts.OnStep = func(st robot.Step) {
-				fmt.Fprintf(stderr, "%s %-12s %-6s %2d Dice %.4f slice %4d %6.2f s %s\n", p.name, o.name, "", st.Interaction, st.Dice, st.Slice+1, st.Seconds, st.What)
+				fmt.Fprintf(stderr, "%s %-12s %2d Dice %.4f slice %4d %6.2f s %s\n", p.Name, o.Name, st.Interaction, st.Dice, st.Slice+1, st.Seconds, st.What)
 			}
-			s, err := session(models, v, p.ct)
+			s, err := session(models, v, p.CT)
 			if err != nil {
 				return err
 			}
 			r.sam, err = robot.SAM(ctx, s, ref, opts)
 			s.Close()
 			if err != nil {
-				return fmt.Errorf("patient %s %s, SAM robot: %w", p.name, o.name, err)
+				return fmt.Errorf("patient %s %s, SAM robot: %w", p.Name, o.Name, err)
 			}
-			m, err := session(models, v, p.ct)
+			m, err := session(models, v, p.CT)
 			if err != nil {
 				return err
 			}
 			r.manual, err = robot.Manual(ctx, m, ref, opts)
 			m.Close()
 			if err != nil {
-				return fmt.Errorf("patient %s %s, manual robot: %w", p.name, o.name, err)
+				return fmt.Errorf("patient %s %s, manual robot: %w", p.Name, o.Name, err)
 			}
 			runs = append(runs, r)
 			if *ablate {
-				ab, err := ablation(ctx, models, v, ref, p.name, o)
+				ab, err := ablation(ctx, models, v, ref, p.Name, o)
 				if err != nil {
-					return fmt.Errorf("patient %s %s, ablation: %w", p.name, o.name, err)
+					return fmt.Errorf("patient %s %s, ablation: %w", p.Name, o.Name, err)
 				}
 				abls = append(abls, ab)
 			}
@@ -148,30 +125,26 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *ablate {
 		gm := app.NewModels(app.ModelOptions{Runtime: onnxrt.Options{Threads: *threads}, UNetGuard: !*guard})
 		defer gm.Close()
-		for _, p := range patients {
-			if !listed(*only, p.name) || !listed(*organsFlag, "liver") {
+		for _, p := range ef.Selected() {
+			if !listed(*organsFlag, "liver") {
 				continue
 			}
-			v, err := volume.Open(ctx, p.ct, volume.OpenOptions{})
+			v, ref, err := p.Open(ctx)
 			if err != nil {
 				return err
 			}
-			ref, _, err := volume.LoadLabels(p.seg, v.Grid)
-			if err != nil {
-				return err
-			}
-			s, err := session(gm, v, p.ct)
+			s, err := session(gm, v, p.CT)
 			if err != nil {
 				return err
 			}
 			res, err := robot.SAM(ctx, s, ref, robot.Options{Label: 5, Max: 1})
 			s.Close()
 			if err != nil {
-				return fmt.Errorf("patient %s liver with the U-Net guard %v: %w", p.name, !*guard, err)
+				return fmt.Errorf("patient %s liver with the U-Net guard %v: %w", p.Name, !*guard, err)
 			}
 			for _, r := range runs {
-				if r.patient == p.name && r.organ == "liver" {
-					guards = append(guards, guardRun{patient: p.name, with: !*guard, other: res.Steps[0].Dice, this: r.sam.Steps[0].Dice})
+				if r.patient == p.Name && r.organ == "liver" {
+					guards = append(guards, guardRun{patient: p.Name, with: !*guard, other: res.Steps[0].Dice, this: r.sam.Steps[0].Dice})
 				}
 			}
 		}
@@ -192,13 +165,7 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	rep := report(runs, args, models, *maxN, pics) + ablationSection(abls, guards) + tail
 	fmt.Fprint(stdout, rep)
-	if *out == "" {
-		return nil
-	}
-	return atomicfile.WriteFile(*out, 0o644, func(w io.Writer) error {
-		_, err := io.WriteString(w, rep)
-		return err
-	})
+	return ef.WriteReport([]byte(rep))
 }
 
 // session opens v in a new session as the app does (ProbeModels loads the
