@@ -9,6 +9,7 @@ import (
 
 	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -317,5 +318,80 @@ func TestOneMeaningOfDoubtful(t *testing.T) {
 				t.Errorf("the slice where the propagation stopped says %q", c.Reason)
 			}
 		}
+	}
+}
+
+// Clicks on a propagation's preview not yet accepted correct it in place:
+// the rest of the preview stays, P runs the span again, and Enter accepts
+// all of it as one undo step. Patient A's left kidney (small slices).
+func TestClicksOnAPendingPropagationPatientA(t *testing.T) {
+	models := testModels(t)
+	v, ref := realdata.PatientA(t, realData)
+	s := New(Options{Models: models, ClickDelay: -1, AutosaveDir: t.TempDir()})
+	t.Cleanup(s.Close)
+	if err := s.SetVolume(v, "patient A"); err != nil {
+		t.Fatal(err)
+	}
+	const kidney = 3
+	sl, _ := section.NewSlicer(v.Grid, section.Axial)
+	vs := viewer.NewSlicer(v.Grid, viewer.Axial)
+	best, area := 0, 0
+	for k := 0; k < sl.Slices; k++ {
+		m, _ := sl.Mask(ref, k, kidney)
+		if a := m.Area(); a > area {
+			best, area = k, a
+		}
+	}
+	m, _ := sl.Mask(ref, best, kidney)
+	var idx []int
+	for i, on := range m.Data {
+		if on {
+			vx := sl.Voxel(best, i/sl.Cols, i%sl.Cols)
+			idx = append(idx, v.Index(vx[0], vx[1], vx[2]))
+		}
+	}
+	if _, err := s.Paint("Paint", idx, kidney); err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, best), Label: kidney})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Preview()
+	k := best - 6
+	pred := previewSlice(t, s, sl, k, kidney)
+	refm, _ := sl.Mask(ref, k, kidney)
+	voxel, positive := aClick(sl, pred, refm, k)
+	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, kidney)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	info, ok := s.Preview()
+	if !ok || info.Name != before.Name {
+		t.Fatalf("preview %+v after the click; want the propagation's, corrected", info)
+	}
+	if far := previewSlice(t, s, sl, best+4, kidney); far == nil || far.Area() == 0 {
+		t.Error("the click dropped the rest of the propagation's preview")
+	}
+	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: kidney})
+	acceptJob(t, s, job, err)
+	got := labelsOf(s)
+	_, r, c := sl.Pixel(voxel)
+	if (got[v.Index(voxel[0], voxel[1], voxel[2])] == kidney) != positive || r < 0 || c < 0 {
+		t.Error("the clicked voxel does not say what the click said")
+	}
+	d := dice(got, ref.Data, kidney, nil)
+	t.Logf("left kidney: 3D Dice %.3f after the click and P", d)
+	if d < 0.85 {
+		t.Errorf("3D Dice %.3f < 0.85", d)
+	}
+	if _, ok := s.Undo(); !ok || dice(labelsOf(s), ref.Data, kidney, func(i int) bool { return true }) > 0.1 {
+		t.Error("one undo did not take the propagation and its correction away")
 	}
 }
