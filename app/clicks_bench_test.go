@@ -85,7 +85,9 @@ func BenchmarkClickRedecode(b *testing.B) {
 	const k = 8
 	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
 	var labels *volume.Labels
-	s.Read(func(_ *volume.Volume, o *viewer.Overlay) { labels = &volume.Labels{Grid: o.Labels.Grid, Data: slices.Clone(o.Labels.Data)} })
+	s.Read(func(_ *volume.Volume, o *viewer.Overlay) {
+		labels = &volume.Labels{Grid: o.Labels.Grid, Data: slices.Clone(o.Labels.Data)}
+	})
 	pred, _ := sl.Mask(labels, k, liver)
 	refm, _ := sl.Mask(ref, k, liver)
 	voxel, positive := aClick(sl, pred, refm, k)
@@ -131,7 +133,9 @@ func BenchmarkCorrection(b *testing.B) {
 	const k = 8
 	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
 	var labels *volume.Labels
-	s.Read(func(_ *volume.Volume, o *viewer.Overlay) { labels = &volume.Labels{Grid: o.Labels.Grid, Data: slices.Clone(o.Labels.Data)} })
+	s.Read(func(_ *volume.Volume, o *viewer.Overlay) {
+		labels = &volume.Labels{Grid: o.Labels.Grid, Data: slices.Clone(o.Labels.Data)}
+	})
 	pred, _ := sl.Mask(labels, k, liver)
 	refm, _ := sl.Mask(ref, k, liver)
 	voxel, positive := aClick(sl, pred, refm, k)
