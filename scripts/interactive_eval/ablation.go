@@ -136,7 +136,7 @@ func ablationSection(abls []ablationRun, guards []guardRun) string {
 		for _, a := range abls {
 			fmt.Fprintf(&b, "| %s | %s | %.3f | %.3f |\n", a.patient, a.organ, a.boxRaw, a.boxGuarded)
 		}
-		b.WriteString("\n## How a click is asked\n\nOn the propagation from the guarded box, one click of the robot's rule on every slice whose 2D Dice is at most 0.97, asked four ways: the mean change of the slice's 2D Dice, and (in brackets) the slices that lost more than 0.2. Patient A chose the app's way; patient B is held out.\n\n| patient | organ | slices |")
+		b.WriteString("\n## How a click is asked\n\nOn the propagation from the guarded box, one click of the robot's rule on every slice whose 2D Dice is at most 0.97, asked each way: the mean change of the slice's 2D Dice, and (in brackets) the slices that lost more than 0.2. Patient A chose the app's way; patient B is held out.\n\n| patient | organ | slices |")
 		for _, w := range clickWays {
 			fmt.Fprintf(&b, " %s |", w.name)
 		}

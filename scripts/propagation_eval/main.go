@@ -428,9 +428,21 @@ func report(rows []row, o propagate.SAMOptions, rt *onnxrt.Runtime, args []strin
 		if len(good)+len(bad) == 0 {
 			continue
 		}
-		fmt.Fprintf(&b, "| %s | %d, mean confidence %.2f | %d, mean confidence %.2f | %d of %d | %d of %d | %.2f | %.2f |\n", name,
-			len(good), mean(good), len(bad), mean(bad), flagged, len(bad), falseAlarms, len(good),
-			float64(flagged)/float64(max(flagged+falseAlarms, 1)), float64(flagged)/float64(max(len(bad), 1)))
+		ratio := func(n, d int) string {
+			if d == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.2f", float64(n)/float64(d))
+		}
+		meanOf := func(xs []float64) string {
+			if len(xs) == 0 {
+				return ""
+			}
+			return fmt.Sprintf(", mean confidence %.2f", mean(xs))
+		}
+		fmt.Fprintf(&b, "| %s | %d%s | %d%s | %d of %d | %d of %d | %s | %s |\n", name,
+			len(good), meanOf(good), len(bad), meanOf(bad), flagged, len(bad), falseAlarms, len(good),
+			ratio(flagged, flagged+falseAlarms), ratio(flagged, len(bad)))
 	}
 	fmt.Fprintf(&b, reportConfidence, o.DoubtBelow)
 	fmt.Fprintf(&b, "\n## Confidence strip against per-slice Dice\n\n%s", pictures)
