@@ -135,6 +135,12 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
+	// P after clicks does what the end of clicking would have done.
+	s.mu.Lock()
+	if cs := s.props.clicks; cs != nil && cs.label == r.Label && cs.timer != nil {
+		cs.timer.Stop()
+	}
+	s.mu.Unlock()
 	// A span of an earlier propagation runs again: the engine may leave
 	// the slices a correction does not change as they are.
 	rerun := rng != nil
