@@ -493,6 +493,12 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 		return false
 	}
 	pv := live.preview
+	if cs := s.props.clicks; cs != nil && cs.preview == pv && cs.slices[r.Slice] != nil && cs.slices[r.Slice].answer != nil && !r.Anchor {
+		// The user clicked this slice while the engine was on its way
+		// there: the clicks decide it.
+		s.mu.Unlock()
+		return true
+	}
 	whole := pv.whole[r.Slice]
 	sl.Each(r.Slice, func(i, idx int) {
 		on := r.Mask != nil && r.Mask.Data[i]
