@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
@@ -31,7 +30,9 @@ const autosaveInterval = 30 * time.Second
 // window and overlay controls, a status line and the jobs bar.
 type MainWindow struct {
 	win     fyne.Window
+	driver  fyne.Driver // the app's, which knows the modifiers held
 	session *app.Session
+	dialogs []modal // the dialogs open, oldest first (focus.go)
 
 	views     [3]*SliceView // axial, coronal, sagittal
 	active    *SliceView    // the view keys go to: the one last hovered
@@ -62,7 +63,7 @@ type MainWindow struct {
 // opts (whose OnChange, if any, is called before the window updates). The
 // window is not shown; call ShowAndRun (or Window().Show()).
 func New(a fyne.App, opts app.Options) *MainWindow {
-	m := &MainWindow{win: a.NewWindow("polyseg")}
+	m := &MainWindow{win: a.NewWindow("polyseg"), driver: a.Driver()}
 	onChange := opts.OnChange
 	opts.OnChange = func(c app.Change) {
 		if onChange != nil {
@@ -75,6 +76,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		v := NewSliceView(m.session, p)
 		v.OnHover = func(p viewer.Probe, ok bool) {
 			m.active = v
+			m.takeKeysFromControls()
 			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
@@ -83,7 +85,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.active = m.views[0]
 	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
-	m.sidebar = newSidebar(m.session, m.views[:], m.win)
+	m.sidebar = newSidebar(m)
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
@@ -115,17 +117,8 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
 	top := container.NewVBox(m.tools.row, m.toolbar.row, m.tools.banner)
 	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
-	menu := m.menu()
-	m.win.SetMainMenu(menu)
-	// Fyne shows menu shortcuts but, outside macOS, does not act on them.
-	for _, mm := range menu.Items {
-		for _, it := range mm.Items {
-			if it.Shortcut != nil && it.Action != nil {
-				action := it.Action
-				m.win.Canvas().AddShortcut(it.Shortcut, func(fyne.Shortcut) { action() })
-			}
-		}
-	}
+	// The menus show their keys (menuKey); the shortcut table acts on them.
+	m.win.SetMainMenu(m.menu())
 	m.win.Canvas().SetOnTypedKey(m.typedKey)
 	m.win.Canvas().SetOnTypedRune(func(r rune) { m.keys.typedRune(r) })
 	m.win.SetOnDropped(m.dropped)
@@ -323,8 +316,18 @@ func (m *MainWindow) Maximised() *SliceView { return m.maximised }
 // presetKeys choose the window presets, in viewer.Presets' order.
 var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
 
-// typedKey runs the shortcut table's entry for the key (keys.go).
-func (m *MainWindow) typedKey(ev *fyne.KeyEvent) { m.keys.typedKey(ev) }
+// typedKey runs the shortcut table's entry for the key (keys.go), with the
+// modifiers the driver says are held; while a dialog is open only Esc
+// acts, and closes it.
+func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
+	if m.dialogOpen() {
+		if ev.Name == fyne.KeyEscape {
+			m.dismissTop()
+		}
+		return
+	}
+	m.keys.typedKey(ev, m.modifiers())
+}
 
 // Open reads a scan (file or DICOM folder) in the background, then, if
 // labels is not empty, its labels, then offers an autosave of the scan back.
@@ -398,7 +401,7 @@ func (m *MainWindow) chooseSeries(dir string, series []volume.SeriesInfo, open f
 			}
 		}
 	}, m.win)
-	d.Show()
+	m.showDialog(d)
 }
 
 func describeSeries(n int, s volume.SeriesInfo) string {
@@ -465,14 +468,14 @@ func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
 func (m *MainWindow) offerAutosave(a *app.Autosave) {
 	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%d labelled voxels)\nin %s.\n\nRestore them?",
 		a.Saved.Local().Format("2006-01-02 15:04"), a.Labelled, a.Path)
-	dialog.ShowConfirm("Restore autosaved labels", msg, func(yes bool) {
+	m.showDialog(dialog.NewConfirm("Restore autosaved labels", msg, func(yes bool) {
 		if !yes {
 			return
 		}
 		if _, err := m.session.RestoreAutosave(a); err != nil {
 			m.showError(a.Path, err)
 		}
-	}, m.win)
+	}, m.win))
 }
 
 // showError shows err in a dialog that names the file concerned; a
@@ -484,7 +487,12 @@ func (m *MainWindow) showError(path string, err error) {
 	if !strings.Contains(err.Error(), path) {
 		err = fmt.Errorf("%s: %w", path, err)
 	}
-	dialog.ShowError(err, m.win)
+	m.showDialog(dialog.NewError(err, m.win))
+}
+
+// showInfo shows a message in a dialog.
+func (m *MainWindow) showInfo(title, message string) {
+	m.showDialog(dialog.NewInformation(title, message, m.win))
 }
 
 func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
@@ -504,21 +512,21 @@ func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
 
 func (m *MainWindow) menu() *fyne.MainMenu {
 	openFile := fyne.NewMenuItem("Open file…", m.openFileDialog)
-	openFile.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	openFile.Shortcut = &menuKey{fyne.KeyO, fyne.KeyModifierShortcutDefault}
 	openDir := fyne.NewMenuItem("Open DICOM folder…", m.openFolderDialog)
-	openDir.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}
+	openDir.Shortcut = &menuKey{fyne.KeyD, fyne.KeyModifierShortcutDefault}
 	openLabels := fyne.NewMenuItem("Open labels…", m.openLabelsDialog)
-	openLabels.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
+	openLabels.Shortcut = &menuKey{fyne.KeyL, fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
-	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	export.Shortcut = &menuKey{fyne.KeyS, fyne.KeyModifierShortcutDefault}
 	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem())
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
 	m.undoItem = undo
-	undo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	undo.Shortcut = &menuKey{fyne.KeyZ, fyne.KeyModifierShortcutDefault}
 	redo := fyne.NewMenuItem("Redo", func() { m.session.Redo() })
 	m.redoItem = redo
-	redo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault}
+	redo.Shortcut = &menuKey{fyne.KeyY, fyne.KeyModifierShortcutDefault}
 	edit := fyne.NewMenu("Edit", undo, redo)
 
 	var presets []*fyne.MenuItem
@@ -556,7 +564,7 @@ func presetLabel(p viewer.Preset) string {
 func (m *MainWindow) newFileOpen(open func(path string)) *dialog.FileDialog {
 	return dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if r == nil {
@@ -571,40 +579,40 @@ func (m *MainWindow) newFileOpen(open func(path string)) *dialog.FileDialog {
 func (m *MainWindow) openFileDialog() {
 	d := m.newFileOpen(func(path string) { m.Open(path, "", volume.OpenOptions{}) })
 	// No filter: DICOM files often have no extension at all.
-	d.Show()
+	m.showDialog(d)
 }
 
 func (m *MainWindow) openFolderDialog() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+	m.showDialog(dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if u != nil {
 			m.Open(u.Path(), "", volume.OpenOptions{})
 		}
-	}, m.win)
+	}, m.win))
 }
 
 func (m *MainWindow) openLabelsDialog() {
 	if v, _ := m.session.Volume(); v == nil {
-		dialog.ShowInformation("Open labels", "Open a scan first: labels are placed on its grid.", m.win)
+		m.showInfo("Open labels", "Open a scan first: labels are placed on its grid.")
 		return
 	}
 	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm"})) // .dcm: a DICOM SEG
-	d.Show()
+	m.showDialog(d)
 }
 
 func (m *MainWindow) exportDialog() {
 	v, path := m.session.Volume()
 	if v == nil {
-		dialog.ShowInformation("Export labels", "There is no scan open, and so no labels.", m.win)
+		m.showInfo("Export labels", "There is no scan open, and so no labels.")
 		return
 	}
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if w == nil {
@@ -615,7 +623,7 @@ func (m *MainWindow) exportDialog() {
 		out := w.URI().Path()
 		w.Close()
 		if !strings.HasSuffix(out, ".nii") && !strings.HasSuffix(out, ".nii.gz") {
-			dialog.ShowError(errors.New(out+": label files are NIfTI: name it .nii.gz or .nii"), m.win)
+			m.showError(out, errors.New("label files are NIfTI: name it .nii.gz or .nii"))
 			return
 		}
 		m.ExportLabels(out)
@@ -625,5 +633,42 @@ func (m *MainWindow) exportDialog() {
 		base = "scan"
 	}
 	d.SetFileName(base + "_labels.nii.gz")
-	d.Show()
+	d.SetFilter(suffixFilter{".nii.gz", ".nii"})
+	besideScan(d, path)
+	m.showDialog(d)
+}
+
+// suffixFilter lets a file dialog show files whose names end in one of
+// its suffixes, case aside: storage.ExtensionFileFilter compares the last
+// extension only, which is ".gz" for a ".nii.gz".
+type suffixFilter []string
+
+// Matches implements storage.FileFilter.
+func (f suffixFilter) Matches(u fyne.URI) bool {
+	name := strings.ToLower(u.Name())
+	for _, s := range f {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// besideScan starts d in the folder holding the scan at path (a file or a
+// DICOM folder), where the labels of a scan usually go; without a scan,
+// or when that folder cannot be listed, the dialog starts where Fyne
+// chooses.
+func besideScan(d *dialog.FileDialog, path string) {
+	if path == "" {
+		return
+	}
+	dir := filepath.Dir(filepath.Clean(path))
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	l, err := storage.ListerForURI(storage.NewFileURI(dir))
+	if err != nil {
+		return
+	}
+	d.SetLocation(l)
 }

@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -41,10 +43,10 @@ func patientA(t *testing.T) (ct, seg string) {
 func openPatientA(t *testing.T) *MainWindow {
 	t.Helper()
 	ct, seg := patientA(t)
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(1000, 700))
-	<-m.Open(ct, seg, volume.OpenOptions{})
+	wait(t, m.Open(ct, seg, volume.OpenOptions{}))
 	if v, _ := m.session.Volume(); v == nil {
 		t.Fatal("patient A did not open")
 	}
@@ -52,13 +54,15 @@ func openPatientA(t *testing.T) *MainWindow {
 		t.Fatal("patient A's labels did not load")
 	}
 	m.session.SetOpacity(1)
+	settle()
 	return m
 }
 
 // capture renders the window and returns the part covered by view v.
 func capture(m *MainWindow, v *SliceView) *image.RGBA {
+	relayout(m.Window().Canvas()) // as the driver does before a frame
 	img := m.Window().Canvas().Capture()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
+	pos := at(v, fyne.Position{})
 	sc := m.Window().Canvas().Scale()
 	r := image.Rect(int(pos.X*sc), int(pos.Y*sc), int((pos.X+v.Size().Width)*sc), int((pos.Y+v.Size().Height)*sc))
 	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
@@ -102,8 +106,7 @@ func differs(a, b *image.RGBA) bool {
 
 // centreOf returns the centre of v in canvas coordinates.
 func centreOf(v *SliceView) fyne.Position {
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
-	return pos.Add(fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
+	return at(v, fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
 }
 
 // moveToLiver puts the crosshair inside the liver, so every view cuts
@@ -113,6 +116,7 @@ func moveToLiver(t *testing.T, m *MainWindow) {
 	if err := m.GoToLabel("liver"); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	c := m.session.Cursor()
 	m.session.Read(func(_ *volume.Volume, l *viewer.Overlay) {
 		if got := l.Labels.At(c[0], c[1], c[2]); got != liver {
@@ -142,9 +146,8 @@ func TestOpenShowsScanAndStatus(t *testing.T) {
 
 func TestStatusFollowsTheMouse(t *testing.T) {
 	m := openPatientA(t)
-	c := m.Window().Canvas()
 	for _, p := range viewer.Planes {
-		test.MoveMouse(c, centreOf(m.View(p)))
+		mouseMove(m, centreOf(m.View(p)))
 		if !strings.Contains(m.status.Text, p.String()+" ") || !strings.Contains(m.status.Text, " HU") {
 			t.Errorf("mouse over the %s view: status %q", p, m.status.Text)
 		}
@@ -152,8 +155,10 @@ func TestStatusFollowsTheMouse(t *testing.T) {
 	// Outside the image, within the view (the image panned away from the
 	// mouse): the values at the crosshair again.
 	ax := m.View(viewer.Axial)
-	ax.Pan(ax.Size().Width, 0)
-	test.MoveMouse(c, centreOf(ax))
+	// Shift-drag pans the image right by the view's width.
+	from := at(ax, fyne.NewPos(2, ax.Size().Height/2))
+	drag(m, desktop.MouseButtonPrimary, fyne.KeyModifierShift, from, from.AddXY(ax.Size().Width-4, 0))
+	mouseMove(m, centreOf(ax))
 	want, _ := ax.ProbeCursor()
 	if !strings.HasSuffix(m.status.Text, want.String()) {
 		t.Errorf("status %q away from the image, want the crosshair's %q", m.status.Text, want)
@@ -163,7 +168,6 @@ func TestStatusFollowsTheMouse(t *testing.T) {
 func TestScrollAndKeysChangeSlice(t *testing.T) {
 	m := openPatientA(t)
 	v := m.View(viewer.Axial)
-	c := m.Window().Canvas()
 	s0, n := v.Slice()
 	if n != 112 {
 		t.Fatalf("axial view has %d slices, want 112", n)
@@ -175,11 +179,11 @@ func TestScrollAndKeysChangeSlice(t *testing.T) {
 		do   func()
 		want int
 	}{
-		{"wheel up", func() { test.Scroll(c, centreOf(v), 0, 10) }, s0 + 1},
-		{"wheel down", func() { test.Scroll(c, centreOf(v), 0, -10) }, s0},
-		{"page up", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyPageUp}) }, s0 + 10},
-		{"arrow down", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDown}) }, s0 + 9},
-		{"page down", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyPageDown}) }, s0 - 1},
+		{"wheel up", func() { scroll(m, centreOf(v), 0, 10) }, s0 + 1},
+		{"wheel down", func() { scroll(m, centreOf(v), 0, -10) }, s0},
+		{"page up", func() { typeKey(m, fyne.KeyPageUp) }, s0 + 10},
+		{"arrow down", func() { typeKey(m, fyne.KeyDown) }, s0 + 9},
+		{"page down", func() { typeKey(m, fyne.KeyPageDown) }, s0 - 1},
 	}
 	for _, st := range steps {
 		st.do()
@@ -210,7 +214,7 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 	before := capture(m, v)
 
 	lung := m.sidebar.presets[2]
-	test.Tap(lung)
+	tap(m, lung)
 	if w := m.session.Window(); w != (viewer.Window{Width: 1500, Level: -600}) {
 		t.Fatalf("after tapping %q the window is %v", lung.Text, w)
 	}
@@ -222,17 +226,15 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 		t.Error("the lung window draws the same pixels as the abdomen window")
 	}
 
-	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.Key4})
+	typeKey(m, fyne.Key4)
 	if w := m.session.Window(); w != (viewer.Window{Width: 1800, Level: 400}) {
 		t.Errorf("after key 4 the window is %v, want bone", w)
 	}
-	test.Tap(lung)
+	tap(m, lung)
 
 	// Right-drag: 50 units across widens the window by 100 HU.
-	p := fyne.NewPos(100, 100)
-	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}, Button: desktop.MouseButtonSecondary})
-	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(50, 0)}, Button: desktop.MouseButtonSecondary})
-	v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(50, 0)}, Button: desktop.MouseButtonSecondary})
+	p := at(v, fyne.NewPos(100, 100))
+	drag(m, desktop.MouseButtonSecondary, 0, p, p.AddXY(50, 0))
 	if w := m.session.Window(); w.Width != 1600 || w.Level != -600 {
 		t.Errorf("after a right-drag the window is %v, want W 1600 L -600", w)
 	}
@@ -251,21 +253,29 @@ func TestOverlayVisibilityAndOutline(t *testing.T) {
 	if filled < 100 {
 		t.Fatalf("%d liver-coloured pixels in the axial view through the liver", filled)
 	}
-	test.Tap(m.sidebar.outline)
+	tapCheck(m, m.sidebar.outline)
 	outlined := len(pixelsOf(capture(m, v), liverColor))
 	if outlined == 0 || outlined >= filled/2 {
 		t.Errorf("outline draws %d liver pixels, filled %d: want a thin border", outlined, filled)
 	}
-	test.Tap(m.sidebar.outline)
+	tapCheck(m, m.sidebar.outline)
 
-	m.session.SetHidden(liver, true)
+	// The liver's row: its check hides it.
+	n := slices.IndexFunc(m.sidebar.segments.segs, func(s app.Segment) bool { return s.Value == liver })
+	hide := find(rowOf(t, m, n), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.Check); return ok })
+	if len(hide) != 1 {
+		t.Fatalf("%d checks in the liver's row", len(hide))
+	}
+	tapCheck(m, hide[0].(*widget.Check))
 	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 {
 		t.Errorf("%d liver-coloured pixels with the liver hidden", n)
 	}
-	m.session.SetHidden(liver, false)
-	m.sidebar.opacity.SetValue(0)
-	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 {
-		t.Errorf("%d liver-coloured pixels at opacity 0", n)
+	tapCheck(m, hide[0].(*widget.Check))
+	// A click at the slider's left end: opacity 0.
+	op := m.sidebar.opacity
+	click(m, at(op, fyne.NewPos(1, op.Size().Height/2)))
+	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 || op.Value != 0 {
+		t.Errorf("%d liver-coloured pixels at opacity %v", n, op.Value)
 	}
 }
 
@@ -287,7 +297,7 @@ func TestLabelListShowsLabels(t *testing.T) {
 		if l.Value != 1 { // spleen
 			continue
 		}
-		segs.list.Select(n)
+		tapRow(t, m, n)
 		typeKey(m, fyne.KeyJ)
 		c := m.session.Cursor()
 		m.session.Read(func(_ *volume.Volume, o *viewer.Overlay) {
@@ -299,6 +309,7 @@ func TestLabelListShowsLabels(t *testing.T) {
 	if err := m.GoToLabel("liver"); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	if !strings.Contains(m.status.Text, "liver (5)") {
 		t.Errorf("status %q does not name the label at the crosshair", m.status.Text)
 	}
@@ -343,7 +354,7 @@ func TestTapMovesCrosshairInAllViews(t *testing.T) {
 	// patient's right and anterior, which in patient A's RAS grid are
 	// larger i and larger j.
 	sz := ax.Size()
-	test.TapAt(ax, fyne.NewPos(sz.Width*0.3, sz.Height*0.3))
+	click(m, at(ax, fyne.NewPos(sz.Width*0.3, sz.Height*0.3)))
 	after := m.session.Cursor()
 	if after == before {
 		t.Fatal("a tap did not move the crosshair")
@@ -366,14 +377,14 @@ func TestMaximiseAndRestore(t *testing.T) {
 	m := openPatientA(t)
 	sag := m.View(viewer.Sagittal)
 	small := sag.Size()
-	test.DoubleTap(sag)
+	doubleClick(m, centreOf(sag))
 	if m.Maximised() != sag || len(m.grid.Objects) != 1 {
 		t.Fatalf("double tap: maximised %v, %d objects in the grid", m.Maximised(), len(m.grid.Objects))
 	}
 	if big := sag.Size(); big.Width <= small.Width || big.Height <= small.Height {
 		t.Errorf("maximised view is %v, was %v", big, small)
 	}
-	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyF})
+	typeKey(m, fyne.KeyF)
 	if m.Maximised() != nil || len(m.grid.Objects) != 4 {
 		t.Errorf("F did not restore the three views")
 	}
@@ -381,7 +392,7 @@ func TestMaximiseAndRestore(t *testing.T) {
 	if len(buttons) != 1 {
 		t.Fatalf("%d buttons in the coronal view, want its maximise button", len(buttons))
 	}
-	test.Tap(buttons[0].(*widget.Button))
+	tap(m, buttons[0])
 	if m.Maximised() != m.View(viewer.Coronal) {
 		t.Errorf("the maximise button maximised %v", m.Maximised())
 	}
@@ -391,9 +402,8 @@ func TestZoomPanAndReset(t *testing.T) {
 	m := openPatientA(t)
 	v := m.View(viewer.Axial)
 	before := capture(m, v)
-	c := m.Window().Canvas()
-	test.MoveMouse(c, centreOf(v)) // keys go to the view under the mouse
-	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEqual})
+	mouseMove(m, centreOf(v)) // keys go to the view under the mouse
+	typeKey(m, fyne.KeyEqual)
 	if z := v.Viewport().Zoom; z <= 1 {
 		t.Errorf("zoom %v after +", z)
 	}
@@ -401,13 +411,13 @@ func TestZoomPanAndReset(t *testing.T) {
 		t.Error("zooming did not change the pixels")
 	}
 	zoomed := v.Viewport()
-	v.Pan(20, 10)
+	drag(m, desktop.MouseButtonTertiary, 0, centreOf(v), centreOf(v).AddXY(20, 10))
 	if vp := v.Viewport(); math.Abs(vp.PanX-zoomed.PanX-20) > 0.1 || math.Abs(vp.PanY-zoomed.PanY-10) > 0.1 || vp.Zoom != zoomed.Zoom {
 		// Pan is in raster pixels, a Fyne unit times the canvas scale
 		// (1 here) up to the rounding of the view's size to pixels.
 		t.Errorf("viewport %+v after a pan of (20, 10) from %+v", vp, zoomed)
 	}
-	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyHome})
+	typeKey(m, fyne.KeyHome)
 	if vp := v.Viewport(); vp != (viewer.Viewport{}) {
 		t.Errorf("viewport %+v after Home", vp)
 	}
@@ -417,11 +427,11 @@ func TestZoomPanAndReset(t *testing.T) {
 }
 
 func TestOpenErrorsShowADialog(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	missing := filepath.Join(t.TempDir(), "missing.nii.gz")
-	<-m.Open(missing, "", volume.OpenOptions{})
+	wait(t, m.Open(missing, "", volume.OpenOptions{}))
 	if m.Window().Canvas().Overlays().Top() == nil {
 		t.Error("no error dialog after opening a missing file")
 	}
@@ -435,30 +445,30 @@ func TestOpenErrorsShowADialog(t *testing.T) {
 
 func TestDropOpensTheFile(t *testing.T) {
 	ct, _ := patientA(t)
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	abs, err := filepath.Abs(ct)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-m.drop([]fyne.URI{storage.NewFileURI(abs)})
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(abs)}))
 	if _, path := m.session.Volume(); path != abs {
 		t.Errorf("after the drop the open scan is %q, want %q", path, abs)
 	}
 }
 
 func TestGeneratedScan(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
 	vol := &volume.Volume{Grid: g, Data: make([]float32, g.Len())}
 	lab := volume.NewLabels(g)
 	lab.Data[g.Index(10, 10, 5)] = liver
-	<-m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
+	wait(t, m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return vol, lab, nil
-	})
+	}))
 	if got := m.session.PresentLabels(); len(got) != 1 || got[0].Value != liver {
 		t.Errorf("labels of the generated scan: %v", got)
 	}
@@ -487,7 +497,7 @@ func find(o fyne.CanvasObject, match func(fyne.CanvasObject) bool) []fyne.Canvas
 }
 
 func TestChooseSeries(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	series := []volume.SeriesInfo{
@@ -508,55 +518,35 @@ func TestChooseSeries(t *testing.T) {
 	if len(radio.Options) != 2 || !strings.Contains(radio.Options[1], "odd slices") {
 		t.Fatalf("choices %q", radio.Options)
 	}
-	radio.SetSelected(radio.Options[1])
+	tapRadio(t, m, radio, radio.Options[1])
 	buttons := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Open" })
 	if len(buttons) != 1 {
 		t.Fatalf("%d Open buttons in the dialog", len(buttons))
 	}
-	test.Tap(buttons[0].(*widget.Button))
+	tap(m, buttons[0])
 	if chosen != 2 {
 		t.Errorf("chose series %d, want 2", chosen)
-	}
-}
-
-func TestUndoShortcut(t *testing.T) {
-	m := openPatientA(t)
-	before := m.session.PresentLabels()
-	if _, err := m.session.Paint("Paint", []int{0}, 99); err != nil {
-		t.Fatal(err)
-	}
-	if got := m.undoItem.Label; got != "Undo Paint" || m.undoItem.Disabled {
-		t.Errorf("Undo menu item %q (disabled %v) after a paint", got, m.undoItem.Disabled)
-	}
-	undo := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
-	m.Window().Canvas().(fyne.Shortcutable).TypedShortcut(undo)
-	after := m.session.PresentLabels()
-	if len(after) != len(before) {
-		t.Errorf("after Ctrl+Z the labels are %v, want %v", after, before)
-	}
-	if got := m.redoItem.Label; got != "Redo Paint" || m.redoItem.Disabled {
-		t.Errorf("Redo menu item %q (disabled %v) after an undo", got, m.redoItem.Disabled)
 	}
 }
 
 func TestAutosaveIsOfferedBack(t *testing.T) {
 	ct, _ := patientA(t)
 	dir := t.TempDir()
-	a := test.NewTempApp(t)
-	first := newWindow(a, app.Options{AutosaveDir: dir})
+	first := newWindow(t, app.Options{AutosaveDir: dir})
 	first.Window().Resize(fyne.NewSize(800, 600))
-	<-first.Open(ct, "", volume.OpenOptions{})
+	wait(t, first.Open(ct, "", volume.OpenOptions{}))
 	if _, err := first.session.Paint("Paint", []int{0, 1, 2}, 5); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	// Closing the window autosaves, as a crash after the last tick would
 	// have left the same file.
 	first.Close()
 
-	second := newWindow(a, app.Options{AutosaveDir: dir})
+	second := newWindow(t, app.Options{AutosaveDir: dir})
 	t.Cleanup(second.session.Close)
 	second.Window().Resize(fyne.NewSize(800, 600))
-	<-second.Open(ct, "", volume.OpenOptions{})
+	wait(t, second.Open(ct, "", volume.OpenOptions{}))
 	top := second.Window().Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("no offer to restore the autosave")
@@ -565,7 +555,7 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 	if len(yes) != 1 {
 		t.Fatalf("%d Yes buttons in the dialog", len(yes))
 	}
-	test.Tap(yes[0].(*widget.Button))
+	tap(second, yes[0])
 	got := second.session.PresentLabels()
 	if len(got) != 1 || got[0].Value != 5 || got[0].Voxels != 3 {
 		t.Errorf("restored labels %v, want 3 voxels of label 5", got)
@@ -573,7 +563,7 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 }
 
 func TestJobsBarShowsProgressAndCancels(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	reported := make(chan struct{})
@@ -584,6 +574,7 @@ func TestJobsBarShowsProgressAndCancels(t *testing.T) {
 		return ctx.Err()
 	})
 	<-reported
+	settle()
 	if !m.jobs.box.Visible() {
 		t.Fatal("jobs bar hidden while a job runs")
 	}
@@ -593,11 +584,56 @@ func TestJobsBarShowsProgressAndCancels(t *testing.T) {
 	if got := m.jobs.bar.Value; got != 0.25 {
 		t.Errorf("progress %v, want 0.25", got)
 	}
-	test.Tap(m.jobs.cancel)
-	if err := job.Wait(); !app.Canceled(err) {
+	tap(m, m.jobs.cancel)
+	if err := waitJob(t, job); !app.Canceled(err) {
 		t.Errorf("job ended with %v after Cancel", err)
 	}
 	if m.jobs.box.Visible() {
 		t.Error("jobs bar still shown after the job ended")
 	}
+}
+
+// rowOf returns segment n's row of the segment list, scrolled into view.
+func rowOf(t *testing.T, m *MainWindow, n int) fyne.CanvasObject {
+	t.Helper()
+	segs := m.sidebar.segments
+	segs.list.ScrollTo(n)
+	settle()
+	seg := segs.segs[n]
+	want := fmt.Sprintf("%d %s (", seg.Value, seg.Name)
+	rows := find(segs.list, func(o fyne.CanvasObject) bool {
+		if _, ok := o.(fyne.Tappable); !ok {
+			return false
+		}
+		switch o.(type) {
+		case *widget.Button, *widget.Check, *swatch:
+			return false
+		}
+		return slices.ContainsFunc(textsOf(o), func(s string) bool { return strings.HasPrefix(s, want) })
+	})
+	if len(rows) != 1 {
+		t.Fatalf("%d rows of the segment list show %q", len(rows), want)
+	}
+	return rows[0]
+}
+
+// tapRow clicks segment n's row of the segment list.
+func tapRow(t *testing.T, m *MainWindow, n int) { tap(m, rowOf(t, m, n)) }
+
+// tapCheck clicks check box c on its box, where a click toggles it.
+func tapCheck(m *MainWindow, c *widget.Check) {
+	click(m, at(c, fyne.NewPos(c.Size().Height/2, c.Size().Height/2)))
+}
+
+// tapRadio clicks option of radio group g.
+func tapRadio(t *testing.T, m *MainWindow, g *widget.RadioGroup, option string) {
+	t.Helper()
+	items := find(g, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.Tappable)
+		return ok && o != fyne.CanvasObject(g) && slices.Contains(textsOf(o), option)
+	})
+	if len(items) == 0 {
+		t.Fatalf("radio group has no %q", option)
+	}
+	tap(m, items[len(items)-1])
 }

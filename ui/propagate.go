@@ -35,7 +35,10 @@ func newPropagateTools(m *MainWindow) *propagateTools {
 	p.button = widget.NewButtonWithIcon("Propagate (P)", theme.MoveDownIcon(), func() { p.propagate(false) })
 	// With SAM 2 files given, SAM 2 propagates unless the user picks the
 	// bundled SAM.
-	p.engines = widget.NewSelect([]string{app.EngineSAM2, app.EngineSAM}, func(s string) { p.engine = s })
+	p.engines = widget.NewSelect([]string{app.EngineSAM2, app.EngineSAM}, func(s string) {
+		p.engine = s
+		m.giveKeysBack(p.engines)
+	})
 	if m.session.Models().HasSAM2() {
 		p.engines.SetSelected(app.EngineSAM2)
 	} else {

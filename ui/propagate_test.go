@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/viewer"
@@ -22,8 +21,8 @@ func waitPropagation(t *testing.T, m *MainWindow) error {
 	if m.prop.lastJob == nil {
 		t.Fatal("no propagation started")
 	}
-	err := m.prop.lastJob.Wait()
-	<-m.prop.lastDone
+	err := waitJob(t, m.prop.lastJob)
+	wait(t, m.prop.lastDone)
 	return err
 }
 
@@ -35,11 +34,12 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	m, ref := openPatientB(t)
 	k, a, b := liverBox(t, ref)
 	m.session.SetCursor(a)
+	settle()
 	ax := m.View(viewer.Axial)
-	m.tools.label.SetSelected("5 liver")
+	choose(t, m, m.tools.label, "5 liver")
 	typeKey(m, fyne.KeyB)
-	drawBox(ax, positionOf(ax, a), positionOf(ax, b))
-	if err := m.tools.lastJob.Wait(); err != nil {
+	drawBox(m, ax, positionOf(ax, a), positionOf(ax, b))
+	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
 	typeKey(m, fyne.KeyReturn)
@@ -81,17 +81,17 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	if !strings.Contains(m.undoItem.Label, "Propagate liver") {
 		t.Errorf("undo item %q: want the propagation as one step", m.undoItem.Label)
 	}
-	m.session.Undo()
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if !slices.Equal(labelData(m.session), boxOnly) {
-		t.Fatal("undo did not bring back the box alone")
+		t.Fatal("Ctrl+Z did not bring back the box alone")
 	}
-	m.session.Redo()
+	press(m, fyne.KeyModifierControl, fyne.KeyY)
 	if !slices.Equal(labelData(m.session), got) {
-		t.Fatal("redo did not bring the propagation back")
+		t.Fatal("Ctrl+Y did not bring the propagation back")
 	}
 
 	out := filepath.Join(t.TempDir(), "liver.nii.gz")
-	<-m.ExportLabels(out)
+	wait(t, m.ExportLabels(out))
 	back, _, err := volume.LoadLabels(out, ref.Grid)
 	if err != nil {
 		t.Fatal(err)
@@ -107,19 +107,24 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		t.Errorf("provenance %+v: want the box and the propagation by sam", log)
 	}
 
-	// Clicking the strip goes to a slice; X goes to the next doubtful one.
-	m.prop.strip.OnSlice(3)
+	// Clicking the strip goes to a slice; X goes to the next doubtful one,
+	// Shift+X to the previous.
+	clickStrip(m, 3)
 	if s, _ := ax.Slice(); s != 3 {
 		t.Errorf("clicking the strip at slice 4 went to slice %d", s+1)
 	}
-	if next, ok := m.session.NextDoubtful(viewer.Axial, liver, 3, 1); ok {
-		typeKey(m, fyne.KeyX)
-		if s, _ := ax.Slice(); s != next {
-			t.Errorf("X went to slice %d, the next doubtful one is %d", s+1, next+1)
+	mouseMove(m, centreOf(ax))
+	for _, tt := range []struct {
+		mods fyne.KeyModifier
+		dir  int
+	}{{0, 1}, {fyne.KeyModifierShift, -1}} {
+		from, _ := ax.Slice()
+		next, ok := m.session.NextDoubtful(viewer.Axial, liver, from, tt.dir)
+		press(m, tt.mods, fyne.KeyX)
+		if s, _ := ax.Slice(); ok && s != next {
+			t.Errorf("%s went to slice %d, the doubtful one is %d", keyLabel(fyne.KeyX, tt.mods), s+1, next+1)
 		}
-	} else {
-		typeKey(m, fyne.KeyX)
-		if !strings.Contains(m.status.Text, "No doubtful slice") {
+		if !ok && !strings.Contains(m.status.Text, "No doubtful slice") {
 			t.Errorf("X without doubtful slices: status %q", m.status.Text)
 		}
 	}
@@ -135,8 +140,9 @@ func TestPropagateCancelled(t *testing.T) {
 	want := labelData(m.session)
 	_, a, _ := liverBox(t, ref)
 	m.session.SetCursor(a)
-	m.tools.label.SetSelected("5 liver")
-	test.Tap(m.prop.button)
+	settle()
+	choose(t, m, m.tools.label, "5 liver")
+	tap(m, m.prop.button)
 	m.prop.lastJob.Cancel()
 	if err := waitPropagation(t, m); !app.Canceled(err) {
 		t.Fatalf("cancelled propagation ended with %v", err)
@@ -167,4 +173,13 @@ func diceOf(a, b []uint16, v uint16) float64 {
 		return 1
 	}
 	return 2 * float64(inter) / float64(na+nb)
+}
+
+// clickStrip clicks the confidence strip on slice k.
+func clickStrip(m *MainWindow, k int) {
+	st := m.prop.strip
+	n := len(st.conf)
+	h := st.Size().Height
+	y := h - (float32(k)+0.5)*h/float32(n)
+	click(m, at(st, fyne.NewPos(st.Size().Width/2, y)))
 }

@@ -37,7 +37,8 @@ Tools: N navigate, D brush, E eraser, T threshold,
 L polygon, G fill, B SAM box;  [ ] brush size
 F1 or ?: every key and mouse action`
 
-func newSidebar(s *app.Session, views []*SliceView, win fyne.Window) *sidebar {
+func newSidebar(m *MainWindow) *sidebar {
+	s, views := m.session, m.views
 	sb := &sidebar{session: s}
 
 	sb.windowLabel = widget.NewLabel("")
@@ -67,8 +68,12 @@ func newSidebar(s *app.Session, views []*SliceView, win fyne.Window) *sidebar {
 	sb.opacity.Step = 0.05
 	sb.opacity.SetValue(app.DefaultOpacity)
 	sb.opacity.OnChanged = s.SetOpacity
-	sb.outline = widget.NewCheck("Outline only", s.SetOutline)
-	sb.segments = newSegmentList(s, win)
+	sb.opacity.OnChangeEnded = func(float64) { m.giveKeysBack(sb.opacity) }
+	sb.outline = widget.NewCheck("Outline only", func(on bool) {
+		s.SetOutline(on)
+		m.giveKeysBack(sb.outline)
+	})
+	sb.segments = newSegmentList(m)
 	top := container.NewVBox(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, widget.NewLabel("Opacity"), nil, sb.opacity),

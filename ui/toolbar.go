@@ -33,10 +33,10 @@ type toolbar struct {
 	row     *fyne.Container
 	buttons map[tools.Kind]*widget.Button
 	items   map[tools.Kind]*fyne.MenuItem
-	size    *widget.Entry
+	size    *keyEntry
 	sphere  *widget.Check
-	huMin   *widget.Entry
-	huMax   *widget.Entry
+	huMin   *keyEntry
+	huMax   *keyEntry
 	pick    *widget.Button
 	swatch  *canvas.Rectangle
 	segment *widget.Label
@@ -76,15 +76,24 @@ func newToolbar(m *MainWindow) *toolbar {
 		tb.items[k] = fyne.NewMenuItem(k.String(), func() { tb.selectTool(k) })
 	}
 
-	tb.size = widget.NewEntry()
+	// The fields keep the keys while the user types; Enter or Esc gives
+	// them back to the views (focus.go).
+	field := func() *keyEntry {
+		e := newKeyEntry()
+		e.OnSubmitted = func(string) { m.giveKeysBack(e) }
+		e.onEsc = func() { m.giveKeysBack(e) }
+		return e
+	}
+	tb.size = field()
 	tb.size.SetText(formatMM(set.SizeMM))
 	tb.size.OnChanged = func(s string) { tb.parseSize(s) }
 	tb.sphere = widget.NewCheck("3D", func(on bool) {
 		set := tb.editor.Settings()
 		set.Sphere = on
 		tb.editor.SetSettings(set)
+		m.giveKeysBack(tb.sphere)
 	})
-	tb.huMin, tb.huMax = widget.NewEntry(), widget.NewEntry()
+	tb.huMin, tb.huMax = field(), field()
 	tb.huMin.OnChanged = func(string) { tb.parseHU() }
 	tb.huMax.OnChanged = func(string) { tb.parseHU() }
 	tb.showHU(set.HU)
@@ -93,14 +102,14 @@ func newToolbar(m *MainWindow) *toolbar {
 	tb.swatch.SetMinSize(fyne.NewSize(14, 14))
 	tb.swatch.CornerRadius = 3
 
-	field := func(e *widget.Entry, width float32) fyne.CanvasObject {
+	sized := func(e *keyEntry, width float32) fyne.CanvasObject {
 		return container.NewGridWrap(fyne.NewSize(width, e.MinSize().Height), e)
 	}
 	tb.segment.Truncation = fyne.TextTruncateEllipsis
 	objs = append(objs, widget.NewSeparator(),
-		field(tb.size, 60), widget.NewLabel("mm"), tb.sphere,
+		sized(tb.size, 60), widget.NewLabel("mm"), tb.sphere,
 		widget.NewSeparator(),
-		widget.NewLabel("HU"), field(tb.huMin, 60), widget.NewLabel("–"), field(tb.huMax, 60), tb.pick,
+		widget.NewLabel("HU"), sized(tb.huMin, 60), widget.NewLabel("–"), sized(tb.huMax, 60), tb.pick,
 		widget.NewSeparator(), container.NewCenter(tb.swatch))
 	// The segment's name, or a message while there is one, takes what
 	// width is left, so that the bar fits a 1280-pixel screen.
