@@ -64,7 +64,6 @@ func fillDialog(t *testing.T, m *MainWindow) fyne.CanvasObject {
 	return nil
 }
 
-
 func radios(top fyne.CanvasObject) []*widget.RadioGroup {
 	var out []*widget.RadioGroup
 	for _, o := range find(top, func(o fyne.CanvasObject) bool { _, ok := o.(*widget.RadioGroup); return ok }) {
