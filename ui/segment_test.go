@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -352,77 +351,6 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 			})
 			if len(why) == 0 {
 				t.Errorf("Models… does not say %q", tt.reason)
-			}
-		})
-	}
-}
-
-// BenchmarkDrawOutline outlines a preview covering a quarter of a 512×512
-// slice into an 800×800 view.
-func BenchmarkDrawOutline(b *testing.B) {
-	g := volume.Grid{Dims: [3]int{512, 512, 4}, Affine: volume.Identity()}
-	l := volume.NewLabels(g)
-	for j := 128; j < 384; j++ {
-		for i := 128; i < 384; i++ {
-			l.Data[g.Index(i, j, 2)] = liver
-		}
-	}
-	s := viewer.NewSlicer(g, viewer.Axial)
-	img := image.NewRGBA(image.Rect(0, 0, 800, 800))
-	for b.Loop() {
-		drawOutline(img, l, s, 2, viewer.Viewport{}, previewColor)
-	}
-}
-
-// drawOutline marks exactly the screen pixels inside the labels whose
-// 4-neighbours are not all inside (or that touch the image's edge), as
-// sampled one by one with Viewport.PixelAt, at any zoom and pan.
-func TestDrawOutlineMatchesPixelAt(t *testing.T) {
-	g := volume.Grid{Dims: [3]int{60, 40, 3}, Affine: volume.Identity()}
-	g.Affine[0][0], g.Affine[1][1] = 0.7, 1.3 // anisotropic pixels
-	l := volume.NewLabels(g)
-	for j := 5; j < 30; j++ {
-		for i := 10; i < 50; i++ {
-			if (i-30)*(i-30)+(j-17)*(j-17) < 150 {
-				l.Data[g.Index(i, j, 1)] = liver
-			}
-		}
-	}
-	s := viewer.NewSlicer(g, viewer.Axial)
-	tests := []struct {
-		name string
-		vp   viewer.Viewport
-	}{
-		{"fit", viewer.Viewport{}},
-		{"zoomed and panned", viewer.Viewport{Zoom: 2.3, PanX: 15, PanY: -40}},
-		{"zoomed out", viewer.Viewport{Zoom: 0.5}},
-		{"panned off the edge", viewer.Viewport{Zoom: 4, PanX: 300}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			img := image.NewRGBA(image.Rect(0, 0, 300, 200))
-			drawOutline(img, l, s, 1, tt.vp, previewColor)
-			b := img.Bounds()
-			inside := func(x, y int) bool {
-				u, v, ok := tt.vp.PixelAt(b, s, x, y)
-				return ok && l.Data[s.Index(1, u, v)] != 0
-			}
-			n := 0
-			for y := range b.Dy() {
-				for x := range b.Dx() {
-					want := inside(x, y) && (x == 0 || y == 0 || x == b.Dx()-1 || y == b.Dy()-1 ||
-						!inside(x-1, y) || !inside(x+1, y) || !inside(x, y-1) || !inside(x, y+1))
-					got := img.RGBAAt(x, y) == color.RGBA{R: previewColor.R, G: previewColor.G, B: previewColor.B, A: 255}
-					if got != want {
-						t.Fatalf("pixel (%d, %d): outlined %v, want %v", x, y, got, want)
-					}
-					if got {
-						n++
-					}
-				}
-			}
-			if n == 0 && tt.name != "panned off the edge" {
-				t.Error("nothing outlined")
 			}
 		})
 	}
