@@ -39,5 +39,10 @@
 //     is missing (ErrNoModel, ErrNoRuntime), never scan viewing.
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
-//     and are offered back only to a scan with the same content hash.
+//     and are offered back only to a scan with the same content hash. They
+//     go to the autosave folder (the user's state folder by default), one
+//     per scan named by that hash, never beside the scan; the folder keeps
+//     the newest few and none very old. An autosave carries the label
+//     volume, its provenance (sidecar) and the propagation records (the
+//     confidence strip), and restoring it brings all three back.
 package app

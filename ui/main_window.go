@@ -465,9 +465,15 @@ func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
 	return done
 }
 
+// offerAutosave asks whether to restore the scan's autosave, saying where
+// it is and where autosaves go.
 func (m *MainWindow) offerAutosave(a *app.Autosave) {
-	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%d labelled voxels)\nin %s.\n\nRestore them?",
-		a.Saved.Local().Format("2006-01-02 15:04"), a.Labelled, a.Path)
+	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%s labelled)\nin %s.\n\nRestore them?",
+		a.Saved.Local().Format("2006-01-02 15:04"), voxelCount(a.Labelled), a.Path)
+	if a.Legacy {
+		msg += "\n\n(An older polyseg wrote it there. Autosaves now go to\n" + m.session.AutosaveFolder() +
+			",\nand the next one replaces this file.)"
+	}
 	m.showDialog(dialog.NewConfirm("Restore autosaved labels", msg, func(yes bool) {
 		if !yes {
 			return

@@ -529,9 +529,15 @@ func TestChooseSeries(t *testing.T) {
 	}
 }
 
+// Closing the window autosaves into the autosave folder, never beside the
+// scan; opening the scan again offers the autosave, saying where it is,
+// and Yes restores it.
 func TestAutosaveIsOfferedBack(t *testing.T) {
-	ct, _ := patientA(t)
-	dir := t.TempDir()
+	scanDir, dir := t.TempDir(), t.TempDir()
+	ct := filepath.Join(scanDir, "ct.nii.gz")
+	if err := volume.WriteNIfTI(ct, toolVolume()); err != nil {
+		t.Fatal(err)
+	}
 	first := newWindow(t, app.Options{AutosaveDir: dir})
 	first.Window().Resize(fyne.NewSize(800, 600))
 	wait(t, first.Open(ct, "", volume.OpenOptions{}))
@@ -542,6 +548,9 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 	// Closing the window autosaves, as a crash after the last tick would
 	// have left the same file.
 	first.Close()
+	if entries, _ := os.ReadDir(scanDir); len(entries) != 1 {
+		t.Errorf("the scan's folder holds %d files after the autosave, want the scan alone", len(entries))
+	}
 
 	second := newWindow(t, app.Options{AutosaveDir: dir})
 	t.Cleanup(second.session.Close)
@@ -551,11 +560,11 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 	if top == nil {
 		t.Fatal("no offer to restore the autosave")
 	}
-	yes := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Yes" })
-	if len(yes) != 1 {
-		t.Fatalf("%d Yes buttons in the dialog", len(yes))
+	text := strings.Join(textsOf(top), " ")
+	if !strings.Contains(text, dir) || !strings.Contains(text, "(3 vx labelled)") {
+		t.Errorf("the offer %q does not say where the autosave is and what it holds as the list does", text)
 	}
-	tap(second, yes[0])
+	dialogButton(t, second, "Yes")
 	got := second.session.PresentLabels()
 	if len(got) != 1 || got[0].Value != 5 || got[0].Voxels != 3 {
 		t.Errorf("restored labels %v, want 3 voxels of label 5", got)

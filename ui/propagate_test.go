@@ -2,6 +2,7 @@ package ui
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -90,6 +91,23 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		t.Fatal("Ctrl+Y did not bring the propagation back")
 	}
 
+	// The autosave keeps the propagation's confidence (checked below, as
+	// exporting removes the scan's autosave).
+	saved, err := m.session.Autosave()
+	if err != nil || saved == "" {
+		t.Fatalf("autosave: %q, %v", saved, err)
+	}
+	keep := t.TempDir()
+	for _, f := range []string{saved, saved + app.ProvenanceSuffix} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	out := filepath.Join(t.TempDir(), "liver.nii.gz")
 	wait(t, m.ExportLabels(out))
 	back, _, err := volume.LoadLabels(out, ref.Grid)
@@ -127,6 +145,37 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		if !ok && !strings.Contains(m.status.Text, "No doubtful slice") {
 			t.Errorf("X without doubtful slices: status %q", m.status.Text)
 		}
+	}
+
+	// The scan opened again in a new window: its autosave, restored,
+	// brings the strip back as it was, and X goes where it went.
+	m2 := newWindow(t, app.Options{AutosaveDir: keep})
+	t.Cleanup(m2.session.Close)
+	m2.Window().Resize(fyne.NewSize(1000, 700))
+	wait(t, m2.Open(filepath.Join(realData, "example_ct_dicom"), "", volume.OpenOptions{}))
+	dialogButton(t, m2, "Yes")
+	m2.prop.strip.mu.Lock()
+	restored := slices.Clone(m2.prop.strip.conf)
+	m2.prop.strip.mu.Unlock()
+	same := func(a, b app.SliceConfidence) bool {
+		return a.Slice == b.Slice && a.Anchor == b.Anchor && a.Note == b.Note &&
+			(a.Confidence == b.Confidence || math.IsNaN(a.Confidence) && math.IsNaN(b.Confidence))
+	}
+	if !slices.EqualFunc(restored, conf, same) {
+		t.Errorf("the strip after restoring the autosave differs from the propagation's:\n%v\n%v", restored, conf)
+	}
+	if next, ok := m2.session.NextDoubtful(viewer.Axial, liver, 0, 1); ok {
+		ax2 := m2.View(viewer.Axial)
+		mouseMove(m2, centreOf(ax2))
+		for s, _ := ax2.Slice(); s > 0; s, _ = ax2.Slice() {
+			typeKey(m2, fyne.KeyDown)
+		}
+		typeKey(m2, fyne.KeyX)
+		if s, _ := ax2.Slice(); s != next {
+			t.Errorf("X after the restore went to slice %d, want %d", s+1, next+1)
+		}
+	} else if _, ok := m.session.NextDoubtful(viewer.Axial, liver, 0, 1); ok {
+		t.Error("after the restore no slice is doubtful; before, some were")
 	}
 }
 
