@@ -197,6 +197,23 @@ func wait(t testing.TB, done <-chan struct{}) {
 	settle()
 }
 
+// eventually runs the loop until cond holds.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(pumpTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v", what, pumpTimeout)
+		}
+		loop().drain()
+		select {
+		case <-loop().wake:
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	settle()
+}
+
 // waitJob runs the loop until job ends, and returns its error.
 func waitJob(t testing.TB, job *app.Job) error {
 	t.Helper()

@@ -503,17 +503,52 @@ func (m *MainWindow) showInfo(title, message string) {
 
 func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
 
-// drop opens the first local file or folder of those dropped; the channel
-// is closed when it is shown (at once when there is none).
+// drop opens the first local file or folder of those dropped. A file that
+// fits the open scan as labels (app.Session.FitsAsLabels) is not opened in
+// its place at once: the user chooses labels or a new scan. The channel is
+// closed when the scan is shown or the choice asked (at once when nothing
+// local was dropped).
 func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
-	for _, u := range uris {
-		if u.Scheme() == "file" {
-			return m.Open(u.Path(), "", volume.OpenOptions{})
-		}
-	}
 	done := make(chan struct{})
+	for _, u := range uris {
+		if u.Scheme() != "file" {
+			continue
+		}
+		path := u.Path()
+		go func() {
+			defer close(done)
+			// Reading the file to tell may take a moment: not on Fyne's
+			// thread.
+			if fit, err := m.session.FitsAsLabels(path); err == nil && fit.Labels {
+				fyne.DoAndWait(func() { m.askDropped(path, fit) })
+				return
+			}
+			<-m.Open(path, "", volume.OpenOptions{})
+		}()
+		return done
+	}
 	close(done)
 	return done
+}
+
+// askDropped asks whether the file at path, dropped while a scan is open
+// and fitting it as labels, is to be opened as its labels or as a new
+// scan in its place.
+func (m *MainWindow) askDropped(path string, fit app.LabelFit) {
+	var d dialog.Dialog
+	asLabels := widget.NewButton("Open as labels", func() {
+		d.Hide()
+		m.OpenLabels(path)
+	})
+	asLabels.Importance = widget.HighImportance
+	asScan := widget.NewButton("Open as a new scan", func() {
+		d.Hide()
+		m.Open(path, "", volume.OpenOptions{})
+	})
+	msg := widget.NewLabel(fmt.Sprintf("%s looks like labels of the open scan:\n%s.\n\nOpen it as this scan's labels, or as a new scan in place of this one?",
+		filepath.Base(path), fit.Why))
+	d = dialog.NewCustom("Open the dropped file", "Cancel", container.NewVBox(msg, container.NewHBox(asScan, asLabels)), m.win)
+	m.showDialog(d)
 }
 
 func (m *MainWindow) menu() *fyne.MainMenu {

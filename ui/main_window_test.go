@@ -458,6 +458,48 @@ func TestDropOpensTheFile(t *testing.T) {
 	}
 }
 
+// A label file dropped on a window showing a scan it fits is offered as
+// labels; the user chooses labels or a new scan. A scan dropped there
+// replaces the open one without asking.
+func TestDropLabelsAsks(t *testing.T) {
+	m := openTools(t)
+	v, _ := m.session.Volume()
+	dir := t.TempDir()
+	seg := volume.NewLabels(v.Grid)
+	for i := range 50 {
+		seg.Data[i] = 2
+	}
+	segPath := filepath.Join(dir, "seg.nii.gz")
+	if err := volume.WriteLabels(segPath, seg, v); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(segPath)}))
+	if m.Dialogs() != 1 {
+		t.Fatal("dropping a label file on the scan asked nothing")
+	}
+	if text := strings.Join(textsOf(m.Window().Canvas().Overlays().Top()), " "); !strings.Contains(text, "2 label values, on the scan's grid") {
+		t.Errorf("the question %q does not say why the file looks like labels", text)
+	}
+	dialogButton(t, m, "Open as labels")
+	eventually(t, "the dropped labels loaded", func() bool { return m.session.SegmentOf(2).Voxels == 50 })
+	if now, _ := m.session.Volume(); now != v {
+		t.Error("opening the dropped file as labels replaced the scan")
+	}
+
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(segPath)}))
+	dialogButton(t, m, "Open as a new scan")
+	eventually(t, "the dropped file opened as a scan", func() bool { _, p := m.session.Volume(); return p == segPath })
+
+	ct := filepath.Join(dir, "ct.nii.gz")
+	if err := volume.WriteNIfTI(ct, toolVolume()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(ct)}))
+	if _, p := m.session.Volume(); p != ct || m.Dialogs() != 0 {
+		t.Errorf("dropping a scan: open %q, %d dialogs; want it open without a question", p, m.Dialogs())
+	}
+}
+
 func TestGeneratedScan(t *testing.T) {
 	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
