@@ -93,7 +93,7 @@ func (m *MainWindow) ExportSEG(path string) <-chan struct{} {
 				m.showError(path, err)
 				return
 			}
-			m.status.SetText(msg)
+			m.say(msg, false)
 		})
 	}()
 	return done

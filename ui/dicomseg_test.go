@@ -44,8 +44,8 @@ func TestExportSEGFromTheFileMenu(t *testing.T) {
 	}
 	out := filepath.Join(t.TempDir(), "seg.dcm")
 	wait(t, m.ExportSEG(out))
-	if !strings.Contains(m.status.Text, "DICOM SEG written to "+out+": 1 segments, 2 frames") {
-		t.Errorf("status %q", m.status.Text)
+	if !strings.Contains(m.toolbar.message.Text, "DICOM SEG written to "+out+": 1 segments, 2 frames") {
+		t.Errorf("message %q", m.toolbar.message.Text)
 	}
 	seg, err := dicomseg.ReadFile(out)
 	if err != nil {

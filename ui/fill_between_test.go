@@ -79,6 +79,12 @@ func TestFillBetweenDialog(t *testing.T) {
 	m, ref := openDrawnBall(t)
 	mouseMove(m, centreOf(m.View(viewer.Coronal))) // the view last used
 	before := labelData(m.session)
+	ax := m.View(viewer.Axial)
+	where := func() [2]fyne.Position {
+		relayout(m.Window().Canvas())
+		return [2]fyne.Position{at(ax, fyne.Position{}), fyne.NewPos(ax.Size().Width, ax.Size().Height)}
+	}
+	place := where()
 	top := fillDialog(t, m)
 	rg := radios(top)
 	if len(rg) != 2 || rg[0].Selected != "Coronal" || rg[1].Selected != fillModes[0] {
@@ -96,7 +102,18 @@ func TestFillBetweenDialog(t *testing.T) {
 	if info, ok := m.session.Preview(); !ok || info.Voxels == 0 || !m.tools.banner.Visible() {
 		t.Fatalf("preview %+v, %v, banner shown %v: want a preview to accept", info, ok, m.tools.banner.Visible())
 	}
+	if p := where(); p != place {
+		t.Errorf("the views moved when the preview banner appeared: %v, was %v", p, place)
+	}
 	typeKey(m, fyne.KeyReturn)
+	if p := where(); p != place {
+		t.Errorf("the views moved when the preview banner went: %v, was %v", p, place)
+	}
+	for _, l := range []*widget.Label{m.status, m.toolbar.message} {
+		if l.Visible() && strings.Contains(l.Text, "Esc") {
+			t.Errorf("%q still says how to accept or reject after accepting", l.Text)
+		}
+	}
 	after := labelData(m.session)
 	filled, inBall := 0, 0
 	for i, x := range after {

@@ -114,8 +114,13 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
-	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
-	top := container.NewVBox(m.tools.row, m.toolbar.row, m.tools.banner)
+	// The status line has a row of its own, the whole width, so that the
+	// readout under the mouse is never cut short; the jobs and the models'
+	// state share the row below. Both rows, and the message band under
+	// the tool bars, keep their height whatever they show, so that the
+	// views never move.
+	bottom := container.NewVBox(m.status, container.NewBorder(nil, nil, nil, m.tools.engine, m.jobs.box))
+	top := container.NewVBox(m.tools.row, m.toolbar.row, m.band())
 	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
 	// The menus show their keys (menuKey); the shortcut table acts on them.
 	m.win.SetMainMenu(m.menu())
@@ -126,7 +131,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.win.Resize(fyne.NewSize(1280, 860))
 
 	m.session.StartAutosave(autosaveInterval, func(err error) {
-		fyne.Do(func() { m.status.SetText("autosave failed: " + err.Error()) })
+		fyne.Do(func() { m.say("Autosave failed: "+err.Error(), true) })
 	})
 	m.changed(app.ChangeVolume | app.ChangeLabels | app.ChangeOverlay | app.ChangeWindow)
 	m.probed = m.session.ProbeModels()
@@ -439,7 +444,7 @@ func (m *MainWindow) loadLabels(path string) {
 			return
 		}
 		if len(warnings) > 0 {
-			m.status.SetText(filepath.Base(path) + ": " + strings.Join(warnings, "; "))
+			m.say(filepath.Base(path)+": "+strings.Join(warnings, "; "), false)
 		}
 	})
 }
@@ -459,7 +464,7 @@ func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
 				m.showError(path, err)
 				return
 			}
-			m.status.SetText("labels written to " + path)
+			m.say("Labels written to "+path, false)
 		})
 	}()
 	return done

@@ -613,24 +613,36 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 	}
 }
 
+// The jobs bar shows every job, the user's own first with its progress
+// and cancel button, the background encoding after it.
 func TestJobsBarShowsProgressAndCancels(t *testing.T) {
 	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
-	reported := make(chan struct{})
-	job := m.session.RunJob("Segment", func(ctx context.Context, p app.Progress) error {
-		p.Report(0.25, "slice 1/4")
-		close(reported)
-		<-ctx.Done()
-		return ctx.Err()
-	})
-	<-reported
+	run := func(name string, frac float64, stage string) (*app.Job, chan struct{}) {
+		reported := make(chan struct{})
+		job := m.session.RunJob(name, func(ctx context.Context, p app.Progress) error {
+			p.Report(frac, stage)
+			close(reported)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		return job, reported
+	}
+	encode, r1 := run(app.EncodeAheadName, 0.5, "slice 3 (40 left)")
+	<-r1
+	job, r2 := run("Segment", 0.25, "slice 1/4")
+	<-r2
 	settle()
 	if !m.jobs.box.Visible() {
 		t.Fatal("jobs bar hidden while a job runs")
 	}
-	if got := m.jobs.label.Text; got != "Segment: slice 1/4" {
-		t.Errorf("jobs bar label %q", got)
+	if got, want := m.jobs.label.Text, "Segment: slice 1/4  ·  "+app.EncodeAheadName+": slice 3 (40 left) (50%)"; got != want {
+		t.Errorf("jobs bar label %q, want %q", got, want)
+	}
+	// The status line keeps the whole width while jobs run.
+	if w, all := m.status.Size().Width, m.Window().Canvas().Content().Size().Width; w < all*0.95 {
+		t.Errorf("the status line is %v wide of %v with the jobs bar shown", w, all)
 	}
 	if got := m.jobs.bar.Value; got != 0.25 {
 		t.Errorf("progress %v, want 0.25", got)
@@ -638,6 +650,13 @@ func TestJobsBarShowsProgressAndCancels(t *testing.T) {
 	tap(m, m.jobs.cancel)
 	if err := waitJob(t, job); !app.Canceled(err) {
 		t.Errorf("job ended with %v after Cancel", err)
+	}
+	if got := m.jobs.label.Text; got != app.EncodeAheadName+": slice 3 (40 left)" {
+		t.Errorf("jobs bar label %q with the encoding alone", got)
+	}
+	tap(m, m.jobs.cancel)
+	if err := waitJob(t, encode); !app.Canceled(err) {
+		t.Errorf("encoding ended with %v after Cancel", err)
 	}
 	if m.jobs.box.Visible() {
 		t.Error("jobs bar still shown after the job ended")

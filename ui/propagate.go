@@ -139,7 +139,7 @@ func (p *propagateTools) start(job *app.Job, err error) {
 		}
 		fyne.DoAndWait(func() {
 			if sum, ok := p.m.session.Propagation(label); ok {
-				p.m.status.SetText(describePropagation(sum))
+				p.m.say(describePropagation(sum), false)
 			}
 		})
 	}()
@@ -159,7 +159,9 @@ func describePropagation(s app.PropagationSummary) string {
 	case s.Doubtful > 1:
 		text += fmt.Sprintf(", %d doubtful (X goes to the next)", s.Doubtful)
 	}
-	return text + ". Enter accepts, Esc rejects."
+	// Accepting and rejecting are the preview banner's to say: this
+	// message stays after it.
+	return text + "."
 }
 
 // jumpDoubtful moves the axial view to the next (dir 1) or previous (-1)
@@ -171,7 +173,7 @@ func (p *propagateTools) jumpDoubtful(dir int) {
 		v.GoToSlice(next)
 		return
 	}
-	p.m.status.SetText("No doubtful slice: every propagated slice is above the confidence threshold.")
+	p.m.say("No doubtful slice: every propagated slice is above the confidence threshold.", false)
 }
 
 // addShortcuts puts propagation's keys in the window's table: P

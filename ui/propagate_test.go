@@ -56,8 +56,8 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	if !m.tools.banner.Visible() || !strings.Contains(m.tools.bannerText.Text, "Propagate liver") {
 		t.Fatalf("banner visible %v, text %q: want the propagation's preview", m.tools.banner.Visible(), m.tools.bannerText.Text)
 	}
-	if st := m.status.Text; !strings.Contains(st, "Propagated by sam on CPU") {
-		t.Errorf("status %q does not say which engine ran on which provider", st)
+	if st := m.toolbar.message.Text; !strings.Contains(st, "Propagated by sam on CPU") {
+		t.Errorf("message %q does not say which engine ran on which provider", st)
 	}
 	m.prop.strip.mu.Lock()
 	conf := slices.Clone(m.prop.strip.conf)
@@ -142,8 +142,8 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		if s, _ := ax.Slice(); ok && s != next {
 			t.Errorf("%s went to slice %d, the doubtful one is %d", keyLabel(fyne.KeyX, tt.mods), s+1, next+1)
 		}
-		if !ok && !strings.Contains(m.status.Text, "No doubtful slice") {
-			t.Errorf("X without doubtful slices: status %q", m.status.Text)
+		if !ok && !strings.Contains(m.toolbar.message.Text, "No doubtful slice") {
+			t.Errorf("X without doubtful slices: message %q", m.toolbar.message.Text)
 		}
 	}
 

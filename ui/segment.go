@@ -324,7 +324,7 @@ func (t *modelTools) runRefineVolume() {
 // boxDrawn runs SAM on a box drawn in view v.
 func (t *modelTools) boxDrawn(v *SliceView, slice int, a, b [3]int) {
 	if v.Plane() != viewer.Axial {
-		t.m.status.SetText("The box tool works on the axial view: SAM segments axial slices.")
+		t.m.say("The box tool works on the axial view: SAM segments axial slices.", true)
 		return
 	}
 	t.start(t.m.session.BoxPrompt(v.Plane(), slice, a, b, t.value))

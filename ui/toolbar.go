@@ -40,7 +40,7 @@ type toolbar struct {
 	pick    *widget.Button
 	swatch  *canvas.Rectangle
 	segment *widget.Label
-	message *widget.Label
+	message *widget.Label // in the window's message band (band.go)
 
 	gestureErr bool // the gesture going on reported an error
 }
@@ -61,7 +61,6 @@ func newToolbar(m *MainWindow) *toolbar {
 
 	tb.segment = widget.NewLabel("")
 	tb.message = widget.NewLabel("")
-	tb.message.Importance = widget.WarningImportance
 	tb.message.Truncation = fyne.TextTruncateEllipsis
 
 	var objs []fyne.CanvasObject
@@ -111,11 +110,11 @@ func newToolbar(m *MainWindow) *toolbar {
 		widget.NewSeparator(),
 		widget.NewLabel("HU"), sized(tb.huMin, 60), widget.NewLabel("–"), sized(tb.huMax, 60), tb.pick,
 		widget.NewSeparator(), container.NewCenter(tb.swatch))
-	// The segment's name, or a message while there is one, takes what
-	// width is left, so that the bar fits a 1280-pixel screen.
+	// The segment's name takes what width is left, so that the bar fits a
+	// 1280-pixel screen; messages go to the band under the bars, which
+	// has the whole width.
 	tb.message.Hide()
-	tb.row = container.NewBorder(nil, nil, container.NewHBox(objs...), nil,
-		container.NewStack(tb.segment, tb.message))
+	tb.row = container.NewBorder(nil, nil, container.NewHBox(objs...), nil, tb.segment)
 
 	for _, v := range m.views {
 		v.SetEditor(tb.editor, tb.gestureError, tb.gestureDone)
@@ -280,20 +279,9 @@ func (tb *toolbar) updateSegment() {
 	}
 }
 
-// showMessage shows text in place of the segment's name; "" shows the
-// name again.
-func (tb *toolbar) showMessage(text string) {
-	if tb.message.Text != text {
-		tb.message.SetText(text)
-	}
-	if text == "" {
-		tb.message.Hide()
-		tb.segment.Show()
-	} else {
-		tb.segment.Hide()
-		tb.message.Show()
-	}
-}
+// showMessage shows what a tool could not do in the message band; ""
+// clears it.
+func (tb *toolbar) showMessage(text string) { tb.say(text, true) }
 
 // gestureError shows what a gesture could not do.
 func (tb *toolbar) gestureError(err error) {
