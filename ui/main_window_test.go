@@ -707,3 +707,40 @@ func tapRadio(t *testing.T, m *MainWindow, g *widget.RadioGroup, option string) 
 	}
 	tap(m, items[len(items)-1])
 }
+
+// Export labels (Ctrl+S) opens its dialog in the scan's folder, listing
+// NIfTI files only.
+func TestExportDialogStartsBesideTheScan(t *testing.T) {
+	dir := t.TempDir()
+	ct := filepath.Join(dir, "ct.nii.gz")
+	if err := volume.WriteNIfTI(ct, toolVolume()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"old_labels.nii", "notes.txt", "ct.json"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(1000, 700))
+	wait(t, m.Open(ct, "", volume.OpenOptions{}))
+	press(m, fyne.KeyModifierControl, fyne.KeyS)
+	settle()
+	top := m.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("Ctrl+S opened no dialog")
+	}
+	texts := textsOf(top)
+	// The dialog shows a file's name and its extension apart.
+	for _, want := range []string{filepath.Base(dir), "ct.nii", "old_labels", "ct_labels.nii.gz"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("the save dialog does not show %q: it did not start beside the scan (%q)", want, texts)
+		}
+	}
+	for _, not := range []string{".txt", ".json"} {
+		if slices.Contains(texts, not) {
+			t.Errorf("the save dialog lists a %s file, which is no NIfTI file", not)
+		}
+	}
+}
