@@ -124,7 +124,7 @@ func (s *Session) encodeSlices(ctx context.Context, p Progress, sm *sam.Model, v
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("encode slice %d: %w", k, err)
+			return fmt.Errorf("encode slice %d: %w", k+1, err)
 		}
 		done[k] = true
 		left--

@@ -173,7 +173,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		decided++
 		if !s.Anchor && s.Stop == "" && s.Confidence < o.DoubtBelow {
-			doubtful = append(doubtful, strconv.Itoa(s.Slice))
+			doubtful = append(doubtful, strconv.Itoa(s.Slice+1))
 		}
 	}
 	voxels := 0
@@ -195,8 +195,10 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := app.WriteProvenance(out, v, in, "polyseg propagate", p, voxels); err != nil {
 		return err
 	}
+	// Slices numbered from 1 for the reader, as the viewer numbers them;
+	// the flags take indices from 0.
 	fmt.Fprintf(stdout, "wrote %s: label %d propagated from slice(s) %s by engine %s on %s, %d slices decided, %.2f s per slice",
-		out, lv, joinInts(slicesOf), info.Engine, strings.ToUpper(info.Provider), decided, finished.Sub(started).Seconds()/math.Max(float64(decided-len(anchors)), 1))
+		out, lv, joinInts(plusOne(slicesOf)), info.Engine, strings.ToUpper(info.Provider), decided, finished.Sub(started).Seconds()/math.Max(float64(decided-len(anchors)), 1))
 	if len(doubtful) > 0 {
 		fmt.Fprintf(stdout, "; doubtful (confidence < %.2f): slices %s", o.DoubtBelow, strings.Join(doubtful, ", "))
 	}
@@ -230,6 +232,15 @@ func anchorsOf(sl *section.Slicer, mask *volume.Labels, lv uint16, k int, path s
 		return nil, fmt.Errorf("anchor mask %s has no voxel of label %d on axial slice %d", path, lv, k)
 	}
 	return nil, fmt.Errorf("anchor mask %s has no voxel of label %d", path, lv)
+}
+
+// plusOne returns indices from 0 as numbers from 1.
+func plusOne(xs []int) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = x + 1
+	}
+	return out
 }
 
 func joinInts(xs []int) string {

@@ -247,7 +247,7 @@ func (p *propagation) emit(r SliceResult) {
 	if p.req.OnSlice != nil {
 		p.req.OnSlice(r)
 	}
-	onnxrt.Report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice))
+	onnxrt.Report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice+1)) // from 1, as shown
 }
 
 // model measures the structure's density inside the anchors, away from

@@ -210,12 +210,12 @@ func FillBetween(ctx context.Context, s *sam.Model, v *volume.Volume, l *volume.
 			if err := ctx.Err(); err != nil {
 				return nil, st, err
 			}
-			onnxrt.Report(opts.Progress, done, total, fmt.Sprintf("slice %d", k))
+			onnxrt.Report(opts.Progress, done, total, fmt.Sprintf("slice %d", k+1)) // from 1, as shown
 			done++
 			st.Filled = append(st.Filled, k)
 			m, decs, err := f.slice(ctx, b, g, k, st.Trust)
 			if err != nil {
-				return nil, st, fmt.Errorf("fill label %d, slice %d: %w", value, k, err)
+				return nil, st, fmt.Errorf("fill label %d, slice %d: %w", value, k+1, err)
 			}
 			for _, d := range decs {
 				st.Components++

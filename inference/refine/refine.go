@@ -158,7 +158,7 @@ func Volume(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.
 			if err := ctx.Err(); err != nil {
 				return nil, st, err
 			}
-			onnxrt.Report(opts.Progress, li*sl.Slices+k, total, fmt.Sprintf("label %d, slice %d", lv, k))
+			onnxrt.Report(opts.Progress, li*sl.Slices+k, total, fmt.Sprintf("label %d, slice %d", lv, k+1)) // from 1, as shown
 			m, err := sl.Mask(coarse, k, lv)
 			if err != nil {
 				return nil, st, err
@@ -173,7 +173,7 @@ func Volume(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.
 			}
 			refined, decs, err := refineSlice(ctx, s, img, m, w, opts, mr, mc)
 			if err != nil {
-				return nil, st, fmt.Errorf("refine label %d, slice %d: %w", lv, k, err)
+				return nil, st, fmt.Errorf("refine label %d, slice %d: %w", lv, k+1, err)
 			}
 			for _, d := range decs {
 				st.Components++
