@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
@@ -136,6 +138,12 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	} else {
 		m.OpenGenerated("example", example)
+	}
+	// A test driving this binary (scripts/gui_smoke.sh) reads what the
+	// window shows from a file.
+	if path := os.Getenv(ui.DebugStateEnv); path != "" {
+		stop := m.WriteDebugState(path, 100*time.Millisecond)
+		defer stop()
 	}
 	// An interrupt (Ctrl+C in the terminal) closes the window as the
 	// window's close button would, autosaving first.
