@@ -1,6 +1,8 @@
 package ui
 
 import (
+	"image/color"
+
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
@@ -16,7 +18,7 @@ import (
 
 // band makes the message band.
 func (m *MainWindow) band() fyne.CanvasObject {
-	reserve := canvas.NewRectangle(nil)
+	reserve := canvas.NewRectangle(color.Transparent)
 	reserve.SetMinSize(fyne.NewSize(0, m.tools.banner.MinSize().Height))
 	return container.NewStack(reserve, container.NewBorder(nil, nil, nil, m.tools.banner, m.toolbar.message))
 }
