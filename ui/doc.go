@@ -24,11 +24,22 @@
 //     the jobs bar says why, when the runtime or the model is missing.
 //   - Every key the window acts on is an entry of one table (Shortcuts,
 //     keys.go), from which the help panel (F1) and the README's table are
-//     made; a feature adds its keys with Shortcuts().Add.
+//     made; a feature adds its keys with Shortcuts().Add. The table takes
+//     keys as Fyne's GLFW driver delivers them (shortcuts.go): Ctrl+Z as
+//     fyne.ShortcutUndo, Shift+P as a typed P with Shift held. Menus show
+//     keys without binding them (menuKey).
+//   - No entry runs while a dialog is open (Esc closes it) or a text field
+//     has the keys; controls that are not for typing give the keys back
+//     once used (focus.go). Dialogs open through showDialog.
+//   - Messages go to the band under the tool bars (band.go), the status
+//     line shows only the scan and what lies under the mouse; both keep
+//     their height, so the views do not move.
 //   - While painting, a view redraws only the screen rectangle showing the
 //     voxels that changed (Session.DamageSince), in the last frame, and
 //     draws exactly what a whole render would.
 //   - The package does not import fyne.io/fyne/v2/app: the main package
 //     creates the Fyne app, and tests use fyne.io/fyne/v2/test without a
-//     display.
+//     display, through harness_test.go, which runs fyne.Do and the events
+//     as the GLFW driver does; scripts/gui_smoke.sh drives the real
+//     binary, which writes its DebugState where POLYSEG_DEBUG_STATE says.
 package ui
