@@ -140,7 +140,7 @@ func autosaveName(hash string) string { return hash[:32] + AutosaveSuffix }
 // with a folder of their own see only theirs). The lock is held.
 func (s *Session) legacyAutosavePaths() []string {
 	var paths []string
-	if s.path != "" {
+	if s.path != "" && !s.autosaveAway {
 		paths = append(paths, filepath.Clean(s.path)+AutosaveSuffix)
 	}
 	if s.opts.AutosaveDir == "" {

@@ -37,6 +37,12 @@
 //   - Models load when first needed; a missing runtime library or model
 //     makes only the operations needing it fail, with an error saying what
 //     is missing (ErrNoModel, ErrNoRuntime), never scan viewing.
+//   - Surfaces (surfaces.go), once started, hold a closed surface per
+//     segment equal to mesh.Extract's on the labels (merged with the
+//     pending preview as accepting it would merge them) once their
+//     goroutine is idle; after an edit only the segments it changed are
+//     meshed again, within their box grown by the edit's, on a copy made
+//     under the read lock, so that no edit waits for the meshing.
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
 //     and are offered back only to a scan with the same content hash. They
@@ -45,4 +51,15 @@
 //     the newest few and none very old. An autosave carries the label
 //     volume, its provenance (sidecar) and the propagation records (the
 //     confidence strip), and restoring it brings all three back.
+//   - A dataset case (Work, dataset.go) is written only through its lock
+//     (dataset.CaseLock), and left only once its label edits are in the
+//     dataset or the user chose to drop them: a lock taken over by someone
+//     else, or a read-only folder, makes leaving fail with an UnsavedError
+//     and keeps the case open, never a silent loss. The next case's lock is
+//     taken and its files read before the open case is left, so a refused
+//     or unreadable case leaves the user where they were. Autosaves of a
+//     case go to the autosave folder, as all do, never into the dataset.
+//   - A case's editing time grows only with the user's activity: the time
+//     from one edit or gesture to the next counts up to the idle limit
+//     (DefaultIdle, a minute), so time away from the app is not counted.
 package app

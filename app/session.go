@@ -128,6 +128,18 @@ type Session struct {
 	// names what is replacing the labels while painting is refused.
 	stroke    *Stroke
 	replacing string
+
+	// watchers hear of every change besides OnChange (watch.go): a
+	// dataset's worklist clocks editing time by them. autosaveAway keeps
+	// autosaves out of the scan's folder (a dataset's imagesTr, which
+	// nnU-Net must find clean): they go to the fallback folder only.
+	watchers     watchers
+	autosaveAway bool
+
+	// surf, once Surfaces started it, keeps a surface per segment
+	// (surfaces.go); surfMu serialises starting it.
+	surf   atomic.Pointer[Surfaces]
+	surfMu sync.Mutex
 }
 
 // New returns a session with no scan open.
@@ -238,6 +250,7 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.replacing = ""
 	s.vol = v
 	s.path = path
+	s.autosaveAway = false
 	s.scanHash = hash
 	s.layer.Labels = labels
 	s.layer.Hidden = map[uint16]bool{}

@@ -1,11 +1,14 @@
 // Package ui is the desktop app's Fyne user interface: a main window with
-// linked axial, coronal and sagittal views of one scan, the display and
-// overlay controls, menus, dialogs and the jobs bar, and the model tools:
+// linked axial, coronal and sagittal views of one scan and a 3D view of
+// its segments' surfaces (view3d.go), the display and overlay controls,
+// menus, dialogs and the jobs bar, and the model tools:
 // Segment, Refine with SAM (slice or volume), the box tool (B, then drag a
 // box on the axial view) and the preview they produce, outlined in cyan
 // under a banner until Enter accepts or Esc rejects it; the annotation
 // tools' bar (toolbar.go: brush, eraser, threshold brush, polygon, flood
-// fill, SAM box) and the segment list (segments.go). It is a thin layer
+// fill, SAM box) and the segment list (segments.go); in dataset mode, the
+// worklist panel left of the views and the Dataset menu (worklist.go), and
+// Segment > Statistics… (stats.go). It is a thin layer
 // over package app, which holds all state, and app/tools, whose Editor the
 // views hand their gestures to; it reads no file format and runs no model
 // itself.
@@ -34,9 +37,18 @@
 //   - Messages go to the band under the tool bars (band.go), the status
 //     line shows only the scan and what lies under the mouse; both keep
 //     their height, so the views do not move.
+//   - The 3D view draws the session's surfaces (app.Surfaces), which are
+//     meshed on a goroutine of their own; it renders a frame only when the
+//     surfaces, their colours or visibility, its camera, the slice planes
+//     (the crosshair, while they are shown) or its size changed, and a
+//     click on a surface moves the session's crosshair, which the slice
+//     views follow.
 //   - While painting, a view redraws only the screen rectangle showing the
 //     voxels that changed (Session.DamageSince), in the last frame, and
 //     draws exactly what a whole render would.
+//   - Moving between dataset cases runs as a job of the session
+//     (app.Work.Open); the panel asks the user (a stale lock, edits that
+//     cannot be saved) and never decides for them.
 //   - The package does not import fyne.io/fyne/v2/app: the main package
 //     creates the Fyne app, and tests use fyne.io/fyne/v2/test without a
 //     display, through harness_test.go, which runs fyne.Do and the events

@@ -109,6 +109,21 @@ func (m *MainWindow) takeKeysFromControls() {
 type keyEntry struct {
 	widget.Entry
 	onEsc func()
+	// window, when set, gets the window's shortcuts the field has no use
+	// for (TypedShortcut).
+	window *MainWindow
+}
+
+// TypedShortcut implements fyne.Shortcutable. The window's Ctrl and Alt
+// shortcuts that a text field has no use for (Ctrl+S, Ctrl+Enter: the
+// driver's desktop.CustomShortcut) reach the window from a field outside
+// dialogs, such as the worklist's note; the field's own (Ctrl+Z, Ctrl+A,
+// copy and paste: Fyne's standard shortcuts) stay the field's.
+func (e *keyEntry) TypedShortcut(s fyne.Shortcut) {
+	if e.window != nil && e.window.keys != nil && e.window.keys.customShortcut(s) {
+		return
+	}
+	e.Entry.TypedShortcut(s)
 }
 
 func newKeyEntry() *keyEntry {

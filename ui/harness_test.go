@@ -72,6 +72,15 @@ type queued struct {
 // loop, and makes it the current app until the test ends.
 func newLoopApp(t testing.TB) *loopApp {
 	t.Helper()
+	// Cleanups run last first: this one, after test.NewTempApp's, makes
+	// the app current before this one current again, so that the
+	// cleanups of an earlier window of the test find its loop.
+	prev := fyne.CurrentApp()
+	t.Cleanup(func() {
+		if prev != nil {
+			fyne.SetCurrentApp(prev)
+		}
+	})
 	base := test.NewTempApp(t)
 	d := &loopDriver{Driver: base.Driver(), main: goid(), wake: make(chan struct{}, 1)}
 	a := &loopApp{App: base, drv: d}
@@ -242,10 +251,16 @@ func goid() uint64 {
 	return id
 }
 
-// newWindow is New on a loop app, with the models' first probe shown.
+// newWindow is New on a loop app of its own, with the models' first
+// probe shown.
 func newWindow(t testing.TB, opts app.Options) *MainWindow {
 	t.Helper()
-	a := newLoopApp(t)
+	return newWindowIn(t, newLoopApp(t), opts)
+}
+
+// newWindowIn is newWindow on app a, for windows that share one app.
+func newWindowIn(t testing.TB, a *loopApp, opts app.Options) *MainWindow {
+	t.Helper()
 	m := New(a, opts)
 	wait(t, m.probed)
 	return m
@@ -652,7 +667,6 @@ func scroll(m *MainWindow, p fyne.Position, mods fyne.KeyModifier, dy float32) {
 // coordinates of the driver's events (test's AbsolutePositionForObject
 // subtracts a pretend inset of the test canvas).
 func at(o fyne.CanvasObject, p fyne.Position) fyne.Position {
-	c := fyne.CurrentApp().Driver().CanvasForObject(o)
 	var found *fyne.Position
 	var walk func(x fyne.CanvasObject, origin fyne.Position)
 	walk = func(x fyne.CanvasObject, origin fyne.Position) {
@@ -675,7 +689,10 @@ func at(o fyne.CanvasObject, p fyne.Position) fyne.Position {
 			}
 		}
 	}
-	if c != nil {
+	// The object's canvas, searched in every window: the test driver's
+	// CanvasForObject does not know a dialog's objects.
+	for _, w := range fyne.CurrentApp().Driver().AllWindows() {
+		c := w.Canvas()
 		for _, root := range append([]fyne.CanvasObject{c.Content()}, c.Overlays().List()...) {
 			walk(root, fyne.Position{})
 		}

@@ -37,26 +37,39 @@ type MainWindow struct {
 	views     [3]*SliceView // axial, coronal, sagittal
 	active    *SliceView    // the view keys go to: the one last hovered
 	maximised *SliceView    // nil when all three are shown
+	view3d    *View3D       // the fourth cell (view3d.go)
+	active3D  bool          // the 3D view was hovered last: keys act on it
+	max3D     bool          // the 3D view is maximised
+	window    *windowPresets
 	grid      *fyne.Container
 	viewArea  *fyne.Container
 	hint      *widget.Label
 
-	sidebar *sidebar
-	status  *widget.Label
-	jobs    *jobsBar
-	tools   *modelTools
-	prop    *propagateTools   // Propagate and the confidence strip (propagate.go)
-	axial   fyne.CanvasObject // the axial view with its confidence strip
-	toolbar *toolbar          // the annotation tools (toolbar.go)
-	keys    *Shortcuts        // every key the window acts on (keys.go)
-	help    dialog.Dialog     // the help panel, once shown
-	probed  <-chan struct{}   // closed once the models have been looked for
+	sidebar  *sidebar
+	worklist *worklistPanel // the dataset mode's panel (worklist.go)
+	status   *widget.Label
+	jobs     *jobsBar
+	tools    *modelTools
+	prop     *propagateTools   // Propagate and the confidence strip (propagate.go)
+	axial    fyne.CanvasObject // the axial view with its confidence strip
+	toolbar  *toolbar          // the annotation tools (toolbar.go)
+	keys     *Shortcuts        // every key the window acts on (keys.go)
+	help     dialog.Dialog     // the help panel, once shown
+	probed   <-chan struct{}   // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
 	segItem            *fyne.MenuItem // File > Export DICOM SEG (dicomseg.go)
 
+	// statsShown is closed once the latest Segment > Statistics… is
+	// shown or has failed (stats.go).
+	statsShown <-chan struct{}
+
 	fileInfo  string // file, dims, spacing, orientation: fixed per scan
 	hoverInfo string // world position and HU under the mouse or crosshair
+
+	// onSurfaceExport, when set (by tests), takes the Export surfaces
+	// form's answer instead of the file dialog.
+	onSurfaceExport func(app.SurfaceExport)
 }
 
 // New builds the main window of fyne app a, with a new session made with
@@ -75,7 +88,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	for n, p := range viewer.Planes {
 		v := NewSliceView(m.session, p)
 		v.OnHover = func(p viewer.Probe, ok bool) {
-			m.active = v
+			m.active, m.active3D = v, false
 			m.takeKeysFromControls()
 			m.hover(p, ok)
 		}
@@ -83,13 +96,21 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.views[n] = v
 	}
 	m.active = m.views[0]
-	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
+	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI or NRRD file or a DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
 	m.sidebar = newSidebar(m)
+	m.window = newWindowPresets(m.session)
+	m.view3d = NewView3D(m.session)
+	m.view3d.OnDoubleTap = m.ToggleMaximised3D
+	m.view3d.OnActive = func() {
+		m.active3D = true
+		m.takeKeysFromControls()
+	}
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
+	m.worklist = newWorklistPanel(m)
 	m.toolbar = newToolbar(m)
 	m.prop = newPropagateTools(m)
 	m.tools.row.Add(m.prop.button)
@@ -100,17 +121,18 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.sidebar.segments.setSelected(v)
 		m.session.SetActiveLabel(v)
 		m.prop.refreshStrip()
+		m.view3d.Refresh() // its corner measures the chosen segment
 	}
 	m.session.SetActiveLabel(m.tools.value)
 	m.keys = m.newShortcuts()
 	m.prop.addShortcuts(m.keys)
 	m.toolbar.labelKeys(m.keys)
 
-	// The views fill three cells of a 2×2 grid and the window controls the
+	// The slice views fill three cells of a 2×2 grid and the 3D view the
 	// fourth; the label controls sit in a split to the right. The axial
 	// view's confidence strip is its slice slider.
 	m.axial = container.NewBorder(nil, nil, nil, m.prop.strip, m.views[0])
-	m.grid = container.NewGridWithColumns(2, m.axial, m.views[1], m.views[2], m.sidebar.legend)
+	m.grid = container.NewGridWithColumns(2, m.axial, m.views[1], m.views[2], m.view3d)
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
@@ -120,8 +142,10 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	// the tool bars, keep their height whatever they show, so that the
 	// views never move.
 	bottom := container.NewVBox(m.status, container.NewBorder(nil, nil, nil, m.tools.engine, m.jobs.box))
-	top := container.NewVBox(m.tools.row, m.toolbar.row, m.band())
-	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
+	// The model buttons scroll rather than slide under the window presets
+	// when the window is narrower than both.
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, m.window.box, container.NewHScroll(m.tools.row)), m.toolbar.row, m.band())
+	m.win.SetContent(container.NewBorder(top, bottom, m.worklist.box, nil, split))
 	// The menus show their keys (menuKey); the shortcut table acts on them.
 	m.win.SetMainMenu(m.menu())
 	m.win.Canvas().SetOnTypedKey(m.typedKey)
@@ -158,8 +182,22 @@ func (m *MainWindow) View(p viewer.Plane) *SliceView {
 func (m *MainWindow) ShowAndRun() { m.win.ShowAndRun() }
 
 // Close saves what can be saved, stops the session's jobs, and closes the
-// window, which ends ShowAndRun.
+// window, which ends ShowAndRun. An open dataset case is saved into the
+// dataset and released first; when its edits cannot be (see
+// app.UnsavedError), the user is asked, and the window stays open if they
+// choose to stay.
 func (m *MainWindow) Close() {
+	if m.worklist.active() {
+		m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} {
+			m.closeNow()
+			return nil
+		}, true)
+		return
+	}
+	m.closeNow()
+}
+
+func (m *MainWindow) closeNow() {
 	if _, err := m.session.Autosave(); err != nil {
 		fyne.LogError("autosave on close", err)
 	}
@@ -180,9 +218,13 @@ func (m *MainWindow) changed(c app.Change) {
 	}
 	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
 		m.updateUndoItems()
+		m.worklist.labelsChanged()
 	}
 	if c&app.ChangeWindow != 0 {
-		m.sidebar.updateWindow()
+		m.window.update()
+	}
+	if c&app.ChangeOverlay != 0 {
+		m.view3d.overlayChanged()
 	}
 	if c&app.ChangeCursor != 0 {
 		m.hover(viewer.Probe{}, false)
@@ -205,6 +247,12 @@ func (m *MainWindow) changed(c app.Change) {
 		for _, v := range m.views {
 			v.Refresh()
 		}
+	}
+	// The 3D view's surfaces come from their own goroutine; here its
+	// planes (the crosshair), its corner's measures and a new scan. It
+	// draws again only if what it shows changed.
+	if c&(app.ChangeCursor|app.ChangeVolume|app.ChangeLabels|app.ChangePreview|app.ChangeSegments|app.ChangeOverlay) != 0 {
+		m.view3d.Refresh()
 	}
 }
 
@@ -297,26 +345,60 @@ func (m *MainWindow) GoToLabel(label string) error {
 	return nil
 }
 
-// ToggleMaximised shows only v, or all three views again.
+// ToggleMaximised shows only v, or all four views again.
 func (m *MainWindow) ToggleMaximised(v *SliceView) {
-	if m.maximised != nil {
-		m.maximised = nil
-		m.grid.Objects = []fyne.CanvasObject{m.axial, m.views[1], m.views[2], m.sidebar.legend}
-		m.grid.Layout = container.NewGridWithColumns(2).Layout
-	} else {
-		m.maximised = v
-		var cell fyne.CanvasObject = v
-		if v == m.views[0] {
-			cell = m.axial
-		}
-		m.grid.Objects = []fyne.CanvasObject{cell}
-		m.grid.Layout = container.NewGridWithColumns(1).Layout
+	if m.maximised != nil || m.max3D || v == nil {
+		m.restoreViews()
+		return
 	}
+	m.maximised = v
+	var cell fyne.CanvasObject = v
+	if v == m.views[0] {
+		cell = m.axial
+	}
+	m.maximiseCell(cell)
+}
+
+// ToggleMaximised3D shows only the 3D view, or all four views again.
+func (m *MainWindow) ToggleMaximised3D() {
+	if m.maximised != nil || m.max3D {
+		m.restoreViews()
+		return
+	}
+	m.max3D = true
+	m.maximiseCell(m.view3d)
+}
+
+func (m *MainWindow) maximiseCell(cell fyne.CanvasObject) {
+	m.grid.Objects = []fyne.CanvasObject{cell}
+	m.grid.Layout = container.NewGridWithColumns(1).Layout
 	m.grid.Refresh()
 }
 
-// Maximised returns the maximised view, or nil.
+func (m *MainWindow) restoreViews() {
+	m.maximised, m.max3D = nil, false
+	m.grid.Objects = []fyne.CanvasObject{m.axial, m.views[1], m.views[2], m.view3d}
+	m.grid.Layout = container.NewGridWithColumns(2).Layout
+	m.grid.Refresh()
+}
+
+// toggleActiveMaximised maximises or restores the view keys act on.
+func (m *MainWindow) toggleActiveMaximised() {
+	if m.active3D && m.maximised == nil {
+		m.ToggleMaximised3D()
+		return
+	}
+	m.ToggleMaximised(m.active)
+}
+
+// Maximised returns the maximised slice view, or nil.
 func (m *MainWindow) Maximised() *SliceView { return m.maximised }
+
+// Maximised3D reports whether the 3D view is maximised.
+func (m *MainWindow) Maximised3D() bool { return m.max3D }
+
+// View3D returns the 3D view.
+func (m *MainWindow) View3D() *View3D { return m.view3d }
 
 // presetKeys choose the window presets, in viewer.Presets' order.
 var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
@@ -339,6 +421,10 @@ func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
 // The channel is closed once all of that is done and shown, which a
 // caller such as a test may wait for.
 func (m *MainWindow) Open(path, labels string, opts volume.OpenOptions) <-chan struct{} {
+	if m.worklist.active() {
+		// Another scan leaves the dataset: its case is saved first.
+		return m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} { return m.Open(path, labels, opts) }, true)
+	}
 	return m.after(path, m.session.Open(path, opts), labels, opts)
 }
 
@@ -508,11 +594,12 @@ func (m *MainWindow) showInfo(title, message string) {
 
 func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
 
-// drop opens the first local file or folder of those dropped. A file that
-// fits the open scan as labels (app.Session.FitsAsLabels) is not opened in
-// its place at once: the user chooses labels or a new scan. The channel is
-// closed when the scan is shown or the choice asked (at once when nothing
-// local was dropped).
+// drop opens the first local file or folder of those dropped. A 3D
+// Slicer segmentation (.seg.nrrd) dropped on an open scan is its labels;
+// another file that fits the open scan as labels (app.Session.
+// FitsAsLabels) is not opened in its place at once: the user chooses
+// labels or a new scan. The channel is closed when the scan or the labels
+// are shown or the choice asked (at once when nothing local was dropped).
 func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
 	done := make(chan struct{})
 	for _, u := range uris {
@@ -522,6 +609,10 @@ func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
 		path := u.Path()
 		go func() {
 			defer close(done)
+			if v, _ := m.session.Volume(); v != nil && volume.IsSegmentationName(path) {
+				<-m.OpenLabels(path)
+				return
+			}
 			// Reading the file to tell may take a moment: not on Fyne's
 			// thread.
 			if fit, err := m.session.FitsAsLabels(path); err == nil && fit.Labels {
@@ -565,7 +656,9 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	openLabels.Shortcut = &menuKey{fyne.KeyL, fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
 	export.Shortcut = &menuKey{fyne.KeyS, fyne.KeyModifierShortcutDefault}
-	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem())
+	openDataset := fyne.NewMenuItem("Open dataset…", m.openDatasetDialog)
+	file := fyne.NewMenu("File", openFile, openDir, openDataset, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem(),
+		fyne.NewMenuItem("Export surfaces…", m.exportSurfacesDialog))
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
 	m.undoItem = undo
@@ -586,18 +679,27 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	}
 	windowItem := fyne.NewMenuItem("Window", nil)
 	windowItem.ChildMenu = fyne.NewMenu("", presets...)
-	maximise := fyne.NewMenuItem("Maximise or restore view (F)", func() { m.ToggleMaximised(m.active) })
+	maximise := fyne.NewMenuItem("Maximise or restore view (F)", m.toggleActiveMaximised)
 	reset := fyne.NewMenuItem("Reset zoom and pan (Home)", func() {
 		for _, v := range m.views {
 			v.ResetView()
 		}
+		m.view3d.ResetCamera()
 	})
-	view := fyne.NewMenu("View", windowItem, maximise, reset)
+	planes := fyne.NewMenuItem("Slice planes in 3D", nil)
+	planes.Checked = m.view3d.PlanesShown()
+	planes.Action = func() {
+		m.view3d.ShowPlanes(!m.view3d.PlanesShown())
+		planes.Checked = m.view3d.PlanesShown()
+		m.win.MainMenu().Refresh()
+	}
+	view := fyne.NewMenu("View", windowItem, maximise, reset, planes)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keys and mouse (F1)", m.showHelp))
 	seg := m.tools.menu()
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
 	seg.Items = append(seg.Items, m.prop.menuItems()...)
-	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), help)
+	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Statistics…", func() { m.statsShown = m.showStatistics() }))
+	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), m.worklist.menu(), help)
 }
 
 func presetLabel(p viewer.Preset) string {
@@ -646,7 +748,7 @@ func (m *MainWindow) openLabelsDialog() {
 		return
 	}
 	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm"})) // .dcm: a DICOM SEG
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".nrrd", ".nhdr", ".dcm"})) // .dcm: a DICOM SEG
 	m.showDialog(d)
 }
 
@@ -668,18 +770,18 @@ func (m *MainWindow) exportDialog() {
 		// empty file is replaced.
 		out := w.URI().Path()
 		w.Close()
-		if !strings.HasSuffix(out, ".nii") && !strings.HasSuffix(out, ".nii.gz") {
-			m.showError(out, errors.New("label files are NIfTI: name it .nii.gz or .nii"))
+		if !labelFileName(out) {
+			m.showError(out, errors.New("label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"))
 			return
 		}
 		m.ExportLabels(out)
 	}, m.win)
-	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".nii")
+	base := scanBaseName(path)
 	if base == "" || base == "." {
 		base = "scan"
 	}
 	d.SetFileName(base + "_labels.nii.gz")
-	d.SetFilter(suffixFilter{".nii.gz", ".nii"})
+	d.SetFilter(suffixFilter{".nii.gz", ".nii", ".seg.nrrd"})
 	besideScan(d, path)
 	m.showDialog(d)
 }

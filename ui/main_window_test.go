@@ -45,7 +45,7 @@ func openPatientA(t *testing.T) *MainWindow {
 	ct, seg := patientA(t)
 	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
+	m.Window().Resize(fyne.NewSize(1280, 800))
 	wait(t, m.Open(ct, seg, volume.OpenOptions{}))
 	if v, _ := m.session.Volume(); v == nil {
 		t.Fatal("patient A did not open")
@@ -213,13 +213,13 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 	v := m.View(viewer.Axial)
 	before := capture(m, v)
 
-	lung := m.sidebar.presets[2]
+	lung := m.window.buttons[2]
 	tap(m, lung)
 	if w := m.session.Window(); w != (viewer.Window{Width: 1500, Level: -600}) {
 		t.Fatalf("after tapping %q the window is %v", lung.Text, w)
 	}
-	if !strings.Contains(m.sidebar.windowLabel.Text, "lung") {
-		t.Errorf("window label %q does not name the preset", m.sidebar.windowLabel.Text)
+	if !strings.Contains(m.window.label.Text, "lung") || lung.Importance != widget.HighImportance {
+		t.Errorf("window label %q does not name the preset, or its button is not marked", m.window.label.Text)
 	}
 	lungImg := capture(m, v)
 	if !differs(before, lungImg) {
@@ -723,7 +723,7 @@ func TestExportDialogStartsBesideTheScan(t *testing.T) {
 	}
 	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
+	m.Window().Resize(fyne.NewSize(1280, 800))
 	wait(t, m.Open(ct, "", volume.OpenOptions{}))
 	press(m, fyne.KeyModifierControl, fyne.KeyS)
 	settle()

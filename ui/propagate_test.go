@@ -151,7 +151,7 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	// brings the strip back as it was, and X goes where it went.
 	m2 := newWindow(t, app.Options{AutosaveDir: keep})
 	t.Cleanup(m2.session.Close)
-	m2.Window().Resize(fyne.NewSize(1000, 700))
+	m2.Window().Resize(fyne.NewSize(1280, 800))
 	wait(t, m2.Open(filepath.Join(realData, "example_ct_dicom"), "", volume.OpenOptions{}))
 	dialogButton(t, m2, "Yes")
 	m2.prop.strip.mu.Lock()

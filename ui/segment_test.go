@@ -63,7 +63,7 @@ func openPatientB(t *testing.T) (*MainWindow, *volume.Labels) {
 	}
 	m := newWindow(t, app.Options{AutosaveDir: t.TempDir(), Models: testModels(t)})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
+	m.Window().Resize(fyne.NewSize(1280, 800))
 	wait(t, m.Open(dir, "", volume.OpenOptions{}))
 	v, _ := m.session.Volume()
 	if v == nil {

@@ -178,6 +178,22 @@ func (t *Shortcuts) typedKey(ev *fyne.KeyEvent, mods fyne.KeyModifier) bool {
 	return true
 }
 
+// customShortcut runs the entry bound to s when s is a
+// desktop.CustomShortcut (Ctrl, Alt or Super with a key the driver makes
+// no standard shortcut of), and reports whether it ran one.
+func (t *Shortcuts) customShortcut(s fyne.Shortcut) bool {
+	cs, ok := s.(*desktop.CustomShortcut)
+	if !ok || t.isBlocked() {
+		return false
+	}
+	e, ok := t.lookup(cs.KeyName, cs.Modifier)
+	if !ok || e.Run == nil {
+		return false
+	}
+	e.Run()
+	return true
+}
+
 // typedRune runs the entry bound to r, and reports whether there was one.
 func (t *Shortcuts) typedRune(r rune) bool {
 	if t.isBlocked() {
@@ -243,7 +259,7 @@ func (s Shortcut) KeyLabel() string {
 
 // groupOrder is the order of the help's sections; groups it does not name
 // come after, in the order their first entry was added.
-var groupOrder = []string{"Tools", "Segments", "Models", "Edit", "File", "View", "Mouse", "Help"}
+var groupOrder = []string{"Tools", "Segments", "Models", "Edit", "File", "Dataset", "View", "Mouse", "Help"}
 
 // Groups returns the table's entries by group, in the help's order.
 func (t *Shortcuts) Groups() (names []string, entries [][]Shortcut) {

@@ -79,6 +79,7 @@ func newToolbar(m *MainWindow) *toolbar {
 	// them back to the views (focus.go).
 	field := func() *keyEntry {
 		e := newKeyEntry()
+		e.window = m
 		e.OnSubmitted = func(string) { m.giveKeysBack(e) }
 		e.onEsc = func() { m.giveKeysBack(e) }
 		return e

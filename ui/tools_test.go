@@ -44,7 +44,7 @@ func openTools(t *testing.T) *MainWindow {
 	t.Helper()
 	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
+	m.Window().Resize(fyne.NewSize(1280, 800))
 	wait(t, m.OpenGenerated("tools", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return toolVolume(), nil, nil
 	}))
@@ -549,7 +549,7 @@ func TestStrokeEndedByALoadSaysSo(t *testing.T) {
 			return volume.NewLabels(ref), nil, nil
 		}})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
+	m.Window().Resize(fyne.NewSize(1280, 800))
 	wait(t, m.OpenGenerated("tools", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return toolVolume(), nil, nil
 	}))
