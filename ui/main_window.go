@@ -17,6 +17,7 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/stats"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -559,8 +560,13 @@ func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
 // offerAutosave asks whether to restore the scan's autosave, saying where
 // it is and where autosaves go.
 func (m *MainWindow) offerAutosave(a *app.Autosave) {
+	// The labelled volume written as the segment list writes volumes.
+	size := voxelCount(a.Labelled)
+	if v, _ := m.session.Volume(); v != nil {
+		size = volumeML(float64(a.Labelled) * stats.VoxelML(v.Grid))
+	}
 	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%s labelled)\nin %s.\n\nRestore them?",
-		a.Saved.Local().Format("2006-01-02 15:04"), voxelCount(a.Labelled), a.Path)
+		a.Saved.Local().Format("2006-01-02 15:04"), size, a.Path)
 	if a.Legacy {
 		msg += "\n\n(An older polyseg wrote it there. Autosaves now go to\n" + m.session.AutosaveFolder() +
 			",\nand the next one replaces this file.)"

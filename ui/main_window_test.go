@@ -20,6 +20,7 @@ import (
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/stats"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -603,7 +604,8 @@ func TestAutosaveIsOfferedBack(t *testing.T) {
 		t.Fatal("no offer to restore the autosave")
 	}
 	text := strings.Join(textsOf(top), " ")
-	if !strings.Contains(text, dir) || !strings.Contains(text, "(3 vx labelled)") {
+	v, _ := second.session.Volume()
+	if !strings.Contains(text, dir) || !strings.Contains(text, "("+volumeML(3*stats.VoxelML(v.Grid))+" labelled)") {
 		t.Errorf("the offer %q does not say where the autosave is and what it holds as the list does", text)
 	}
 	dialogButton(t, second, "Yes")
