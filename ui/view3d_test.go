@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -222,11 +223,7 @@ func TestView3DStatsFollowEdits(t *testing.T) {
 	v := m.view3d
 	v.ShowPlanes(false)
 	segs := m.sidebar.segments
-	for n, s := range segs.segs {
-		if s.Value == liver {
-			segs.list.Select(n)
-		}
-	}
+	tapRow(t, m, slices.IndexFunc(segs.segs, func(s app.Segment) bool { return s.Value == liver }))
 	if got := m.session.ActiveLabel(); got != liver {
 		t.Fatalf("chosen segment %d, want the liver", got)
 	}
