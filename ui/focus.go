@@ -58,8 +58,8 @@ func (m *MainWindow) dismissTop() {
 	}
 }
 
-// Dialogs returns how many dialogs the window has open.
-func (m *MainWindow) Dialogs() int { return len(m.dialogs) }
+// openDialogs returns how many dialogs the window has open.
+func (m *MainWindow) openDialogs() int { return len(m.dialogs) }
 
 // modifiers returns the keyboard modifiers held, as the driver tracks them
 // (a desktop driver does; others report none).

@@ -71,13 +71,13 @@ func TestFileKeys(t *testing.T) {
 	mouseMove(m, centreOf(m.View(viewer.Axial)))
 	for _, k := range []fyne.KeyName{fyne.KeyO, fyne.KeyD, fyne.KeyL, fyne.KeyS} {
 		press(m, fyne.KeyModifierControl, k)
-		if m.Dialogs() != 1 {
-			t.Errorf("Ctrl+%s: %d dialogs open, want its dialog", k, m.Dialogs())
+		if m.openDialogs() != 1 {
+			t.Errorf("Ctrl+%s: %d dialogs open, want its dialog", k, m.openDialogs())
 			continue
 		}
 		// A second shortcut behind the dialog does nothing.
 		press(m, fyne.KeyModifierControl, fyne.KeyO)
-		if m.Dialogs() != 1 {
+		if m.openDialogs() != 1 {
 			t.Errorf("Ctrl+O behind the dialog of Ctrl+%s opened another", k)
 		}
 		if m.Window().Canvas().Focused() != nil {
@@ -86,7 +86,7 @@ func TestFileKeys(t *testing.T) {
 			m.Window().Canvas().Unfocus()
 		}
 		typeKey(m, fyne.KeyEscape)
-		if m.Dialogs() != 0 || m.Window().Canvas().Overlays().Top() != nil {
+		if m.openDialogs() != 0 || m.Window().Canvas().Overlays().Top() != nil {
 			t.Errorf("Esc did not close the dialog of Ctrl+%s", k)
 		}
 	}
@@ -140,7 +140,7 @@ func TestNoKeysBehindDialogs(t *testing.T) {
 	painted := countValue(m.session, liver)
 
 	typeKey(m, fyne.KeyA)
-	if m.Dialogs() != 1 {
+	if m.openDialogs() != 1 {
 		t.Fatal("A opened no dialog")
 	}
 	field, ok := m.Window().Canvas().Focused().(*keySelectEntry)
@@ -169,7 +169,7 @@ func TestNoKeysBehindDialogs(t *testing.T) {
 		t.Errorf("Ctrl+Z in the dialog undid the stroke (%d of %d voxels left)", n, painted)
 	}
 	typeKey(m, fyne.KeyEscape)
-	if m.Dialogs() != 0 || m.Window().Canvas().Overlays().Top() != nil {
+	if m.openDialogs() != 0 || m.Window().Canvas().Overlays().Top() != nil {
 		t.Fatal("Esc did not close the Add segment dialog")
 	}
 	if _, pending := m.session.Preview(); pending || m.Maximised() != nil {
@@ -178,7 +178,7 @@ func TestNoKeysBehindDialogs(t *testing.T) {
 
 	// The help panel: 3 behind it does nothing, Esc closes it.
 	typeKey(m, fyne.KeyF1)
-	if m.Dialogs() != 1 {
+	if m.openDialogs() != 1 {
 		t.Fatal("F1 showed no help")
 	}
 	for _, k := range []fyne.KeyName{fyne.Key3, fyne.KeyE, fyne.KeyF1, fyne.KeyF} {
@@ -188,14 +188,14 @@ func TestNoKeysBehindDialogs(t *testing.T) {
 	if w := m.session.Window(); w != win {
 		t.Errorf("3 behind the help panel set the window %v", w)
 	}
-	if m.toolbar.editor.Tool() != tools.Brush || m.Maximised() != nil || m.Dialogs() != 1 {
+	if m.toolbar.editor.Tool() != tools.Brush || m.Maximised() != nil || m.openDialogs() != 1 {
 		t.Error("keys behind the help panel acted on the window")
 	}
 	if n := countValue(m.session, liver); n != painted {
 		t.Error("Ctrl+Z behind the help panel undid the stroke")
 	}
 	typeKey(m, fyne.KeyEscape)
-	if m.Dialogs() != 0 {
+	if m.openDialogs() != 0 {
 		t.Fatal("Esc did not close the help panel")
 	}
 	typeKey(m, fyne.Key3)

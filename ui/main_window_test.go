@@ -475,7 +475,7 @@ func TestDropLabelsAsks(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, m.drop([]fyne.URI{storage.NewFileURI(segPath)}))
-	if m.Dialogs() != 1 {
+	if m.openDialogs() != 1 {
 		t.Fatal("dropping a label file on the scan asked nothing")
 	}
 	if text := strings.Join(textsOf(m.Window().Canvas().Overlays().Top()), " "); !strings.Contains(text, "2 label values, on the scan's grid") {
@@ -496,8 +496,8 @@ func TestDropLabelsAsks(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, m.drop([]fyne.URI{storage.NewFileURI(ct)}))
-	if _, p := m.session.Volume(); p != ct || m.Dialogs() != 0 {
-		t.Errorf("dropping a scan: open %q, %d dialogs; want it open without a question", p, m.Dialogs())
+	if _, p := m.session.Volume(); p != ct || m.openDialogs() != 0 {
+		t.Errorf("dropping a scan: open %q, %d dialogs; want it open without a question", p, m.openDialogs())
 	}
 }
 

@@ -385,7 +385,7 @@ func TestModelErrorsSayWhy(t *testing.T) {
 			t.Errorf("no dialog text containing %q", want)
 		}
 		typeKey(m, fyne.KeyEscape)
-		if m.Window().Canvas().Overlays().Top() != nil || m.Dialogs() != 0 {
+		if m.Window().Canvas().Overlays().Top() != nil || m.openDialogs() != 0 {
 			t.Error("Esc did not close the error dialog")
 		}
 	})

@@ -474,7 +474,7 @@ func TestSegmentListActions(t *testing.T) {
 	typeKey(m, fyne.KeyA)
 	typeText(t, m, "tumour core")
 	typeKey(m, fyne.KeyReturn)
-	if m.Dialogs() != 0 {
+	if m.openDialogs() != 0 {
 		t.Fatal("Enter did not add the segment and close the dialog")
 	}
 	v := m.toolbar.editor.Settings().Value
@@ -508,7 +508,7 @@ func TestSegmentListActions(t *testing.T) {
 		t.Error("renumbering to 0 said nothing")
 	}
 	typeKey(m, fyne.KeyEscape)
-	if m.Dialogs() != 0 {
+	if m.openDialogs() != 0 {
 		t.Fatal("Esc did not close the error")
 	}
 	typeKey(m, fyne.KeyDelete)
