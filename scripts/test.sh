@@ -14,14 +14,22 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-# The race detector slows tests 2-10 times: it runs on the packages whose
-# goroutines share state and whose tests are quick (the UI's threading,
-# fyne.Do from jobs; viewer's parallel rendering; the tools; the lock and
-# atomic-write helpers), in place of their plain run, not on the model
-# tests of app, inference and cmd, which would take several minutes more.
-race=(./ui ./viewer ./app/tools ./internal/...)
+# The race detector slows tests 2-10 times. It runs on viewer (parallel
+# rendering), app/tools and internal (locks, atomic writes) in place of
+# their plain run, and on the UI's tests that drive the window with
+# synthetic scans, jobs and dialogs (the threading of fyne.Do from jobs)
+# after the plain run of them all: the UI's tests of real patients (window
+# captures of large views, the 3D view, SAM propagation) would take
+# several minutes more under it. Measured in docs/benchmarks.md.
+race=(./viewer ./app/tools ./internal/...)
 plain=$(go list ./... | grep -vxF -f <(go list "${race[@]}"))
 go test -timeout 25m $plain
 go test -race -timeout 15m "${race[@]}"
+heavy_ui='TestPropagateBoxAcceptUndoRedoExport|TestView3DGestures|TestView3DStatsFollowEdits|TestZoomPanAndReset'
+heavy_ui+='|TestOverlayVisibilityAndOutline|TestBoxToolPreviewEnterEsc|TestWindowPresetsAndRightDragChangePixels'
+heavy_ui+='|TestTapMovesCrosshairInAllViews|TestOpenShowsScanAndStatus|TestScrollAndKeysChangeSlice|TestLiverOnScreenLeft'
+heavy_ui+='|TestSegmentButtonPreview|TestExportSurfacesDialog|TestLabelListShowsLabels|TestLabelListChoosesToolLabel'
+heavy_ui+='|TestMaximiseAndRestore|TestStatusFollowsTheMouse|TestDropOpensTheFile'
+go test -race -timeout 15m -skip "$heavy_ui" ./ui
 ./scripts/gui_smoke.sh
 (cd training && /usr/bin/python3 -m pytest -q -p no:cacheprovider)
