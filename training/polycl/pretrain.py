@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import torch
@@ -16,7 +17,9 @@ from .losses import InBatchInfoNCE, NTXent, TripletCosineLoss
 from .model import ContrastiveNet, UNetConfig
 from .samplers import TripletSampler
 
-PRETRAIN_STRATEGIES = ("polycl-s", "polycl-o", "polycl-m", "simclr")
+Progress = Callable[[dict], None]
+
+PRETRAIN_STRATEGIES = ("polycl-s", "polycl-o", "polycl-m", "polycl-o+s", "polycl-m+s", "simclr")
 
 
 @dataclass
@@ -41,9 +44,14 @@ class NonFiniteLoss(RuntimeError):
 
 
 def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: PretrainConfig,
-             out_dir: Path, progress: bool = True) -> Path:
+             out_dir: Path, progress: bool = True, on_progress: Progress | None = None,
+             present: np.ndarray | None = None) -> Path:
     """Pre-train on the slices `pool` (indices into the cache); returns the encoder checkpoint.
-    Under torchrun every rank runs this with the same arguments (polycl.dist)."""
+    Under torchrun every rank runs this with the same arguments (polycl.dist).
+    on_progress (rank 0) hears {"phase": "pretrain", "epoch", "epochs", "step", "steps",
+    "loss"} after every step and the epoch record after every epoch. present: organ presence
+    (1/0/-1) per cache slice to use instead of cache.present[:, cfg.target] (e.g. -1 for a
+    scan whose labels must not be used)."""
     if cfg.strategy not in PRETRAIN_STRATEGIES:
         raise ValueError(f"unknown strategy {cfg.strategy!r}, want one of {PRETRAIN_STRATEGIES}")
     out_dir = Path(out_dir)
@@ -55,6 +63,7 @@ def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: Pr
     opt = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     log = JsonlLog(out_dir / "pretrain.jsonl" if info.main else None)
     progress = progress and info.main
+    notify = on_progress if (on_progress is not None and info.main) else (lambda rec: None)
     log.write(event="start", config=asdict(cfg), model=model_cfg.to_dict(), pool=len(pool), device=str(device), world=info.world)
     pool = np.asarray(pool, np.int64)
 
@@ -64,7 +73,8 @@ def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: Pr
         sampler = None
     else:
         loss_fn = TripletCosineLoss(cfg.temperature) if cfg.loss == "triplet" else InBatchInfoNCE(cfg.temperature)
-        sampler = TripletSampler(cache.scan[pool], cache.present[pool, cfg.target], cfg.strategy, cfg.seed, cfg.m_negative)
+        flags = cache.present[:, cfg.target] if present is None else np.asarray(present)
+        sampler = TripletSampler(cache.scan[pool], flags[pool], cfg.strategy, cfg.seed, cfg.m_negative)
 
     views = 2 if sampler is None else 3  # encoder passes per anchor
     history = []
@@ -121,10 +131,13 @@ def pretrain(cache: SliceCache, pool: np.ndarray, model_cfg: UNetConfig, cfg: Pr
             total += float(loss) * bsz
             n += bsz
             bar.set_postfix(loss=f"{total / n:.4f}")
+            notify({"event": "step", "phase": "pretrain", "epoch": epoch + 1, "epochs": cfg.epochs, "step": it + 1,
+                    "steps": len(batches), "loss": round(float(loss), 6)})
         rec = {"epoch": epoch + 1, "loss": total / max(n, 1), "anchors": n, "skipped": skipped,
                "slices_per_s": n * views / max(time.time() - t0, 1e-9)}
         history.append(rec)
         log.write(event="epoch", **rec)
+        notify({"event": "epoch", "phase": "pretrain", "epochs": cfg.epochs, **rec})
 
     ckpt = out_dir / "encoder.pt"
     if info.main:

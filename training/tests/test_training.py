@@ -79,3 +79,33 @@ def test_frozen_encoder_warmup_leaves_encoder_unchanged(cache, tmp_path: Path) -
     unet, _ = load_unet(finetune(cache, np.arange(16), np.arange(16, 20), SMALL, cfg, tmp_path, progress=False))
     for k, v in unet.encoder.state_dict().items():
         torch.testing.assert_close(v, init[k])
+
+
+def test_softmax_finetuning_with_augmentation(cache, tmp_path: Path) -> None:
+    from polycl.augment import SegAugmentConfig
+    from polycl.finetune import predict_labels, validate
+
+    cfg3 = UNetConfig(out_channels=2, channels=(4, 8), proj_dim=16)  # background + liver
+    ids = np.flatnonzero(cache.scan < 2)
+    cfg = FinetuneConfig(epochs=2, steps_per_epoch=6, batch_size=8, lr=3e-3, seed=0, activation="softmax", augment=SegAugmentConfig())
+    events = []
+    best = finetune(cache, ids, np.flatnonzero(cache.scan == 3), cfg3, cfg, tmp_path, progress=False, on_progress=events.append)
+    unet, ck = load_unet(best)
+    assert ck["activation"] == "softmax" and ck["finetune_config"]["augment"]["p_spatial"] == 0.8
+    steps = [e for e in events if e["event"] == "step"]
+    assert len(steps) == 12 and steps[-1] == {**steps[-1], "phase": "finetune", "epoch": 2, "epochs": 2, "step": 6, "steps": 6}
+    assert [e["epoch"] for e in events if e["event"] == "epoch"] == [1, 2]
+    d = validate(unet, cache, np.flatnonzero(cache.scan == 3), torch.device("cpu"), activation="softmax")
+    assert len(d) == 1 and 0 <= d[0] <= 1
+    with pytest.raises(ValueError, match="needs 2"):
+        finetune(cache, ids, ids, SMALL, cfg, tmp_path / "x", progress=False)
+    logits = torch.tensor([[[[0.0]], [[1.0]]]])
+    assert predict_labels(logits, "softmax").item() == 1 and predict_labels(logits, "sigmoid").item() == 2
+
+
+def test_weighted_drawing_follows_the_weights(cache, tmp_path: Path) -> None:
+    from polycl.loop import finetune_weights
+
+    w = finetune_weights(np.array([0, 0, 0, 1]), 1.0)
+    np.testing.assert_allclose(w, [1 / 6, 1 / 6, 1 / 6, 1 / 2])
+    np.testing.assert_allclose(finetune_weights(np.array([0, 0, 0, 1]), 0.0), [0.25] * 4)
