@@ -61,7 +61,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     cache = build_cache(cases, _pp(args), args.labels, Path(args.cache))
     cfg = PretrainConfig(strategy=args.strategy, loss=args.loss, temperature=args.temperature, m_negative=args.m_negative,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, max_anchors=args.max_anchors,
-                         seed=args.seed, deterministic=args.deterministic, device=args.device)
+                         seed=args.seed, deterministic=args.deterministic, device=args.device, center=args.center)
     ck = pretrain(cache, np.arange(len(cache.scan)), UNetConfig(out_channels=len(args.labels), channels=args.channels), cfg, Path(args.out))
     print(ck)
 
@@ -245,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=30)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-anchors", type=int, default=0)
+    p.add_argument("--center", action="store_true", help="subtract the batch's mean embedding before the cosines (avoids the ln 2 plateau)")
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_pretrain)
 

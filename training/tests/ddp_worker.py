@@ -36,7 +36,7 @@ def main(msd: str, cache_dir: str, out: str) -> None:
     # the learning loop's set-up: softmax over background + label, augmented batches, and the
     # mixed PolyCL-O+S sampler with one scan's organ presence unknown
     flags = np.where(cache.scan == 3, -1, cache.present[:, 0]).astype(np.int8)
-    enc2 = pretrain(cache, pool, SMALL, PretrainConfig(strategy="polycl-o+s", epochs=1, batch_size=5, max_anchors=9, seed=6, device="cpu"),
+    enc2 = pretrain(cache, pool, SMALL, PretrainConfig(strategy="polycl-o+s", epochs=1, batch_size=5, max_anchors=9, seed=6, device="cpu", center=True),
                     out_dir / "polycl-o+s", progress=False, present=flags)
     finetune(cache, ids, np.flatnonzero(cache.scan == 3), UNetConfig(out_channels=2, channels=(4, 8), proj_dim=16),
              FinetuneConfig(epochs=1, steps_per_epoch=2, batch_size=5, pretrained=str(enc2), seed=7, device="cpu", activation="softmax",

@@ -34,6 +34,19 @@ def test_pretrain_writes_loadable_encoder(cache, tmp_path: Path, strategy: str, 
         torch.testing.assert_close(v, state["encoder"][k])
 
 
+def test_centred_embeddings_leave_the_collapsed_start(cache, tmp_path: Path) -> None:
+    """At initialisation every slice's embedding is nearly the same vector, so the paper's loss
+    starts at ln 2 whatever the pairs; centred on the batch mean it does not."""
+    runs = {}
+    for center in (False, True):
+        ck = pretrain(cache, np.arange(len(cache.scan)), SMALL, PretrainConfig(strategy="polycl-s", epochs=1, batch_size=8, max_anchors=16,
+                      center=center, seed=0), tmp_path / str(center), progress=False)
+        runs[center] = torch.load(ck)
+    assert runs[True]["pretrain_config"]["center"] is True
+    assert abs(runs[False]["history"][0]["loss"] - np.log(2)) < 0.01
+    assert abs(runs[True]["history"][0]["loss"] - np.log(2)) > 0.02
+
+
 def _loss_on(unet: UNet, cache, ids: np.ndarray) -> float:
     unet.eval()
     with torch.no_grad():
