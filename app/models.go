@@ -91,6 +91,7 @@ type Models struct {
 	sam    *sam.Model
 	sam2   *sam2.Model
 	status ModelStatus
+	pick   unetPick // a U-Net chosen at run time (unetpick.go)
 }
 
 // NewModels returns a holder that loads models as opts say, when first
@@ -194,6 +195,9 @@ func modelDirs(dirs []string, rt *onnxrt.Runtime) []string {
 
 // UNet returns the segmentation model, loading it the first time.
 func (m *Models) UNet() (*unet.Model, error) {
+	if u, ok, err := m.pickedUNet(); ok {
+		return u, err
+	}
 	m.load.Lock()
 	defer m.load.Unlock()
 	m.mu.Lock()
@@ -280,7 +284,7 @@ func (m *Models) Close() error {
 	defer m.load.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var errs []error
+	errs := m.closePickedLocked()
 	if m.unet != nil {
 		errs = append(errs, m.unet.Close())
 		m.unet = nil
@@ -301,6 +305,9 @@ func (m *Models) Close() error {
 func (m *Models) LoadedUNet() *unet.Model {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if u, ok := m.loadedPickLocked(); ok {
+		return u
+	}
 	return m.unet
 }
 

@@ -340,10 +340,14 @@ func Scan(dirs ...string) ([]Entry, error) {
 	return out, nil
 }
 
-// Find resolves a model reference as a command line gives it: a path to a
-// manifest (anything ending in .json, or an existing file), or a model name
-// looked up as NAME.json in dirs, first match wins.
+// Find resolves a model reference as a command line gives it: a model
+// folder (NAME/NAME.json, see LoadFolder), a path to a manifest (anything
+// ending in .json, or an existing file), or a model name looked up as
+// NAME.json in dirs, first match wins.
 func Find(ref string, dirs ...string) (*Manifest, error) {
+	if isModelFolder(ref) {
+		return LoadFolder(ref)
+	}
 	if strings.HasSuffix(ref, ".json") || strings.ContainsRune(ref, os.PathSeparator) {
 		return Load(ref)
 	}

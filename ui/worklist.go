@@ -62,8 +62,10 @@ type worklistPanel struct {
 	filter   *widget.Select
 	order    *widget.Select
 	list     *widget.List
-	entries  []dataset.Entry // every case, as last read
-	shown    []dataset.Entry // those listed, filtered and sorted
+	entries  []dataset.Entry    // every case, as last read
+	shown    []dataset.Entry    // those listed, filtered and sorted
+	doubts   map[string]float64 // the model's doubt per case, when sorted by it
+	doubtJob *app.Job           // the latest measuring of the doubts
 	// reselecting is set while the list's selection is moved to the open
 	// case, so that OnSelected does not take it for the user's choice.
 	reselecting bool
@@ -112,7 +114,10 @@ func newWorklistPanel(m *MainWindow) *worklistPanel {
 	for _, k := range app.SortKeys {
 		orders = append(orders, k.String())
 	}
-	p.order = widget.NewSelect(orders, func(string) { p.show() })
+	p.order = widget.NewSelect(orders, func(string) {
+		p.show()
+		p.modelChanged()
+	})
 	p.order.SetSelected(app.ByCase.String())
 
 	p.list = widget.NewList(
@@ -218,6 +223,9 @@ func (p *worklistPanel) enable() {
 	if p.makeItem != nil {
 		p.makeItem.Disabled = p.work == nil || !p.work.Dataset().ReadOnly()
 	}
+	if p.m.train != nil {
+		p.m.train.enable()
+	}
 	if mm := p.m.win.MainMenu(); mm != nil {
 		mm.Refresh()
 	}
@@ -254,6 +262,7 @@ func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 		// The panel reads the worklist again after each change it makes;
 		// what it does not make is a lock lost to someone else.
 		fyne.Do(p.noticeLost)
+		fyne.Do(p.doubtsChanged)
 		if heard != nil {
 			heard()
 		}
@@ -383,7 +392,11 @@ func (p *worklistPanel) show() {
 			key = k
 		}
 	}
-	app.SortEntries(p.shown, key)
+	p.doubts = nil
+	if key == app.ByDoubt {
+		p.doubts = p.work.Doubts()
+	}
+	app.SortEntriesBy(p.shown, key, p.doubts)
 	p.list.Refresh()
 	p.reselect()
 }
@@ -442,6 +455,9 @@ func (p *worklistPanel) updateRow(n widget.ListItemID, o fyne.CanvasObject) {
 	}
 	if !e.Case.Labeled {
 		parts = append(parts, "no labels")
+	}
+	if d, ok := p.doubts[e.Case.ID]; ok {
+		parts = append(parts, fmt.Sprintf("model's doubt %.2f", d))
 	}
 	if e.State.Note != "" {
 		parts = append(parts, strings.ReplaceAll(e.State.Note, "\n", " "))
@@ -740,7 +756,14 @@ func (p *worklistPanel) step(dir int, remaining bool, status dataset.Status) <-c
 	}
 	p.refresh()
 	cur := p.current()
-	id, ok := app.StepCase(p.shown, cur, dir, remaining)
+	list, from := p.shown, cur
+	if remaining && dir > 0 && p.sortedByDoubt() {
+		// The case the model doubts most of those left, wherever the open
+		// one stands in the list.
+		list = slices.DeleteFunc(slices.Clone(p.shown), func(e dataset.Entry) bool { return e.Case.ID == cur })
+		from = ""
+	}
+	id, ok := app.StepCase(list, from, dir, remaining)
 	if !ok {
 		// No case to go to: the status is set, and the case stays open.
 		if cur != "" && status != "" {
@@ -973,4 +996,39 @@ func (m *MainWindow) LeaveDataset() error {
 		}
 	}
 	return err
+}
+
+// sortedByDoubt reports whether the list is sorted by the model's doubt.
+func (p *worklistPanel) sortedByDoubt() bool { return p.order.Selected == app.ByDoubt.String() }
+
+// modelChanged measures the segmentation model's doubt about the cases
+// left, in the background, when the list is sorted by it and the model
+// is not the one last measured.
+func (p *worklistPanel) modelChanged() {
+	if p.work == nil || !p.sortedByDoubt() {
+		return
+	}
+	job, err := p.work.ComputeDoubts(false)
+	if err != nil {
+		p.m.status.SetText("model's doubt: " + err.Error())
+		return
+	}
+	if job != nil && job != p.doubtJob {
+		p.doubtJob = job
+		go func() {
+			if err := job.Wait(); err != nil && !app.Canceled(err) {
+				fyne.Do(func() { p.m.status.SetText("model's doubt: " + oneLine(err.Error())) })
+			}
+		}()
+	}
+}
+
+// oneLine joins the lines of s.
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+// doubtsChanged sorts the list again as doubts become known.
+func (p *worklistPanel) doubtsChanged() {
+	if p.work != nil && p.sortedByDoubt() {
+		p.show()
+	}
 }

@@ -43,6 +43,8 @@ var forbidden = map[string][]string{
 	// images, they know nothing of it.
 	"mesh":     {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"render3d": {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	// Training runs PyTorch in another process: no window, no ONNX Runtime.
+	"trainjob": {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference"},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }
@@ -62,7 +64,7 @@ var direct = map[string][]string{
 
 // testOnly are packages for tests and benchmarks: no program may link
 // them.
-var testOnly = []string{module + "internal/modeltest", module + "internal/bareort", module + "internal/realdata"}
+var testOnly = []string{module + "internal/modeltest", module + "internal/bareort", module + "internal/realdata", module + "internal/faketrainer", module + "internal/tinymodel"}
 
 // scriptsOnly are packages for the evaluation scripts under scripts/: the
 // app and the commands never link them.
