@@ -114,8 +114,8 @@ type Training struct {
 
 // Training reads what the manifest's provenance and metrics say about the
 // model's training. A manifest of another origin (the bundled models)
-// gives a mostly empty Training; members of an unexpected type are
-// skipped, as these blocks are free-form.
+// gives a mostly empty Training, and a block that does not read as the
+// learning loop writes it gives nothing: these blocks are free-form.
 func (m *Manifest) Training() Training {
 	var t Training
 	var prov struct {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -133,14 +134,24 @@ func meanOf(xs []*float64) (float64, int) {
 	return sum / float64(n), n
 }
 
-// FormatDice writes a per-label Dice map as "liver 0.931, spleen 0.802",
-// by label name; labels without a value say "n/a".
-func FormatDice(m map[string]*float64) string {
-	names := make([]string, 0, len(m))
-	for n := range m {
-		names = append(names, n)
+// FormatDice writes a per-label Dice map as "liver 0.931, spleen 0.802":
+// the labels named in order first (a manifest's order), then any others by
+// name; a label without a value says "n/a".
+func FormatDice(m map[string]*float64, order ...string) string {
+	var names []string
+	for _, n := range order {
+		if _, ok := m[n]; ok && !slices.Contains(names, n) {
+			names = append(names, n)
+		}
 	}
-	sort.Strings(names)
+	var rest []string
+	for n := range m {
+		if !slices.Contains(names, n) {
+			rest = append(rest, n)
+		}
+	}
+	sort.Strings(rest)
+	names = append(names, rest...)
 	parts := make([]string, len(names))
 	for i, n := range names {
 		if v := m[n]; v != nil {

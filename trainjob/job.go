@@ -419,9 +419,9 @@ func (p *Plan) Run(ctx context.Context) (*Result, error) {
 	cmd.Stderr = &lineWriter{fn: func(b []byte) { r.line("stderr", b) }}
 	cmd.SysProcAttr = groupAttr()
 	// A worker that outlives the trainer's main process keeps the pipes
-	// open; Wait stops waiting for them after the grace period, and the
-	// group is killed below.
-	cmd.WaitDelay = p.grace()
+	// open; Wait stops waiting for them after a moment, and the group is
+	// stopped below.
+	cmd.WaitDelay = linger
 	r.note("running " + strings.Join(quoteArgs(args), " "))
 
 	started := time.Now()
@@ -441,20 +441,9 @@ func (p *Plan) Run(ctx context.Context) (*Result, error) {
 	}()
 	waitErr := cmd.Wait()
 	unlockThread()
-	// The main process has ended; its workers may not have yet.
-	if groupAlive(pid) {
-		deadline := time.Now().Add(p.grace() + p.killAfter())
-		for groupAlive(pid) && time.Now().Before(deadline) {
-			time.Sleep(50 * time.Millisecond)
-		}
-		if groupAlive(pid) {
-			r.note("processes of the trainer outlived it: SIGKILL")
-			_ = signalGroup(pid, stopSignals[len(stopSignals)-1])
-			for i := 0; i < 100 && groupAlive(pid); i++ {
-				time.Sleep(20 * time.Millisecond)
-			}
-		}
-	}
+	// The main process has ended. Its workers end with it (torchrun waits
+	// for them); one still there after a moment is stopped, then killed.
+	p.stopStragglers(r, pid)
 	close(ended)
 	watch.Wait()
 	cmd.Stdout.(*lineWriter).flush()
@@ -532,6 +521,38 @@ func (p *Plan) stopOnCancel(ctx context.Context, r *run, pid int, ended <-chan s
 		case <-time.After(waits[i]):
 		}
 	}
+}
+
+// linger is how long the processes of the trainer's group may outlive
+// its main process before they are stopped.
+const linger = time.Second
+
+// stopStragglers ends what is left of the trainer's process group once its
+// main process has ended: SIGTERM after linger, SIGKILL after KillAfter.
+func (p *Plan) stopStragglers(r *run, pid int) {
+	waitGone := func(d time.Duration) bool {
+		for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			if !groupAlive(pid) {
+				return true
+			}
+		}
+		return !groupAlive(pid)
+	}
+	if waitGone(linger) {
+		return
+	}
+	for i, sig := range stopSignals[1:] {
+		r.note(fmt.Sprintf("processes of the trainer outlived it: sending %v", sig))
+		_ = signalGroup(pid, sig)
+		wait := p.killAfter()
+		if i == len(stopSignals)-2 {
+			wait = 2 * time.Second // after SIGKILL, only the kernel's work
+		}
+		if waitGone(wait) {
+			return
+		}
+	}
+	r.note("processes of the trainer are still there after SIGKILL")
 }
 
 func (p *Plan) grace() time.Duration {

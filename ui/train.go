@@ -216,7 +216,11 @@ func (t *trainTools) trained(w *app.Work, tr *app.Training, err error) {
 		res := tr.Result()
 		val := "no validation (fewer than 3 done cases)"
 		if res.ValidationCase != "" {
-			val = "validation on " + res.ValidationCase + ": " + trainjob.FormatDice(res.Validation)
+			var names []string
+			for _, l := range res.Manifest.Labels {
+				names = append(names, l.Name)
+			}
+			val = "validation on " + res.ValidationCase + ": " + trainjob.FormatDice(res.Validation, names...)
 		}
 		t.m.status.SetText(fmt.Sprintf("model %s trained and chosen for Segment; %s", tr.Name, val))
 		t.m.worklist.modelChanged()
@@ -346,7 +350,7 @@ func describeModel(mi app.ModelInfo, builtin bool) string {
 		parts = append(parts, fmt.Sprintf("Trained on %d cases: %s", len(tr.Cases), strings.Join(tr.Cases, ", ")))
 	}
 	if tr.ValidationCase != "" {
-		parts = append(parts, "Validation on "+tr.ValidationCase+" (3D Dice): "+trainjob.FormatDice(tr.Validation))
+		parts = append(parts, "Validation on "+tr.ValidationCase+" (3D Dice): "+trainjob.FormatDice(tr.Validation, mi.Labels...))
 	} else {
 		parts = append(parts, "No validation case (fewer than 3 done cases).")
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/polyseg/polyseg/dataset"
+	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/trainjob"
 )
 
@@ -108,7 +109,7 @@ func runTrain(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stdout, "wrote %s (%s, %s; %s)\n", res.Dir, res.Manifest.File, res.Manifest.Name+".json", res.Elapsed.Round(1e9))
 	if res.ValidationCase != "" {
-		fmt.Fprintf(stdout, "validation on %s (3D Dice, largest component): %s\n", res.ValidationCase, trainjob.FormatDice(res.Validation))
+		fmt.Fprintf(stdout, "validation on %s (3D Dice, largest component): %s\n", res.ValidationCase, trainjob.FormatDice(res.Validation, labelNames(res.Manifest)...))
 	} else {
 		fmt.Fprintln(stdout, "no validation: fewer than 3 done cases")
 	}
@@ -127,4 +128,13 @@ func describeRunner(p *trainjob.Plan) string {
 		s += fmt.Sprintf(", %d processes under torchrun", p.Processes)
 	}
 	return s
+}
+
+// labelNames lists a model's label names in its manifest's order.
+func labelNames(m *models.Manifest) []string {
+	names := make([]string, len(m.Labels))
+	for i, l := range m.Labels {
+		names[i] = l.Name
+	}
+	return names
 }
