@@ -63,12 +63,14 @@ hang | stubborn)
 	# A worker in the trainer's process group, as torchrun's are; started
 	# in the background by a non-interactive shell, it ignores SIGINT.
 	sleep 1000 &
-	echo $! > "$RECORD.worker"
+	worker=$!
+	echo $worker > "$RECORD.worker"
 	if [ "$MODE" = stubborn ]; then
 		trap '' INT TERM
 	else
 		trap 'rm -rf "$partial"; emit "{\"event\": \"error\", \"kind\": \"interrupted\", \"message\": \"interrupted (SIGINT); no model written\", \"time\": 2, \"elapsed_s\": 1}"; exit 130' INT
-		trap 'rm -rf "$partial"; emit "{\"event\": \"error\", \"kind\": \"interrupted\", \"message\": \"interrupted by signal 15; no model written\", \"time\": 2, \"elapsed_s\": 1}"; exit 143' TERM
+		# On SIGTERM it stops its worker, as torchrun's agent does.
+		trap 'rm -rf "$partial"; kill "$worker" 2>/dev/null; emit "{\"event\": \"error\", \"kind\": \"interrupted\", \"message\": \"interrupted by signal 15; no model written\", \"time\": 2, \"elapsed_s\": 1}"; exit 143' TERM
 	fi
 	i=0
 	while :; do
