@@ -75,6 +75,16 @@ func build(t testing.TB) string {
 	if _, err := os.Stat(filepath.Join(ds, "models", Name, Name+".json")); err == nil {
 		return ds
 	}
+	// Test binaries run in parallel: one trains, the others wait for it
+	// (a lock the kernel releases if its holder dies).
+	unlock, err := lock(cache + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	if _, err := os.Stat(filepath.Join(ds, "models", Name, Name+".json")); err == nil {
+		return ds
+	}
 	py, err := trainjob.FindPython(context.Background())
 	if errors.Is(err, trainjob.ErrNoPyTorch) {
 		t.Skipf("PyTorch is not installed, so no model can be trained for this test: %v", err)
@@ -101,11 +111,9 @@ func build(t testing.TB) string {
 	}
 	// The slice cache is the trainer's, not the model's.
 	_ = os.RemoveAll(filepath.Join(wds, "models", ".cache"))
+	_ = os.RemoveAll(cache) // a build cut short
 	if err := os.Rename(work, cache); err != nil {
-		// Another test binary built it meanwhile: theirs serves.
-		if _, serr := os.Stat(filepath.Join(ds, "models", Name, Name+".json")); serr != nil {
-			t.Fatalf("keep the tiny model in %s: %v", cache, err)
-		}
+		t.Fatalf("keep the tiny model in %s: %v", cache, err)
 	}
 	return ds
 }
