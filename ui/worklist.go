@@ -207,7 +207,10 @@ func (p *worklistPanel) menu() *fyne.Menu {
 	save := item("Save case", p.saveCase)
 	review := item("Needs review, next case", func() { p.step(1, true, dataset.NeedsReview) })
 	skip := item("Skip case", func() { p.step(1, true, dataset.Skipped) })
-	reload := item("Reload worklist", p.refresh)
+	reload := item("Reload worklist", func() {
+		p.refresh()
+		p.measureDoubts(true) // cases others added or reopened
+	})
 	p.makeItem = item("Make nnU-Net dataset…", p.showMakeDataset)
 	p.enable()
 	return fyne.NewMenu("Dataset", next, prev, done, save, fyne.NewMenuItemSeparator(), review, skip,
@@ -1004,11 +1007,15 @@ func (p *worklistPanel) sortedByDoubt() bool { return p.order.Selected == app.By
 // modelChanged measures the segmentation model's doubt about the cases
 // left, in the background, when the list is sorted by it and the model
 // is not the one last measured.
-func (p *worklistPanel) modelChanged() {
+func (p *worklistPanel) modelChanged() { p.measureDoubts(false) }
+
+// measureDoubts measures the doubts not known yet when the list is sorted
+// by them; force measures again for the model measured last.
+func (p *worklistPanel) measureDoubts(force bool) {
 	if p.work == nil || !p.sortedByDoubt() {
 		return
 	}
-	job, err := p.work.ComputeDoubts(false)
+	job, err := p.work.ComputeDoubts(force)
 	if err != nil {
 		p.m.status.SetText("model's doubt: " + err.Error())
 		return
