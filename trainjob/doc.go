@@ -17,10 +17,13 @@
 //     its parent folder (a bin/ layout) or in ../share/polyseg/; else
 //     ./training (the repository root, for go run).
 //   - Several GPUs: torch's own launcher (python3 -m torch.distributed.run,
-//     torchrun) with one process per GPU, --standalone, and --redirects 3
-//     --tee 3 (Debian's PyTorch 1.13 cannot parse torchrun's default
-//     --redirects; 3 keeps both streams of every rank on the console, each
-//     line prefixed "[default0]:", which is stripped).
+//     torchrun) with one process per GPU, --standalone, and --redirects 1
+//     --tee 1: every rank's stdout goes through a log file to the console,
+//     each line prefixed "[default0]:" (stripped here), and stderr straight
+//     to the console. Debian's PyTorch 1.13 on Python 3.11 cannot parse
+//     torchrun's default --redirects, nor 0 or 3 (Python 3.11's IntFlag
+//     does not list them), so 1 is the one value both it and current
+//     PyTorch take that keeps the progress lines.
 //
 // # Invariants
 //

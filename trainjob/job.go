@@ -296,10 +296,10 @@ func doneCases(d *dataset.Dataset, named []string) ([]string, error) {
 func (p *Plan) Command(doneFile string) []string {
 	args := []string{p.Python.Exe}
 	if p.Processes > 1 {
-		// Debian's torchrun (PyTorch 1.13) cannot parse its default
-		// --redirects; 3/3 keeps every rank's two streams on the console.
+		// Debian's torchrun (PyTorch 1.13 on Python 3.11) takes only 1 or
+		// 2 here (doc.go); 1 tees the progress lines, stderr is inherited.
 		args = append(args, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", strconv.Itoa(p.Processes),
-			"--redirects", "3", "--tee", "3")
+			"--redirects", "1", "--tee", "1")
 	}
 	args = append(args, "-m", "polycl", "train-dataset", "--dataset", p.Dir, "--out", p.Out,
 		"--profile", p.Profile, "--seed", strconv.Itoa(p.opt.Seed), "--done-file", doneFile)
