@@ -121,7 +121,7 @@ func testVariantsMatch(t *testing.T, p prepared) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w := orig.Window(liver)
+		w := orig.DefaultWindow()
 		ea, err := orig.Embed(ctx, img, sl.Rows, sl.Cols, w)
 		if err != nil {
 			t.Fatal(err)

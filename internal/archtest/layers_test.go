@@ -39,6 +39,8 @@ var forbidden = map[string][]string{
 	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},
 	"internal/lockfile": {"fyne.io/", ort, module + "volume", module + "dataset", module + "app", module + "ui"},
 	"internal/xdg":      {module},
+	// Settings are a file the app and the commands read: no model runs here.
+	"internal/settings": {"fyne.io/", ort, module + "inference", module + "app", module + "ui", module + "viewer", module + "volume"},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }

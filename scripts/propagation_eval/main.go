@@ -44,6 +44,7 @@ import (
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/metrics"
+	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -97,6 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
 	trace := fs.Bool("trace", false, "print every slice's Dice, confidence and the engine's note")
 	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
+	windowFlag := fs.String("window", "", "the image window SAM sees, LEVEL/WIDTH in HU (empty: the encoder's default window)")
 	o := propagate.DefaultSAMOptions()
 	fs.Float64Var(&o.MarginMM, "margin-mm", o.MarginMM, "box margin in mm")
 	fs.Float64Var(&o.MaskLogit, "mask-logit", o.MaskLogit, "mask prompt amplitude")
@@ -126,6 +128,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer sm.Close()
+	var window *models.Window // nil: the encoder's default
+	if *windowFlag != "" {
+		var w models.Window
+		if _, err := fmt.Sscanf(*windowFlag, "%g/%g", &w.Level, &w.Width); err != nil || w.Width <= 0 {
+			return fmt.Errorf("-window %q: want LEVEL/WIDTH, e.g. 40/400", *windowFlag)
+		}
+		window = &w
+	}
 	engines := []propagate.Engine{propagate.NewSAMEngine(sm, o)}
 	if *naive {
 		engines = append(engines, naiveEngine(sm))
@@ -165,7 +175,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 					return fmt.Errorf("patient %s %s: %w", p.name, org.name, err)
 				}
 				for _, eng := range engines {
-					r, err := evaluate(ctx, eng, v, sl, ref, org, anchorSlices)
+					r, err := evaluate(ctx, eng, v, sl, ref, org, anchorSlices, window)
 					if err != nil {
 						return fmt.Errorf("patient %s %s %s: %w", p.name, org.name, setup, err)
 					}
@@ -300,7 +310,7 @@ func chooseAnchors(areas []int, setup string) ([]int, error) {
 
 // evaluate propagates the reference of one organ from the anchor slices
 // and scores the result.
-func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *section.Slicer, ref *volume.Labels, org organ, anchorSlices []int) (row, error) {
+func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *section.Slicer, ref *volume.Labels, org organ, anchorSlices []int, window *models.Window) (row, error) {
 	r := row{organ: org.name, engine: eng.Name(), anchors: anchorSlices}
 	var anchors []propagate.Anchor
 	for _, k := range anchorSlices {
@@ -311,7 +321,7 @@ func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *s
 		anchors = append(anchors, propagate.Anchor{Slice: k, Mask: m})
 	}
 	start := time.Now()
-	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.value, Anchors: anchors})
+	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.value, Anchors: anchors, Window: window})
 	if err != nil {
 		return r, err
 	}

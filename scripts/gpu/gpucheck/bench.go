@@ -273,7 +273,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		say("placements, %s: %s", k, strings.Join(p, "; "))
 	}
 
-	w := samCPU.Window(liver)
+	w := samCPU.DefaultWindow()
 	var encCPU, encCUDA, encFirst []float64
 	var decCPU []float64
 	decCUDA := map[string][]float64{}
@@ -541,7 +541,7 @@ func runSmoke(ctx context.Context, args []string, stdout io.Writer) error {
 	for i := range img {
 		img[i] = float32((i%256)*4 - 400)
 	}
-	e, err := s.Embed(ctx, img, 256, 256, s.Window(liver))
+	e, err := s.Embed(ctx, img, 256, 256, s.DefaultWindow())
 	if err != nil {
 		return err
 	}
