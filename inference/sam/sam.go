@@ -150,16 +150,17 @@ func Load(r *onnxrt.Runtime, encoder, decoder *models.Manifest, opts Options) (*
 	for c := 0; c < 3 && len(p.Mean) == 3 && len(p.Std) == 3; c++ {
 		s.mean[c], s.std[c] = float32(p.Mean[c]), float32(p.Std[c])
 	}
-	mem, dir, disk := cacheSettings(r, opts)
+	mem, dir, disk := cacheSettings(r.CacheDir(), opts)
 	s.cache = newEmbeddingCache(mem, dir, disk)
 	s.fullPrecision = opts.FullPrecision
 	s.sched = newEncoderSchedule()
 	return s, nil
 }
 
-// cacheSettings resolves the embedding cache's options: the memory bound,
-// the folder ("" for none) and the disk bound (0 for none).
-func cacheSettings(r *onnxrt.Runtime, opts Options) (mem int64, dir string, disk int64) {
+// cacheSettings resolves the embedding cache's options under a runtime
+// cache folder: the memory bound, the folder ("" for none) and the disk
+// bound (0 for none).
+func cacheSettings(runtimeCache string, opts Options) (mem int64, dir string, disk int64) {
 	mem = opts.MemoryBytes
 	if mem <= 0 {
 		mem = DefaultMemoryBytes
@@ -167,7 +168,7 @@ func cacheSettings(r *onnxrt.Runtime, opts Options) (mem int64, dir string, disk
 	dir = opts.DiskCache
 	switch dir {
 	case "":
-		dir = DefaultCacheDir(r.CacheDir())
+		dir = DefaultCacheDir(runtimeCache)
 	case "-":
 		dir = ""
 	}
@@ -191,10 +192,11 @@ func cacheSettings(r *onnxrt.Runtime, opts Options) (mem int64, dir string, disk
 // folder.
 func DefaultCacheDir(runtimeCache string) string { return filepath.Join(runtimeCache, "embeddings") }
 
-// CacheUsage counts what the disk cache Load would use with opts holds,
-// without loading a model: for polyseg doctor.
-func CacheUsage(r *onnxrt.Runtime, opts Options) (embedcache.Usage, error) {
-	_, dir, disk := cacheSettings(r, opts)
+// CacheUsage counts what the disk cache that Load would use with opts
+// under a runtime cache folder holds, without loading a model: for
+// polyseg doctor.
+func CacheUsage(runtimeCache string, opts Options) (embedcache.Usage, error) {
+	_, dir, disk := cacheSettings(runtimeCache, opts)
 	c := newEmbeddingCache(0, dir, disk)
 	defer c.Close()
 	return c.Usage()
