@@ -3,7 +3,10 @@ package sam
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -83,5 +86,32 @@ func TestHalfPrecisionRoundTrip(t *testing.T) {
 	b, _ = c.Marshal(e)
 	if _, err := c.Unmarshal("k", b); err == nil {
 		t.Error("a value beyond half precision's range was read back")
+	}
+}
+
+// TestMemoryBound: the embeddings kept in memory are bounded by their
+// size (4 MiB each), and one dropped from memory still comes from its
+// file.
+func TestMemoryBound(t *testing.T) {
+	dir := t.TempDir()
+	c := newEmbeddingCache(2*embeddingMemory+embeddingMemory/2, dir, 0)
+	keys := []string{strings.Repeat("a", 64), strings.Repeat("b", 64), strings.Repeat("c", 64)}
+	for i, k := range keys {
+		c.Put(k, &Embedding{Rows: i + 1, Cols: 1, Key: k, Data: make([]float32, embeddingValues)})
+	}
+	c.Close() // the files are written
+	inMemory := 0
+	for _, k := range keys {
+		if _, err := os.Stat(filepath.Join(dir, k[:2], k+embeddingExt)); err != nil {
+			t.Errorf("%s: no file: %v", k[:4], err)
+		}
+		// Remove the file: Get then answers from memory alone.
+		os.Remove(filepath.Join(dir, k[:2], k+embeddingExt))
+		if _, ok := c.Get(k); ok {
+			inMemory++
+		}
+	}
+	if inMemory != 2 {
+		t.Errorf("%d embeddings in memory, want 2 (a bound of 2.5 embeddings' bytes)", inMemory)
 	}
 }

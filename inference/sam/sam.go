@@ -45,6 +45,7 @@ type Model struct {
 	sched    *encoderSchedule
 	// fullPrecision leaves embeddings unrounded (Options.FullPrecision).
 	fullPrecision bool
+	pools         [3]sync.Pool // of *[]float32: preprocessing buffers, by use
 	stats         samCounters
 	keys          struct { // slice cache keys of the last volume (sliceKey)
 		mu  sync.Mutex
@@ -257,6 +258,13 @@ func (e *Embedding) scale(size int) float64 {
 	return float64(size) / float64(max(e.Rows, e.Cols))
 }
 
+// The uses of the preprocessing buffers (Model.pools).
+const (
+	poolGrey = iota
+	poolPlane
+	poolInput
+)
+
 // embeddingKey identifies an embedding by what it is a function of: the
 // encoder (its sha256), the window and the slice's pixels. Keying on the
 // pixels rather than on (volume, slice) means an edited or reloaded scan can
@@ -289,19 +297,47 @@ func (s *Model) embeddingKey(img []float32, rows, cols int, w models.Window) str
 // encoder size (bilinear), SAM's mean/std normalisation, zero padding at the
 // bottom and right.
 func (s *Model) Preprocess(img []float32, rows, cols int, w models.Window) []float32 {
+	out := make([]float32, 3*s.size*s.size)
+	s.preprocessInto(out, img, rows, cols, w)
+	return out
+}
+
+// buffer returns a scratch slice of n values from the model's pool (its
+// contents are whatever it held); put it back with release. The encoder
+// runs on every slice of a scan, and its input alone is 12 MiB: buffers
+// made anew each time would be garbage enough to let the heap grow by
+// hundreds of megabytes between collections.
+// There is a pool for each use (the slice in grey, the resized plane, the
+// encoder's input), so that a buffer comes back at the size it is needed.
+func buffer(p *sync.Pool, n int) *[]float32 {
+	if b, ok := p.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+// preprocessInto is Preprocess writing into out (3 x size x size values).
+func (s *Model) preprocessInto(out []float32, img []float32, rows, cols int, w models.Window) {
 	lo, _ := w.Range()
-	grey := make([]float32, len(img))
+	gb := buffer(&s.pools[poolGrey], len(img))
+	defer s.pools[poolGrey].Put(gb)
+	grey := *gb
 	for i, v := range img {
 		grey[i] = float32(section.Windowed(v, lo, w.Width) * 255)
 	}
 	sc := float64(s.size) / float64(max(rows, cols))
 	nh, nw := int(float64(rows)*sc+0.5), int(float64(cols)*sc+0.5)
-	plane := make([]float32, s.size*s.size)
+	pb := buffer(&s.pools[poolPlane], s.size*s.size)
+	defer s.pools[poolPlane].Put(pb)
+	plane := *pb
+	clear(plane)
 	section.ResizeBilinearInto(plane, s.size, grey, rows, cols, nh, nw)
 	// One pass writes the three channels: the encoder runs on every slice
 	// of a scan in the background, and its input is 3 million values.
 	n := s.size * s.size
-	out := make([]float32, 3*n)
+	clear(out)
 	r, g, b := out[:n], out[n:2*n], out[2*n:]
 	inv := [3]float32{1 / s.std[0], 1 / s.std[1], 1 / s.std[2]}
 	for y := 0; y < nh; y++ {
@@ -314,7 +350,6 @@ func (s *Model) Preprocess(img []float32, rows, cols int, w models.Window) []flo
 			bb[x] = (v - s.mean[2]) * inv[2]
 		}
 	}
-	return out
 }
 
 // Embed returns the embedding of a slice image in window w, from the cache
@@ -395,7 +430,10 @@ func roundHalf(x []float32) {
 
 // encode runs the encoder on a slice image.
 func (s *Model) encode(ctx context.Context, key string, img []float32, rows, cols int, w models.Window) (*Embedding, error) {
-	in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), s.Preprocess(img, rows, cols, w))
+	ib := buffer(&s.pools[poolInput], 3*s.size*s.size)
+	defer s.pools[poolInput].Put(ib)
+	s.preprocessInto(*ib, img, rows, cols, w)
+	in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), *ib)
 	if err != nil {
 		return nil, fmt.Errorf("sam encoder input: %w", err)
 	}
