@@ -127,6 +127,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := displayError(); err != nil {
 		return err
 	}
+	limitGoHeap()
 	a := fyneapp.NewWithID(appID)
 	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
 	if va.path != "" {

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"os"
+	"runtime/debug"
+
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/sam"
@@ -16,4 +19,12 @@ func loadSAM(rt *onnxrt.Runtime) (*sam.Model, error) {
 		return nil, err
 	}
 	return sam.LoadDefault(rt, app.SAMOptions(st))
+}
+
+// limitGoHeap sets app.GoHeapLimit unless GOMEMLIMIT (which the Go
+// runtime reads itself) says otherwise.
+func limitGoHeap() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(app.GoHeapLimit)
+	}
 }

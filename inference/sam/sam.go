@@ -661,31 +661,60 @@ func (s *Model) LowResPixels(rows, cols int) (r, c []int) {
 
 // SliceEmbedding returns the embedding of slice k of v in window w.
 func (s *Model) SliceEmbedding(ctx context.Context, v *volume.Volume, sl *section.Slicer, k int, w models.Window) (*Embedding, error) {
-	img, err := sl.Image(v, k)
+	return s.sliceEmbeddingCut(ctx, v, sl, k, w, false)
+}
+
+// sliceEmbeddingCut embeds slice k of v, cutting its image out of the
+// volume only when its key is not known or the cache does not hold it:
+// the background encoder and a propagation ask for every slice, and a
+// megabyte cut out each time would be garbage enough to grow the heap.
+func (s *Model) sliceEmbeddingCut(ctx context.Context, v *volume.Volume, sl *section.Slicer, k int, w models.Window, background bool) (*Embedding, error) {
+	if key, ok := s.knownKey(v, sl, k, w); ok {
+		if e, ok := s.cache.Get(key); ok {
+			s.stats.hits.Add(1)
+			return e, nil
+		}
+	}
+	b := buffer(&s.pools[poolGrey], sl.Rows*sl.Cols)
+	defer s.pools[poolGrey].Put(b)
+	img, err := sl.ImageInto(*b, v, k)
 	if err != nil {
 		return nil, err
 	}
-	return s.sliceEmbedding(ctx, v, sl, k, img, w, false)
+	return s.sliceEmbedding(ctx, v, sl, k, img, w, background)
 }
 
 // SliceEmbeddingBackground is SliceEmbedding at the lowest priority (see
 // EmbedBackground).
 func (s *Model) SliceEmbeddingBackground(ctx context.Context, v *volume.Volume, sl *section.Slicer, k int, w models.Window) (*Embedding, error) {
-	img, err := sl.Image(v, k)
-	if err != nil {
-		return nil, err
-	}
-	return s.sliceEmbedding(ctx, v, sl, k, img, w, true)
+	return s.sliceEmbeddingCut(ctx, v, sl, k, w, true)
 }
 
 // SliceCached reports whether the embedding of slice k of v in window w is
 // in the memory or disk cache, without computing it.
 func (s *Model) SliceCached(v *volume.Volume, sl *section.Slicer, k int, w models.Window) (bool, error) {
-	img, err := sl.Image(v, k)
+	if key, ok := s.knownKey(v, sl, k, w); ok {
+		return s.cache.Has(key), nil
+	}
+	b := buffer(&s.pools[poolGrey], sl.Rows*sl.Cols)
+	defer s.pools[poolGrey].Put(b)
+	img, err := sl.ImageInto(*b, v, k)
 	if err != nil {
 		return false, err
 	}
 	return s.cache.Has(s.sliceKey(v, sl, k, img, w)), nil
+}
+
+// knownKey returns the remembered cache key of slice k of v in window w
+// (see sliceKey), if there is one.
+func (s *Model) knownKey(v *volume.Volume, sl *section.Slicer, k int, w models.Window) (string, bool) {
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	if s.keys.vol != v {
+		return "", false
+	}
+	key, ok := s.keys.m[sliceKeyOf{axis: sl.Axis(), k: k, w: w}]
+	return key, ok
 }
 
 // SliceImageEmbedding is SliceEmbedding for a caller that has already

@@ -5,7 +5,9 @@
 // segments (liver and spleen) drawn on every slice, the background
 // encoder running, and one propagation run and accepted. It prints the
 // peak resident memory (VmHWM) and the Go heap, with the embedding cache
-// in a temporary folder so that every slice is encoded afresh.
+// in a temporary folder so that every slice is encoded afresh. It sets the
+// Go heap's soft limit as polyseg view does (app.GoHeapLimit) unless
+// GOMEMLIMIT is set.
 //
 // Usage (repository root, after scripts/fetch-runtime.sh):
 //
@@ -20,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -42,6 +45,10 @@ func run() error {
 	encode := flag.Int("encode", 48, "slices to let the background encoder do before the propagation")
 	flag.Parse()
 	ctx := context.Background()
+	// What polyseg view does.
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(app.GoHeapLimit)
+	}
 
 	b, err := volume.Open(ctx, filepath.Join(*data, "example_ct_dicom"), volume.OpenOptions{})
 	if err != nil {

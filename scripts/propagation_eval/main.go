@@ -98,6 +98,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
 	trace := fs.Bool("trace", false, "print every slice's Dice, confidence and the engine's note")
 	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
+	encoder := fs.String("encoder", "", "SAM encoder: float32 (the default) or int8 (polyseg quantize makes it)")
 	fullPrecision := fs.Bool("full-precision", false, "keep SAM's embeddings in float32, in memory only (the disk cache holds half precision): to measure what half precision costs")
 	windowFlag := fs.String("window", "", "the image window SAM sees, LEVEL/WIDTH in HU (empty: the encoder's default window)")
 	o := propagate.DefaultSAMOptions()
@@ -124,11 +125,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	so := sam.Options{}
+	so := sam.Options{Encoder: *encoder}
 	if *fullPrecision {
 		// Every slice of a patient stays in memory: no slice is encoded
 		// twice.
-		so = sam.Options{FullPrecision: true, MemoryBytes: 1 << 30}
+		so.FullPrecision, so.MemoryBytes = true, 1<<30
 	}
 	sm, err := sam.LoadDefault(rt, so)
 	if err != nil {
