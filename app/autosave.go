@@ -80,7 +80,7 @@ func scanHash(v *volume.Volume) string {
 // hash. The lock is held.
 func (s *Session) autosavePaths() []string {
 	var paths []string
-	if s.path != "" {
+	if s.path != "" && !s.autosaveAway {
 		paths = append(paths, filepath.Clean(s.path)+AutosaveSuffix)
 	}
 	dir := s.opts.AutosaveDir

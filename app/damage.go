@@ -90,6 +90,7 @@ func (s *Session) changedIn(c Change, box *VoxelBox) {
 	if s.opts.OnChange != nil {
 		s.opts.OnChange(c)
 	}
+	s.watchers.notify(c)
 }
 
 // DamageSince returns the voxels that changed after version since (a

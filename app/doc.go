@@ -40,4 +40,15 @@
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
 //     and are offered back only to a scan with the same content hash.
+//   - A dataset case (Work, dataset.go) is written only through its lock
+//     (dataset.CaseLock), and left only once its label edits are in the
+//     dataset or the user chose to drop them: a lock taken over by someone
+//     else, or a read-only folder, makes leaving fail with an UnsavedError
+//     and keeps the case open, never a silent loss. The next case's lock is
+//     taken and its files read before the open case is left, so a refused
+//     or unreadable case leaves the user where they were. Autosaves of a
+//     case go to the fallback folder only, never into the dataset.
+//   - A case's editing time grows only with the user's activity: the time
+//     from one edit or gesture to the next counts up to the idle limit
+//     (DefaultIdle, a minute), so time away from the app is not counted.
 package app

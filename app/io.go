@@ -44,8 +44,10 @@ func (s *Session) Load(name, path string, load LoadFunc) *Job {
 }
 
 // LoadLabels reads a label volume (resampled onto the scan's grid when it
-// lies on another; a DICOM SEG is read onto the series it segments, with
-// its names and colours) and makes it the session's labels, as one undo step. It
+// lies on another; a DICOM SEG is read onto the series it segments) and
+// makes it the session's labels, as one undo step; the names and colours
+// the file gives (a .seg.nrrd's segments, a DICOM SEG's, a colour table
+// beside a NIfTI file) go into the colour table. It
 // returns the reader's warnings. The labels are in a file already: there
 // is nothing to autosave until they are edited.
 func (s *Session) LoadLabels(path string) ([]string, error) {
@@ -65,12 +67,15 @@ func (s *Session) LoadLabels(path string) ([]string, error) {
 	if _, err := s.replaceLabels("Load "+filepath.Base(path), l, true, &Provenance{Tool: "load", Source: path}); err != nil {
 		return nil, fmt.Errorf("load labels %s: %w", path, err)
 	}
+	s.applySegments(l.Segments)
 	return warnings, nil
 }
 
-// ExportLabels writes the label volume to path (NIfTI, on the scan's grid
-// and with its qform and sform). Once written, the autosave is no longer
-// needed and is removed.
+// ExportLabels writes the label volume to path, on the scan's grid, in the
+// format its name says (volume.WriteLabels): NIfTI with the scan's qform
+// and sform and a colour table beside it, or a 3D Slicer segmentation
+// (.seg.nrrd, .nrrd); the segment list's names and colours go with it.
+// Once written, the autosave is no longer needed and is removed.
 func (s *Session) ExportLabels(path string) error {
 	s.mu.RLock()
 	if s.vol == nil {
@@ -80,7 +85,8 @@ func (s *Session) ExportLabels(path string) error {
 	v, scan := s.vol, s.path
 	gen := s.edits
 	// A copy, so that edits can go on while the file is written.
-	l := &volume.Labels{Grid: s.layer.Labels.Grid, Data: append([]uint16(nil), s.layer.Labels.Data...)}
+	l := &volume.Labels{Grid: s.layer.Labels.Grid, Data: append([]uint16(nil), s.layer.Labels.Data...),
+		Segments: s.segmentsLocked()}
 	entries, pscan := s.prov.snapshot(), s.provenanceScan()
 	s.mu.RUnlock()
 

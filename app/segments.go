@@ -7,18 +7,22 @@ import (
 	"strings"
 
 	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/stats"
 )
 
 // Segment is one entry of the segment list: a label value with its name
-// and colour from the colour table, its voxel count, and whether it is
-// hidden and locked against painting.
+// and colour from the colour table, its voxel count and volume, and whether
+// it is hidden and locked against painting.
 type Segment struct {
 	Value  uint16
 	Name   string
 	Color  color.NRGBA
 	Voxels int
-	Hidden bool
-	Locked bool
+	// VolumeML is the segment's volume in mL: Voxels times the volume of
+	// one voxel (stats.VoxelML), as Statistics and polyseg stats give it.
+	VolumeML float64
+	Hidden   bool
+	Locked   bool
 }
 
 // countEdit updates the voxel counts for e, applied forwards or, with
@@ -72,8 +76,12 @@ func (s *Session) SegmentOf(v uint16) Segment {
 }
 
 func (s *Session) segmentLocked(v uint16) Segment {
-	return Segment{Value: v, Name: s.layer.Table.Name(v), Color: s.layer.Table.Color(v),
+	seg := Segment{Value: v, Name: s.layer.Table.Name(v), Color: s.layer.Table.Color(v),
 		Voxels: s.counts[v], Hidden: s.layer.Hidden[v], Locked: s.locked[v]}
+	if s.vol != nil {
+		seg.VolumeML = float64(seg.Voxels) * stats.VoxelML(s.vol.Grid)
+	}
+	return seg
 }
 
 // SegmentName makes a name fit for the colour table, which is a file of

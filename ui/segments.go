@@ -90,7 +90,7 @@ func (sl *segmentList) updateItem(n widget.ListItemID, o fyne.CanvasObject) {
 	sw := left.Objects[1].(*swatch)
 	lock := left.Objects[2].(*widget.Button)
 
-	label := fmt.Sprintf("%d %s (%s)", seg.Value, seg.Name, voxelCount(seg.Voxels))
+	label := fmt.Sprintf("%d %s (%s)", seg.Value, seg.Name, volumeML(seg.VolumeML))
 	if text.Text != label {
 		text.SetText(label)
 	}

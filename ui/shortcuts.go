@@ -172,7 +172,7 @@ func (s Shortcut) KeyLabel() string {
 
 // groupOrder is the order of the help's sections; groups it does not name
 // come after, in the order their first entry was added.
-var groupOrder = []string{"Tools", "Segments", "Models", "Edit", "File", "View", "Mouse", "Help"}
+var groupOrder = []string{"Tools", "Segments", "Models", "Edit", "File", "Dataset", "View", "Mouse", "Help"}
 
 // Groups returns the table's entries by group, in the help's order.
 func (t *Shortcuts) Groups() (names []string, entries [][]Shortcut) {

@@ -88,6 +88,21 @@ func voxelCount(n int) string {
 	return fmt.Sprintf("%d vx", n)
 }
 
+// volumeML writes a segment's volume to about three digits.
+func volumeML(ml float64) string {
+	switch {
+	case ml == 0:
+		return "0 mL"
+	case ml >= 100:
+		return fmt.Sprintf("%.0f mL", ml)
+	case ml >= 10:
+		return fmt.Sprintf("%.1f mL", ml)
+	case ml >= 0.01:
+		return fmt.Sprintf("%.2f mL", ml)
+	}
+	return fmt.Sprintf("%.4f mL", ml)
+}
+
 // updateLabels refreshes the segment list and the overlay controls. The
 // session keeps voxel counts as it edits, so listing is cheap whatever
 // changed.

@@ -17,12 +17,31 @@ import (
 // probability map, negative values) is refused with the first offending
 // voxel named.
 func ReadLabelsNIfTI(path string) (*Labels, error) {
-	l, _, err := readLabels(path)
+	l, _, err := readNIfTILabels(path)
 	return l, err
 }
 
-// readLabels is ReadLabelsNIfTI that also returns the header's warnings.
+// readLabels reads a label volume from a NRRD file (by its name: .nrrd,
+// .nhdr, .seg.nrrd) or else a NIfTI file, with the colour table beside it
+// if there is one, and returns the reader's warnings.
 func readLabels(path string) (*Labels, []string, error) {
+	if IsNRRDName(path) {
+		return readLabelsNRRD(context.Background(), path)
+	}
+	l, warnings, err := readNIfTILabels(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	segs, w := readColorTableSidecar(path)
+	l.Segments = segs
+	if w != "" {
+		warnings = append(warnings, w)
+	}
+	return l, warnings, nil
+}
+
+// readNIfTILabels is ReadLabelsNIfTI that also returns the header's warnings.
+func readNIfTILabels(path string) (*Labels, []string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, nil, err
@@ -81,7 +100,11 @@ func readLabels(path string) (*Labels, []string, error) {
 	return l, h.Warnings, nil
 }
 
-// LoadLabels reads a label volume for a scan on grid ref. Labels on ref's
+// LoadLabels reads a label volume for a scan on grid ref: a NIfTI file
+// (with the names and colours of the colour table beside it, see
+// ColorTablePath), or a NRRD label map or 3D Slicer segmentation (.nrrd,
+// .nhdr, .seg.nrrd; see ReadLabelsNRRD), with the names and colours in the
+// labels' Segments. Labels on ref's
 // grid are returned as they are; labels on another grid are resampled onto
 // ref (see ResampleLabels), with a warning saying so. Labels that do not
 // overlap the scan, or whose grid cannot be inverted, are refused with an
@@ -103,6 +126,9 @@ func LoadLabels(path string, ref Grid) (*Labels, []string, error) {
 		return l, warnings, nil
 	}
 	r, err := ResampleLabels(l, ref)
+	if r != nil {
+		r.Segments = l.Segments
+	}
 	if errors.Is(err, ErrNoOverlap) {
 		return nil, nil, fmt.Errorf("labels %s (%s): %w (scan grid %s)", path, describeGrid(l.Grid), err, describeGrid(ref))
 	}
@@ -118,12 +144,20 @@ func LoadLabels(path string, ref Grid) (*Labels, []string, error) {
 	return r, warnings, nil
 }
 
-// WriteLabels writes l as a NIfTI label volume for the scan ref: uint8 when
-// every label fits, else uint16, with intent NIFTI_INTENT_LABEL. l must be
-// on ref's grid. The header carries ref's affine, qform and sform (ref.Meta)
-// so that the file overlays the scan in 3D Slicer or ITK-SNAP. The file
-// appears at path only once complete; ".gz" compresses it.
+// WriteLabels writes l as a label volume for the scan ref, in the format
+// path names: a 3D Slicer segmentation for .seg.nrrd, .nrrd, .seg.nhdr and
+// .nhdr (see writeLabelsNRRD; l.Segments give the names and colours), else
+// NIfTI: uint8 when every label fits, else uint16, with intent
+// NIFTI_INTENT_LABEL, and, when l has Segments, their names and colours in
+// a 3D Slicer colour table beside it (ColorTablePath), written after the
+// labels. l must be on ref's grid. A NIfTI header carries ref's affine,
+// qform and sform (ref.Meta) so that the file overlays the scan in 3D
+// Slicer or ITK-SNAP. The file appears at path only once complete; ".gz"
+// compresses NIfTI.
 func WriteLabels(path string, l *Labels, ref *Volume) error {
+	if IsNRRDName(path) {
+		return writeLabelsNRRD(path, l, ref)
+	}
 	if !l.Grid.Equal(ref.Grid, 1e-4) {
 		return fmt.Errorf("write %s: labels on grid %s, scan on grid %s: resample the labels onto the scan first",
 			path, describeGrid(l.Grid), describeGrid(ref.Grid))
@@ -151,5 +185,38 @@ func WriteLabels(path string, l *Labels, ref *Volume) error {
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
+	if len(l.Segments) > 0 {
+		if err := writeColorTableSidecar(path, l.Segments); err != nil {
+			return err // names the table's file
+		}
+	}
 	return nil
+}
+
+// ReadLabels reads a label volume on its own grid from a NIfTI or NRRD
+// file, as LoadLabels reads it (with the names and colours the file or the
+// colour table beside it gives, in Segments) but without bringing it onto
+// a scan's grid, and returns the reader's warnings.
+func ReadLabels(path string) (*Labels, []string, error) { return readLabels(path) }
+
+// IsLabelFile reports whether the file at path says it holds labels rather
+// than intensities: a 3D Slicer segmentation (named .seg.nrrd or .seg.nhdr,
+// or a NRRD with Slicer's segment fields), or a NIfTI file with intent
+// NIFTI_INTENT_LABEL. Unreadable files are not label files; their reader
+// will say what is wrong.
+func IsLabelFile(path string) bool {
+	if IsSegmentationName(path) {
+		return true
+	}
+	if IsNRRDName(path) {
+		h, err := readNRRDHeader(path)
+		if err != nil {
+			return false
+		}
+		_, ok := h.KeyValues["Segment0_ID"]
+		_, ok2 := h.KeyValues["Segment0_LabelValue"]
+		return ok || ok2
+	}
+	h, err := ReadNIfTIHeader(path)
+	return err == nil && h.IntentCode == intentLabel
 }

@@ -20,6 +20,8 @@ type OpenOptions struct {
 //
 //   - a folder: the DICOM series in it (ReadDICOM; opt.DICOM chooses one);
 //   - a file named .nii or .nii.gz: NIfTI (ReadNIfTI);
+//   - a file named .nrrd or .nhdr: NRRD (ReadNRRD; a Slicer .seg.nrrd
+//     opens as a volume of its label values);
 //   - a DICOM file (any name): the series it belongs to, read from its
 //     folder, since one slice alone is rarely what a user means. A series
 //     choice in opt.DICOM must then agree with the file's series.
@@ -42,8 +44,11 @@ func Open(ctx context.Context, path string, opt OpenOptions) (*Volume, error) {
 	if strings.HasSuffix(lower, ".nii") || strings.HasSuffix(lower, ".nii.gz") {
 		return ReadNIfTI(path)
 	}
+	if IsNRRDName(path) {
+		return ReadNRRDContext(ctx, path)
+	}
 	if !isDICOMFile(path) {
-		return nil, fmt.Errorf("open %s: not a NIfTI file (.nii, .nii.gz), a DICOM file or a folder of DICOM files", path)
+		return nil, fmt.Errorf("open %s: not a NIfTI file (.nii, .nii.gz), a NRRD file (.nrrd, .nhdr), a DICOM file or a folder of DICOM files", path)
 	}
 	return openDICOMFile(ctx, path, opt.DICOM)
 }

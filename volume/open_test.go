@@ -46,7 +46,7 @@ func TestOpen(t *testing.T) {
 		{name: "DICOM file and its series index", path: oneFile, opt: OpenOptions{DICOM: DICOMOptions{SeriesIndex: 1}}, wantDims: [3]int{512, 512, 20}},
 		{name: "DICOM file and another series", path: oneFile, opt: OpenOptions{DICOM: DICOMOptions{SeriesIndex: 2}}, wantErr: "not to the series chosen"},
 		{name: "NIfTI", path: "../../shared/data/real/totalsegmentator/example_ct_sm.nii.gz", wantDims: [3]int{122, 101, 30}},
-		{name: "neither", path: notes, wantErr: notes + ": not a NIfTI file (.nii, .nii.gz), a DICOM file or a folder"},
+		{name: "neither", path: notes, wantErr: notes + ": not a NIfTI file (.nii, .nii.gz), a NRRD file (.nrrd, .nhdr), a DICOM file or a folder"},
 		{name: "missing", path: notes + ".gone", wantErr: "open " + notes + ".gone: no such file or directory"},
 	}
 	for _, tc := range tests {

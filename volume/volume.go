@@ -1,6 +1,8 @@
 // Package volume holds CT volumes and label volumes in memory, reads them
-// from NIfTI files and DICOM series, writes them, and resamples label volumes
-// between grids.
+// from NIfTI files, NRRD files and DICOM series, writes them as NIfTI and
+// NRRD (label volumes also as 3D Slicer segmentations, .seg.nrrd, with
+// their segments' names and colours), and resamples label volumes between
+// grids.
 //
 // # World coordinates
 //
@@ -8,7 +10,9 @@
 // NIfTI's RAS+ in millimetres. RAS+ means the x axis increases towards the patient's Right, y towards
 // Anterior, z towards Superior. DICOM's patient coordinates are LPS+
 // (x towards Left, y towards Posterior); the DICOM reader converts them by
-// negating x and y, exactly as dcm2niix and nibabel do.
+// negating x and y, exactly as dcm2niix and nibabel do; the NRRD reader
+// converts the file's space the same way (LPS negates x and y, LAS x), and
+// the NRRD writer writes LPS, as 3D Slicer does.
 //
 // # Voxel layout
 //
@@ -272,6 +276,11 @@ func (v *Volume) Range() (lo, hi float32) {
 type Labels struct {
 	Grid
 	Data []uint16
+	// Segments names and colours label values, as the file read gave
+	// them (a .seg.nrrd's segments, the colour table beside a NIfTI file),
+	// and as a writer is to store them; nil when there are none. Values
+	// not listed have no name of their own.
+	Segments []Segment
 }
 
 // NewLabels returns an empty label volume on grid g.

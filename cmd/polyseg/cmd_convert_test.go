@@ -100,7 +100,7 @@ func TestConvertErrors(t *testing.T) {
 	}{
 		{"no arguments", nil, 2, "usage: polyseg convert"},
 		{"one argument", []string{patientBDir}, 2, "usage: polyseg convert"},
-		{"output not NIfTI", []string{patientBDir, filepath.Join(dir, "out.png")}, 2, "name it .nii or .nii.gz"},
+		{"output not NIfTI or NRRD", []string{patientBDir, filepath.Join(dir, "out.png")}, 2, "name it .nii, .nii.gz, .nrrd, .nhdr, .seg.nrrd or .seg.nhdr"},
 		{"missing input", []string{filepath.Join(dir, "nothing"), filepath.Join(dir, "o.nii.gz")}, 1, "nothing"},
 		{"folder without DICOM", []string{dir, filepath.Join(dir, "o.nii.gz")}, 1, "no DICOM images"},
 		{"output folder missing", []string{patientBDir, filepath.Join(dir, "no", "such", "o.nii.gz")}, 1, "o.nii.gz"},

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/internal/modeltest"
 	"github.com/polyseg/polyseg/internal/realdata"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
@@ -61,12 +61,11 @@ func TestSegmentRefineUsage(t *testing.T) {
 	}
 }
 
-// skipWithoutRuntime skips when scripts/fetch-runtime.sh has not run.
+// skipWithoutRuntime skips when scripts/setup.sh never fetched the
+// runtime, and fails when it is there and does not load.
 func skipWithoutRuntime(t *testing.T) {
 	t.Helper()
-	if _, err := onnxrt.NewRuntime(onnxrt.Options{}); err != nil {
-		t.Skipf("ONNX Runtime unavailable (run scripts/fetch-runtime.sh): %v", err)
-	}
+	modeltest.Runtime(t)
 }
 
 func TestSegmentUnknownModel(t *testing.T) {

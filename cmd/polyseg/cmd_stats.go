@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -65,63 +63,20 @@ func runStats(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if len(segs) == 0 {
 		fmt.Fprintln(stdout, "no segment: the label volume is background only")
 	}
-	header, rows := statsTable(segs, cols, names)
+	header, rows := stats.Table(segs, cols, names.Name)
 	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header.human, "\t")+"\t")
+	fmt.Fprintln(tw, strings.Join(header.Human, "\t")+"\t")
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r.human, "\t")+"\t")
+		fmt.Fprintln(tw, strings.Join(r.Human, "\t")+"\t")
 	}
 	tw.Flush()
 	if *csvPath == "" {
 		return nil
 	}
-	err = atomicfile.WriteFile(*csvPath, 0o644, func(w io.Writer) error {
-		cw := csv.NewWriter(w)
-		if err := cw.Write(header.csv); err != nil {
-			return err
-		}
-		for _, r := range rows {
-			if err := cw.Write(r.csv); err != nil {
-				return err
-			}
-		}
-		cw.Flush()
-		return cw.Error()
-	})
+	err = atomicfile.WriteFile(*csvPath, 0o644, func(w io.Writer) error { return stats.WriteCSV(w, header, rows) })
 	if err != nil {
 		return fmt.Errorf("write %s: %w", *csvPath, err)
 	}
 	fmt.Fprintf(stdout, "wrote %s\n", *csvPath)
 	return nil
-}
-
-// statsRow is one line of the table, for people and for the CSV file.
-type statsRow struct{ human, csv []string }
-
-func statsTable(segs []stats.Segment, cols []stats.Column, names *assets.ColorTable) (statsRow, []statsRow) {
-	header := statsRow{
-		human: []string{"label", "name", "voxels", "volume mL", "mean HU", "SD HU", "axial slices"},
-		csv:   []string{"label", "name", "voxels", "volume_ml", "mean_hu", "sd_hu", "first_axial_slice", "last_axial_slice"},
-	}
-	for _, c := range cols {
-		header.human = append(header.human, c.Name)
-		header.csv = append(header.csv, c.Name)
-	}
-	num := func(x float64) string { return strconv.FormatFloat(x, 'g', 10, 64) }
-	var rows []statsRow
-	for _, s := range segs {
-		r := statsRow{
-			human: []string{strconv.Itoa(int(s.Label)), names.Name(s.Label), strconv.Itoa(s.Voxels),
-				fmt.Sprintf("%.2f", s.VolumeML), fmt.Sprintf("%.1f", s.MeanHU), fmt.Sprintf("%.1f", s.SDHU),
-				fmt.Sprintf("%d-%d", s.FirstSlice, s.LastSlice)},
-			csv: []string{strconv.Itoa(int(s.Label)), names.Name(s.Label), strconv.Itoa(s.Voxels),
-				num(s.VolumeML), num(s.MeanHU), num(s.SDHU), strconv.Itoa(s.FirstSlice), strconv.Itoa(s.LastSlice)},
-		}
-		for _, x := range s.Extra {
-			r.human = append(r.human, fmt.Sprintf("%.2f", x))
-			r.csv = append(r.csv, num(x))
-		}
-		rows = append(rows, r)
-	}
-	return header, rows
 }

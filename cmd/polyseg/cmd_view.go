@@ -24,8 +24,8 @@ const appID = "io.github.polyseg.polyseg"
 func init() {
 	register(command{
 		name:    "view",
-		summary: "open the desktop app, with a scan if one is named",
-		usage:   "[FILE|DIR] [--labels LABELS.nii.gz [--goto LABEL]] [--series UID|N] [--allow-gaps] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
+		summary: "open the desktop app, with a scan or a dataset if one is named",
+		usage:   "[FILE|DIR] [--labels LABELS.nii.gz|LABELS.seg.nrrd [--goto LABEL]] [--series UID|N] [--allow-gaps] [--dataset] [--case ID] [--model NAME|MANIFEST.json] [--sam2 DIR] [--provider auto|cpu|cuda] [--threads N]",
 		run:     runView,
 	})
 }
@@ -36,16 +36,22 @@ type viewArgs struct {
 	goTo         string
 	opts         volume.OpenOptions
 	models       app.ModelOptions
+	// dataset opens path as a dataset whatever it looks like; caseID is
+	// the dataset's case to open first.
+	dataset bool
+	caseID  string
 }
 
 // parseViewArgs accepts the scan before or after the flags, as users type
 // "polyseg view ct.nii.gz --labels seg.nii.gz".
 func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	fs := newFlags("view", stderr)
-	labels := fs.String("labels", "", "label volume (NIfTI) to show over the scan; resampled if on another grid")
+	labels := fs.String("labels", "", "label volume (NIfTI, NRRD or 3D Slicer .seg.nrrd) to show over the scan; resampled if on another grid")
 	series := fs.String("series", "", "DICOM series to open from a folder holding several: its SeriesInstanceUID, or N for the N-th listed")
 	allowGaps := fs.Bool("allow-gaps", false, allowGapsUsage)
 	goTo := fs.String("goto", "", "label (name such as liver, or value) to put the crosshair in once the labels are shown")
+	asDataset := fs.Bool("dataset", false, "open DIR as a dataset (a plain folder of scans) even where it looks like one DICOM series; a folder with dataset.json, imagesTr, NIfTI files or series folders opens as a dataset anyway")
+	caseID := fs.String("case", "", "the dataset's case `ID` to open first (default: the first one still to do)")
 	sam2 := fs.String("sam2", "", "folder of a SAM 2 export with its manifests (polyseg sam2-manifests): Propagate then uses SAM 2")
 	model := fs.String("model", app.DefaultUNet, "U-Net for Segment: `name` (NAME.json in $POLYSEG_MODELS, else models/ beside the program or here, else the cache) or manifest path")
 	var rf runtimeFlags
@@ -69,6 +75,15 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 		va.path = rest[0]
 	}
 	va.labels, va.goTo = *labels, *goTo
+	va.dataset, va.caseID = *asDataset, *caseID
+	if (va.dataset || va.caseID != "") && va.path == "" {
+		return va, usageErr("--dataset and --case need a dataset folder")
+	}
+	if va.dataset || va.caseID != "" {
+		if va.labels != "" || *series != "" {
+			return va, usageErr("--labels and --series are for a scan, not a dataset")
+		}
+	}
 	if err := rf.check(); err != nil {
 		return va, err
 	}
@@ -119,6 +134,19 @@ func example(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Label
 	return phantom.Generate(ctx, phantom.Options{Seed: 1, Scanner: phantom.ScannerA()})
 }
 
+// opensDataset reports whether view opens va.path as a dataset: when
+// asked to, or when it is a folder that looks like one
+// (app.LooksLikeDataset) and no flag of a scan's was given.
+func opensDataset(va viewArgs) bool {
+	if va.dataset || va.caseID != "" {
+		return true
+	}
+	if va.labels != "" || va.opts.DICOM.SeriesIndex != 0 || va.opts.DICOM.SeriesUID != "" {
+		return false
+	}
+	return isDir(va.path) && app.LooksLikeDataset(va.path)
+}
+
 func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	va, err := parseViewArgs(args, stderr)
 	if err != nil {
@@ -130,7 +158,10 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	limitGoHeap()
 	a := fyneapp.NewWithID(appID)
 	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
-	if va.path != "" {
+	switch {
+	case opensDataset(va):
+		m.OpenDataset(va.path, va.caseID)
+	case va.path != "":
 		opened := m.Open(va.path, va.labels, va.opts)
 		if va.goTo != "" {
 			go func() {
@@ -142,7 +173,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 				})
 			}()
 		}
-	} else {
+	default:
 		m.OpenGenerated("example", example)
 	}
 	// An interrupt (Ctrl+C in the terminal) closes the window as the
@@ -150,5 +181,10 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	stop := context.AfterFunc(ctx, func() { fyne.Do(m.Close) })
 	defer stop()
 	m.ShowAndRun()
+	// Fyne quits on the signal too, and may do so before the window's
+	// close has saved the open dataset case.
+	if err := m.LeaveDataset(); err != nil {
+		return fmt.Errorf("the open dataset case was not saved into the dataset (its edits are in its autosave): %w", err)
+	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 
@@ -28,6 +30,10 @@ func TestParseViewArgs(t *testing.T) {
 		{[]string{"ct.nii", "--labels", "s.nii", "--goto", "liver"}, viewArgs{path: "ct.nii", labels: "s.nii", goTo: "liver"}, nil},
 		{[]string{"ct.nii", "--model", "m.json", "--provider", "cpu", "--threads", "2"}, viewArgs{path: "ct.nii",
 			models: app.ModelOptions{UNet: "m.json", Runtime: onnxrt.Options{Provider: onnxrt.ProviderCPU, Threads: 2}}}, nil},
+		{[]string{"Dataset001", "--case", "liver_003"}, viewArgs{path: "Dataset001", caseID: "liver_003"}, nil},
+		{[]string{"--dataset", "scans/"}, viewArgs{path: "scans/", dataset: true}, nil},
+		{[]string{"--case", "liver_003"}, viewArgs{}, errUsage},
+		{[]string{"scans/", "--dataset", "--labels", "seg.nii.gz"}, viewArgs{}, errUsage},
 		{[]string{"ct.nii", "--provider", "tpu"}, viewArgs{}, errUsage},
 		{[]string{"ct.nii", "--goto", "liver"}, viewArgs{}, errUsage},
 		{[]string{"a.nii", "b.nii"}, viewArgs{}, errUsage},
@@ -74,5 +80,35 @@ func TestExampleScan(t *testing.T) {
 	}
 	if !l.Grid.Equal(v.Grid, 1e-9) || l.Max() == 0 {
 		t.Errorf("example labels: grid %v (scan %v), max label %d", l.Dims, v.Dims, l.Max())
+	}
+}
+
+// TestOpensDataset: a dataset folder or a folder of NIfTI scans opens as a
+// dataset, a DICOM series folder and a file as a scan.
+func TestOpensDataset(t *testing.T) {
+	ds := t.TempDir()
+	if err := os.Mkdir(filepath.Join(ds, "imagesTr"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	scans := t.TempDir()
+	if err := os.WriteFile(filepath.Join(scans, "a.nii.gz"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		va   viewArgs
+		want bool
+	}{
+		{viewArgs{path: ds}, true},
+		{viewArgs{path: scans}, true},
+		{viewArgs{path: patientBDir}, false},
+		{viewArgs{path: patientBDir, dataset: true}, true},
+		{viewArgs{path: patientACT}, false},
+		{viewArgs{path: scans, labels: "seg.nii.gz"}, false},
+		{viewArgs{path: ds, caseID: "x"}, true},
+	}
+	for _, tt := range tests {
+		if got := opensDataset(tt.va); got != tt.want {
+			t.Errorf("opensDataset(%+v) = %v, want %v", tt.va, got, tt.want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/polyseg/polyseg/models"
 )
 
 const realData = "../../../shared/data/real/totalsegmentator"
@@ -34,4 +36,21 @@ func testRuntime(t testing.TB) *Runtime {
 		t.Fatalf("ONNX Runtime is there but does not load: %v", rtErr)
 	}
 	return rtShared
+}
+
+// findModel finds the fetched model name in the runtime's model folder. It
+// skips only when its files were never fetched; a manifest that is there
+// and does not load fails the test.
+func findModel(t testing.TB, rt *Runtime, name string) *models.Manifest {
+	t.Helper()
+	for _, f := range []string{name + ".json", name + ".onnx"} {
+		if _, err := os.Stat(filepath.Join(rt.ModelDir(), f)); errors.Is(err, fs.ErrNotExist) {
+			t.Skipf("model %s not fetched (%s absent): run scripts/setup.sh", name, f)
+		}
+	}
+	m, err := models.Find(name, rt.ModelDir())
+	if err != nil {
+		t.Fatalf("model %s is there but does not load: %v", name, err)
+	}
+	return m
 }

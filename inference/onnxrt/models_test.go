@@ -15,14 +15,11 @@ import (
 // model directory, letting edit change the copy's bytes.
 func copyModel(t *testing.T, rt *Runtime, name string, edit func(b []byte)) *models.Manifest {
 	t.Helper()
-	m, err := models.Find(name, rt.ModelDir())
-	if err != nil {
-		t.Skipf("model %s not fetched (run scripts/fetch-runtime.sh): %v", name, err)
-	}
+	m := findModel(t, rt, name)
 	dir := t.TempDir()
 	src, err := os.Open(m.ModelPath())
 	if err != nil {
-		t.Skipf("model %s not fetched (run scripts/fetch-runtime.sh): %v", name, err)
+		t.Fatal(err)
 	}
 	defer src.Close()
 	b, err := io.ReadAll(src)

@@ -25,9 +25,10 @@ import (
 // it without touching the cache.
 func linkModel(t *testing.T, rt *onnxrt.Runtime, name, dir string) *models.Manifest {
 	t.Helper()
+	modeltest.SkipIfAbsent(t, filepath.Join(rt.ModelDir(), name+".onnx"), "model "+name)
 	m, err := models.Find(name, rt.ModelDir())
 	if err != nil {
-		t.Skipf("model not fetched (run scripts/fetch-runtime.sh): %v", err)
+		t.Fatal(err)
 	}
 	b, err := os.ReadFile(m.Path)
 	if err != nil {
@@ -236,9 +237,10 @@ func TestModelRoundTrip(t *testing.T) {
 		seeds []uint64
 	}{{"sam-encoder", []uint64{2}}, {"sam-decoder", []uint64{1, 2}}} {
 		t.Run(tc.name, func(t *testing.T) {
+			modeltest.SkipIfAbsent(t, filepath.Join(rt.ModelDir(), tc.name+".onnx"), "model "+tc.name)
 			m, err := models.Find(tc.name, rt.ModelDir())
 			if err != nil {
-				t.Skipf("model not fetched (run scripts/fetch-runtime.sh): %v", err)
+				t.Fatal(err)
 			}
 			g, err := onnxgraph.Read(m.ModelPath())
 			if err != nil {

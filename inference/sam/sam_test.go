@@ -53,9 +53,10 @@ func TestSegmentBoxLiverPatientB(t *testing.T) {
 // terminate flag), rather than waiting for it to finish.
 func TestEmbedCancelled(t *testing.T) {
 	rt := testRuntime(t)
+	testSAM(t) // skips only when the weights were never fetched
 	sam, err := LoadDefault(rt, Options{NoCache: true})
 	if err != nil {
-		t.Skipf("Model weights unavailable (run scripts/fetch-runtime.sh): %v", err)
+		t.Fatal(err)
 	}
 	defer sam.Close()
 	img := make([]float32, 64*64)

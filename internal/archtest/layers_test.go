@@ -41,6 +41,10 @@ var forbidden = map[string][]string{
 	"internal/xdg":      {module},
 	// Settings are a file the app and the commands read: no model runs here.
 	"internal/settings": {"fyne.io/", ort, module + "inference", module + "app", module + "ui", module + "viewer", module + "volume"},
+	// Surfaces and the 3D view's renderer are headless: the UI shows their
+	// images, they know nothing of it.
+	"mesh":     {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	"render3d": {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }
@@ -61,6 +65,10 @@ var direct = map[string][]string{
 // testOnly are packages for tests and benchmarks: no program may link
 // them.
 var testOnly = []string{module + "internal/modeltest", module + "internal/bareort", module + "internal/realdata"}
+
+// scriptsOnly are packages for the evaluation scripts under scripts/: the
+// app and the commands never link them.
+var scriptsOnly = []string{module + "internal/evalkit"}
 
 func TestLayers(t *testing.T) {
 	deps := list(t, "{{.Deps}}")
@@ -125,6 +133,9 @@ func TestTestSupportOnlyInTests(t *testing.T) {
 		for _, imp := range imports {
 			if slices.Contains(testOnly, imp) {
 				t.Errorf("%s imports the test-support package %s", pkg, imp)
+			}
+			if slices.Contains(scriptsOnly, imp) && !strings.HasPrefix(pkg, module+"scripts/") {
+				t.Errorf("%s imports %s, which is for the evaluation scripts", pkg, imp)
 			}
 		}
 	}

@@ -23,48 +23,24 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
-	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/refine"
-	"github.com/polyseg/polyseg/inference/sam"
-	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/internal/evalkit"
 	"github.com/polyseg/polyseg/interp"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/volume"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "interp_eval:", err)
-		os.Exit(1)
-	}
-}
-
-type organ struct {
-	name  string
-	value uint16
-}
-
-type patient struct {
-	name, ct, seg string
-	organs        []organ
-}
+func main() { evalkit.Main("interp_eval", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("interp_eval", flag.ContinueOnError)
-	data := fs.String("data", "../shared/data/real/totalsegmentator", "folder of the real fixtures")
-	out := fs.String("out", "", "write the markdown report here (atomically); empty: stdout only")
-	only := fs.String("patients", "A,B", "patients to run")
+	var ef evalkit.Flags
+	ef.Register(fs, "write the markdown report here (atomically)")
 	stepsFlag := fs.String("steps", "3,5,10", "keep every N-th slice, for each N")
-	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -76,17 +52,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		steps = append(steps, n)
 	}
-	patients := []patient{
-		{"A", filepath.Join(*data, "example_ct.nii.gz"), filepath.Join(*data, "example_seg_fast_force_split.nii.gz"),
-			[]organ{{"liver", 5}, {"spleen", 1}, {"kidney_right", 2}, {"kidney_left", 3}}},
-		{"B", filepath.Join(*data, "example_ct_dicom"), filepath.Join(*data, "example_seg_dicom.nii.gz"),
-			[]organ{{"liver", 5}, {"spleen", 1}}},
-	}
-	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
-	if err != nil {
-		return err
-	}
-	sm, err := sam.LoadDefault(rt, sam.Options{})
+	rt, sm, err := ef.SAM()
 	if err != nil {
 		return err
 	}
@@ -96,65 +62,51 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintln(&rep, "| patient | organ | every | drawn / filled slices | plain (linear) Dice | cubic Dice | SAM-guided Dice | plain HD95 (mm) | SAM-guided HD95 (mm) | trust bound | SAM's answers kept |")
 	fmt.Fprintln(&rep, "|---|---|---|---|---|---|---|---|---|---|---|")
 	start := time.Now()
-	for _, p := range patients {
-		if !strings.Contains(*only, p.name) {
-			continue
-		}
-		v, err := volume.Open(ctx, p.ct, volume.OpenOptions{})
-		if err != nil {
-			return err
-		}
-		ref, _, err := volume.LoadLabels(p.seg, v.Grid)
+	for _, p := range ef.Selected() {
+		v, ref, err := p.Open(ctx)
 		if err != nil {
 			return err
 		}
 		axis := interp.SliceAxis(v.Grid, 2)
 		for _, step := range steps {
-			for _, o := range p.organs {
-				sparse := interp.Sparse(ref, o.value, axis, step)
-				plain, err := interp.Fill(ctx, sparse, o.value, interp.Options{Axis: axis})
+			for _, o := range p.Organs {
+				sparse := interp.Sparse(ref, o.Value, axis, step)
+				plain, err := interp.Fill(ctx, sparse, o.Value, interp.Options{Axis: axis})
 				if err != nil {
-					return fmt.Errorf("patient %s %s every %d: %w", p.name, o.name, step, err)
+					return fmt.Errorf("patient %s %s every %d: %w", p.Name, o.Name, step, err)
 				}
-				cubic, err := interp.Fill(ctx, sparse, o.value, interp.Options{Axis: axis, Method: interp.Cubic})
-				if err != nil {
-					return err
-				}
-				guided, st, err := refine.FillBetween(ctx, sm, v, sparse, o.value, refine.FillOptions{})
-				if err != nil {
-					return fmt.Errorf("patient %s %s every %d: %w", p.name, o.name, step, err)
-				}
-				rp, err := compare(plain.Labels, ref, o.value)
+				cubic, err := interp.Fill(ctx, sparse, o.Value, interp.Options{Axis: axis, Method: interp.Cubic})
 				if err != nil {
 					return err
 				}
-				rc, err := compare(cubic.Labels, ref, o.value)
+				guided, st, err := refine.FillBetween(ctx, sm, v, sparse, o.Value, refine.FillOptions{})
+				if err != nil {
+					return fmt.Errorf("patient %s %s every %d: %w", p.Name, o.Name, step, err)
+				}
+				rp, err := compare(plain.Labels, ref, o.Value)
 				if err != nil {
 					return err
 				}
-				rg, err := compare(guided, ref, o.value)
+				rc, err := compare(cubic.Labels, ref, o.Value)
+				if err != nil {
+					return err
+				}
+				rg, err := compare(guided, ref, o.Value)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(&rep, "| %s | %s | %d | %d / %d | %.3f | %.3f | %.3f | %s | %s | %s | %d / %d |\n",
-					p.name, o.name, step, len(st.Annotated), len(st.Filled), rp.Dice, rc.Dice, rg.Dice,
+					p.Name, o.Name, step, len(st.Annotated), len(st.Filled), rp.Dice, rc.Dice, rg.Dice,
 					mm(rp), mm(rg), trust(st), st.Decisions[refine.Replaced], st.Components)
 				fmt.Fprintf(os.Stderr, "%s %s every %d: Dice plain %.3f, cubic %.3f, SAM %.3f (trust %s; %.0f s)\n",
-					p.name, o.name, step, rp.Dice, rc.Dice, rg.Dice, trust(st), time.Since(start).Seconds())
+					p.Name, o.Name, step, rp.Dice, rc.Dice, rg.Dice, trust(st), time.Since(start).Seconds())
 			}
 		}
 	}
 	fmt.Fprint(stdout, rep.String())
-	if *out == "" {
-		return nil
-	}
 	prov, _ := rt.Provider()
 	cmd := strings.Join(append([]string{"go run ./scripts/interp_eval"}, args...), " ")
-	doc := fmt.Sprintf(reportHead, cmd, prov, rt.Threads()) + rep.String() + reportTail
-	return atomicfile.WriteFile(*out, 0o644, func(w io.Writer) error {
-		_, err := w.Write([]byte(doc))
-		return err
-	})
+	return ef.WriteReport([]byte(fmt.Sprintf(reportHead, cmd, prov, rt.Threads()) + rep.String() + reportTail))
 }
 
 func trust(st refine.FillStats) string {

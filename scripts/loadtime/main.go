@@ -1,5 +1,7 @@
-// Command loadtime reads a NIfTI file with volume.ReadNIfTI and prints the
-// seconds each read took, for scripts/bench_load.sh to compare with nibabel.
+// Command loadtime reads a scan with volume.Open (ReadNIfTI for .nii.gz,
+// ReadNRRD for .nrrd) and prints the seconds each read took, for
+// scripts/bench_load.sh and scripts/bench_nrrd.sh to compare with nibabel
+// and with Python's NRRD reading.
 //
 // Usage:
 //
@@ -7,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"os"
@@ -25,7 +28,7 @@ func main() {
 	}
 	for range *runs {
 		t := time.Now()
-		v, err := volume.ReadNIfTI(flag.Arg(0))
+		v, err := volume.Open(context.Background(), flag.Arg(0), volume.OpenOptions{})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "loadtime:", err)
 			os.Exit(1)

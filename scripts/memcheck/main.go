@@ -3,7 +3,7 @@
 // 512×512×N scan (patient B's 20 slices repeated, each copy shifted by a
 // hundredth of a HU so that every slice is its own image for SAM), two
 // segments (liver and spleen) drawn on every slice, the background
-// encoder running, and one propagation run and accepted. It prints the
+// encoder running, and a SAM box drawn and accepted. It prints the
 // peak resident memory (VmHWM) and the Go heap, with the embedding cache
 // in a temporary folder so that every slice is encoded afresh. It sets the
 // Go heap's soft limit as polyseg view does (app.GoHeapLimit) unless
@@ -98,10 +98,23 @@ func run() error {
 	}
 	report(fmt.Sprintf("%d slices encoded", *encode))
 
-	// One propagation of the liver from the middle slice, accepted.
+	// A SAM box around the liver on the middle slice (the voxel box of
+	// its labels there), its preview accepted: a preview holds a label
+	// volume of its own while it is shown.
 	vol, _ := s.Volume()
 	mid := vol.Dims[2] / 2
-	job, err := s.Propagate(app.PropagateRequest{Plane: viewer.Axial, Slice: mid, Label: 5})
+	lo, hi := [3]int{vol.Dims[0], vol.Dims[1], mid}, [3]int{-1, -1, mid}
+	s.Read(func(_ *volume.Volume, layer *viewer.Overlay) {
+		plane := vol.Dims[0] * vol.Dims[1]
+		for i, x := range layer.Labels.Data[mid*plane : (mid+1)*plane] {
+			if x == 5 {
+				c, r := i%vol.Dims[0], i/vol.Dims[0]
+				lo[0], lo[1] = min(lo[0], c), min(lo[1], r)
+				hi[0], hi[1] = max(hi[0], c), max(hi[1], r)
+			}
+		}
+	})
+	job, err := s.BoxPrompt(viewer.Axial, mid, lo, hi, 5)
 	if err != nil {
 		return err
 	}
@@ -111,7 +124,7 @@ func run() error {
 	if _, err := s.AcceptPreview(); err != nil {
 		return err
 	}
-	report("after a propagation, accepted")
+	report("after a SAM box, accepted")
 	st := models.LoadedSAM().Stats()
 	fmt.Printf("encoded %d slices, %d served by the cache\n", st.Encoded, st.Hits)
 	return nil

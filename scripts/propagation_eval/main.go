@@ -28,7 +28,6 @@ import (
 	"io"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -43,29 +42,15 @@ import (
 	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/internal/evalkit"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
 
-type patient struct {
-	name, ct, seg string
-}
+type organ = evalkit.Organ
 
-type organ struct {
-	name  string
-	value uint16
-}
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "propagation_eval:", err)
-		os.Exit(1)
-	}
-}
+func main() { evalkit.Main("propagation_eval", run) }
 
 // row is one line of the report.
 type row struct {
@@ -90,14 +75,13 @@ type sliceScore struct {
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("propagation_eval", flag.ContinueOnError)
-	data := fs.String("data", "../shared/data/real/totalsegmentator", "folder of the real fixtures")
-	out := fs.String("out", "", "write the markdown report here (atomically), and its pictures beside it; empty: stdout only")
-	only := fs.String("patients", "A,B", "patients to run")
+	var ef evalkit.Flags
+	ef.Register(fs, "write the markdown report here (atomically), and its pictures beside it")
+	out := &ef.Out
 	organsFlag := fs.String("organs", "liver,spleen", "organs to run (liver, spleen, kidney_right, kidney_left)")
 	setups := fs.String("setups", "largest,25/75", "anchor setups: largest (one anchor, the slice of largest area), middle (one, the middle of the extent), 25/75 (two)")
 	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
 	trace := fs.Bool("trace", false, "print every slice's Dice, confidence and the engine's note")
-	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
 	encoder := fs.String("encoder", "", "SAM encoder: float32 (the default) or int8 (polyseg quantize makes it)")
 	fullPrecision := fs.Bool("full-precision", false, "keep SAM's embeddings in float32, in memory only (the disk cache holds half precision): to measure what half precision costs")
 	windowFlag := fs.String("window", "", "the image window SAM sees, LEVEL/WIDTH in HU (empty: the encoder's default window)")
@@ -115,23 +99,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	patients := []patient{
-		{"A", filepath.Join(*data, "example_ct.nii.gz"), filepath.Join(*data, "example_seg_fast_force_split.nii.gz")},
-		{"B", filepath.Join(*data, "example_ct_dicom"), filepath.Join(*data, "example_seg_dicom.nii.gz")},
-	}
-	organs := []organ{{"liver", 5}, {"spleen", 1}, {"kidney_right", 2}, {"kidney_left", 3}}
-
-	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
-	if err != nil {
-		return err
-	}
 	so := sam.Options{Encoder: *encoder}
 	if *fullPrecision {
 		// Every slice of a patient stays in memory: no slice is encoded
 		// twice.
 		so.FullPrecision, so.MemoryBytes = true, 1<<30
 	}
-	sm, err := sam.LoadDefault(rt, so)
+	rt, sm, err := ef.SAMWith(so)
 	if err != nil {
 		return err
 	}
@@ -150,15 +124,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 
 	var rows []row
-	for _, p := range patients {
-		if !strings.Contains(*only, p.name) {
-			continue
-		}
-		v, err := volume.Open(ctx, p.ct, volume.OpenOptions{})
-		if err != nil {
-			return err
-		}
-		ref, _, err := volume.LoadLabels(p.seg, v.Grid)
+	for _, p := range ef.Selected() {
+		v, ref, err := p.Open(ctx)
 		if err != nil {
 			return err
 		}
@@ -166,11 +133,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		for _, org := range organs {
-			if !listed(*organsFlag, org.name) {
+		for _, org := range p.Organs {
+			if !listed(*organsFlag, org.Name) {
 				continue
 			}
-			areas, err := sliceAreas(sl, ref, org.value)
+			areas, err := sliceAreas(sl, ref, org.Value)
 			if err != nil {
 				return err
 			}
@@ -180,14 +147,14 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			for _, setup := range strings.Split(*setups, ",") {
 				anchorSlices, err := chooseAnchors(areas, setup)
 				if err != nil {
-					return fmt.Errorf("patient %s %s: %w", p.name, org.name, err)
+					return fmt.Errorf("patient %s %s: %w", p.Name, org.Name, err)
 				}
 				for _, eng := range engines {
 					r, err := evaluate(ctx, eng, v, sl, ref, org, anchorSlices, window)
 					if err != nil {
-						return fmt.Errorf("patient %s %s %s: %w", p.name, org.name, setup, err)
+						return fmt.Errorf("patient %s %s %s: %w", p.Name, org.Name, setup, err)
 					}
-					r.patient, r.setup = p.name, setup
+					r.patient, r.setup = p.Name, setup
 					rows = append(rows, r)
 					if *trace {
 						for _, s := range r.perSlice {
@@ -223,13 +190,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	rep := report(rows, o, rt, args, pictures.String())
 	fmt.Fprint(stdout, rep)
-	if *out == "" {
-		return nil
-	}
-	return atomicfile.WriteFile(*out, 0o644, func(w io.Writer) error {
-		_, err := io.WriteString(w, rep)
-		return err
-	})
+	return ef.WriteReport([]byte(rep))
 }
 
 func listed(list, name string) bool {
@@ -319,17 +280,17 @@ func chooseAnchors(areas []int, setup string) ([]int, error) {
 // evaluate propagates the reference of one organ from the anchor slices
 // and scores the result.
 func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *section.Slicer, ref *volume.Labels, org organ, anchorSlices []int, window *models.Window) (row, error) {
-	r := row{organ: org.name, engine: eng.Name(), anchors: anchorSlices}
+	r := row{organ: org.Name, engine: eng.Name(), anchors: anchorSlices}
 	var anchors []propagate.Anchor
 	for _, k := range anchorSlices {
-		m, err := sl.Mask(ref, k, org.value)
+		m, err := sl.Mask(ref, k, org.Value)
 		if err != nil {
 			return r, err
 		}
 		anchors = append(anchors, propagate.Anchor{Slice: k, Mask: m})
 	}
 	start := time.Now()
-	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.value, Anchors: anchors, Window: window})
+	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.Value, Anchors: anchors, Window: window})
 	if err != nil {
 		return r, err
 	}
@@ -340,7 +301,7 @@ func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *s
 	propagated := 0
 	for _, s := range res.Slices {
 		notes[s.Slice] = s.Note + s.Stop
-		if err := sl.WriteMask(pred, s.Slice, s.Mask, org.value); err != nil {
+		if err := sl.WriteMask(pred, s.Slice, s.Mask, org.Value); err != nil {
 			return r, err
 		}
 		conf[s.Slice] = s.Confidence
@@ -353,18 +314,18 @@ func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *s
 	}
 	p, q := make([]bool, len(pred.Data)), make([]bool, len(ref.Data))
 	for i := range p {
-		p[i], q[i] = pred.Data[i] == org.value, ref.Data[i] == org.value
+		p[i], q[i] = pred.Data[i] == org.Value, ref.Data[i] == org.Value
 	}
 	if r.res, err = metrics.Compare(p, q, v.Dims, v.Spacing()); err != nil {
 		return r, err
 	}
 	refFirst, refLast := -1, -1
 	for k := 0; k < sl.Slices; k++ {
-		pm, err := sl.Mask(pred, k, org.value)
+		pm, err := sl.Mask(pred, k, org.Value)
 		if err != nil {
 			return r, err
 		}
-		rm, err := sl.Mask(ref, k, org.value)
+		rm, err := sl.Mask(ref, k, org.Value)
 		if err != nil {
 			return r, err
 		}

@@ -21,46 +21,24 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"path/filepath"
 	"strings"
 	"time"
 
-	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/refine"
-	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/inference/unet"
-	"github.com/polyseg/polyseg/internal/atomicfile"
+	"github.com/polyseg/polyseg/internal/evalkit"
 	"github.com/polyseg/polyseg/metrics"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
 
-type patient struct {
-	name, ct, seg string
-}
-
-type organ struct {
-	name  string
-	value uint16
-}
-
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	err := run(ctx, os.Args[1:], os.Stdout)
-	stop()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "sam_eval:", err)
-		os.Exit(1)
-	}
-}
+func main() { evalkit.Main("sam_eval", run) }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("sam_eval", flag.ContinueOnError)
-	data := fs.String("data", "../shared/data/real/totalsegmentator", "folder of the real fixtures")
-	out := fs.String("out", "", "write the markdown report here (atomically); empty: stdout only")
-	only := fs.String("patients", "A,B", "patients to run")
+	var ef evalkit.Flags
+	ef.Register(fs, "write the markdown report here (atomically)")
 	degs := fs.String("degradations", "none,erode 2,dilate 2,shift 3,U-Net", "degradations to run (U-Net: the -unet model's output)")
 	var o refine.Options
 	fs.Float64Var(&o.MinIoU, "min-iou", refine.DefaultMinIoU, "keep the coarse component below this predicted IoU")
@@ -72,21 +50,10 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.TrimStd, "trim-std", refine.DefaultTrimStd, "trim edge pixels this many core std from the core's mean HU (negative: off)")
 	organsFlag := fs.String("organs", "liver,spleen", "organs to run")
 	unetRef := fs.String("unet", "models/polycl-liver.json", "U-Net manifest whose output is refined too (empty: skip)")
-	threads := fs.Int("threads", 0, "intra-op threads (0: all CPUs)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	patients := []patient{
-		{"A", filepath.Join(*data, "example_ct.nii.gz"), filepath.Join(*data, "example_seg_fast_force_split.nii.gz")},
-		{"B", filepath.Join(*data, "example_ct_dicom"), filepath.Join(*data, "example_seg_dicom.nii.gz")},
-	}
-	organs := []organ{{"liver", 5}, {"spleen", 1}}
-
-	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: *threads})
-	if err != nil {
-		return err
-	}
-	sm, err := sam.LoadDefault(rt, sam.Options{})
+	rt, sm, err := ef.SAM()
 	if err != nil {
 		return err
 	}
@@ -107,15 +74,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fmt.Fprintf(&rep, "| patient | organ | degradation | Dice before | Dice after | HD95 before (mm) | HD95 after (mm) | slices worse | slices better | replaced / components |\n")
 	fmt.Fprintf(&rep, "|---|---|---|---|---|---|---|---|---|---|\n")
 	start := time.Now()
-	for _, p := range patients {
-		if !strings.Contains(*only, p.name) {
-			continue
-		}
-		v, err := volume.Open(ctx, p.ct, volume.OpenOptions{})
-		if err != nil {
-			return err
-		}
-		ref, _, err := volume.LoadLabels(p.seg, v.Grid)
+	for _, p := range ef.Selected() {
+		v, ref, err := p.Open(ctx)
 		if err != nil {
 			return err
 		}
@@ -129,8 +89,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				return err
 			}
 		}
-		for _, org := range organs {
-			if !strings.Contains(*organsFlag, org.name) {
+		for _, org := range p.Organs {
+			if !strings.Contains(*organsFlag, org.Name) {
 				continue
 			}
 			for _, deg := range degradations {
@@ -139,47 +99,44 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 				}
 				var coarse *volume.Labels
 				if deg.unet {
-					if unetOut == nil || !hasLabel(unetOut, org.value) {
+					if unetOut == nil || !hasLabel(unetOut, org.Value) {
 						continue
 					}
-					coarse = onlyLabel(unetOut, org.value)
-				} else if coarse, err = degrade(sl, ref, org.value, deg); err != nil {
+					coarse = onlyLabel(unetOut, org.Value)
+				} else if coarse, err = degrade(sl, ref, org.Value, deg); err != nil {
 					return err
 				}
 				opts := o
-				opts.Labels = []uint16{org.value}
+				opts.Labels = []uint16{org.Value}
 				refined, st, err := refine.Volume(ctx, sm, v, coarse, opts)
 				if err != nil {
-					return fmt.Errorf("patient %s %s %s: %w", p.name, org.name, deg.name, err)
+					return fmt.Errorf("patient %s %s %s: %w", p.Name, org.Name, deg.name, err)
 				}
-				before, err := compare(coarse, ref, org.value)
+				before, err := compare(coarse, ref, org.Value)
 				if err != nil {
 					return err
 				}
-				after, err := compare(refined, ref, org.value)
+				after, err := compare(refined, ref, org.Value)
 				if err != nil {
 					return err
 				}
-				worse, better, n, err := sliceChanges(sl, ref, coarse, refined, org.value)
+				worse, better, n, err := sliceChanges(sl, ref, coarse, refined, org.Value)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(&rep, "| %s | %s | %s | %.3f | %.3f | %s | %s | %d / %d | %d / %d | %d / %d |\n",
-					p.name, org.name, deg.name, before.Dice, after.Dice, mm(before), mm(after),
+					p.Name, org.Name, deg.name, before.Dice, after.Dice, mm(before), mm(after),
 					worse, n, better, n, st.Decisions[refine.Replaced], st.Components)
 				fmt.Fprintf(os.Stderr, "%s %s %s: Dice %.3f -> %.3f; decisions %v (%.0f s)\n",
-					p.name, org.name, deg.name, before.Dice, after.Dice, decisions(st), time.Since(start).Seconds())
+					p.Name, org.Name, deg.name, before.Dice, after.Dice, decisions(st), time.Since(start).Seconds())
 			}
 		}
 	}
 	fmt.Fprint(stdout, rep.String())
-	if *out == "" {
-		return nil
-	}
 	prov, _ := rt.Provider()
 	doc := fmt.Sprintf(reportHead, strings.Join(append([]string{"go run ./scripts/sam_eval"}, args...), " "),
 		o.MinIoU, o.MaxAreaChange, o.MaxHUShift, o.MarginMM, o.MaskLogit, o.Passes, o.TrimStd, prov, rt.Threads()) + rep.String() + reportTail
-	return writeAtomic(*out, []byte(doc))
+	return ef.WriteReport([]byte(doc))
 }
 
 func decisions(st refine.Stats) string {
@@ -333,17 +290,6 @@ func sliceChanges(sl *section.Slicer, ref, coarse, refined *volume.Labels, v uin
 		}
 	}
 	return worse, better, n, nil
-}
-
-func writeAtomic(path string, b []byte) error {
-	err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
-		_, err := w.Write(b)
-		return err
-	})
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
 }
 
 const reportHead = `# SAM refinement on the real patients
