@@ -6,19 +6,6 @@ import (
 	"github.com/polyseg/polyseg/models"
 )
 
-// GoHeapLimit is the soft limit on the Go heap (runtime/debug's
-// SetMemoryLimit) the app's binary sets unless GOMEMLIMIT says otherwise.
-// Left to the collector's default (GOGC=100), the heap grows to twice what
-// is live before it is collected, and with a 512×512×300 scan open (315 MB
-// of voxels, 157 MB of labels, the undo steps, the embeddings in memory)
-// it passed 1.2 GB while the background encoder ran. With the limit the
-// collector works before the heap passes it, which keeps the app near
-// 1 GB resident beside ONNX Runtime's own memory (docs/benchmarks.md,
-// memory). A scan whose live data exceed it makes the collector run more
-// often (the Go runtime caps it at about half the CPU): GOMEMLIMIT set
-// higher suits such scans.
-const GoHeapLimit = 640 << 20
-
 // SAMOptions turns the user's settings into SAM's options: the embedding
 // cache's folder and bounds, and the encoder variant.
 func SAMOptions(st settings.Settings) sam.Options {

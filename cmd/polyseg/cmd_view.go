@@ -155,7 +155,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := displayError(); err != nil {
 		return err
 	}
-	limitGoHeap()
+	limitGoHeap(ctx)
 	a := fyneapp.NewWithID(appID)
 	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
 	switch {

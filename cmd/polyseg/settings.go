@@ -1,8 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
-	"runtime/debug"
+	"time"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/onnxrt"
@@ -21,10 +22,11 @@ func loadSAM(rt *onnxrt.Runtime) (*sam.Model, error) {
 	return sam.LoadDefault(rt, app.SAMOptions(st))
 }
 
-// limitGoHeap sets app.GoHeapLimit unless GOMEMLIMIT (which the Go
-// runtime reads itself) says otherwise.
-func limitGoHeap() {
+// limitGoHeap bounds the Go heap near what is live (app.BoundGoHeap)
+// until ctx ends, unless GOMEMLIMIT (which the Go runtime reads itself)
+// says otherwise.
+func limitGoHeap(ctx context.Context) {
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(app.GoHeapLimit)
+		go app.BoundGoHeap(ctx, app.GoHeapLimit, time.Second)
 	}
 }

@@ -5,9 +5,9 @@
 // segments (liver and spleen) drawn on every slice, the background
 // encoder running, and a SAM box drawn and accepted. It prints the
 // peak resident memory (VmHWM) and the Go heap, with the embedding cache
-// in a temporary folder so that every slice is encoded afresh. It sets the
-// Go heap's soft limit as polyseg view does (app.GoHeapLimit) unless
-// GOMEMLIMIT is set.
+// in a temporary folder so that every slice is encoded afresh. It bounds
+// the Go heap as polyseg view does (app.BoundGoHeap) unless GOMEMLIMIT is
+// set.
 //
 // Usage (repository root, after scripts/fetch-runtime.sh):
 //
@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -47,7 +46,7 @@ func run() error {
 	ctx := context.Background()
 	// What polyseg view does.
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(app.GoHeapLimit)
+		go app.BoundGoHeap(ctx, app.GoHeapLimit, time.Second)
 	}
 
 	b, err := volume.Open(ctx, filepath.Join(*data, "example_ct_dicom"), volume.OpenOptions{})
