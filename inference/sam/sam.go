@@ -134,7 +134,7 @@ const (
 	DefaultDiskBytes = 2 << 30
 )
 
-// LoadSAM loads the encoder and decoder named by their manifests.
+// Load loads the encoder and decoder named by their manifests.
 func Load(r *onnxrt.Runtime, encoder, decoder *models.Manifest, opts Options) (*Model, error) {
 	enc, err := r.LoadModel(encoder, models.KindSAMEncoder)
 	if err != nil {
