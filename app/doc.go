@@ -37,6 +37,12 @@
 //   - Models load when first needed; a missing runtime library or model
 //     makes only the operations needing it fail, with an error saying what
 //     is missing (ErrNoModel, ErrNoRuntime), never scan viewing.
+//   - Surfaces (surfaces.go), once started, hold a closed surface per
+//     segment equal to mesh.Extract's on the labels (merged with the
+//     pending preview as accepting it would merge them) once their
+//     goroutine is idle; after an edit only the segments it changed are
+//     meshed again, within their box grown by the edit's, on a copy made
+//     under the read lock, so that no edit waits for the meshing.
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
 //     and are offered back only to a scan with the same content hash.

@@ -207,6 +207,7 @@ func (st *Stroke) Paint(idx []int) (int, error) {
 		box.add(i%nx, i%nxy/nx, i/nxy)
 	}
 	n := len(e.idx) - before
+	s.noteLabelEdit(e.idx[before:], e.old[before:], e.new[before:])
 	if n > 0 {
 		// Unsaved until the stroke ends: an autosave meanwhile keeps it.
 		s.dirty = true
@@ -285,6 +286,7 @@ func (st *Stroke) Cancel() {
 		s.counts[e.old[n]]++
 		box.add(i%nx, i%nxy/nx, i/nxy)
 	}
+	s.noteLabelEdit(e.idx, e.new, e.old)
 	if len(e.idx) > 0 {
 		s.edits++
 	}

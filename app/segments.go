@@ -36,10 +36,12 @@ func (s *Session) countEdit(e *edit, undo bool) {
 		s.counts[from[n]]--
 		s.counts[to[n]]++
 	}
+	s.noteLabelEdit(e.idx, from, to)
 }
 
 // countAllLocked counts the voxels of every value afresh; the lock is held.
 func (s *Session) countAllLocked() {
+	s.noteAllLabels()
 	clear(s.counts)
 	if s.layer.Labels == nil {
 		return

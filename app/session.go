@@ -127,6 +127,11 @@ type Session struct {
 	// nnU-Net must find clean): they go to the fallback folder only.
 	watchers     watchers
 	autosaveAway bool
+
+	// surf, once Surfaces started it, keeps a surface per segment
+	// (surfaces.go); surfMu serialises starting it.
+	surf   atomic.Pointer[Surfaces]
+	surfMu sync.Mutex
 }
 
 // New returns a session with no scan open.

@@ -20,7 +20,8 @@ type StatsTable struct {
 }
 
 // Statistics measures every segment of the label volume on the scan
-// (package stats: voxels, mL, mean and SD of HU, axial slice range), named
+// (package stats: voxels, mL, mean and SD of HU, axial slice range, and
+// its surface's area and maximum 3D diameter), named
 // from the segment list. It works on a copy of the labels, so editing can
 // go on meanwhile; ctx cancels it.
 func (s *Session) Statistics(ctx context.Context) (*StatsTable, error) {
@@ -32,12 +33,13 @@ func (s *Session) Statistics(ctx context.Context) (*StatsTable, error) {
 	v, table := s.vol, s.layer.Table
 	l := &volume.Labels{Grid: s.layer.Labels.Grid, Data: slices.Clone(s.layer.Labels.Data)}
 	s.mu.RUnlock()
-	segs, err := stats.Compute(ctx, v, l, nil)
+	cols := stats.MeshColumns()
+	segs, err := stats.Compute(ctx, v, l, cols)
 	if err != nil {
 		return nil, fmt.Errorf("statistics: %w", err)
 	}
 	t := &StatsTable{Segments: segs}
-	t.Header, t.Rows = stats.Table(segs, nil, table.Name)
+	t.Header, t.Rows = stats.Table(segs, cols, table.Name)
 	return t, nil
 }
 

@@ -1,6 +1,8 @@
 // Package stats measures each segment of a label volume on its scan: the
 // voxel count, the volume in mL, the mean and standard deviation of the
-// scan's values (HU for CT) inside it, and the axial slices it spans.
+// scan's values (HU for CT) inside it, and the axial slices it spans;
+// MeshColumns adds the area and the maximum 3D diameter of its
+// marching-cubes surface (package mesh).
 //
 // # Invariants
 //

@@ -1,6 +1,7 @@
 // Package ui is the desktop app's Fyne user interface: a main window with
-// linked axial, coronal and sagittal views of one scan, the display and
-// overlay controls, menus, dialogs and the jobs bar, and the model tools:
+// linked axial, coronal and sagittal views of one scan and a 3D view of
+// its segments' surfaces (view3d.go), the display and overlay controls,
+// menus, dialogs and the jobs bar, and the model tools:
 // Segment, Refine with SAM (slice or volume), the box tool (B, then drag a
 // box on the axial view) and the preview they produce, outlined in cyan
 // under a banner until Enter accepts or Esc rejects it; the annotation
@@ -27,6 +28,12 @@
 //   - Every key the window acts on is an entry of one table (Shortcuts,
 //     keys.go), from which the help panel (F1) and the README's table are
 //     made; a feature adds its keys with Shortcuts().Add.
+//   - The 3D view draws the session's surfaces (app.Surfaces), which are
+//     meshed on a goroutine of their own; it renders a frame only when the
+//     surfaces, their colours or visibility, its camera, the slice planes
+//     (the crosshair, while they are shown) or its size changed, and a
+//     click on a surface moves the session's crosshair, which the slice
+//     views follow.
 //   - While painting, a view redraws only the screen rectangle showing the
 //     voxels that changed (Session.DamageSince), in the last frame, and
 //     draws exactly what a whole render would.

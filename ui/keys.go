@@ -73,8 +73,8 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 				m.tools.reject()
 				return
 			}
-			if m.maximised != nil {
-				m.ToggleMaximised(nil)
+			if m.maximised != nil || m.max3D {
+				m.restoreViews()
 			}
 		}})
 
@@ -143,7 +143,7 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 		w := p.Window
 		add(Shortcut{Group: "View", Name: presetLabel(p) + " window", Key: presetKeys[n], Run: func() { m.session.SetWindow(w) }})
 	}
-	add(Shortcut{Group: "View", Name: "Maximise or restore view", Key: fyne.KeyF, Run: func() { m.ToggleMaximised(m.active) }})
+	add(Shortcut{Group: "View", Name: "Maximise or restore view", Key: fyne.KeyF, Run: m.toggleActiveMaximised})
 	view := func(f func(v *SliceView)) func() { return func() { f(m.keyView()) } }
 	add(Shortcut{Group: "View", Name: "Next slice", Key: fyne.KeyUp, Also: []fyne.KeyName{fyne.KeyRight},
 		Run: view(func(v *SliceView) { v.StepSlice(1) }), Help: "towards superior, anterior or right"})
@@ -151,10 +151,23 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 		Run: view(func(v *SliceView) { v.StepSlice(-1) })})
 	add(Shortcut{Group: "View", Name: "Ten slices on", Key: fyne.KeyPageUp, Run: view(func(v *SliceView) { v.StepSlice(10) })})
 	add(Shortcut{Group: "View", Name: "Ten slices back", Key: fyne.KeyPageDown, Run: view(func(v *SliceView) { v.StepSlice(-10) })})
+	// Zoom and Home act on the 3D view when it is the one under the mouse.
+	view3d := func(f func(v *View3D), g func(v *SliceView)) func() {
+		return func() {
+			if m.max3D || m.active3D && m.maximised == nil {
+				f(m.view3d)
+				return
+			}
+			g(m.keyView())
+		}
+	}
 	add(Shortcut{Group: "View", Name: "Zoom in", Key: fyne.KeyPlus, Also: []fyne.KeyName{fyne.KeyEqual},
-		Run: view(func(v *SliceView) { v.Zoom(zoomStep) })})
-	add(Shortcut{Group: "View", Name: "Zoom out", Key: fyne.KeyMinus, Run: view(func(v *SliceView) { v.Zoom(1 / zoomStep) })})
-	add(Shortcut{Group: "View", Name: "Reset zoom and pan", Key: fyne.KeyHome, Run: view(func(v *SliceView) { v.ResetView() })})
+		Run: view3d(func(v *View3D) { v.Zoom(zoomStep) }, func(v *SliceView) { v.Zoom(zoomStep) })})
+	add(Shortcut{Group: "View", Name: "Zoom out", Key: fyne.KeyMinus,
+		Run: view3d(func(v *View3D) { v.Zoom(1 / zoomStep) }, func(v *SliceView) { v.Zoom(1 / zoomStep) })})
+	add(Shortcut{Group: "View", Name: "Reset zoom and pan", Key: fyne.KeyHome,
+		Run:  view3d((*View3D).ResetCamera, func(v *SliceView) { v.ResetView() }),
+		Help: "of the view under the mouse; the 3D view looks from the front again, every surface in view"})
 
 	for _, e := range [][3]string{
 		{"Click or left-drag", "Crosshair or tool", "moves the crosshair (Navigate), or is the tool's gesture"},
@@ -163,6 +176,10 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 		{"Right-drag", "Window", "across sets the width, down the level"},
 		{"Middle-drag or Shift+drag", "Pan", ""},
 		{"Double-click", "Maximise or restore view; with the polygon tool, close the polygon", ""},
+		{"Drag in the 3D view", "Turn the scene", "across about the patient's long axis, up and down about the screen's horizontal"},
+		{"Wheel in the 3D view", "Zoom the 3D view", ""},
+		{"Middle-drag or Shift+drag in the 3D view", "Pan the 3D view", ""},
+		{"Click in the 3D view", "Crosshair to the surface", "the crosshair moves to the point of the surface clicked, and the slice views follow"},
 	} {
 		add(Shortcut{Group: "Mouse", Mouse: e[0], Name: e[1], Help: e[2]})
 	}

@@ -36,6 +36,10 @@ type MainWindow struct {
 	views     [3]*SliceView // axial, coronal, sagittal
 	active    *SliceView    // the view keys go to: the one last hovered
 	maximised *SliceView    // nil when all three are shown
+	view3d    *View3D       // the fourth cell (view3d.go)
+	active3D  bool          // the 3D view was hovered last: keys act on it
+	max3D     bool          // the 3D view is maximised
+	window    *windowPresets
 	grid      *fyne.Container
 	viewArea  *fyne.Container
 	hint      *widget.Label
@@ -61,6 +65,10 @@ type MainWindow struct {
 
 	fileInfo  string // file, dims, spacing, orientation: fixed per scan
 	hoverInfo string // world position and HU under the mouse or crosshair
+
+	// onSurfaceExport, when set (by tests), takes the Export surfaces
+	// form's answer instead of the file dialog.
+	onSurfaceExport func(app.SurfaceExport)
 }
 
 // New builds the main window of fyne app a, with a new session made with
@@ -79,7 +87,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	for n, p := range viewer.Planes {
 		v := NewSliceView(m.session, p)
 		v.OnHover = func(p viewer.Probe, ok bool) {
-			m.active = v
+			m.active, m.active3D = v, false
 			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
@@ -88,7 +96,11 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.active = m.views[0]
 	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI or NRRD file or a DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
-	m.sidebar = newSidebar(m.session, m.views[:], m.win)
+	m.sidebar = newSidebar(m.session, m.win)
+	m.window = newWindowPresets(m.session)
+	m.view3d = NewView3D(m.session)
+	m.view3d.OnDoubleTap = m.ToggleMaximised3D
+	m.view3d.OnActive = func() { m.active3D = true }
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
@@ -104,22 +116,23 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		m.sidebar.segments.setSelected(v)
 		m.session.SetActiveLabel(v)
 		m.prop.refreshStrip()
+		m.view3d.Refresh() // its corner measures the chosen segment
 	}
 	m.session.SetActiveLabel(m.tools.value)
 	m.keys = m.newShortcuts()
 	m.prop.addShortcuts(m.keys)
 	m.toolbar.labelKeys(m.keys)
 
-	// The views fill three cells of a 2×2 grid and the window controls the
+	// The slice views fill three cells of a 2×2 grid and the 3D view the
 	// fourth; the label controls sit in a split to the right. The axial
 	// view's confidence strip is its slice slider.
 	m.axial = container.NewBorder(nil, nil, nil, m.prop.strip, m.views[0])
-	m.grid = container.NewGridWithColumns(2, m.axial, m.views[1], m.views[2], m.sidebar.legend)
+	m.grid = container.NewGridWithColumns(2, m.axial, m.views[1], m.views[2], m.view3d)
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
 	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
-	top := container.NewVBox(m.tools.row, m.toolbar.row, m.tools.banner)
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, m.window.box, m.tools.row), m.toolbar.row, m.tools.banner)
 	m.win.SetContent(container.NewBorder(top, bottom, m.worklist.box, nil, split))
 	menu := m.menu()
 	m.win.SetMainMenu(menu)
@@ -205,7 +218,10 @@ func (m *MainWindow) changed(c app.Change) {
 		m.worklist.labelsChanged()
 	}
 	if c&app.ChangeWindow != 0 {
-		m.sidebar.updateWindow()
+		m.window.update()
+	}
+	if c&app.ChangeOverlay != 0 {
+		m.view3d.overlayChanged()
 	}
 	if c&app.ChangeCursor != 0 {
 		m.hover(viewer.Probe{}, false)
@@ -228,6 +244,12 @@ func (m *MainWindow) changed(c app.Change) {
 		for _, v := range m.views {
 			v.Refresh()
 		}
+	}
+	// The 3D view's surfaces come from their own goroutine; here its
+	// planes (the crosshair), its corner's measures and a new scan. It
+	// draws again only if what it shows changed.
+	if c&(app.ChangeCursor|app.ChangeVolume|app.ChangeLabels|app.ChangePreview|app.ChangeSegments|app.ChangeOverlay) != 0 {
+		m.view3d.Refresh()
 	}
 }
 
@@ -320,26 +342,60 @@ func (m *MainWindow) GoToLabel(label string) error {
 	return nil
 }
 
-// ToggleMaximised shows only v, or all three views again.
+// ToggleMaximised shows only v, or all four views again.
 func (m *MainWindow) ToggleMaximised(v *SliceView) {
-	if m.maximised != nil {
-		m.maximised = nil
-		m.grid.Objects = []fyne.CanvasObject{m.axial, m.views[1], m.views[2], m.sidebar.legend}
-		m.grid.Layout = container.NewGridWithColumns(2).Layout
-	} else {
-		m.maximised = v
-		var cell fyne.CanvasObject = v
-		if v == m.views[0] {
-			cell = m.axial
-		}
-		m.grid.Objects = []fyne.CanvasObject{cell}
-		m.grid.Layout = container.NewGridWithColumns(1).Layout
+	if m.maximised != nil || m.max3D || v == nil {
+		m.restoreViews()
+		return
 	}
+	m.maximised = v
+	var cell fyne.CanvasObject = v
+	if v == m.views[0] {
+		cell = m.axial
+	}
+	m.maximiseCell(cell)
+}
+
+// ToggleMaximised3D shows only the 3D view, or all four views again.
+func (m *MainWindow) ToggleMaximised3D() {
+	if m.maximised != nil || m.max3D {
+		m.restoreViews()
+		return
+	}
+	m.max3D = true
+	m.maximiseCell(m.view3d)
+}
+
+func (m *MainWindow) maximiseCell(cell fyne.CanvasObject) {
+	m.grid.Objects = []fyne.CanvasObject{cell}
+	m.grid.Layout = container.NewGridWithColumns(1).Layout
 	m.grid.Refresh()
 }
 
-// Maximised returns the maximised view, or nil.
+func (m *MainWindow) restoreViews() {
+	m.maximised, m.max3D = nil, false
+	m.grid.Objects = []fyne.CanvasObject{m.axial, m.views[1], m.views[2], m.view3d}
+	m.grid.Layout = container.NewGridWithColumns(2).Layout
+	m.grid.Refresh()
+}
+
+// toggleActiveMaximised maximises or restores the view keys act on.
+func (m *MainWindow) toggleActiveMaximised() {
+	if m.active3D && m.maximised == nil {
+		m.ToggleMaximised3D()
+		return
+	}
+	m.ToggleMaximised(m.active)
+}
+
+// Maximised returns the maximised slice view, or nil.
 func (m *MainWindow) Maximised() *SliceView { return m.maximised }
+
+// Maximised3D reports whether the 3D view is maximised.
+func (m *MainWindow) Maximised3D() bool { return m.max3D }
+
+// View3D returns the 3D view.
+func (m *MainWindow) View3D() *View3D { return m.view3d }
 
 // presetKeys choose the window presets, in viewer.Presets' order.
 var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
@@ -542,7 +598,8 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
 	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
 	openDataset := fyne.NewMenuItem("Open dataset…", m.openDatasetDialog)
-	file := fyne.NewMenu("File", openFile, openDir, openDataset, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem())
+	file := fyne.NewMenu("File", openFile, openDir, openDataset, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem(),
+		fyne.NewMenuItem("Export surfaces…", m.exportSurfacesDialog))
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
 	m.undoItem = undo
@@ -563,13 +620,21 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	}
 	windowItem := fyne.NewMenuItem("Window", nil)
 	windowItem.ChildMenu = fyne.NewMenu("", presets...)
-	maximise := fyne.NewMenuItem("Maximise or restore view (F)", func() { m.ToggleMaximised(m.active) })
+	maximise := fyne.NewMenuItem("Maximise or restore view (F)", m.toggleActiveMaximised)
 	reset := fyne.NewMenuItem("Reset zoom and pan (Home)", func() {
 		for _, v := range m.views {
 			v.ResetView()
 		}
+		m.view3d.ResetCamera()
 	})
-	view := fyne.NewMenu("View", windowItem, maximise, reset)
+	planes := fyne.NewMenuItem("Slice planes in 3D", nil)
+	planes.Checked = m.view3d.PlanesShown()
+	planes.Action = func() {
+		m.view3d.ShowPlanes(!m.view3d.PlanesShown())
+		planes.Checked = m.view3d.PlanesShown()
+		m.win.MainMenu().Refresh()
+	}
+	view := fyne.NewMenu("View", windowItem, maximise, reset, planes)
 	help := fyne.NewMenu("Help", fyne.NewMenuItem("Keys and mouse (F1)", m.showHelp))
 	seg := m.tools.menu()
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())

@@ -209,13 +209,13 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 	v := m.View(viewer.Axial)
 	before := capture(m, v)
 
-	lung := m.sidebar.presets[2]
+	lung := m.window.buttons[2]
 	test.Tap(lung)
 	if w := m.session.Window(); w != (viewer.Window{Width: 1500, Level: -600}) {
 		t.Fatalf("after tapping %q the window is %v", lung.Text, w)
 	}
-	if !strings.Contains(m.sidebar.windowLabel.Text, "lung") {
-		t.Errorf("window label %q does not name the preset", m.sidebar.windowLabel.Text)
+	if !strings.Contains(m.window.label.Text, "lung") || lung.Importance != widget.HighImportance {
+		t.Errorf("window label %q does not name the preset, or its button is not marked", m.window.label.Text)
 	}
 	lungImg := capture(m, v)
 	if !differs(before, lungImg) {

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"fmt"
-	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -13,15 +12,10 @@ import (
 	"github.com/polyseg/polyseg/volume"
 )
 
-// sidebar holds the display controls: the window (in the fourth cell of
-// the views' grid, the legend) and, right of the views, the overlay's
-// opacity and outline over the segment list (segments.go).
+// sidebar holds the overlay's controls right of the views: its opacity
+// and outline over the segment list (segments.go).
 type sidebar struct {
 	session *app.Session
-
-	legend      fyne.CanvasObject
-	windowLabel *widget.Label
-	presets     []*widget.Button
 
 	box      fyne.CanvasObject
 	opacity  *widget.Slider
@@ -29,40 +23,8 @@ type sidebar struct {
 	segments *segmentList
 }
 
-const mouseHelp = `Click: move the crosshair, or use the tool
-Wheel, ↑ ↓, Page Up/Down: slices
-Ctrl+wheel, + −: zoom;  Home: reset
-Right-drag or 1–4: window;  middle- or shift-drag: pan
-Tools: N navigate, D brush, E eraser, T threshold,
-L polygon, G fill, B SAM box;  [ ] brush size
-F1 or ?: every key and mouse action`
-
-func newSidebar(s *app.Session, views []*SliceView, win fyne.Window) *sidebar {
+func newSidebar(s *app.Session, win fyne.Window) *sidebar {
 	sb := &sidebar{session: s}
-
-	sb.windowLabel = widget.NewLabel("")
-	var buttons []fyne.CanvasObject
-	for _, p := range viewer.Presets() {
-		w := p.Window
-		b := widget.NewButton(presetLabel(p), func() { s.SetWindow(w) })
-		sb.presets = append(sb.presets, b)
-		buttons = append(buttons, b)
-	}
-	reset := widget.NewButton("Reset zoom", func() {
-		for _, v := range views {
-			v.ResetView()
-		}
-	})
-	help := widget.NewLabel(mouseHelp)
-	help.TextStyle.Italic = true
-	sb.legend = container.NewVScroll(container.NewVBox(
-		widget.NewLabelWithStyle("Window", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
-		sb.windowLabel,
-		container.NewGridWithColumns(2, buttons...),
-		reset,
-		help,
-	))
-
 	sb.opacity = widget.NewSlider(0, 1)
 	sb.opacity.Step = 0.05
 	sb.opacity.SetValue(app.DefaultOpacity)
@@ -119,15 +81,4 @@ func (sb *sidebar) updateLabels() {
 		sb.outline.SetChecked(outline)
 	}
 	sb.segments.update()
-}
-
-func (sb *sidebar) updateWindow() {
-	w := sb.session.Window()
-	text := w.String()
-	for _, p := range viewer.Presets() {
-		if p.Window == w {
-			text += " (" + strings.ToLower(p.Name) + ")"
-		}
-	}
-	sb.windowLabel.SetText(text)
 }

@@ -16,8 +16,8 @@ import (
 
 // showStatistics measures every segment in the background and shows the
 // table (Segment > Statistics…): voxels, volume in mL, mean and SD of HU,
-// axial slices, as polyseg stats prints them, with a button that exports
-// it as CSV.
+// axial slices, surface area and maximum 3D diameter, as polyseg stats
+// prints them, with a button that exports it as CSV.
 func (m *MainWindow) showStatistics() <-chan struct{} {
 	done := make(chan struct{})
 	if v, _ := m.session.Volume(); v == nil {

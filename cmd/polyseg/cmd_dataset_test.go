@@ -423,7 +423,7 @@ func TestStatsAgainstNumPy(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := strings.Join(rows[0], ","); got != "label,name,voxels,volume_ml,mean_hu,sd_hu,first_axial_slice,last_axial_slice" {
+			if got := strings.Join(rows[0], ","); got != "label,name,voxels,volume_ml,mean_hu,sd_hu,first_axial_slice,last_axial_slice,surface_mm2,max_diameter_mm" {
 				t.Errorf("CSV header %s", got)
 			}
 			if len(rows)-1 != len(ref) {

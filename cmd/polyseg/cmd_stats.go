@@ -16,16 +16,15 @@ import (
 func init() {
 	register(command{
 		name:    "stats",
-		summary: "per-segment voxels, volume (mL), mean and SD of HU, axial slice range",
+		summary: "per-segment voxels, volume (mL), mean and SD of HU, axial slice range, surface area, maximum 3D diameter",
 		usage:   "[--csv OUT.csv] [--series UID|N] [--allow-gaps] SCAN LABELS",
 		run:     runStats,
 	})
 }
 
-// statsColumns are the measurements added to stats' own. Surface area
-// (surface_mm2) and the largest 3D diameter (max_diameter_mm), from a
-// segment's mesh, belong here once the mesh package provides them.
-func statsColumns() []stats.Column { return nil }
+// statsColumns are the measurements added to stats' own: the area and
+// the maximum 3D diameter of each segment's surface.
+func statsColumns() []stats.Column { return stats.MeshColumns() }
 
 // runStats measures every segment of LABELS (brought onto SCAN's grid, as
 // the app does) on SCAN and prints a table; --csv writes it too.

@@ -1,0 +1,209 @@
+package ui
+
+// File > Export surfaces: the segments' closed surfaces as STL, OBJ or PLY
+// files, as `polyseg mesh` writes them (app.Session.ExportSurfaces).
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/mesh"
+)
+
+// The export form's choices.
+const (
+	exportEvery   = "Every segment"
+	exportVisible = "The visible segments"
+	exportChosen  = "The chosen segment"
+	coordsLPS     = "LPS (3D Slicer, DICOM)"
+	coordsRAS     = "RAS"
+)
+
+var exportFormats = []string{"STL", "OBJ (and its .mtl)", "PLY"}
+
+// surfaceExportForm is the export dialog's fields: `polyseg mesh`'s flags.
+type surfaceExportForm struct {
+	segments *widget.Select
+	format   *widget.Select
+	smooth   *widget.Entry
+	decimate *widget.Entry
+	coords   *widget.RadioGroup
+}
+
+func newSurfaceExportForm() *surfaceExportForm {
+	f := &surfaceExportForm{
+		segments: widget.NewSelect([]string{exportEvery, exportVisible, exportChosen}, nil),
+		format:   widget.NewSelect(exportFormats, nil),
+		smooth:   widget.NewEntry(),
+		decimate: widget.NewEntry(),
+		coords:   widget.NewRadioGroup([]string{coordsLPS, coordsRAS}, nil),
+	}
+	f.segments.SetSelected(exportVisible)
+	f.format.SetSelected(exportFormats[0])
+	f.smooth.SetText(strconv.Itoa(app.DefaultSurfaceSmooth))
+	f.smooth.Validator = func(s string) error {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n < 0 || n > mesh.MaxSmooth {
+			return fmt.Errorf("smoothing: 0 to %d iterations", mesh.MaxSmooth)
+		}
+		return nil
+	}
+	f.decimate.SetText("1")
+	f.decimate.Validator = func(s string) error {
+		r, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil || !(r > 0 && r <= 1) {
+			return errors.New("the fraction of triangles to keep: above 0, at most 1")
+		}
+		return nil
+	}
+	f.coords.Horizontal = true
+	f.coords.Required = true
+	f.coords.SetSelected(coordsLPS)
+	return f
+}
+
+func (f *surfaceExportForm) items() []*widget.FormItem {
+	return []*widget.FormItem{
+		widget.NewFormItem("Segments", f.segments),
+		widget.NewFormItem("Format", f.format),
+		{Text: "Smoothing", Widget: f.smooth, HintText: "Taubin iterations; 0 keeps the voxel surface"},
+		{Text: "Keep triangles", Widget: f.decimate, HintText: "the fraction to keep (quadric decimation); 1 keeps all"},
+		widget.NewFormItem("Coordinates", f.coords),
+	}
+}
+
+// export returns what the form asks for, with the session's segments.
+func (f *surfaceExportForm) export(s *app.Session) (app.SurfaceExport, error) {
+	var e app.SurfaceExport
+	smooth, err := strconv.Atoi(strings.TrimSpace(f.smooth.Text))
+	if err != nil {
+		return e, fmt.Errorf("smoothing %q: %w", f.smooth.Text, err)
+	}
+	keep, err := strconv.ParseFloat(strings.TrimSpace(f.decimate.Text), 64)
+	if err != nil {
+		return e, fmt.Errorf("triangles to keep %q: %w", f.decimate.Text, err)
+	}
+	e.Options = mesh.Options{Smooth: smooth, Decimate: keep}
+	e.Format = mesh.Format(f.format.SelectedIndex())
+	if f.coords.Selected == coordsRAS {
+		e.Coords = mesh.RAS
+	}
+	switch f.segments.Selected {
+	case exportChosen:
+		v := s.ActiveLabel()
+		if s.SegmentOf(v).Voxels == 0 {
+			return e, fmt.Errorf("the chosen segment, %s, has no voxels", s.SegmentOf(v).Name)
+		}
+		e.Labels = []uint16{v}
+	case exportVisible:
+		e.Labels = []uint16{}
+		for _, seg := range s.Segments() {
+			if !seg.Hidden && seg.Voxels > 0 {
+				e.Labels = append(e.Labels, seg.Value)
+			}
+		}
+		if len(e.Labels) == 0 {
+			return e, errors.New("no segment with voxels is visible")
+		}
+	}
+	return e, e.Options.Check()
+}
+
+// exportSurfacesDialog asks what to export, then where (surfaceFileDialog).
+func (m *MainWindow) exportSurfacesDialog() {
+	if v, _ := m.session.Volume(); v == nil {
+		dialog.ShowInformation("Export surfaces", "There is no scan open, and so no segments.", m.win)
+		return
+	}
+	f := newSurfaceExportForm()
+	d := dialog.NewForm("Export surfaces", "Choose file…", "Cancel", f.items(), func(ok bool) {
+		if !ok {
+			return
+		}
+		e, err := f.export(m.session)
+		if err != nil {
+			dialog.ShowError(err, m.win)
+			return
+		}
+		m.surfacesChosen(e)
+	}, m.win)
+	d.Resize(fyne.NewSize(560, d.MinSize().Height))
+	d.Show()
+}
+
+// surfacesChosen goes on once the form is filled: the file dialog.
+// Tests replace it to see what the form asked for.
+func (m *MainWindow) surfacesChosen(e app.SurfaceExport) {
+	if m.onSurfaceExport != nil {
+		m.onSurfaceExport(e)
+		return
+	}
+	_, path := m.session.Volume()
+	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			dialog.ShowError(err, m.win)
+			return
+		}
+		if w == nil {
+			return
+		}
+		// The session writes the files itself, atomically. The dialog
+		// made an empty file of the name chosen: it is replaced, or
+		// removed when the surfaces go to other names (one file per
+		// segment, the name completed with the format's extension).
+		chosen := w.URI().Path()
+		w.Close()
+		out := chosen
+		if filepath.Ext(out) == "" {
+			out += e.Format.Ext()
+		}
+		done := m.ExportSurfaces(out, e)
+		go func() {
+			<-done
+			if st, err := os.Stat(chosen); err == nil && st.Size() == 0 {
+				os.Remove(chosen)
+			}
+		}()
+	}, m.win)
+	base := scanBaseName(path)
+	if base == "" || base == "." {
+		base = "scan"
+	}
+	d.SetFileName(base + "_surfaces" + e.Format.Ext())
+	d.Show()
+}
+
+// ExportSurfaces writes the surfaces in the background; the channel is
+// closed once the result is shown.
+func (m *MainWindow) ExportSurfaces(path string, e app.SurfaceExport) <-chan struct{} {
+	done := make(chan struct{})
+	var paths []string
+	job := m.session.RunJob("Export "+filepath.Base(path), func(ctx context.Context, p app.Progress) error {
+		p.Report(-1, "making surfaces")
+		var err error
+		paths, err = m.session.ExportSurfaces(ctx, path, e)
+		return err
+	})
+	go func() {
+		defer close(done)
+		err := job.Wait()
+		fyne.DoAndWait(func() {
+			if err != nil {
+				m.showError(path, err)
+				return
+			}
+			m.status.SetText(fmt.Sprintf("surfaces written (%s, mm): %s", e.Coords, strings.Join(paths, ", ")))
+		})
+	}()
+	return done
+}
