@@ -13,6 +13,7 @@ import (
 	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/sam2"
 	"github.com/polyseg/polyseg/inference/unet"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -42,8 +43,12 @@ type ModelOptions struct {
 	// UNet names the segmentation model (a name looked up in Dirs, or a
 	// manifest path). Empty means DefaultUNet.
 	UNet string
-	// SAM configures the Segment Anything runner (embedding cache).
+	// SAM configures the Segment Anything runner (embedding cache,
+	// encoder variant); SAMOptions makes it from the settings.
 	SAM sam.Options
+	// Settings are the user's settings (internal/settings); the session
+	// takes the segments' SAM windows from them.
+	Settings settings.Settings
 	// Propagation tunes the "sam" propagation engine; nil means
 	// propagate.DefaultSAMOptions.
 	Propagation *propagate.SAMOptions

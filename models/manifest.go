@@ -86,26 +86,6 @@ type Preprocess struct {
 	// values when absent). An extension of the documented format.
 	Mean []float64 `json:"mean,omitempty"`
 	Std  []float64 `json:"std,omitempty"`
-	// LabelWindows overrides Window for the image SAM sees when it refines
-	// a given label (liver is sharper in a narrow window). An extension.
-	LabelWindows []LabelWindow `json:"label_windows,omitempty"`
-}
-
-// LabelWindow is the window to use for one label value.
-type LabelWindow struct {
-	Value uint16 `json:"value"`
-	Window
-}
-
-// WindowFor returns the window for label value v: its LabelWindows entry,
-// else Window.
-func (p Preprocess) WindowFor(v uint16) Window {
-	for _, lw := range p.LabelWindows {
-		if lw.Value == v {
-			return lw.Window
-		}
-	}
-	return p.Window
 }
 
 // Window is a CT display window in Hounsfield units.
