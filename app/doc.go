@@ -59,6 +59,17 @@
 //     taken and its files read before the open case is left, so a refused
 //     or unreadable case leaves the user where they were. Autosaves of a
 //     case go to the autosave folder, as all do, never into the dataset.
+//   - A dataset's training (Work.Train, train.go) is a job of the dataset,
+//     one at a time, run by package trainjob: the open case's edits are
+//     saved first, the dataset is checked before the trainer starts, and
+//     cancelling or closing the dataset stops the trainer's whole process
+//     group, leaving no model folder. The model made, or on opening the
+//     dataset its newest model, becomes the segmentation model
+//     (Models.UseUNet); closing the dataset goes back to the default.
+//   - The model's doubt about a case (doubt.go) is kept per case and model
+//     (the model's sha256, the image's size and time) in the dataset's
+//     polyseg/doubt/ folder, so a value is never that of another model or
+//     another image.
 //   - A case's editing time grows only with the user's activity: the time
 //     from one edit or gesture to the next counts up to the idle limit
 //     (DefaultIdle, a minute), so time away from the app is not counted.

@@ -13,6 +13,7 @@ import (
 	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/sam2"
 	"github.com/polyseg/polyseg/inference/unet"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -42,8 +43,12 @@ type ModelOptions struct {
 	// UNet names the segmentation model (a name looked up in Dirs, or a
 	// manifest path). Empty means DefaultUNet.
 	UNet string
-	// SAM configures the Segment Anything runner (embedding cache).
+	// SAM configures the Segment Anything runner (embedding cache,
+	// encoder variant); SAMOptions makes it from the settings.
 	SAM sam.Options
+	// Settings are the user's settings (internal/settings); the session
+	// takes the segments' SAM windows from them.
+	Settings settings.Settings
 	// Propagation tunes the "sam" propagation engine; nil means
 	// propagate.DefaultSAMOptions.
 	Propagation *propagate.SAMOptions
@@ -91,6 +96,7 @@ type Models struct {
 	sam    *sam.Model
 	sam2   *sam2.Model
 	status ModelStatus
+	pick   unetPick // a U-Net chosen at run time (unetpick.go)
 }
 
 // NewModels returns a holder that loads models as opts say, when first
@@ -194,6 +200,9 @@ func modelDirs(dirs []string, rt *onnxrt.Runtime) []string {
 
 // UNet returns the segmentation model, loading it the first time.
 func (m *Models) UNet() (*unet.Model, error) {
+	if u, ok, err := m.pickedUNet(); ok {
+		return u, err
+	}
 	m.load.Lock()
 	defer m.load.Unlock()
 	m.mu.Lock()
@@ -280,7 +289,7 @@ func (m *Models) Close() error {
 	defer m.load.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var errs []error
+	errs := m.closePickedLocked()
 	if m.unet != nil {
 		errs = append(errs, m.unet.Close())
 		m.unet = nil
@@ -301,6 +310,9 @@ func (m *Models) Close() error {
 func (m *Models) LoadedUNet() *unet.Model {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if u, ok := m.loadedPickLocked(); ok {
+		return u
+	}
 	return m.unet
 }
 

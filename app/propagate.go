@@ -302,6 +302,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 
 		res, err := eng.Propagate(ctx, propagate.Request{
 			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior,
+			Window: s.samWindow(label),
 			OnSlice: func(r propagate.SliceResult) {
 				if !s.addLiveSlice(live, sl, r) {
 					cancel() // the preview was accepted, rejected or replaced

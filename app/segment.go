@@ -130,7 +130,7 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 			return nil, err
 		}
 		p.Report(-1, "encoding the slice")
-		m, err := sm.SegmentBox(ctx, v, section.Axial, k, a, b)
+		m, err := sm.SegmentBox(ctx, v, section.Axial, k, a, b, windowOr(s.samWindow(value), sm.DefaultWindow()))
 		if err != nil {
 			return nil, err
 		}
@@ -168,7 +168,7 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 		if err != nil {
 			return nil, err
 		}
-		l, _, err := refine.Volume(ctx, sm, v, coarse, refine.Options{Labels: values, Progress: progressOf(p)})
+		l, _, err := refine.Volume(ctx, sm, v, coarse, refine.Options{Labels: values, Windows: s.samWindows(values), Progress: progressOf(p)})
 		if err != nil {
 			return nil, err
 		}

@@ -429,6 +429,8 @@ func typeText(t testing.TB, m *MainWindow, s string) {
 			key = fyne.KeySpace
 		case r == '-':
 			key = fyne.KeyMinus
+		case r == '_':
+			key, shift = fyne.KeyMinus, true
 		case r == '.':
 			key = fyne.KeyPeriod
 		default:

@@ -48,6 +48,7 @@ type MainWindow struct {
 
 	sidebar  *sidebar
 	worklist *worklistPanel // the dataset mode's panel (worklist.go)
+	train    *trainTools    // training on the dataset, the model's choice (train.go)
 	status   *widget.Label
 	jobs     *jobsBar
 	tools    *modelTools
@@ -112,6 +113,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
 	m.worklist = newWorklistPanel(m)
+	m.train = newTrainTools(m)
 	m.toolbar = newToolbar(m)
 	m.prop = newPropagateTools(m)
 	m.tools.row.Add(m.prop.button)
@@ -235,6 +237,9 @@ func (m *MainWindow) changed(c app.Change) {
 	}
 	if c&app.ChangeOverlay != 0 {
 		m.tools.updateLabelChoices()
+	}
+	if c&app.ChangeModels != 0 {
+		m.worklist.modelChanged()
 	}
 	if c&app.ChangePreview != 0 {
 		m.tools.updatePreview()
@@ -705,6 +710,7 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
 	seg.Items = append(seg.Items, m.prop.menuItems()...)
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Statistics…", func() { m.statsShown = m.showStatistics() }))
+	seg.Items = append(append(seg.Items, fyne.NewMenuItemSeparator()), m.train.menuItems()...)
 	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), m.worklist.menu(), help)
 }
 

@@ -61,8 +61,10 @@ type worklistPanel struct {
 	filter   *widget.Select
 	order    *widget.Select
 	list     *widget.List
-	entries  []dataset.Entry // every case, as last read
-	shown    []dataset.Entry // those listed, filtered and sorted
+	entries  []dataset.Entry    // every case, as last read
+	shown    []dataset.Entry    // those listed, filtered and sorted
+	doubts   map[string]float64 // the model's doubt per case, when sorted by it
+	doubtJob *app.Job           // the latest measuring of the doubts
 	// reselecting is set while the list's selection is moved to the open
 	// case, so that OnSelected does not take it for the user's choice.
 	reselecting bool
@@ -113,7 +115,11 @@ func newWorklistPanel(m *MainWindow) *worklistPanel {
 	for _, k := range app.SortKeys {
 		orders = append(orders, k.String())
 	}
-	p.order = widget.NewSelect(orders, func(string) { p.show(); p.m.giveKeysBack(p.order) })
+	p.order = widget.NewSelect(orders, func(string) {
+		p.show()
+		p.modelChanged()
+		p.m.giveKeysBack(p.order)
+	})
 	p.order.SetSelected(app.ByCase.String())
 
 	p.list = widget.NewList(
@@ -206,7 +212,10 @@ func (p *worklistPanel) menu() *fyne.Menu {
 	save := item("Save case", p.saveCase)
 	review := item("Needs review, next case", func() { p.step(1, true, dataset.NeedsReview) })
 	skip := item("Skip case", func() { p.step(1, true, dataset.Skipped) })
-	reload := item("Reload worklist", p.refresh)
+	reload := item("Reload worklist", func() {
+		p.refresh()
+		p.measureDoubts(true) // cases others added or reopened
+	})
 	p.makeItem = item("Make nnU-Net dataset…", p.showMakeDataset)
 	p.enable()
 	return fyne.NewMenu("Dataset", next, prev, done, save, fyne.NewMenuItemSeparator(), review, skip,
@@ -221,6 +230,9 @@ func (p *worklistPanel) enable() {
 	}
 	if p.makeItem != nil {
 		p.makeItem.Disabled = p.work == nil || !p.work.Dataset().ReadOnly()
+	}
+	if p.m.train != nil {
+		p.m.train.enable()
 	}
 	if mm := p.m.win.MainMenu(); mm != nil {
 		mm.Refresh()
@@ -258,6 +270,7 @@ func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 		// The panel reads the worklist again after each change it makes;
 		// what it does not make is a lock lost to someone else.
 		fyne.Do(p.noticeLost)
+		fyne.Do(p.doubtsChanged)
 		if heard != nil {
 			heard()
 		}
@@ -387,7 +400,11 @@ func (p *worklistPanel) show() {
 			key = k
 		}
 	}
-	app.SortEntries(p.shown, key)
+	p.doubts = nil
+	if key == app.ByDoubt {
+		p.doubts = p.work.Doubts()
+	}
+	app.SortEntriesBy(p.shown, key, p.doubts)
 	p.list.Refresh()
 	p.reselect()
 }
@@ -446,6 +463,9 @@ func (p *worklistPanel) updateRow(n widget.ListItemID, o fyne.CanvasObject) {
 	}
 	if !e.Case.Labeled {
 		parts = append(parts, "no labels")
+	}
+	if d, ok := p.doubts[e.Case.ID]; ok {
+		parts = append(parts, fmt.Sprintf("model's doubt %.2f", d))
 	}
 	if e.State.Note != "" {
 		parts = append(parts, strings.ReplaceAll(e.State.Note, "\n", " "))
@@ -744,7 +764,14 @@ func (p *worklistPanel) step(dir int, remaining bool, status dataset.Status) <-c
 	}
 	p.refresh()
 	cur := p.current()
-	id, ok := app.StepCase(p.shown, cur, dir, remaining)
+	list, from := p.shown, cur
+	if remaining && dir > 0 && p.sortedByDoubt() {
+		// The case the model doubts most of those left, wherever the open
+		// one stands in the list.
+		list = slices.DeleteFunc(slices.Clone(p.shown), func(e dataset.Entry) bool { return e.Case.ID == cur })
+		from = ""
+	}
+	id, ok := app.StepCase(list, from, dir, remaining)
 	if !ok {
 		// No case to go to: the status is set, and the case stays open.
 		if cur != "" && status != "" {
@@ -977,4 +1004,43 @@ func (m *MainWindow) LeaveDataset() error {
 		}
 	}
 	return err
+}
+
+// sortedByDoubt reports whether the list is sorted by the model's doubt.
+func (p *worklistPanel) sortedByDoubt() bool { return p.order.Selected == app.ByDoubt.String() }
+
+// modelChanged measures the segmentation model's doubt about the cases
+// left, in the background, when the list is sorted by it and the model
+// is not the one last measured.
+func (p *worklistPanel) modelChanged() { p.measureDoubts(false) }
+
+// measureDoubts measures the doubts not known yet when the list is sorted
+// by them; force measures again for the model measured last.
+func (p *worklistPanel) measureDoubts(force bool) {
+	if p.work == nil || !p.sortedByDoubt() {
+		return
+	}
+	job, err := p.work.ComputeDoubts(force)
+	if err != nil {
+		p.m.say("model's doubt: "+err.Error(), true)
+		return
+	}
+	if job != nil && job != p.doubtJob {
+		p.doubtJob = job
+		go func() {
+			if err := job.Wait(); err != nil && !app.Canceled(err) {
+				fyne.Do(func() { p.m.say("model's doubt: "+oneLine(err.Error()), true) })
+			}
+		}()
+	}
+}
+
+// oneLine joins the lines of s.
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+// doubtsChanged sorts the list again as doubts become known.
+func (p *worklistPanel) doubtsChanged() {
+	if p.work != nil && p.sortedByDoubt() {
+		p.show()
+	}
 }

@@ -12,7 +12,6 @@ import (
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/propagate"
-	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/sam2"
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/inference/unet"
@@ -127,7 +126,7 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var eng propagate.Engine
 	switch *engineName {
 	case app.EngineSAM:
-		sm, err := sam.LoadDefault(rt, sam.Options{})
+		sm, err := loadSAM(rt)
 		if err != nil {
 			return err
 		}

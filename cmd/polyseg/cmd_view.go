@@ -13,6 +13,7 @@ import (
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/phantom"
 	"github.com/polyseg/polyseg/ui"
 	"github.com/polyseg/polyseg/volume"
@@ -93,10 +94,16 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	default:
 		return va, usageErr("--provider %q: want auto, cpu or cuda", rf.provider)
 	}
+	st, err := settings.Load()
+	if err != nil {
+		return va, err
+	}
 	va.models = app.ModelOptions{
-		Runtime: onnxrt.Options{Library: rf.lib, Provider: onnxrt.Provider(rf.provider), Threads: rf.threads},
-		UNet:    *model,
-		SAM2Dir: *sam2,
+		Runtime:  onnxrt.Options{Library: rf.lib, Provider: onnxrt.Provider(rf.provider), Threads: rf.threads},
+		UNet:     *model,
+		SAM2Dir:  *sam2,
+		SAM:      app.SAMOptions(st),
+		Settings: st,
 	}
 	if va.labels != "" && va.path == "" {
 		return va, usageErr("--labels needs a scan to lie on")
@@ -150,6 +157,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := displayError(); err != nil {
 		return err
 	}
+	limitGoHeap(ctx)
 	a := fyneapp.NewWithID(appID)
 	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
 	switch {

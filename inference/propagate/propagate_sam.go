@@ -158,7 +158,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	w := e.sam.Window(req.Label)
+	w := e.sam.DefaultWindow()
 	if req.Window != nil {
 		w = *req.Window
 	}

@@ -18,7 +18,9 @@ import (
 type Options struct {
 	// Labels to refine; empty means every label value in the coarse mask.
 	Labels []uint16
-	// Windows override the encoder manifest's window per label value.
+	// Windows give the image window the encoder sees per label value (the
+	// ones the user chose for the segments); a value not in it is seen in
+	// the encoder manifest's default window.
 	Windows map[uint16]models.Window
 	// MarginMM widens each box on every side (0 by default: a wider box
 	// made SAM worse on CT, sam-on-ct.md).
@@ -152,7 +154,7 @@ func Volume(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.
 	for li, lv := range labels {
 		w, ok := opts.Windows[lv]
 		if !ok {
-			w = s.Window(lv)
+			w = s.DefaultWindow()
 		}
 		for k := 0; k < sl.Slices; k++ {
 			if err := ctx.Err(); err != nil {
@@ -375,7 +377,7 @@ func Slice(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.L
 	}
 	w, ok := opts.Windows[lv]
 	if !ok {
-		w = s.Window(lv)
+		w = s.DefaultWindow()
 	}
 	dr, dc := sl.PixelSpacing()
 	return refineSlice(ctx, s, img, m, w, opts, int(math.Round(opts.MarginMM/dr)), int(math.Round(opts.MarginMM/dc)))
