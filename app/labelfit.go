@@ -28,7 +28,7 @@ type LabelFit struct {
 	Why string
 }
 
-// FitsAsLabels tells whether the NIfTI file at path could be the open
+// FitsAsLabels tells whether the NIfTI or NRRD file at path could be the open
 // scan's labels, as a file dropped on the window may be: its voxels whole
 // numbers from 0 to 65535, at most MaxLabelValues distinct ones, on the
 // scan's grid or on one overlapping it in the world. A file that is not
@@ -44,18 +44,30 @@ func (s *Session) FitsAsLabels(path string) (LabelFit, error) {
 	} else if st.IsDir() {
 		return LabelFit{Why: "a folder"}, nil
 	}
-	h, err := volume.ReadNIfTIHeader(path)
-	if err != nil {
-		return LabelFit{Why: "not a NIfTI file"}, nil
+	// The header first: a file elsewhere in space is no label file of
+	// this scan, whatever it holds.
+	var grid volume.Grid
+	if volume.IsNRRDName(path) {
+		h, err := volume.ReadNRRDHeader(path)
+		if err != nil {
+			return LabelFit{Why: "not a NRRD file polyseg reads"}, nil
+		}
+		grid = h.Grid
+	} else {
+		h, err := volume.ReadNIfTIHeader(path)
+		if err != nil {
+			return LabelFit{Why: "not a NIfTI or NRRD file"}, nil
+		}
+		grid = h.Grid
 	}
-	fit := LabelFit{SameGrid: h.Grid.Equal(v.Grid, viewer.GridTolerance)}
-	if !fit.SameGrid && !overlaps(h.Grid, v.Grid) {
+	fit := LabelFit{SameGrid: grid.Equal(v.Grid, viewer.GridTolerance)}
+	if !fit.SameGrid && !overlaps(grid, v.Grid) {
 		fit.Why = "it does not overlap the open scan in space"
 		return fit, nil
 	}
 	// A scan fails here at once (its first voxel is air, -1000 HU, or a
 	// fraction); labels are read through.
-	l, err := volume.ReadLabelsNIfTI(path)
+	l, _, err := volume.ReadLabels(path)
 	if err != nil {
 		fit.Why = "its voxels are not label values (whole numbers from 0 to 65535)"
 		return fit, nil

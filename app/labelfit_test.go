@@ -24,6 +24,7 @@ func TestFitsAsLabels(t *testing.T) {
 		return p
 	}
 	onGrid := write("seg.nii.gz", labels, scan)
+	nrrd := write("seg.nrrd", labels, scan)
 	// The same labels half a scan away along x, and far away.
 	shifted := func(dx float64) *volume.Volume {
 		g := scan.Grid
@@ -55,6 +56,7 @@ func TestFitsAsLabels(t *testing.T) {
 		values   int
 	}{
 		{"labels on the scan's grid", onGrid, true, true, 7},
+		{"NRRD labels on the scan's grid", nrrd, true, true, 7},
 		{"labels overlapping the scan", near, true, false, 7},
 		{"labels elsewhere", far, false, false, 0},
 		{"the scan itself (negative HU)", ct, false, true, 0},
