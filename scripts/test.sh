@@ -16,20 +16,20 @@ fi
 go vet ./...
 # The race detector slows tests 2-10 times. It runs on viewer (parallel
 # rendering), app/tools and internal (locks, atomic writes) in place of
-# their plain run, and on the UI's tests that drive the window with
-# synthetic scans, jobs and dialogs (the threading of fyne.Do from jobs)
-# after the plain run of them all: the UI's tests of real patients (window
-# captures of large views, the 3D view, SAM propagation) would take
-# several minutes more under it. Measured in docs/benchmarks.md.
+# their plain run, and, after the plain run of all the UI's tests, on those
+# where jobs hand their results to the window through fyne.Do while the
+# test sends events (opening, autosave, propagation, fill, export, the
+# worklist, training) and on the key tests: the UI's other tests (window
+# captures of patient A, the 3D view) would take minutes more under it and
+# exercise no other threading. Measured in docs/benchmarks.md.
 race=(./viewer ./app/tools ./internal/...)
 plain=$(go list ./... | grep -vxF -f <(go list "${race[@]}"))
 go test -timeout 25m $plain
 go test -race -timeout 15m "${race[@]}"
-heavy_ui='TestPropagateBoxAcceptUndoRedoExport|TestView3DGestures|TestView3DStatsFollowEdits|TestZoomPanAndReset'
-heavy_ui+='|TestOverlayVisibilityAndOutline|TestBoxToolPreviewEnterEsc|TestWindowPresetsAndRightDragChangePixels'
-heavy_ui+='|TestTapMovesCrosshairInAllViews|TestOpenShowsScanAndStatus|TestScrollAndKeysChangeSlice|TestLiverOnScreenLeft'
-heavy_ui+='|TestSegmentButtonPreview|TestExportSurfacesDialog|TestLabelListShowsLabels|TestLabelListChoosesToolLabel'
-heavy_ui+='|TestMaximiseAndRestore|TestStatusFollowsTheMouse|TestDropOpensTheFile'
-go test -race -timeout 15m -skip "$heavy_ui" ./ui
+threaded_ui='TestExportSEGFromTheFileMenu|TestFillBetweenDialog|TestUndoRedoKeys|TestFileKeys|TestNoKeysBehindDialogs'
+threaded_ui+='|TestControlsGiveKeysBack|TestDropSegmentation|TestDropLabelsAsks|TestOpenErrorsShowADialog'
+threaded_ui+='|TestAutosaveIsOfferedBack|TestJobsBarShowsProgressAndCancels|TestPropagateCancelled|TestModelErrorsSayWhy'
+threaded_ui+='|TestSegmentListActions|TestStrokeEndedByALoadSaysSo|TestTrain|TestWorklist|TestLeaveDataset'
+go test -race -timeout 15m -run "$threaded_ui" ./ui
 ./scripts/gui_smoke.sh
 (cd training && /usr/bin/python3 -m pytest -q -p no:cacheprovider)
