@@ -203,29 +203,12 @@ func (m *Models) UNet() (*unet.Model, error) {
 	if u, ok, err := m.pickedUNet(); ok {
 		return u, err
 	}
-	m.load.Lock()
-	defer m.load.Unlock()
-	m.mu.Lock()
-	u := m.unet
-	m.mu.Unlock()
-	if u != nil {
-		return u, nil
-	}
-	rt, err := m.runtimeLocked()
-	if err != nil {
-		return nil, err
-	}
-	u, err = m.loadUNet(rt)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.status.UNetErr = err
-	if err != nil {
-		return nil, err
-	}
-	m.unet = u
-	m.status.UNet = u.Manifest().Name
-	m.noteProvider(rt)
-	return u, nil
+	return loadOnce(m, &m.unet, m.loadUNet, func(u *unet.Model, err error) {
+		m.status.UNetErr = err
+		if err == nil {
+			m.status.UNet = u.Manifest().Name
+		}
+	})
 }
 
 func (m *Models) loadUNet(rt *onnxrt.Runtime) (*unet.Model, error) {
@@ -249,31 +232,46 @@ func (m *Models) loadUNet(rt *onnxrt.Runtime) (*unet.Model, error) {
 
 // SAM returns Segment Anything, loading it the first time.
 func (m *Models) SAM() (*sam.Model, error) {
+	return loadOnce(m, &m.sam, func(rt *onnxrt.Runtime) (*sam.Model, error) {
+		s, err := sam.LoadDefault(rt, m.opts.SAM)
+		if err != nil {
+			err = fmt.Errorf("%w: SAM (run scripts/fetch-runtime.sh): %w", ErrNoModel, err)
+		}
+		return s, err
+	}, func(_ *sam.Model, err error) { m.status.SAM, m.status.SAMErr = err == nil, err })
+}
+
+// loadOnce returns the model in slot, loading it with load the first time
+// it is asked for. Loads are serialised by m.load, so that two callers
+// never build the same sessions twice; record, when not nil, notes the
+// outcome in the status, with m.mu held. A failure is not kept: a model
+// fetched after it is found on the next call.
+func loadOnce[T comparable](m *Models, slot *T, load func(*onnxrt.Runtime) (T, error), record func(T, error)) (T, error) {
+	var zero T
 	m.load.Lock()
 	defer m.load.Unlock()
 	m.mu.Lock()
-	s := m.sam
+	v := *slot
 	m.mu.Unlock()
-	if s != nil {
-		return s, nil
+	if v != zero {
+		return v, nil
 	}
 	rt, err := m.runtimeLocked()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	s, err = sam.LoadDefault(rt, m.opts.SAM)
-	if err != nil {
-		err = fmt.Errorf("%w: SAM (run scripts/fetch-runtime.sh): %w", ErrNoModel, err)
-	}
+	v, err = load(rt)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.status.SAM, m.status.SAMErr = err == nil, err
-	if err != nil {
-		return nil, err
+	if record != nil {
+		record(v, err)
 	}
-	m.sam = s
+	if err != nil {
+		return zero, err
+	}
+	*slot = v
 	m.noteProvider(rt)
-	return s, nil
+	return v, nil
 }
 
 // noteProvider records the provider of the model just loaded; m.mu is held.
@@ -342,27 +340,13 @@ func (m *Models) SAM2() (*sam2.Model, error) {
 	if m.opts.SAM2Dir == "" {
 		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 folder given (polyseg view --sam2 DIR; docs/sam2.md)", ErrNoModel)
 	}
-	m.load.Lock()
-	defer m.load.Unlock()
-	m.mu.Lock()
-	s := m.sam2
-	m.mu.Unlock()
-	if s != nil {
+	return loadOnce(m, &m.sam2, func(rt *onnxrt.Runtime) (*sam2.Model, error) {
+		s, err := sam2.Load(rt, m.opts.SAM2Dir, sam2.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
+		}
 		return s, nil
-	}
-	rt, err := m.runtimeLocked()
-	if err != nil {
-		return nil, err
-	}
-	s, err = sam2.Load(rt, m.opts.SAM2Dir, sam2.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
-	}
-	m.mu.Lock()
-	m.sam2 = s
-	m.noteProvider(rt)
-	m.mu.Unlock()
-	return s, nil
+	}, nil)
 }
 
 // HasSAM2 reports whether a SAM 2 folder was given.
