@@ -9,6 +9,7 @@ require (
 	github.com/klauspost/pgzip v1.3.0
 	github.com/okieraised/gonii v0.4.0
 	github.com/suyashkumar/dicom v1.1.0
+	github.com/x448/float16 v0.8.4
 	github.com/yalue/onnxruntime_go v1.27.0
 	golang.org/x/image v0.24.0
 	google.golang.org/protobuf v1.36.12

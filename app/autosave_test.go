@@ -2,12 +2,18 @@ package app
 
 import (
 	"bytes"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -29,13 +35,16 @@ func TestAutosaveRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := scan + AutosaveSuffix; p != want {
-		t.Errorf("autosave written to %s, want beside the scan: %s", p, want)
+	if filepath.Dir(p) != fallback || filepath.Base(p) != s.scanHash[:32]+AutosaveSuffix {
+		t.Errorf("autosave written to %s, want %s named by the scan's hash", p, fallback)
 	}
 	if p2, _ := s.Autosave(); p2 != "" {
 		t.Errorf("second Autosave with no change wrote %s", p2)
 	}
-	assertNoTempFiles(t, dir)
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("%d files written into the scan's folder", len(entries))
+	}
+	assertNoTempFiles(t, fallback)
 	saved := labelsOf(s)
 
 	tests := []struct {
@@ -84,47 +93,203 @@ func TestAutosaveRoundTrip(t *testing.T) {
 	}
 }
 
-func TestAutosaveFallsBackWhenTheScanFolderIsReadOnly(t *testing.T) {
-	dir := t.TempDir()
-	blocker := filepath.Join(dir, "file")
-	if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+// With no folder given, autosaves go to the user's state folder
+// ($XDG_STATE_HOME/polyseg/autosave), not beside the scan.
+func TestAutosaveGoesToTheStateFolder(t *testing.T) {
+	state := t.TempDir()
+	t.Setenv("XDG_STATE_HOME", state)
+	scanDir := t.TempDir()
+	s := New(Options{})
+	defer s.Close()
+	if err := s.SetVolume(testVolume(0), filepath.Join(scanDir, "ct.nii.gz")); err != nil {
 		t.Fatal(err)
 	}
-	readOnly := filepath.Join(dir, "archive")
-	if err := os.Mkdir(readOnly, 0o555); err != nil {
+	s.Paint("Paint", []int{1}, 2)
+	p, err := s.Autosave()
+	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { os.Chmod(readOnly, 0o755) })
-	tests := []struct {
-		name string
-		scan string
-	}{
-		// Nothing can be created under a regular file, even by root.
-		{"folder cannot exist", filepath.Join(blocker, "ct.nii.gz")},
-		// Root could write here, but the folder says it is not for writing.
-		{"folder marked read-only", filepath.Join(readOnly, "ct.nii.gz")},
+	want := filepath.Join(state, "polyseg", "autosave")
+	if filepath.Dir(p) != want || s.AutosaveFolder() != want {
+		t.Errorf("autosave written to %s (folder %s), want in %s", p, s.AutosaveFolder(), want)
 	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fallback := filepath.Join(t.TempDir(), "cache")
-			s := New(Options{AutosaveDir: fallback})
-			defer s.Close()
-			s.SetVolume(testVolume(0), tt.scan)
-			s.Paint("Paint", []int{1}, 2)
-			p, err := s.Autosave()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if filepath.Dir(p) != fallback {
-				t.Errorf("autosave written to %s, want in %s", p, fallback)
-			}
-			if a := s.FindAutosave(); a == nil || a.Path != p {
-				t.Errorf("FindAutosave() = %+v, want %s", a, p)
-			}
-		})
+	if st, err := os.Stat(p); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("autosave %s: %v, mode %v, want 0600", p, err, st.Mode())
 	}
-	if entries, _ := os.ReadDir(readOnly); len(entries) != 0 {
-		t.Errorf("%d files written into the read-only folder", len(entries))
+	if entries, _ := os.ReadDir(scanDir); len(entries) != 0 {
+		t.Errorf("%d files written beside the scan", len(entries))
+	}
+}
+
+// An autosave an older polyseg wrote beside the scan is still offered, and
+// the first autosave to the state folder replaces it.
+func TestLegacyAutosaveIsMigrated(t *testing.T) {
+	scanDir, folder := t.TempDir(), t.TempDir()
+	scan := filepath.Join(scanDir, "ct.nii.gz")
+	legacy := scan + AutosaveSuffix
+	vol := testVolume(0)
+	data := make([]uint16, vol.Len())
+	data[7] = 3
+	old := autosaveHeader{Scan: scan, ScanHash: scanHash(vol), Dims: vol.Dims, Affine: vol.Affine,
+		Saved: time.Now().Add(-time.Hour).UTC(), Labelled: 1}
+	var buf bytes.Buffer
+	// Version 1: the format older polysegs wrote.
+	if err := writeAutosaveV1(&buf, old, data); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(legacy, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// Another scan's autosave under the same name is not this scan's.
+	other := filepath.Join(t.TempDir(), "ct.nii.gz")
+
+	s := New(Options{AutosaveDir: folder})
+	defer s.Close()
+	if err := s.SetVolume(vol, scan); err != nil {
+		t.Fatal(err)
+	}
+	a := s.FindAutosave()
+	if a == nil || a.Path != legacy || !a.Legacy {
+		t.Fatalf("FindAutosave() = %+v, want the legacy %s", a, legacy)
+	}
+	if _, err := s.RestoreAutosave(a); err != nil {
+		t.Fatal(err)
+	}
+	if got := labelsOf(s); got[7] != 3 {
+		t.Fatal("the legacy autosave's labels were not restored")
+	}
+	s.Paint("Paint", []int{8}, 3)
+	p, err := s.Autosave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(legacy); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the legacy autosave is still beside the scan after the new one was written (%v)", err)
+	}
+	if a := s.FindAutosave(); a == nil || a.Path != p || a.Legacy {
+		t.Errorf("FindAutosave() = %+v after the migration, want %s", a, p)
+	}
+	if err := os.WriteFile(other+AutosaveSuffix, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := New(Options{AutosaveDir: t.TempDir()})
+	defer r.Close()
+	if err := r.SetVolume(testVolume(1), other); err != nil {
+		t.Fatal(err)
+	}
+	if a := r.FindAutosave(); a != nil {
+		t.Errorf("another scan's autosave was offered: %+v", a)
+	}
+}
+
+// writeAutosaveV1 writes the first format, as polyseg did before
+// propagation records were kept.
+func writeAutosaveV1(w *bytes.Buffer, hdr autosaveHeader, data []uint16) error {
+	var v2 bytes.Buffer
+	if err := writeAutosave(&v2, hdr, data); err != nil {
+		return err
+	}
+	w.WriteString(autosaveMagicV1)
+	w.Write(v2.Bytes()[len(autosaveMagic):])
+	return nil
+}
+
+// The folder keeps the newest AutosaveKeep autosaves and none older than
+// AutosaveMaxAge, the one just written always.
+func TestAutosavesArePruned(t *testing.T) {
+	folder := t.TempDir()
+	now := time.Now()
+	var names []string
+	for n := range 6 {
+		name := filepath.Join(folder, fmt.Sprintf("%032d%s", n, AutosaveSuffix))
+		if err := os.WriteFile(name, []byte("x"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(name+ProvenanceSuffix, []byte("{}"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		// n days old: 0 .. 5.
+		mod := now.Add(-time.Duration(n) * 24 * time.Hour)
+		os.Chtimes(name, mod, mod)
+		names = append(names, name)
+	}
+	notMine := filepath.Join(folder, "notes.txt")
+	os.WriteFile(notMine, nil, 0o600)
+
+	s := New(Options{AutosaveDir: folder, AutosaveKeep: 4, AutosaveMaxAge: 4*24*time.Hour + time.Hour})
+	defer s.Close()
+	if err := s.SetVolume(testVolume(0), ""); err != nil {
+		t.Fatal(err)
+	}
+	s.Paint("Paint", []int{1}, 2)
+	p, err := s.Autosave()
+	if err != nil {
+		t.Fatal(err)
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	// Kept: the new one and the 3 newest others (0, 1, 2 days old); 3 is
+	// beyond the count, 5 beyond the age too.
+	for n, name := range names {
+		if want := n < 3; exists(name) != want || exists(name+ProvenanceSuffix) != want {
+			t.Errorf("autosave %d days old kept %v, want %v", n, exists(name), want)
+		}
+	}
+	if !exists(p) || !exists(notMine) {
+		t.Error("pruning removed the new autosave or a file that is not an autosave")
+	}
+}
+
+// The propagation records travel with the autosave: restoring it brings
+// back the confidence strip and the doubtful slices.
+func TestAutosaveKeepsPropagationRecords(t *testing.T) {
+	folder := t.TempDir()
+	s := New(Options{AutosaveDir: folder})
+	defer s.Close()
+	if err := s.SetVolume(testVolume(0), ""); err != nil {
+		t.Fatal(err)
+	}
+	s.Paint("Paint", []int{1, 2, 3}, 5)
+	s.mu.Lock()
+	s.props.records = map[uint16]*propRecord{5: {
+		anchors:    []int{4},
+		confidence: map[int]float64{2: 0.91, 3: 0.42, 4: 1, 5: math.NaN()},
+		notes:      map[int]string{3: "IoU 0.42: leaked"},
+		engine:     "sam", provider: "cpu",
+	}}
+	s.mu.Unlock()
+	if _, err := s.Autosave(); err != nil {
+		t.Fatal(err)
+	}
+	want := s.Confidence(viewer.Axial, 5)
+
+	r := New(Options{AutosaveDir: folder})
+	defer r.Close()
+	if err := r.SetVolume(testVolume(0), ""); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Confidence(viewer.Axial, 5)) > 0 && !math.IsNaN(r.Confidence(viewer.Axial, 5)[3].Confidence) {
+		t.Fatal("a fresh session has a confidence already: the test shows nothing")
+	}
+	a := r.FindAutosave()
+	if a == nil {
+		t.Fatal("no autosave")
+	}
+	if _, err := r.RestoreAutosave(a); err != nil {
+		t.Fatal(err)
+	}
+	got := r.Confidence(viewer.Axial, 5)
+	same := func(a, b SliceConfidence) bool {
+		return a.Slice == b.Slice && a.Anchor == b.Anchor && a.Note == b.Note &&
+			(a.Confidence == b.Confidence || math.IsNaN(a.Confidence) && math.IsNaN(b.Confidence))
+	}
+	if !slices.EqualFunc(got, want, same) {
+		t.Errorf("restored confidence %v, want %v", got, want)
+	}
+	if k, ok := r.NextDoubtful(viewer.Axial, 5, 0, 1); !ok || k.Slice != 3 {
+		t.Errorf("NextDoubtful after the restore = %+v, %v, want slice 3", k, ok)
+	}
+	if sum, ok := r.Propagation(5); !ok || sum.Engine != "sam" || sum.Doubtful != 1 {
+		t.Errorf("Propagation(5) after the restore = %+v, %v", sum, ok)
 	}
 }
 
@@ -147,6 +312,9 @@ func TestReadAutosaveRejectsDamagedFiles(t *testing.T) {
 		{"truncated voxels", b[:len(b)-10], 8},
 		{"bad header", []byte(autosaveMagic + "{\"dims\":[0,1,1]}\n"), 8},
 		{"huge dims", []byte(autosaveMagic + "{\"dims\":[100000,100000,100000]}\n"), 8},
+		{"header cut short", []byte(autosaveMagic + "{\"dims\":[2,2,2]"), 8},
+		{"version 1 header too long", []byte(autosaveMagicV1 + "{\"scan\":\"" + strings.Repeat("x", maxHeaderLengthV1) + "\"}\n"), 8},
+		{"unknown version", []byte("polyseg-autosave 3\n{}\n"), 8},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -200,4 +368,34 @@ func BenchmarkAutosave(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// FuzzReadAutosave feeds readAutosave arbitrary files: it returns an error
+// or a volume of the size asked for, never panics, and allocates no more
+// than the header's checked dimensions allow.
+func FuzzReadAutosave(f *testing.F) {
+	for _, hdr := range []autosaveHeader{
+		{ScanHash: "x", Dims: [3]int{2, 2, 2}},
+		{ScanHash: "y", Dims: [3]int{2, 2, 2}, Propagation: []autosaveProp{{Label: 5, Anchors: []int{1},
+			Confidence: map[int]float64{0: 0.5}, Notes: map[int]string{0: "note"}}}},
+	} {
+		var b bytes.Buffer
+		if err := writeAutosave(&b, hdr, make([]uint16, 8)); err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b.Bytes())
+		var v1 bytes.Buffer
+		writeAutosaveV1(&v1, hdr, make([]uint16, 8))
+		f.Add(v1.Bytes())
+	}
+	f.Add([]byte(autosaveMagic + "{\"dims\":[1,1,1]}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) > 1<<20 {
+			return
+		}
+		_, out, err := readAutosave(bytes.NewReader(data), 8)
+		if err == nil && len(out) != 8 {
+			t.Fatalf("%d voxels read, want 8", len(out))
+		}
+	})
 }

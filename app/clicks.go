@@ -318,7 +318,7 @@ func (s *Session) decodeClicks(cs *clickSet, v *volume.Volume, sl *section.Slice
 			if q.Previous == nil && cl.before != nil && cl.before.Area() > 0 {
 				q.Previous = sm.LowResLogits(cl.before, clickMaskLogit)
 			}
-			pr, err := refine.NewPrompter(sm, v, s.samWindow(sm, cs.label))
+			pr, err := refine.NewPrompter(sm, v, windowOr(s.samWindow(cs.label), sm.DefaultWindow()))
 			if err != nil {
 				return err
 			}
@@ -468,15 +468,6 @@ func (s *Session) clickedAnchorsLocked(label uint16) map[int]*section.Mask {
 		}
 	}
 	return out
-}
-
-// samWindow is the image window SAM sees label in. It is the encoder
-// manifest's window for the label as sam.Model.Window gives it today;
-// the window's choice (from the segment's name or a setting, never from
-// the label's value) belongs to the embedding work, and this is the one
-// place the app asks for it.
-func (s *Session) samWindow(sm *sam.Model, label uint16) models.Window {
-	return sm.Window(label)
 }
 
 // priorFor returns the loaded U-Net's probabilities of the segment, when

@@ -63,7 +63,7 @@ func benchSession(b *testing.B) (*Session, *volume.Labels, *section.Slicer, *bar
 	bare := bareort.NewDecoder(b, rt.Threads(), sm.Decoder().ModelPath(), sl.Rows, sl.Cols, box, nil, 1)
 	b.Cleanup(bare.Close)
 	emb := func(k int) []float32 {
-		e, err := sm.SliceEmbedding(context.Background(), v, sl, k, s.samWindow(sm, liver))
+		e, err := sm.SliceEmbedding(context.Background(), v, sl, k, windowOr(s.samWindow(liver), sm.DefaultWindow()))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -64,9 +64,11 @@ type Work struct {
 
 	turn sync.Mutex // one case change at a time
 
-	mu     sync.Mutex // guards what follows; never held across Session calls
-	cur    *openCase
-	closed bool
+	mu       sync.Mutex // guards what follows; never held across Session calls
+	cur      *openCase
+	closed   bool
+	training *Training  // the latest training (train.go)
+	doubt    doubtState // the chosen model's doubt per case (doubt.go)
 }
 
 // openCase is the case open in the session.
@@ -164,6 +166,7 @@ func OpenDataset(ctx context.Context, s *Session, dir string, opt WorkOptions) (
 	w := &Work{s: s, d: d, opt: opt}
 	w.ctx, w.cancel = context.WithCancel(context.Background())
 	w.unwatch = s.Watch(w.sessionChanged)
+	w.useNewestModel()
 	return w, nil
 }
 
@@ -636,6 +639,7 @@ func (w *Work) Close(ctx context.Context, o LeaveOptions) error {
 	if !already {
 		w.unwatch()
 		w.cancel()
+		w.forgetModel()
 		w.notify()
 	}
 	return nil

@@ -61,7 +61,12 @@
 //     under the read lock, so that no edit waits for the meshing.
 //   - Autosave files are written atomically (temporary file in the same
 //     folder, then rename), so a crash leaves either the old or the new file,
-//     and are offered back only to a scan with the same content hash.
+//     and are offered back only to a scan with the same content hash. They
+//     go to the autosave folder (the user's state folder by default), one
+//     per scan named by that hash, never beside the scan; the folder keeps
+//     the newest few and none very old. An autosave carries the label
+//     volume, its provenance (sidecar) and the propagation records (the
+//     confidence strip), and restoring it brings all three back.
 //   - A dataset case (Work, dataset.go) is written only through its lock
 //     (dataset.CaseLock), and left only once its label edits are in the
 //     dataset or the user chose to drop them: a lock taken over by someone
@@ -69,7 +74,18 @@
 //     and keeps the case open, never a silent loss. The next case's lock is
 //     taken and its files read before the open case is left, so a refused
 //     or unreadable case leaves the user where they were. Autosaves of a
-//     case go to the fallback folder only, never into the dataset.
+//     case go to the autosave folder, as all do, never into the dataset.
+//   - A dataset's training (Work.Train, train.go) is a job of the dataset,
+//     one at a time, run by package trainjob: the open case's edits are
+//     saved first, the dataset is checked before the trainer starts, and
+//     cancelling or closing the dataset stops the trainer's whole process
+//     group, leaving no model folder. The model made, or on opening the
+//     dataset its newest model, becomes the segmentation model
+//     (Models.UseUNet); closing the dataset goes back to the default.
+//   - The model's doubt about a case (doubt.go) is kept per case and model
+//     (the model's sha256, the image's size and time) in the dataset's
+//     polyseg/doubt/ folder, so a value is never that of another model or
+//     another image.
 //   - A case's editing time grows only with the user's activity: the time
 //     from one edit or gesture to the next counts up to the idle limit
 //     (DefaultIdle, a minute), so time away from the app is not counted.

@@ -22,8 +22,11 @@ type encodeAhead struct {
 const EncodeAheadName = "Encode slices for SAM"
 
 // SetActiveLabel tells the session which label the user works on. With
-// Options.EncodeAhead, the background encoding uses that label's SAM
-// window, starting again (cached slices cost nothing) when it differs.
+// Options.EncodeAhead, the background encoding uses that segment's SAM
+// window: the encoder's default for every segment unless the settings
+// give its name one of its own (internal/settings). So changing segments
+// normally changes nothing; a segment with a window of its own starts the
+// encoding again in that window (slices cached in it cost nothing).
 func (s *Session) SetActiveLabel(v uint16) {
 	s.mu.Lock()
 	changed := s.active != v
@@ -65,7 +68,7 @@ func (s *Session) startEncodeAhead() {
 		}
 		s.changed(ChangeModels)
 	}
-	w := sm.Window(label)
+	w := windowOr(s.samWindow(label), sm.DefaultWindow())
 	if cur != nil && cur.vol == v && cur.window == w {
 		select {
 		case <-cur.job.Done():
@@ -124,7 +127,7 @@ func (s *Session) encodeSlices(ctx context.Context, p Progress, sm *sam.Model, v
 			if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 				return ctx.Err()
 			}
-			return fmt.Errorf("encode slice %d: %w", k, err)
+			return fmt.Errorf("encode slice %d: %w", k+1, err)
 		}
 		done[k] = true
 		left--

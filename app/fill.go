@@ -100,7 +100,7 @@ func (s *Session) FillBetween(plane viewer.Plane, value uint16, mode FillMode) (
 			if err != nil {
 				return nil, err
 			}
-			out, _, err = refine.FillBetween(ctx, sm, v, labels, value, refine.FillOptions{Progress: progressOf(p)})
+			out, _, err = refine.FillBetween(ctx, sm, v, labels, value, refine.FillOptions{Window: s.samWindow(value), Progress: progressOf(p)})
 			if err != nil {
 				return nil, err
 			}

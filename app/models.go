@@ -13,6 +13,7 @@ import (
 	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/sam2"
 	"github.com/polyseg/polyseg/inference/unet"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -42,8 +43,12 @@ type ModelOptions struct {
 	// UNet names the segmentation model (a name looked up in Dirs, or a
 	// manifest path). Empty means DefaultUNet.
 	UNet string
-	// SAM configures the Segment Anything runner (embedding cache).
+	// SAM configures the Segment Anything runner (embedding cache,
+	// encoder variant); SAMOptions makes it from the settings.
 	SAM sam.Options
+	// Settings are the user's settings (internal/settings); the session
+	// takes the segments' SAM windows from them.
+	Settings settings.Settings
 	// Propagation tunes the "sam" propagation engine; nil means
 	// propagate.DefaultSAMOptions.
 	Propagation *propagate.SAMOptions
@@ -97,6 +102,7 @@ type Models struct {
 	sam    *sam.Model
 	sam2   *sam2.Model
 	status ModelStatus
+	pick   unetPick // a U-Net chosen at run time (unetpick.go)
 }
 
 // NewModels returns a holder that loads models as opts say, when first
@@ -200,29 +206,15 @@ func modelDirs(dirs []string, rt *onnxrt.Runtime) []string {
 
 // UNet returns the segmentation model, loading it the first time.
 func (m *Models) UNet() (*unet.Model, error) {
-	m.load.Lock()
-	defer m.load.Unlock()
-	m.mu.Lock()
-	u := m.unet
-	m.mu.Unlock()
-	if u != nil {
-		return u, nil
+	if u, ok, err := m.pickedUNet(); ok {
+		return u, err
 	}
-	rt, err := m.runtimeLocked()
-	if err != nil {
-		return nil, err
-	}
-	u, err = m.loadUNet(rt)
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.status.UNetErr = err
-	if err != nil {
-		return nil, err
-	}
-	m.unet = u
-	m.status.UNet = u.Manifest().Name
-	m.noteProvider(rt)
-	return u, nil
+	return loadOnce(m, &m.unet, m.loadUNet, func(u *unet.Model, err error) {
+		m.status.UNetErr = err
+		if err == nil {
+			m.status.UNet = u.Manifest().Name
+		}
+	})
 }
 
 func (m *Models) loadUNet(rt *onnxrt.Runtime) (*unet.Model, error) {
@@ -246,31 +238,46 @@ func (m *Models) loadUNet(rt *onnxrt.Runtime) (*unet.Model, error) {
 
 // SAM returns Segment Anything, loading it the first time.
 func (m *Models) SAM() (*sam.Model, error) {
+	return loadOnce(m, &m.sam, func(rt *onnxrt.Runtime) (*sam.Model, error) {
+		s, err := sam.LoadDefault(rt, m.opts.SAM)
+		if err != nil {
+			err = fmt.Errorf("%w: SAM (run scripts/fetch-runtime.sh): %w", ErrNoModel, err)
+		}
+		return s, err
+	}, func(_ *sam.Model, err error) { m.status.SAM, m.status.SAMErr = err == nil, err })
+}
+
+// loadOnce returns the model in slot, loading it with load the first time
+// it is asked for. Loads are serialised by m.load, so that two callers
+// never build the same sessions twice; record, when not nil, notes the
+// outcome in the status, with m.mu held. A failure is not kept: a model
+// fetched after it is found on the next call.
+func loadOnce[T comparable](m *Models, slot *T, load func(*onnxrt.Runtime) (T, error), record func(T, error)) (T, error) {
+	var zero T
 	m.load.Lock()
 	defer m.load.Unlock()
 	m.mu.Lock()
-	s := m.sam
+	v := *slot
 	m.mu.Unlock()
-	if s != nil {
-		return s, nil
+	if v != zero {
+		return v, nil
 	}
 	rt, err := m.runtimeLocked()
 	if err != nil {
-		return nil, err
+		return zero, err
 	}
-	s, err = sam.LoadDefault(rt, m.opts.SAM)
-	if err != nil {
-		err = fmt.Errorf("%w: SAM (run scripts/fetch-runtime.sh): %w", ErrNoModel, err)
-	}
+	v, err = load(rt)
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.status.SAM, m.status.SAMErr = err == nil, err
-	if err != nil {
-		return nil, err
+	if record != nil {
+		record(v, err)
 	}
-	m.sam = s
+	if err != nil {
+		return zero, err
+	}
+	*slot = v
 	m.noteProvider(rt)
-	return s, nil
+	return v, nil
 }
 
 // noteProvider records the provider of the model just loaded; m.mu is held.
@@ -286,7 +293,7 @@ func (m *Models) Close() error {
 	defer m.load.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var errs []error
+	errs := m.closePickedLocked()
 	if m.unet != nil {
 		errs = append(errs, m.unet.Close())
 		m.unet = nil
@@ -307,6 +314,9 @@ func (m *Models) Close() error {
 func (m *Models) LoadedUNet() *unet.Model {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if u, ok := m.loadedPickLocked(); ok {
+		return u
+	}
 	return m.unet
 }
 
@@ -332,27 +342,13 @@ func (m *Models) SAM2() (*sam2.Model, error) {
 	if m.opts.SAM2Dir == "" {
 		return nil, fmt.Errorf("%w: engine sam2: no SAM 2 folder given (polyseg view --sam2 DIR; docs/sam2.md)", ErrNoModel)
 	}
-	m.load.Lock()
-	defer m.load.Unlock()
-	m.mu.Lock()
-	s := m.sam2
-	m.mu.Unlock()
-	if s != nil {
+	return loadOnce(m, &m.sam2, func(rt *onnxrt.Runtime) (*sam2.Model, error) {
+		s, err := sam2.Load(rt, m.opts.SAM2Dir, sam2.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
+		}
 		return s, nil
-	}
-	rt, err := m.runtimeLocked()
-	if err != nil {
-		return nil, err
-	}
-	s, err = sam2.Load(rt, m.opts.SAM2Dir, sam2.Options{})
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrNoModel, err)
-	}
-	m.mu.Lock()
-	m.sam2 = s
-	m.noteProvider(rt)
-	m.mu.Unlock()
-	return s, nil
+	}, nil)
 }
 
 // HasSAM2 reports whether a SAM 2 folder was given.

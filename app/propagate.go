@@ -13,7 +13,6 @@ import (
 	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/inference/unet"
-	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -447,15 +446,9 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 		if extra.rerun {
 			previous = func(k int) *section.Mask { return s.previousMask(live, sl, k) }
 		}
-		// The window SAM sees the label in, asked for where the box and the
-		// clicks ask for it.
-		var window *models.Window
-		if sm := s.models.LoadedSAM(); sm != nil && eng.Name() == EngineSAM {
-			w := s.samWindow(sm, label)
-			window = &w
-		}
 		res, err := eng.Propagate(ctx, propagate.Request{
-			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior, Previous: previous, Window: window,
+			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior, Previous: previous,
+			Window: s.samWindow(label),
 			OnSlice: func(r propagate.SliceResult) {
 				if !s.addLiveSlice(live, sl, r) {
 					cancel() // the preview was accepted, rejected or replaced

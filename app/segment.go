@@ -136,7 +136,7 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 		if err != nil {
 			return nil, err
 		}
-		pr, err := refine.NewPrompter(sm, v, s.samWindow(sm, value))
+		pr, err := refine.NewPrompter(sm, v, windowOr(s.samWindow(value), sm.DefaultWindow()))
 		if err != nil {
 			return nil, err
 		}
@@ -196,7 +196,7 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 		if err != nil {
 			return nil, err
 		}
-		l, _, err := refine.Volume(ctx, sm, v, coarse, refine.Options{Labels: values, Progress: progressOf(p)})
+		l, _, err := refine.Volume(ctx, sm, v, coarse, refine.Options{Labels: values, Windows: s.samWindows(values), Progress: progressOf(p)})
 		if err != nil {
 			return nil, err
 		}

@@ -56,10 +56,17 @@ type Options struct {
 	// UndoBudget bounds the memory, in bytes, kept for undo and redo;
 	// the oldest steps are dropped beyond it. Zero means 256 MiB.
 	UndoBudget int
-	// AutosaveDir is where autosaves go when the scan's own folder cannot be
-	// written (a read-only archive, a CD). Empty means the user's cache
-	// folder (os.UserCacheDir()/polyseg/autosave).
+	// AutosaveDir is the folder autosaves are written to, one file per
+	// scan named by the scan's content hash. Empty means "autosave" in the
+	// user's state folder (internal/xdg: ~/.local/state/polyseg/autosave).
+	// Autosaves are never written beside the scan, whose folder (a PACS
+	// export, an archive) is not polyseg's.
 	AutosaveDir string
+	// AutosaveKeep and AutosaveMaxAge bound the autosave folder: the
+	// newest AutosaveKeep files are kept, none older than AutosaveMaxAge.
+	// Zero means DefaultAutosaveKeep and DefaultAutosaveMaxAge.
+	AutosaveKeep   int
+	AutosaveMaxAge time.Duration
 	// Open, LoadLabels and WriteLabels replace the volume package's readers
 	// and writer; nil means volume.Open, volume.LoadLabels and
 	// volume.WriteLabels. Tests use them to simulate slow or failing files.

@@ -18,10 +18,15 @@ const (
 	ByEditTime                // least editing time first
 	ByUpdated                 // most recently changed first
 	ByUser                    // who last worked on the case
+	// ByDoubt puts the cases still to do or in progress first, the one
+	// the current model doubts most first (Work.Doubts; cases not
+	// measured yet after those that are), then the others by case: the
+	// next case to annotate is the one the model knows least.
+	ByDoubt
 )
 
 // SortKeys lists the orders, as a choice shows them.
-var SortKeys = []SortKey{ByCase, ByStatus, ByEditTime, ByUpdated, ByUser}
+var SortKeys = []SortKey{ByCase, ByStatus, ByEditTime, ByUpdated, ByUser, ByDoubt}
 
 func (k SortKey) String() string {
 	switch k {
@@ -33,12 +38,18 @@ func (k SortKey) String() string {
 		return "last change"
 	case ByUser:
 		return "annotator"
+	case ByDoubt:
+		return "model's doubt"
 	}
 	return "case"
 }
 
-// SortEntries orders es by k, in place.
-func SortEntries(es []dataset.Entry, k SortKey) {
+// SortEntries orders es by k, in place; ByDoubt with no doubt known.
+func SortEntries(es []dataset.Entry, k SortKey) { SortEntriesBy(es, k, nil) }
+
+// SortEntriesBy orders es by k, in place, ByDoubt by the doubts given per
+// case (Work.Doubts).
+func SortEntriesBy(es []dataset.Entry, k SortKey, doubts map[string]float64) {
 	rank := map[dataset.Status]int{}
 	for n, s := range dataset.Statuses {
 		rank[s] = n
@@ -54,12 +65,41 @@ func SortEntries(es []dataset.Entry, k SortKey) {
 			c = b.State.Updated.Compare(a.State.Updated)
 		case ByUser:
 			c = strings.Compare(a.State.User, b.State.User)
+		case ByDoubt:
+			c = compareDoubt(a, b, doubts)
 		}
 		if c != 0 {
 			return c
 		}
 		return strings.Compare(a.Case.ID, b.Case.ID)
 	})
+}
+
+// compareDoubt orders remaining cases before the others, and among them
+// the more doubtful first, cases of unknown doubt after the known.
+func compareDoubt(a, b dataset.Entry, doubts map[string]float64) int {
+	ra, rb := Remaining(a.State.Status), Remaining(b.State.Status)
+	switch {
+	case ra != rb:
+		if ra {
+			return -1
+		}
+		return 1
+	case !ra:
+		return 0
+	}
+	da, oka := doubts[a.Case.ID]
+	db, okb := doubts[b.Case.ID]
+	switch {
+	case oka != okb:
+		if oka {
+			return -1
+		}
+		return 1
+	case !oka:
+		return 0
+	}
+	return cmp.Compare(db, da)
 }
 
 // FilterEntries returns the entries whose status is among keep; all of

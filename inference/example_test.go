@@ -58,7 +58,7 @@ func Example() {
 		log.Fatal(err)
 	}
 	k := sl.Slices / 2
-	mask, err := sm.SegmentBox(ctx, v, section.Axial, k, sl.Voxel(k, 100, 80), sl.Voxel(k, 300, 260))
+	mask, err := sm.SegmentBox(ctx, v, section.Axial, k, sl.Voxel(k, 100, 80), sl.Voxel(k, 300, 260), sm.DefaultWindow())
 	if err != nil {
 		log.Fatal(err)
 	}

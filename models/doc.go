@@ -16,6 +16,10 @@
 //   - Scan never fails because of one bad model: each manifest found is
 //     returned with its own error, so the app still opens scans when a
 //     model directory is empty, missing or partly broken.
+//   - A model folder (DIR/models/NAME, folder.go) holds NAME.json and the
+//     ONNX file it names; LoadFolder and Find read it by the folder's path,
+//     and ListFolders lists a dataset's, newest first, hidden work folders
+//     passed over and broken ones listed with their error.
 //
 // This package does not import ONNX Runtime: the caller passes the
 // signature it read, so manifests can be checked and listed without the

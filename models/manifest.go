@@ -86,26 +86,6 @@ type Preprocess struct {
 	// values when absent). An extension of the documented format.
 	Mean []float64 `json:"mean,omitempty"`
 	Std  []float64 `json:"std,omitempty"`
-	// LabelWindows overrides Window for the image SAM sees when it refines
-	// a given label (liver is sharper in a narrow window). An extension.
-	LabelWindows []LabelWindow `json:"label_windows,omitempty"`
-}
-
-// LabelWindow is the window to use for one label value.
-type LabelWindow struct {
-	Value uint16 `json:"value"`
-	Window
-}
-
-// WindowFor returns the window for label value v: its LabelWindows entry,
-// else Window.
-func (p Preprocess) WindowFor(v uint16) Window {
-	for _, lw := range p.LabelWindows {
-		if lw.Value == v {
-			return lw.Window
-		}
-	}
-	return p.Window
 }
 
 // Window is a CT display window in Hounsfield units.
@@ -340,10 +320,14 @@ func Scan(dirs ...string) ([]Entry, error) {
 	return out, nil
 }
 
-// Find resolves a model reference as a command line gives it: a path to a
-// manifest (anything ending in .json, or an existing file), or a model name
-// looked up as NAME.json in dirs, first match wins.
+// Find resolves a model reference as a command line gives it: a model
+// folder (NAME/NAME.json, see LoadFolder), a path to a manifest (anything
+// ending in .json, or an existing file), or a model name looked up as
+// NAME.json in dirs, first match wins.
 func Find(ref string, dirs ...string) (*Manifest, error) {
+	if isModelFolder(ref) {
+		return LoadFolder(ref)
+	}
 	if strings.HasSuffix(ref, ".json") || strings.ContainsRune(ref, os.PathSeparator) {
 		return Load(ref)
 	}

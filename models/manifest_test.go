@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -192,12 +193,15 @@ func TestShippedManifests(t *testing.T) {
 			t.Errorf("%s names itself %q", n, m.Name)
 		}
 	}
+	// One window for every segment, whatever its label value: a window
+	// per label value was a special case on TotalSegmentator's numbering.
 	m, _ := Load("sam-encoder.json")
-	if w := m.Preprocess.WindowFor(5); w.Width != 150 || w.Level != 30 {
-		t.Errorf("liver window %+v, want 150/30", w)
+	if w := m.Preprocess.Window; w.Width != 400 || w.Level != 40 {
+		t.Errorf("window %+v, want 400/40", w)
 	}
-	if w := m.Preprocess.WindowFor(1); w.Width != 400 {
-		t.Errorf("spleen window %+v, want the default 400/40", w)
+	raw, _ := os.ReadFile("sam-encoder.json")
+	if bytes.Contains(raw, []byte("label_windows")) {
+		t.Error("sam-encoder.json still gives label values windows of their own")
 	}
 }
 

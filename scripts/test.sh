@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and vet, the Go tests (the UI
-# ones headless through fyne's test driver), and the trainer's pytest suite
-# on Debian's PyTorch. Run scripts/setup.sh once first.
+# ones headless through fyne's test driver), the race detector on the
+# packages where it is affordable, the GUI smoke test (the real binary
+# under Xvfb, scripts/gui_smoke.sh), and the trainer's pytest suite on
+# Debian's PyTorch. Run scripts/setup.sh once first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export LANG=en_US.UTF-8 LC_ALL=en_US.UTF-8
@@ -12,5 +14,22 @@ if [ -n "$unformatted" ]; then
   exit 1
 fi
 go vet ./...
-go test -timeout 25m ./...
+# The race detector slows tests 2-10 times. It runs on viewer (parallel
+# rendering), app/tools and internal (locks, atomic writes) in place of
+# their plain run, and, after the plain run of all the UI's tests, on those
+# where jobs hand their results to the window through fyne.Do while the
+# test sends events (opening, autosave, propagation, fill, export, the
+# worklist, training) and on the key tests: the UI's other tests (window
+# captures of patient A, the 3D view) would take minutes more under it and
+# exercise no other threading. Measured in docs/benchmarks.md.
+race=(./viewer ./app/tools ./internal/...)
+plain=$(go list ./... | grep -vxF -f <(go list "${race[@]}"))
+go test -timeout 25m $plain
+go test -race -timeout 15m "${race[@]}"
+threaded_ui='TestExportSEGFromTheFileMenu|TestFillBetweenDialog|TestUndoRedoKeys|TestFileKeys|TestNoKeysBehindDialogs'
+threaded_ui+='|TestControlsGiveKeysBack|TestDropSegmentation|TestDropLabelsAsks|TestOpenErrorsShowADialog'
+threaded_ui+='|TestAutosaveIsOfferedBack|TestJobsBarShowsProgressAndCancels|TestPropagateCancelled|TestModelErrorsSayWhy'
+threaded_ui+='|TestSegmentListActions|TestStrokeEndedByALoadSaysSo|TestTrain|TestWorklist|TestLeaveDataset'
+go test -race -timeout 15m -run "$threaded_ui" ./ui
+./scripts/gui_smoke.sh
 (cd training && /usr/bin/python3 -m pytest -q -p no:cacheprovider)

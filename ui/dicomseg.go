@@ -42,13 +42,13 @@ func (m *MainWindow) updateSEGItem() {
 
 func (m *MainWindow) exportSEGDialog() {
 	if !m.session.ScanIsDICOM() {
-		dialog.ShowInformation("Export DICOM SEG", "A DICOM SEG refers to the DICOM images it segments: open the scan from its DICOM folder first.", m.win)
+		m.showInfo("Export DICOM SEG", "A DICOM SEG refers to the DICOM images it segments: open the scan from its DICOM folder first.")
 		return
 	}
 	_, path := m.session.Volume()
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if w == nil {
@@ -58,13 +58,15 @@ func (m *MainWindow) exportSEGDialog() {
 		out := w.URI().Path()
 		w.Close()
 		if strings.HasSuffix(out, ".nii") || strings.HasSuffix(out, ".nii.gz") {
-			dialog.ShowError(errors.New(out+": a DICOM SEG is a DICOM file: name it .dcm"), m.win)
+			m.showError(out, errors.New("a DICOM SEG is a DICOM file: name it .dcm"))
 			return
 		}
 		m.ExportSEG(out)
 	}, m.win)
 	d.SetFileName(filepath.Base(filepath.Clean(path)) + "_seg.dcm")
-	d.Show()
+	d.SetFilter(suffixFilter{".dcm"})
+	besideScan(d, path)
+	m.showDialog(d)
 }
 
 // ExportSEG writes the labels as a DICOM SEG in the background; the
@@ -91,7 +93,7 @@ func (m *MainWindow) ExportSEG(path string) <-chan struct{} {
 				m.showError(path, err)
 				return
 			}
-			m.status.SetText(msg)
+			m.say(msg, false)
 		})
 	}()
 	return done

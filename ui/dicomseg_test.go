@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/dicomseg"
@@ -29,13 +28,13 @@ func fileMenuItem(t *testing.T, m *MainWindow, label string) *fyne.MenuItem {
 // DICOM series is open, writes a SEG that Open labels reads back, and is
 // disabled again for a scan that is not DICOM.
 func TestExportSEGFromTheFileMenu(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	item := fileMenuItem(t, m, "Export DICOM SEG…")
 	if !item.Disabled {
 		t.Error("Export DICOM SEG is enabled with no scan open")
 	}
-	<-m.Open("../dicomseg/testdata/dcmqi-23x38x3/image", "", volume.OpenOptions{})
+	wait(t, m.Open("../dicomseg/testdata/dcmqi-23x38x3/image", "", volume.OpenOptions{}))
 	if item.Disabled {
 		t.Fatal("Export DICOM SEG is disabled with a DICOM series open")
 	}
@@ -44,9 +43,9 @@ func TestExportSEGFromTheFileMenu(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := filepath.Join(t.TempDir(), "seg.dcm")
-	<-m.ExportSEG(out)
-	if !strings.Contains(m.status.Text, "DICOM SEG written to "+out+": 1 segments, 2 frames") {
-		t.Errorf("status %q", m.status.Text)
+	wait(t, m.ExportSEG(out))
+	if !strings.Contains(m.toolbar.message.Text, "DICOM SEG written to "+out+": 1 segments, 2 frames") {
+		t.Errorf("message %q", m.toolbar.message.Text)
 	}
 	seg, err := dicomseg.ReadFile(out)
 	if err != nil {
@@ -59,7 +58,8 @@ func TestExportSEGFromTheFileMenu(t *testing.T) {
 	if _, err := m.session.ReplaceLabels("Clear", volume.NewLabels(v.Grid)); err != nil {
 		t.Fatal(err)
 	}
-	<-m.OpenLabels(out)
+	settle()
+	wait(t, m.OpenLabels(out))
 	if got := m.session.SegmentOf(liver).Voxels; got != 4 {
 		t.Errorf("after Open labels of the SEG, liver has %d voxels, want 4", got)
 	}
@@ -68,7 +68,7 @@ func TestExportSEGFromTheFileMenu(t *testing.T) {
 	if err := volume.WriteNIfTI(nifti, v); err != nil {
 		t.Fatal(err)
 	}
-	<-m.Open(nifti, "", volume.OpenOptions{})
+	wait(t, m.Open(nifti, "", volume.OpenOptions{}))
 	if !item.Disabled {
 		t.Error("Export DICOM SEG is enabled for a NIfTI scan")
 	}

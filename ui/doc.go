@@ -27,7 +27,16 @@
 //     the jobs bar says why, when the runtime or the model is missing.
 //   - Every key the window acts on is an entry of one table (Shortcuts,
 //     keys.go), from which the help panel (F1) and the README's table are
-//     made; a feature adds its keys with Shortcuts().Add.
+//     made; a feature adds its keys with Shortcuts().Add. The table takes
+//     keys as Fyne's GLFW driver delivers them (shortcuts.go): Ctrl+Z as
+//     fyne.ShortcutUndo, Shift+P as a typed P with Shift held. Menus show
+//     keys without binding them (menuKey).
+//   - No entry runs while a dialog is open (Esc closes it) or a text field
+//     has the keys; controls that are not for typing give the keys back
+//     once used (focus.go). Dialogs open through showDialog.
+//   - Messages go to the band under the tool bars (band.go), the status
+//     line shows only the scan and what lies under the mouse; both keep
+//     their height, so the views do not move.
 //   - The 3D view draws the session's surfaces (app.Surfaces), which are
 //     meshed on a goroutine of their own; it renders a frame only when the
 //     surfaces, their colours or visibility, its camera, the slice planes
@@ -42,5 +51,7 @@
 //     cannot be saved) and never decides for them.
 //   - The package does not import fyne.io/fyne/v2/app: the main package
 //     creates the Fyne app, and tests use fyne.io/fyne/v2/test without a
-//     display.
+//     display, through harness_test.go, which runs fyne.Do and the events
+//     as the GLFW driver does; scripts/gui_smoke.sh drives the real
+//     binary, which writes its DebugState where POLYSEG_DEBUG_STATE says.
 package ui

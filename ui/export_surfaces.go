@@ -122,7 +122,7 @@ func (f *surfaceExportForm) export(s *app.Session) (app.SurfaceExport, error) {
 // exportSurfacesDialog asks what to export, then where (surfaceFileDialog).
 func (m *MainWindow) exportSurfacesDialog() {
 	if v, _ := m.session.Volume(); v == nil {
-		dialog.ShowInformation("Export surfaces", "There is no scan open, and so no segments.", m.win)
+		m.showInfo("Export surfaces", "There is no scan open, and so no segments.")
 		return
 	}
 	f := newSurfaceExportForm()
@@ -132,13 +132,13 @@ func (m *MainWindow) exportSurfacesDialog() {
 		}
 		e, err := f.export(m.session)
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		m.surfacesChosen(e)
 	}, m.win)
 	d.Resize(fyne.NewSize(560, d.MinSize().Height))
-	d.Show()
+	m.showDialog(d)
 }
 
 // surfacesChosen goes on once the form is filled: the file dialog.
@@ -151,7 +151,7 @@ func (m *MainWindow) surfacesChosen(e app.SurfaceExport) {
 	_, path := m.session.Volume()
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if w == nil {
@@ -180,7 +180,7 @@ func (m *MainWindow) surfacesChosen(e app.SurfaceExport) {
 		base = "scan"
 	}
 	d.SetFileName(base + "_surfaces" + e.Format.Ext())
-	d.Show()
+	m.showDialog(d)
 }
 
 // ExportSurfaces writes the surfaces in the background; the channel is
@@ -202,7 +202,7 @@ func (m *MainWindow) ExportSurfaces(path string, e app.SurfaceExport) <-chan str
 				m.showError(path, err)
 				return
 			}
-			m.status.SetText(fmt.Sprintf("surfaces written (%s, mm): %s", e.Coords, strings.Join(paths, ", ")))
+			m.say(fmt.Sprintf("Surfaces written (%s, mm): %s", e.Coords, strings.Join(paths, ", ")), false)
 		})
 	}()
 	return done

@@ -78,5 +78,5 @@ func showFillBetween(m *MainWindow) {
 		}
 		m.tools.start(m.session.FillBetween(p, values[label.Selected], fm))
 	}, m.win)
-	d.Show()
+	m.showDialog(d)
 }

@@ -2,11 +2,11 @@ package ui
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
@@ -35,12 +35,12 @@ func openDrawnBall(t *testing.T) (*MainWindow, *volume.Labels) {
 			}
 		}
 	}
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(900, 700))
-	<-m.OpenGenerated("ball", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+	wait(t, m.OpenGenerated("ball", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, drawn, nil
-	})
+	}))
 	return m, ref
 }
 
@@ -64,15 +64,6 @@ func fillDialog(t *testing.T, m *MainWindow) fyne.CanvasObject {
 	return nil
 }
 
-func tapButton(t *testing.T, top fyne.CanvasObject, text string) {
-	t.Helper()
-	b := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == text })
-	if len(b) != 1 {
-		t.Fatalf("%d %q buttons in the dialog", len(b), text)
-	}
-	test.Tap(b[0].(*widget.Button))
-}
-
 func radios(top fyne.CanvasObject) []*widget.RadioGroup {
 	var out []*widget.RadioGroup
 	for _, o := range find(top, func(o fyne.CanvasObject) bool { _, ok := o.(*widget.RadioGroup); return ok }) {
@@ -86,26 +77,43 @@ func radios(top fyne.CanvasObject) []*widget.RadioGroup {
 // preview, Enter accepts it as one undo step.
 func TestFillBetweenDialog(t *testing.T) {
 	m, ref := openDrawnBall(t)
-	m.active = m.View(viewer.Coronal)
+	mouseMove(m, centreOf(m.View(viewer.Coronal))) // the view last used
 	before := labelData(m.session)
+	ax := m.View(viewer.Axial)
+	where := func() [2]fyne.Position {
+		relayout(m.Window().Canvas())
+		return [2]fyne.Position{at(ax, fyne.Position{}), fyne.NewPos(ax.Size().Width, ax.Size().Height)}
+	}
+	place := where()
 	top := fillDialog(t, m)
 	rg := radios(top)
 	if len(rg) != 2 || rg[0].Selected != "Coronal" || rg[1].Selected != fillModes[0] {
 		t.Fatalf("dialog radios %d, plane %q: want the coronal plane and the shape fill chosen", len(rg), rg[0].Selected)
 	}
 	m.tools.lastReported = nil
-	tapButton(t, top, "Fill")
+	dialogButton(t, m, "Fill")
 	if m.tools.lastJob == nil || !strings.Contains(m.tools.lastJob.Name(), "coronal") {
 		t.Fatalf("no coronal fill started (last job %v)", m.tools.lastJob)
 	}
-	if err := m.tools.lastJob.Wait(); err != nil {
+	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
-	<-m.tools.lastReported
+	wait(t, m.tools.lastReported)
 	if info, ok := m.session.Preview(); !ok || info.Voxels == 0 || !m.tools.banner.Visible() {
 		t.Fatalf("preview %+v, %v, banner shown %v: want a preview to accept", info, ok, m.tools.banner.Visible())
 	}
+	if p := where(); p != place {
+		t.Errorf("the views moved when the preview banner appeared: %v, was %v", p, place)
+	}
 	typeKey(m, fyne.KeyReturn)
+	if p := where(); p != place {
+		t.Errorf("the views moved when the preview banner went: %v, was %v", p, place)
+	}
+	for _, l := range []*widget.Label{m.status, m.toolbar.message} {
+		if l.Visible() && strings.Contains(l.Text, "Esc") {
+			t.Errorf("%q still says how to accept or reject after accepting", l.Text)
+		}
+	}
 	after := labelData(m.session)
 	filled, inBall := 0, 0
 	for i, x := range after {
@@ -119,8 +127,12 @@ func TestFillBetweenDialog(t *testing.T) {
 	if filled == 0 || float64(inBall) < 0.95*float64(filled) {
 		t.Errorf("accepting filled %d voxels, %d of them in the ball: want the ball's slices filled", filled, inBall)
 	}
-	if name, ok := m.session.Undo(); !ok || !strings.HasPrefix(name, "Fill") {
-		t.Errorf("undo %q, %v: want the fill as one step", name, ok)
+	if u, _ := m.session.UndoRedoNames(); !strings.HasPrefix(u, "Fill") {
+		t.Errorf("undo step %q: want the fill as one step", u)
+	}
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
+	if !slices.Equal(labelData(m.session), before) {
+		t.Error("Ctrl+Z did not take the fill back")
 	}
 }
 
@@ -128,16 +140,16 @@ func TestFillBetweenDialog(t *testing.T) {
 // dialog, and leaves no preview; Cancel starts nothing.
 func TestFillBetweenDialogRefusals(t *testing.T) {
 	m, _ := openDrawnBall(t)
-	m.active = m.View(viewer.Coronal)
-	top := fillDialog(t, m)
+	mouseMove(m, centreOf(m.View(viewer.Coronal)))
+	fillDialog(t, m)
 	m.tools.lastJob = nil
-	tapButton(t, top, "Cancel")
+	dialogButton(t, m, "Cancel")
 	if m.tools.lastJob != nil {
 		t.Error("Cancel started a fill")
 	}
-	top = fillDialog(t, m)
-	radios(top)[1].SetSelected(fillModes[1])
-	tapButton(t, top, "Fill")
+	top := fillDialog(t, m)
+	tapRadio(t, m, radios(top)[1], fillModes[1])
+	dialogButton(t, m, "Fill")
 	if _, ok := m.session.Preview(); ok {
 		t.Error("a preview appeared")
 	}

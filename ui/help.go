@@ -35,5 +35,5 @@ func (m *MainWindow) showHelp() {
 	d := dialog.NewCustom("Keys and mouse", "Close", container.NewVScroll(content), m.win)
 	d.Resize(fyne.NewSize(760, 620))
 	m.help = d
-	d.Show()
+	m.showDialog(d)
 }

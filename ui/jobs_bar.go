@@ -1,7 +1,10 @@
 package ui
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -11,16 +14,17 @@ import (
 	"github.com/polyseg/polyseg/app"
 )
 
-// jobsBar shows the oldest running job: its name and stage, its progress
-// (a moving bar when the amount of work is unknown), and a button that
-// cancels it. It is hidden while nothing runs.
+// jobsBar shows the running jobs: the user's own first (a propagation, a
+// segmentation: the oldest of them with its progress and a button that
+// cancels it), the background encoding last, each named with its stage.
+// It is hidden while nothing runs.
 type jobsBar struct {
 	box      *fyne.Container
 	label    *widget.Label
 	bar      *widget.ProgressBar
 	infinite *widget.ProgressBarInfinite
 	cancel   *widget.Button
-	job      *app.Job
+	job      *app.Job // the job the bar and the button are for
 }
 
 func newJobsBar() *jobsBar {
@@ -29,16 +33,35 @@ func newJobsBar() *jobsBar {
 		bar:      widget.NewProgressBar(),
 		infinite: widget.NewProgressBarInfinite(),
 	}
+	j.label.Truncation = fyne.TextTruncateEllipsis
 	j.cancel = widget.NewButtonWithIcon("", theme.CancelIcon(), func() {
 		if j.job != nil {
 			j.job.Cancel()
 		}
 	})
 	j.infinite.Stop()
-	j.box = container.NewHBox(j.label, container.NewGridWrap(fyne.NewSize(160, j.bar.MinSize().Height),
-		container.NewStack(j.bar, j.infinite)), j.cancel)
+	j.box = container.NewBorder(nil, nil, nil, container.NewHBox(container.NewGridWrap(fyne.NewSize(160, j.bar.MinSize().Height),
+		container.NewStack(j.bar, j.infinite)), j.cancel), j.label)
 	j.box.Hide()
 	return j
+}
+
+// background reports whether job runs without the user having asked for
+// it: the encoding of the open scan for SAM.
+func background(job *app.Job) bool { return job.Name() == app.EncodeAheadName }
+
+// describeJob says what job is doing: its name, its stage, and how far it
+// is when that is known and not shown by the bar.
+func describeJob(job *app.Job, withFraction bool) string {
+	frac, stage := job.Progress()
+	text := job.Name()
+	if stage != "" {
+		text += ": " + stage
+	}
+	if withFraction && frac >= 0 {
+		text += fmt.Sprintf(" (%.0f%%)", 100*frac)
+	}
+	return text
 }
 
 func (j *jobsBar) update(jobs []*app.Job) {
@@ -48,16 +71,18 @@ func (j *jobsBar) update(jobs []*app.Job) {
 		j.box.Hide()
 		return
 	}
+	// Stable: each kind keeps its oldest first.
+	jobs = slices.Clone(jobs)
+	slices.SortStableFunc(jobs, func(a, b *app.Job) int {
+		return cmp.Compare(btoi(background(a)), btoi(background(b)))
+	})
 	j.job = jobs[0]
-	frac, stage := j.job.Progress()
-	text := j.job.Name()
-	if stage != "" {
-		text += ": " + stage
+	parts := []string{describeJob(j.job, false)}
+	for _, o := range jobs[1:] {
+		parts = append(parts, describeJob(o, true))
 	}
-	if len(jobs) > 1 {
-		text += fmt.Sprintf(" (+%d)", len(jobs)-1)
-	}
-	j.label.SetText(text)
+	j.label.SetText(strings.Join(parts, "  ·  "))
+	frac, _ := j.job.Progress()
 	if frac < 0 {
 		j.bar.Hide()
 		j.infinite.Show()
@@ -69,4 +94,11 @@ func (j *jobsBar) update(jobs []*app.Job) {
 		j.bar.SetValue(frac)
 	}
 	j.box.Show()
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

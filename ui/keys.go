@@ -21,7 +21,7 @@ func (m *MainWindow) Shortcuts() *Shortcuts { return m.keys }
 
 // newShortcuts makes the table of the window's keys.
 func (m *MainWindow) newShortcuts() *Shortcuts {
-	t := &Shortcuts{canvas: m.win.Canvas()}
+	t := &Shortcuts{canvas: m.win.Canvas(), blocked: m.dialogOpen}
 	add := func(s Shortcut) {
 		if err := t.Add(s); err != nil {
 			// Two built-in entries on one key is a defect of this table,
@@ -67,7 +67,7 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 	add(Shortcut{Group: "Tools", Name: "Remove corner or point", Key: fyne.KeyBackspace, Run: func() { tb.key(tools.KeyBackspace) },
 		Help: "the polygon's last corner, or the last SAM point"})
 	add(Shortcut{Group: "Tools", Name: "Cancel or reject", Key: fyne.KeyEscape,
-		Help: "cancel the polygon or stroke going on; else reject the preview; else restore the views", Run: func() {
+		Help: "close the dialog open; else cancel the polygon or stroke going on; else reject the preview; else restore the views", Run: func() {
 			if tb.key(tools.KeyEscape) {
 				return
 			}

@@ -8,7 +8,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/storage"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/volume"
@@ -18,14 +17,14 @@ import (
 // becomes the scan's labels, its segment's name and colour in the list,
 // and the scan stays open.
 func TestDropSegmentation(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
 	vol := &volume.Volume{Grid: g, Data: make([]float32, g.Len())}
-	<-m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
+	wait(t, m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return vol, nil, nil
-	})
+	}))
 	l := volume.NewLabels(g)
 	l.Data[g.Index(3, 4, 5)] = 2
 	pink := color.NRGBA{R: 250, G: 100, B: 200, A: 255}
@@ -34,7 +33,7 @@ func TestDropSegmentation(t *testing.T) {
 	if err := volume.WriteLabels(seg, l, vol); err != nil {
 		t.Fatal(err)
 	}
-	<-m.drop([]fyne.URI{storage.NewFileURI(seg)})
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(seg)}))
 	if v, _ := m.session.Volume(); v != vol {
 		t.Fatal("dropping a segmentation replaced the scan")
 	}

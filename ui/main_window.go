@@ -13,11 +13,11 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/stats"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -31,7 +31,9 @@ const autosaveInterval = 30 * time.Second
 // window and overlay controls, a status line and the jobs bar.
 type MainWindow struct {
 	win     fyne.Window
+	driver  fyne.Driver // the app's, which knows the modifiers held
 	session *app.Session
+	dialogs []modal // the dialogs open, oldest first (focus.go)
 
 	views     [3]*SliceView // axial, coronal, sagittal
 	active    *SliceView    // the view keys go to: the one last hovered
@@ -46,6 +48,7 @@ type MainWindow struct {
 
 	sidebar  *sidebar
 	worklist *worklistPanel // the dataset mode's panel (worklist.go)
+	train    *trainTools    // training on the dataset, the model's choice (train.go)
 	status   *widget.Label
 	jobs     *jobsBar
 	tools    *modelTools
@@ -75,7 +78,7 @@ type MainWindow struct {
 // opts (whose OnChange, if any, is called before the window updates). The
 // window is not shown; call ShowAndRun (or Window().Show()).
 func New(a fyne.App, opts app.Options) *MainWindow {
-	m := &MainWindow{win: a.NewWindow("polyseg")}
+	m := &MainWindow{win: a.NewWindow("polyseg"), driver: a.Driver()}
 	onChange := opts.OnChange
 	opts.OnChange = func(c app.Change) {
 		if onChange != nil {
@@ -88,6 +91,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 		v := NewSliceView(m.session, p)
 		v.OnHover = func(p viewer.Probe, ok bool) {
 			m.active, m.active3D = v, false
+			m.takeKeysFromControls()
 			m.hover(p, ok)
 		}
 		v.OnDoubleTap = func() { m.ToggleMaximised(v) }
@@ -96,16 +100,20 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.active = m.views[0]
 	m.hint = widget.NewLabel("Open a CT scan: File > Open, or drop a NIfTI or NRRD file or a DICOM folder here")
 	m.hint.Alignment = fyne.TextAlignCenter
-	m.sidebar = newSidebar(m.session, m.win)
+	m.sidebar = newSidebar(m)
 	m.window = newWindowPresets(m.session)
 	m.view3d = NewView3D(m.session)
 	m.view3d.OnDoubleTap = m.ToggleMaximised3D
-	m.view3d.OnActive = func() { m.active3D = true }
+	m.view3d.OnActive = func() {
+		m.active3D = true
+		m.takeKeysFromControls()
+	}
 	m.status = widget.NewLabel("")
 	m.status.Truncation = fyne.TextTruncateEllipsis
 	m.jobs = newJobsBar()
 	m.tools = newModelTools(m)
 	m.worklist = newWorklistPanel(m)
+	m.train = newTrainTools(m)
 	m.toolbar = newToolbar(m)
 	m.prop = newPropagateTools(m)
 	m.tools.row.Add(m.prop.button)
@@ -131,20 +139,18 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.viewArea = container.NewStack(m.grid, container.NewCenter(m.hint))
 	split := container.NewHSplit(m.viewArea, m.sidebar.box)
 	split.Offset = 0.78
-	bottom := container.NewBorder(nil, nil, nil, container.NewHBox(m.tools.engine, m.jobs.box), m.status)
-	top := container.NewVBox(container.NewBorder(nil, nil, nil, m.window.box, m.tools.row), m.toolbar.row, m.tools.banner)
+	// The status line has a row of its own, the whole width, so that the
+	// readout under the mouse is never cut short; the jobs and the models'
+	// state share the row below. Both rows, and the message band under
+	// the tool bars, keep their height whatever they show, so that the
+	// views never move.
+	bottom := container.NewVBox(m.status, container.NewBorder(nil, nil, nil, m.tools.engine, m.jobs.box))
+	// The model buttons scroll rather than slide under the window presets
+	// when the window is narrower than both.
+	top := container.NewVBox(container.NewBorder(nil, nil, nil, m.window.box, container.NewHScroll(m.tools.row)), m.toolbar.row, m.band())
 	m.win.SetContent(container.NewBorder(top, bottom, m.worklist.box, nil, split))
-	menu := m.menu()
-	m.win.SetMainMenu(menu)
-	// Fyne shows menu shortcuts but, outside macOS, does not act on them.
-	for _, mm := range menu.Items {
-		for _, it := range mm.Items {
-			if it.Shortcut != nil && it.Action != nil {
-				action := it.Action
-				m.win.Canvas().AddShortcut(it.Shortcut, func(fyne.Shortcut) { action() })
-			}
-		}
-	}
+	// The menus show their keys (menuKey); the shortcut table acts on them.
+	m.win.SetMainMenu(m.menu())
 	m.win.Canvas().SetOnTypedKey(m.typedKey)
 	m.win.Canvas().SetOnTypedRune(func(r rune) { m.keys.typedRune(r) })
 	m.win.SetOnDropped(m.dropped)
@@ -152,7 +158,7 @@ func New(a fyne.App, opts app.Options) *MainWindow {
 	m.win.Resize(fyne.NewSize(1280, 860))
 
 	m.session.StartAutosave(autosaveInterval, func(err error) {
-		fyne.Do(func() { m.status.SetText("autosave failed: " + err.Error()) })
+		fyne.Do(func() { m.say("Autosave failed: "+err.Error(), true) })
 	})
 	m.changed(app.ChangeVolume | app.ChangeLabels | app.ChangeOverlay | app.ChangeWindow)
 	m.probed = m.session.ProbeModels()
@@ -231,6 +237,9 @@ func (m *MainWindow) changed(c app.Change) {
 	}
 	if c&app.ChangeOverlay != 0 {
 		m.tools.updateLabelChoices()
+	}
+	if c&app.ChangeModels != 0 {
+		m.worklist.modelChanged()
 	}
 	if c&app.ChangePreview != 0 {
 		m.tools.updatePreview()
@@ -400,8 +409,18 @@ func (m *MainWindow) View3D() *View3D { return m.view3d }
 // presetKeys choose the window presets, in viewer.Presets' order.
 var presetKeys = []fyne.KeyName{fyne.Key1, fyne.Key2, fyne.Key3, fyne.Key4}
 
-// typedKey runs the shortcut table's entry for the key (keys.go).
-func (m *MainWindow) typedKey(ev *fyne.KeyEvent) { m.keys.typedKey(ev) }
+// typedKey runs the shortcut table's entry for the key (keys.go), with the
+// modifiers the driver says are held; while a dialog is open only Esc
+// acts, and closes it.
+func (m *MainWindow) typedKey(ev *fyne.KeyEvent) {
+	if m.dialogOpen() {
+		if ev.Name == fyne.KeyEscape {
+			m.dismissTop()
+		}
+		return
+	}
+	m.keys.typedKey(ev, m.modifiers())
+}
 
 // Open reads a scan (file or DICOM folder) in the background, then, if
 // labels is not empty, its labels, then offers an autosave of the scan back.
@@ -479,7 +498,7 @@ func (m *MainWindow) chooseSeries(dir string, series []volume.SeriesInfo, open f
 			}
 		}
 	}, m.win)
-	d.Show()
+	m.showDialog(d)
 }
 
 func describeSeries(n int, s volume.SeriesInfo) string {
@@ -517,7 +536,7 @@ func (m *MainWindow) loadLabels(path string) {
 			return
 		}
 		if len(warnings) > 0 {
-			m.status.SetText(filepath.Base(path) + ": " + strings.Join(warnings, "; "))
+			m.say(filepath.Base(path)+": "+strings.Join(warnings, "; "), false)
 		}
 	})
 }
@@ -537,23 +556,34 @@ func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
 				m.showError(path, err)
 				return
 			}
-			m.status.SetText("labels written to " + path)
+			m.say("Labels written to "+path, false)
 		})
 	}()
 	return done
 }
 
+// offerAutosave asks whether to restore the scan's autosave, saying where
+// it is and where autosaves go.
 func (m *MainWindow) offerAutosave(a *app.Autosave) {
-	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%d labelled voxels)\nin %s.\n\nRestore them?",
-		a.Saved.Local().Format("2006-01-02 15:04"), a.Labelled, a.Path)
-	dialog.ShowConfirm("Restore autosaved labels", msg, func(yes bool) {
+	// The labelled volume written as the segment list writes volumes.
+	size := voxelCount(a.Labelled)
+	if v, _ := m.session.Volume(); v != nil {
+		size = volumeML(float64(a.Labelled) * stats.VoxelML(v.Grid))
+	}
+	msg := fmt.Sprintf("Labels of this scan were autosaved on %s (%s labelled)\nin %s.\n\nRestore them?",
+		a.Saved.Local().Format("2006-01-02 15:04"), size, a.Path)
+	if a.Legacy {
+		msg += "\n\n(An older polyseg wrote it there. Autosaves now go to\n" + m.session.AutosaveFolder() +
+			",\nand the next one replaces this file.)"
+	}
+	m.showDialog(dialog.NewConfirm("Restore autosaved labels", msg, func(yes bool) {
 		if !yes {
 			return
 		}
 		if _, err := m.session.RestoreAutosave(a); err != nil {
 			m.showError(a.Path, err)
 		}
-	}, m.win)
+	}, m.win))
 }
 
 // showError shows err in a dialog that names the file concerned; a
@@ -565,48 +595,88 @@ func (m *MainWindow) showError(path string, err error) {
 	if !strings.Contains(err.Error(), path) {
 		err = fmt.Errorf("%s: %w", path, err)
 	}
-	dialog.ShowError(err, m.win)
+	m.showDialog(dialog.NewError(err, m.win))
+}
+
+// showInfo shows a message in a dialog.
+func (m *MainWindow) showInfo(title, message string) {
+	m.showDialog(dialog.NewInformation(title, message, m.win))
 }
 
 func (m *MainWindow) dropped(_ fyne.Position, uris []fyne.URI) { m.drop(uris) }
 
-// drop opens the first local file or folder of those dropped (a 3D Slicer
-// segmentation, .seg.nrrd, as the open scan's labels); the channel is
-// closed when it is shown (at once when there is none).
+// drop opens the first local file or folder of those dropped. A 3D
+// Slicer segmentation (.seg.nrrd) dropped on an open scan is its labels;
+// another file that fits the open scan as labels (app.Session.
+// FitsAsLabels) is not opened in its place at once: the user chooses
+// labels or a new scan. The channel is closed when the scan or the labels
+// are shown or the choice asked (at once when nothing local was dropped).
 func (m *MainWindow) drop(uris []fyne.URI) <-chan struct{} {
-	for _, u := range uris {
-		if u.Scheme() == "file" {
-			if v, _ := m.session.Volume(); v != nil && volume.IsSegmentationName(u.Path()) {
-				// A segmentation dropped on an open scan is its labels.
-				return m.OpenLabels(u.Path())
-			}
-			return m.Open(u.Path(), "", volume.OpenOptions{})
-		}
-	}
 	done := make(chan struct{})
+	for _, u := range uris {
+		if u.Scheme() != "file" {
+			continue
+		}
+		path := u.Path()
+		go func() {
+			defer close(done)
+			if v, _ := m.session.Volume(); v != nil && volume.IsSegmentationName(path) {
+				<-m.OpenLabels(path)
+				return
+			}
+			// Reading the file to tell may take a moment: not on Fyne's
+			// thread.
+			if fit, err := m.session.FitsAsLabels(path); err == nil && fit.Labels {
+				fyne.DoAndWait(func() { m.askDropped(path, fit) })
+				return
+			}
+			<-m.Open(path, "", volume.OpenOptions{})
+		}()
+		return done
+	}
 	close(done)
 	return done
 }
 
+// askDropped asks whether the file at path, dropped while a scan is open
+// and fitting it as labels, is to be opened as its labels or as a new
+// scan in its place.
+func (m *MainWindow) askDropped(path string, fit app.LabelFit) {
+	var d dialog.Dialog
+	asLabels := widget.NewButton("Open as labels", func() {
+		d.Hide()
+		m.OpenLabels(path)
+	})
+	asLabels.Importance = widget.HighImportance
+	asScan := widget.NewButton("Open as a new scan", func() {
+		d.Hide()
+		m.Open(path, "", volume.OpenOptions{})
+	})
+	msg := widget.NewLabel(fmt.Sprintf("%s looks like labels of the open scan:\n%s.\n\nOpen it as this scan's labels, or as a new scan in place of this one?",
+		filepath.Base(path), fit.Why))
+	d = dialog.NewCustom("Open the dropped file", "Cancel", container.NewVBox(msg, container.NewHBox(asScan, asLabels)), m.win)
+	m.showDialog(d)
+}
+
 func (m *MainWindow) menu() *fyne.MainMenu {
 	openFile := fyne.NewMenuItem("Open file…", m.openFileDialog)
-	openFile.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
+	openFile.Shortcut = &menuKey{fyne.KeyO, fyne.KeyModifierShortcutDefault}
 	openDir := fyne.NewMenuItem("Open DICOM folder…", m.openFolderDialog)
-	openDir.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: fyne.KeyModifierShortcutDefault}
+	openDir.Shortcut = &menuKey{fyne.KeyD, fyne.KeyModifierShortcutDefault}
 	openLabels := fyne.NewMenuItem("Open labels…", m.openLabelsDialog)
-	openLabels.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyL, Modifier: fyne.KeyModifierShortcutDefault}
+	openLabels.Shortcut = &menuKey{fyne.KeyL, fyne.KeyModifierShortcutDefault}
 	export := fyne.NewMenuItem("Export labels…", m.exportDialog)
-	export.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: fyne.KeyModifierShortcutDefault}
+	export.Shortcut = &menuKey{fyne.KeyS, fyne.KeyModifierShortcutDefault}
 	openDataset := fyne.NewMenuItem("Open dataset…", m.openDatasetDialog)
 	file := fyne.NewMenu("File", openFile, openDir, openDataset, fyne.NewMenuItemSeparator(), openLabels, export, m.newSEGItem(),
 		fyne.NewMenuItem("Export surfaces…", m.exportSurfacesDialog))
 
 	undo := fyne.NewMenuItem("Undo", func() { m.session.Undo() })
 	m.undoItem = undo
-	undo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	undo.Shortcut = &menuKey{fyne.KeyZ, fyne.KeyModifierShortcutDefault}
 	redo := fyne.NewMenuItem("Redo", func() { m.session.Redo() })
 	m.redoItem = redo
-	redo.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault}
+	redo.Shortcut = &menuKey{fyne.KeyY, fyne.KeyModifierShortcutDefault}
 	edit := fyne.NewMenu("Edit", undo, redo)
 
 	var presets []*fyne.MenuItem
@@ -640,6 +710,7 @@ func (m *MainWindow) menu() *fyne.MainMenu {
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator())
 	seg.Items = append(seg.Items, m.prop.menuItems()...)
 	seg.Items = append(seg.Items, fyne.NewMenuItemSeparator(), fyne.NewMenuItem("Statistics…", func() { m.statsShown = m.showStatistics() }))
+	seg.Items = append(append(seg.Items, fyne.NewMenuItemSeparator()), m.train.menuItems()...)
 	return fyne.NewMainMenu(file, edit, view, m.toolbar.menu(), seg, fillBetweenMenu(m), m.worklist.menu(), help)
 }
 
@@ -653,7 +724,7 @@ func presetLabel(p viewer.Preset) string {
 func (m *MainWindow) newFileOpen(open func(path string)) *dialog.FileDialog {
 	return dialog.NewFileOpen(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if r == nil {
@@ -668,40 +739,40 @@ func (m *MainWindow) newFileOpen(open func(path string)) *dialog.FileDialog {
 func (m *MainWindow) openFileDialog() {
 	d := m.newFileOpen(func(path string) { m.Open(path, "", volume.OpenOptions{}) })
 	// No filter: DICOM files often have no extension at all.
-	d.Show()
+	m.showDialog(d)
 }
 
 func (m *MainWindow) openFolderDialog() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+	m.showDialog(dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if u != nil {
 			m.Open(u.Path(), "", volume.OpenOptions{})
 		}
-	}, m.win)
+	}, m.win))
 }
 
 func (m *MainWindow) openLabelsDialog() {
 	if v, _ := m.session.Volume(); v == nil {
-		dialog.ShowInformation("Open labels", "Open a scan first: labels are placed on its grid.", m.win)
+		m.showInfo("Open labels", "Open a scan first: labels are placed on its grid.")
 		return
 	}
 	d := m.newFileOpen(func(path string) { m.OpenLabels(path) })
 	d.SetFilter(storage.NewExtensionFileFilter([]string{".nii", ".gz", ".nrrd", ".nhdr", ".dcm"})) // .dcm: a DICOM SEG
-	d.Show()
+	m.showDialog(d)
 }
 
 func (m *MainWindow) exportDialog() {
 	v, path := m.session.Volume()
 	if v == nil {
-		dialog.ShowInformation("Export labels", "There is no scan open, and so no labels.", m.win)
+		m.showInfo("Export labels", "There is no scan open, and so no labels.")
 		return
 	}
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if w == nil {
@@ -712,7 +783,7 @@ func (m *MainWindow) exportDialog() {
 		out := w.URI().Path()
 		w.Close()
 		if !labelFileName(out) {
-			dialog.ShowError(errors.New(out+": label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"), m.win)
+			m.showError(out, errors.New("label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"))
 			return
 		}
 		m.ExportLabels(out)
@@ -722,5 +793,42 @@ func (m *MainWindow) exportDialog() {
 		base = "scan"
 	}
 	d.SetFileName(base + "_labels.nii.gz")
-	d.Show()
+	d.SetFilter(suffixFilter{".nii.gz", ".nii", ".seg.nrrd"})
+	besideScan(d, path)
+	m.showDialog(d)
+}
+
+// suffixFilter lets a file dialog show files whose names end in one of
+// its suffixes, case aside: storage.ExtensionFileFilter compares the last
+// extension only, which is ".gz" for a ".nii.gz".
+type suffixFilter []string
+
+// Matches implements storage.FileFilter.
+func (f suffixFilter) Matches(u fyne.URI) bool {
+	name := strings.ToLower(u.Name())
+	for _, s := range f {
+		if strings.HasSuffix(name, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// besideScan starts d in the folder holding the scan at path (a file or a
+// DICOM folder), where the labels of a scan usually go; without a scan,
+// or when that folder cannot be listed, the dialog starts where Fyne
+// chooses.
+func besideScan(d *dialog.FileDialog, path string) {
+	if path == "" {
+		return
+	}
+	dir := filepath.Dir(filepath.Clean(path))
+	if abs, err := filepath.Abs(dir); err == nil {
+		dir = abs
+	}
+	l, err := storage.ListerForURI(storage.NewFileURI(dir))
+	if err != nil {
+		return
+	}
+	d.SetLocation(l)
 }

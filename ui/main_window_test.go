@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -18,6 +20,7 @@ import (
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/assets"
+	"github.com/polyseg/polyseg/stats"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -41,10 +44,10 @@ func patientA(t *testing.T) (ct, seg string) {
 func openPatientA(t *testing.T) *MainWindow {
 	t.Helper()
 	ct, seg := patientA(t)
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
-	<-m.Open(ct, seg, volume.OpenOptions{})
+	m.Window().Resize(fyne.NewSize(1280, 800))
+	wait(t, m.Open(ct, seg, volume.OpenOptions{}))
 	if v, _ := m.session.Volume(); v == nil {
 		t.Fatal("patient A did not open")
 	}
@@ -52,13 +55,15 @@ func openPatientA(t *testing.T) *MainWindow {
 		t.Fatal("patient A's labels did not load")
 	}
 	m.session.SetOpacity(1)
+	settle()
 	return m
 }
 
 // capture renders the window and returns the part covered by view v.
 func capture(m *MainWindow, v *SliceView) *image.RGBA {
+	relayout(m.Window().Canvas()) // as the driver does before a frame
 	img := m.Window().Canvas().Capture()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
+	pos := at(v, fyne.Position{})
 	sc := m.Window().Canvas().Scale()
 	r := image.Rect(int(pos.X*sc), int(pos.Y*sc), int((pos.X+v.Size().Width)*sc), int((pos.Y+v.Size().Height)*sc))
 	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
@@ -102,8 +107,7 @@ func differs(a, b *image.RGBA) bool {
 
 // centreOf returns the centre of v in canvas coordinates.
 func centreOf(v *SliceView) fyne.Position {
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(v)
-	return pos.Add(fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
+	return at(v, fyne.NewPos(v.Size().Width/2, v.Size().Height/2))
 }
 
 // moveToLiver puts the crosshair inside the liver, so every view cuts
@@ -113,6 +117,7 @@ func moveToLiver(t *testing.T, m *MainWindow) {
 	if err := m.GoToLabel("liver"); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	c := m.session.Cursor()
 	m.session.Read(func(_ *volume.Volume, l *viewer.Overlay) {
 		if got := l.Labels.At(c[0], c[1], c[2]); got != liver {
@@ -142,9 +147,8 @@ func TestOpenShowsScanAndStatus(t *testing.T) {
 
 func TestStatusFollowsTheMouse(t *testing.T) {
 	m := openPatientA(t)
-	c := m.Window().Canvas()
 	for _, p := range viewer.Planes {
-		test.MoveMouse(c, centreOf(m.View(p)))
+		mouseMove(m, centreOf(m.View(p)))
 		if !strings.Contains(m.status.Text, p.String()+" ") || !strings.Contains(m.status.Text, " HU") {
 			t.Errorf("mouse over the %s view: status %q", p, m.status.Text)
 		}
@@ -152,8 +156,10 @@ func TestStatusFollowsTheMouse(t *testing.T) {
 	// Outside the image, within the view (the image panned away from the
 	// mouse): the values at the crosshair again.
 	ax := m.View(viewer.Axial)
-	ax.Pan(ax.Size().Width, 0)
-	test.MoveMouse(c, centreOf(ax))
+	// Shift-drag pans the image right by the view's width.
+	from := at(ax, fyne.NewPos(2, ax.Size().Height/2))
+	drag(m, desktop.MouseButtonPrimary, fyne.KeyModifierShift, from, from.AddXY(ax.Size().Width-4, 0))
+	mouseMove(m, centreOf(ax))
 	want, _ := ax.ProbeCursor()
 	if !strings.HasSuffix(m.status.Text, want.String()) {
 		t.Errorf("status %q away from the image, want the crosshair's %q", m.status.Text, want)
@@ -163,7 +169,6 @@ func TestStatusFollowsTheMouse(t *testing.T) {
 func TestScrollAndKeysChangeSlice(t *testing.T) {
 	m := openPatientA(t)
 	v := m.View(viewer.Axial)
-	c := m.Window().Canvas()
 	s0, n := v.Slice()
 	if n != 112 {
 		t.Fatalf("axial view has %d slices, want 112", n)
@@ -175,11 +180,11 @@ func TestScrollAndKeysChangeSlice(t *testing.T) {
 		do   func()
 		want int
 	}{
-		{"wheel up", func() { test.Scroll(c, centreOf(v), 0, 10) }, s0 + 1},
-		{"wheel down", func() { test.Scroll(c, centreOf(v), 0, -10) }, s0},
-		{"page up", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyPageUp}) }, s0 + 10},
-		{"arrow down", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyDown}) }, s0 + 9},
-		{"page down", func() { c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyPageDown}) }, s0 - 1},
+		{"wheel up", func() { scroll(m, centreOf(v), 0, 10) }, s0 + 1},
+		{"wheel down", func() { scroll(m, centreOf(v), 0, -10) }, s0},
+		{"page up", func() { typeKey(m, fyne.KeyPageUp) }, s0 + 10},
+		{"arrow down", func() { typeKey(m, fyne.KeyDown) }, s0 + 9},
+		{"page down", func() { typeKey(m, fyne.KeyPageDown) }, s0 - 1},
 	}
 	for _, st := range steps {
 		st.do()
@@ -210,7 +215,7 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 	before := capture(m, v)
 
 	lung := m.window.buttons[2]
-	test.Tap(lung)
+	tap(m, lung)
 	if w := m.session.Window(); w != (viewer.Window{Width: 1500, Level: -600}) {
 		t.Fatalf("after tapping %q the window is %v", lung.Text, w)
 	}
@@ -222,17 +227,15 @@ func TestWindowPresetsAndRightDragChangePixels(t *testing.T) {
 		t.Error("the lung window draws the same pixels as the abdomen window")
 	}
 
-	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.Key4})
+	typeKey(m, fyne.Key4)
 	if w := m.session.Window(); w != (viewer.Window{Width: 1800, Level: 400}) {
 		t.Errorf("after key 4 the window is %v, want bone", w)
 	}
-	test.Tap(lung)
+	tap(m, lung)
 
 	// Right-drag: 50 units across widens the window by 100 HU.
-	p := fyne.NewPos(100, 100)
-	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}, Button: desktop.MouseButtonSecondary})
-	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(50, 0)}, Button: desktop.MouseButtonSecondary})
-	v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p.AddXY(50, 0)}, Button: desktop.MouseButtonSecondary})
+	p := at(v, fyne.NewPos(100, 100))
+	drag(m, desktop.MouseButtonSecondary, 0, p, p.AddXY(50, 0))
 	if w := m.session.Window(); w.Width != 1600 || w.Level != -600 {
 		t.Errorf("after a right-drag the window is %v, want W 1600 L -600", w)
 	}
@@ -251,21 +254,29 @@ func TestOverlayVisibilityAndOutline(t *testing.T) {
 	if filled < 100 {
 		t.Fatalf("%d liver-coloured pixels in the axial view through the liver", filled)
 	}
-	test.Tap(m.sidebar.outline)
+	tapCheck(m, m.sidebar.outline)
 	outlined := len(pixelsOf(capture(m, v), liverColor))
 	if outlined == 0 || outlined >= filled/2 {
 		t.Errorf("outline draws %d liver pixels, filled %d: want a thin border", outlined, filled)
 	}
-	test.Tap(m.sidebar.outline)
+	tapCheck(m, m.sidebar.outline)
 
-	m.session.SetHidden(liver, true)
+	// The liver's row: its check hides it.
+	n := slices.IndexFunc(m.sidebar.segments.segs, func(s app.Segment) bool { return s.Value == liver })
+	hide := find(rowOf(t, m, n), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.Check); return ok })
+	if len(hide) != 1 {
+		t.Fatalf("%d checks in the liver's row", len(hide))
+	}
+	tapCheck(m, hide[0].(*widget.Check))
 	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 {
 		t.Errorf("%d liver-coloured pixels with the liver hidden", n)
 	}
-	m.session.SetHidden(liver, false)
-	m.sidebar.opacity.SetValue(0)
-	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 {
-		t.Errorf("%d liver-coloured pixels at opacity 0", n)
+	tapCheck(m, hide[0].(*widget.Check))
+	// A click at the slider's left end: opacity 0.
+	op := m.sidebar.opacity
+	click(m, at(op, fyne.NewPos(1, op.Size().Height/2)))
+	if n := len(pixelsOf(capture(m, v), liverColor)); n != 0 || op.Value != 0 {
+		t.Errorf("%d liver-coloured pixels at opacity %v", n, op.Value)
 	}
 }
 
@@ -287,7 +298,7 @@ func TestLabelListShowsLabels(t *testing.T) {
 		if l.Value != 1 { // spleen
 			continue
 		}
-		segs.list.Select(n)
+		tapRow(t, m, n)
 		typeKey(m, fyne.KeyJ)
 		c := m.session.Cursor()
 		m.session.Read(func(_ *volume.Volume, o *viewer.Overlay) {
@@ -299,6 +310,7 @@ func TestLabelListShowsLabels(t *testing.T) {
 	if err := m.GoToLabel("liver"); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	if !strings.Contains(m.status.Text, "liver (5)") {
 		t.Errorf("status %q does not name the label at the crosshair", m.status.Text)
 	}
@@ -343,7 +355,7 @@ func TestTapMovesCrosshairInAllViews(t *testing.T) {
 	// patient's right and anterior, which in patient A's RAS grid are
 	// larger i and larger j.
 	sz := ax.Size()
-	test.TapAt(ax, fyne.NewPos(sz.Width*0.3, sz.Height*0.3))
+	click(m, at(ax, fyne.NewPos(sz.Width*0.3, sz.Height*0.3)))
 	after := m.session.Cursor()
 	if after == before {
 		t.Fatal("a tap did not move the crosshair")
@@ -366,14 +378,14 @@ func TestMaximiseAndRestore(t *testing.T) {
 	m := openPatientA(t)
 	sag := m.View(viewer.Sagittal)
 	small := sag.Size()
-	test.DoubleTap(sag)
+	doubleClick(m, centreOf(sag))
 	if m.Maximised() != sag || len(m.grid.Objects) != 1 {
 		t.Fatalf("double tap: maximised %v, %d objects in the grid", m.Maximised(), len(m.grid.Objects))
 	}
 	if big := sag.Size(); big.Width <= small.Width || big.Height <= small.Height {
 		t.Errorf("maximised view is %v, was %v", big, small)
 	}
-	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyF})
+	typeKey(m, fyne.KeyF)
 	if m.Maximised() != nil || len(m.grid.Objects) != 4 {
 		t.Errorf("F did not restore the three views")
 	}
@@ -381,7 +393,7 @@ func TestMaximiseAndRestore(t *testing.T) {
 	if len(buttons) != 1 {
 		t.Fatalf("%d buttons in the coronal view, want its maximise button", len(buttons))
 	}
-	test.Tap(buttons[0].(*widget.Button))
+	tap(m, buttons[0])
 	if m.Maximised() != m.View(viewer.Coronal) {
 		t.Errorf("the maximise button maximised %v", m.Maximised())
 	}
@@ -391,9 +403,8 @@ func TestZoomPanAndReset(t *testing.T) {
 	m := openPatientA(t)
 	v := m.View(viewer.Axial)
 	before := capture(m, v)
-	c := m.Window().Canvas()
-	test.MoveMouse(c, centreOf(v)) // keys go to the view under the mouse
-	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEqual})
+	mouseMove(m, centreOf(v)) // keys go to the view under the mouse
+	typeKey(m, fyne.KeyEqual)
 	if z := v.Viewport().Zoom; z <= 1 {
 		t.Errorf("zoom %v after +", z)
 	}
@@ -401,13 +412,13 @@ func TestZoomPanAndReset(t *testing.T) {
 		t.Error("zooming did not change the pixels")
 	}
 	zoomed := v.Viewport()
-	v.Pan(20, 10)
+	drag(m, desktop.MouseButtonTertiary, 0, centreOf(v), centreOf(v).AddXY(20, 10))
 	if vp := v.Viewport(); math.Abs(vp.PanX-zoomed.PanX-20) > 0.1 || math.Abs(vp.PanY-zoomed.PanY-10) > 0.1 || vp.Zoom != zoomed.Zoom {
 		// Pan is in raster pixels, a Fyne unit times the canvas scale
 		// (1 here) up to the rounding of the view's size to pixels.
 		t.Errorf("viewport %+v after a pan of (20, 10) from %+v", vp, zoomed)
 	}
-	c.OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyHome})
+	typeKey(m, fyne.KeyHome)
 	if vp := v.Viewport(); vp != (viewer.Viewport{}) {
 		t.Errorf("viewport %+v after Home", vp)
 	}
@@ -417,11 +428,11 @@ func TestZoomPanAndReset(t *testing.T) {
 }
 
 func TestOpenErrorsShowADialog(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	missing := filepath.Join(t.TempDir(), "missing.nii.gz")
-	<-m.Open(missing, "", volume.OpenOptions{})
+	wait(t, m.Open(missing, "", volume.OpenOptions{}))
 	if m.Window().Canvas().Overlays().Top() == nil {
 		t.Error("no error dialog after opening a missing file")
 	}
@@ -435,30 +446,72 @@ func TestOpenErrorsShowADialog(t *testing.T) {
 
 func TestDropOpensTheFile(t *testing.T) {
 	ct, _ := patientA(t)
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	abs, err := filepath.Abs(ct)
 	if err != nil {
 		t.Fatal(err)
 	}
-	<-m.drop([]fyne.URI{storage.NewFileURI(abs)})
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(abs)}))
 	if _, path := m.session.Volume(); path != abs {
 		t.Errorf("after the drop the open scan is %q, want %q", path, abs)
 	}
 }
 
+// A label file dropped on a window showing a scan it fits is offered as
+// labels; the user chooses labels or a new scan. A scan dropped there
+// replaces the open one without asking.
+func TestDropLabelsAsks(t *testing.T) {
+	m := openTools(t)
+	v, _ := m.session.Volume()
+	dir := t.TempDir()
+	seg := volume.NewLabels(v.Grid)
+	for i := range 50 {
+		seg.Data[i] = 2
+	}
+	segPath := filepath.Join(dir, "seg.nii.gz")
+	if err := volume.WriteLabels(segPath, seg, v); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(segPath)}))
+	if m.openDialogs() != 1 {
+		t.Fatal("dropping a label file on the scan asked nothing")
+	}
+	if text := strings.Join(textsOf(m.Window().Canvas().Overlays().Top()), " "); !strings.Contains(text, "2 label values, on the scan's grid") {
+		t.Errorf("the question %q does not say why the file looks like labels", text)
+	}
+	dialogButton(t, m, "Open as labels")
+	eventually(t, "the dropped labels loaded", func() bool { return m.session.SegmentOf(2).Voxels == 50 })
+	if now, _ := m.session.Volume(); now != v {
+		t.Error("opening the dropped file as labels replaced the scan")
+	}
+
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(segPath)}))
+	dialogButton(t, m, "Open as a new scan")
+	eventually(t, "the dropped file opened as a scan", func() bool { _, p := m.session.Volume(); return p == segPath })
+
+	ct := filepath.Join(dir, "ct.nii.gz")
+	if err := volume.WriteNIfTI(ct, toolVolume()); err != nil {
+		t.Fatal(err)
+	}
+	wait(t, m.drop([]fyne.URI{storage.NewFileURI(ct)}))
+	if _, p := m.session.Volume(); p != ct || m.openDialogs() != 0 {
+		t.Errorf("dropping a scan: open %q, %d dialogs; want it open without a question", p, m.openDialogs())
+	}
+}
+
 func TestGeneratedScan(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
 	vol := &volume.Volume{Grid: g, Data: make([]float32, g.Len())}
 	lab := volume.NewLabels(g)
 	lab.Data[g.Index(10, 10, 5)] = liver
-	<-m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
+	wait(t, m.OpenGenerated("example", func(ctx context.Context, p app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return vol, lab, nil
-	})
+	}))
 	if got := m.session.PresentLabels(); len(got) != 1 || got[0].Value != liver {
 		t.Errorf("labels of the generated scan: %v", got)
 	}
@@ -487,7 +540,7 @@ func find(o fyne.CanvasObject, match func(fyne.CanvasObject) bool) []fyne.Canvas
 }
 
 func TestChooseSeries(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
 	series := []volume.SeriesInfo{
@@ -508,96 +561,188 @@ func TestChooseSeries(t *testing.T) {
 	if len(radio.Options) != 2 || !strings.Contains(radio.Options[1], "odd slices") {
 		t.Fatalf("choices %q", radio.Options)
 	}
-	radio.SetSelected(radio.Options[1])
+	tapRadio(t, m, radio, radio.Options[1])
 	buttons := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Open" })
 	if len(buttons) != 1 {
 		t.Fatalf("%d Open buttons in the dialog", len(buttons))
 	}
-	test.Tap(buttons[0].(*widget.Button))
+	tap(m, buttons[0])
 	if chosen != 2 {
 		t.Errorf("chose series %d, want 2", chosen)
 	}
 }
 
-func TestUndoShortcut(t *testing.T) {
-	m := openPatientA(t)
-	before := m.session.PresentLabels()
-	if _, err := m.session.Paint("Paint", []int{0}, 99); err != nil {
+// Closing the window autosaves into the autosave folder, never beside the
+// scan; opening the scan again offers the autosave, saying where it is,
+// and Yes restores it.
+func TestAutosaveIsOfferedBack(t *testing.T) {
+	scanDir, dir := t.TempDir(), t.TempDir()
+	ct := filepath.Join(scanDir, "ct.nii.gz")
+	if err := volume.WriteNIfTI(ct, toolVolume()); err != nil {
 		t.Fatal(err)
 	}
-	if got := m.undoItem.Label; got != "Undo Paint" || m.undoItem.Disabled {
-		t.Errorf("Undo menu item %q (disabled %v) after a paint", got, m.undoItem.Disabled)
-	}
-	undo := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
-	m.Window().Canvas().(fyne.Shortcutable).TypedShortcut(undo)
-	after := m.session.PresentLabels()
-	if len(after) != len(before) {
-		t.Errorf("after Ctrl+Z the labels are %v, want %v", after, before)
-	}
-	if got := m.redoItem.Label; got != "Redo Paint" || m.redoItem.Disabled {
-		t.Errorf("Redo menu item %q (disabled %v) after an undo", got, m.redoItem.Disabled)
-	}
-}
-
-func TestAutosaveIsOfferedBack(t *testing.T) {
-	ct, _ := patientA(t)
-	dir := t.TempDir()
-	a := test.NewTempApp(t)
-	first := newWindow(a, app.Options{AutosaveDir: dir})
+	first := newWindow(t, app.Options{AutosaveDir: dir})
 	first.Window().Resize(fyne.NewSize(800, 600))
-	<-first.Open(ct, "", volume.OpenOptions{})
+	wait(t, first.Open(ct, "", volume.OpenOptions{}))
 	if _, err := first.session.Paint("Paint", []int{0, 1, 2}, 5); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	// Closing the window autosaves, as a crash after the last tick would
 	// have left the same file.
 	first.Close()
+	if entries, _ := os.ReadDir(scanDir); len(entries) != 1 {
+		t.Errorf("the scan's folder holds %d files after the autosave, want the scan alone", len(entries))
+	}
 
-	second := newWindow(a, app.Options{AutosaveDir: dir})
+	second := newWindow(t, app.Options{AutosaveDir: dir})
 	t.Cleanup(second.session.Close)
 	second.Window().Resize(fyne.NewSize(800, 600))
-	<-second.Open(ct, "", volume.OpenOptions{})
+	wait(t, second.Open(ct, "", volume.OpenOptions{}))
 	top := second.Window().Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("no offer to restore the autosave")
 	}
-	yes := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Yes" })
-	if len(yes) != 1 {
-		t.Fatalf("%d Yes buttons in the dialog", len(yes))
+	text := strings.Join(textsOf(top), " ")
+	v, _ := second.session.Volume()
+	if !strings.Contains(text, dir) || !strings.Contains(text, "("+volumeML(3*stats.VoxelML(v.Grid))+" labelled)") {
+		t.Errorf("the offer %q does not say where the autosave is and what it holds as the list does", text)
 	}
-	test.Tap(yes[0].(*widget.Button))
+	dialogButton(t, second, "Yes")
 	got := second.session.PresentLabels()
 	if len(got) != 1 || got[0].Value != 5 || got[0].Voxels != 3 {
 		t.Errorf("restored labels %v, want 3 voxels of label 5", got)
 	}
 }
 
+// The jobs bar shows every job, the user's own first with its progress
+// and cancel button, the background encoding after it.
 func TestJobsBarShowsProgressAndCancels(t *testing.T) {
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
-	reported := make(chan struct{})
-	job := m.session.RunJob("Segment", func(ctx context.Context, p app.Progress) error {
-		p.Report(0.25, "slice 1/4")
-		close(reported)
-		<-ctx.Done()
-		return ctx.Err()
-	})
-	<-reported
+	run := func(name string, frac float64, stage string) (*app.Job, chan struct{}) {
+		reported := make(chan struct{})
+		job := m.session.RunJob(name, func(ctx context.Context, p app.Progress) error {
+			p.Report(frac, stage)
+			close(reported)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		return job, reported
+	}
+	encode, r1 := run(app.EncodeAheadName, 0.5, "slice 3 (40 left)")
+	<-r1
+	job, r2 := run("Segment", 0.25, "slice 1/4")
+	<-r2
+	settle()
 	if !m.jobs.box.Visible() {
 		t.Fatal("jobs bar hidden while a job runs")
 	}
-	if got := m.jobs.label.Text; got != "Segment: slice 1/4" {
-		t.Errorf("jobs bar label %q", got)
+	if got, want := m.jobs.label.Text, "Segment: slice 1/4  ·  "+app.EncodeAheadName+": slice 3 (40 left) (50%)"; got != want {
+		t.Errorf("jobs bar label %q, want %q", got, want)
+	}
+	// The status line keeps the whole width while jobs run.
+	if w, all := m.status.Size().Width, m.Window().Canvas().Content().Size().Width; w < all*0.95 {
+		t.Errorf("the status line is %v wide of %v with the jobs bar shown", w, all)
 	}
 	if got := m.jobs.bar.Value; got != 0.25 {
 		t.Errorf("progress %v, want 0.25", got)
 	}
-	test.Tap(m.jobs.cancel)
-	if err := job.Wait(); !app.Canceled(err) {
+	tap(m, m.jobs.cancel)
+	if err := waitJob(t, job); !app.Canceled(err) {
 		t.Errorf("job ended with %v after Cancel", err)
+	}
+	if got := m.jobs.label.Text; got != app.EncodeAheadName+": slice 3 (40 left)" {
+		t.Errorf("jobs bar label %q with the encoding alone", got)
+	}
+	tap(m, m.jobs.cancel)
+	if err := waitJob(t, encode); !app.Canceled(err) {
+		t.Errorf("encoding ended with %v after Cancel", err)
 	}
 	if m.jobs.box.Visible() {
 		t.Error("jobs bar still shown after the job ended")
+	}
+}
+
+// rowOf returns segment n's row of the segment list, scrolled into view.
+func rowOf(t *testing.T, m *MainWindow, n int) fyne.CanvasObject {
+	t.Helper()
+	segs := m.sidebar.segments
+	segs.list.ScrollTo(n)
+	settle()
+	seg := segs.segs[n]
+	want := fmt.Sprintf("%d %s (", seg.Value, seg.Name)
+	rows := find(segs.list, func(o fyne.CanvasObject) bool {
+		if _, ok := o.(fyne.Tappable); !ok {
+			return false
+		}
+		switch o.(type) {
+		case *widget.Button, *widget.Check, *swatch:
+			return false
+		}
+		return slices.ContainsFunc(textsOf(o), func(s string) bool { return strings.HasPrefix(s, want) })
+	})
+	if len(rows) != 1 {
+		t.Fatalf("%d rows of the segment list show %q", len(rows), want)
+	}
+	return rows[0]
+}
+
+// tapRow clicks segment n's row of the segment list.
+func tapRow(t *testing.T, m *MainWindow, n int) { tap(m, rowOf(t, m, n)) }
+
+// tapCheck clicks check box c on its box, where a click toggles it.
+func tapCheck(m *MainWindow, c *widget.Check) {
+	click(m, at(c, fyne.NewPos(c.Size().Height/2, c.Size().Height/2)))
+}
+
+// tapRadio clicks option of radio group g.
+func tapRadio(t *testing.T, m *MainWindow, g *widget.RadioGroup, option string) {
+	t.Helper()
+	items := find(g, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.Tappable)
+		return ok && o != fyne.CanvasObject(g) && slices.Contains(textsOf(o), option)
+	})
+	if len(items) == 0 {
+		t.Fatalf("radio group has no %q", option)
+	}
+	tap(m, items[len(items)-1])
+}
+
+// Export labels (Ctrl+S) opens its dialog in the scan's folder, listing
+// NIfTI files only.
+func TestExportDialogStartsBesideTheScan(t *testing.T) {
+	dir := t.TempDir()
+	ct := filepath.Join(dir, "ct.nii.gz")
+	if err := volume.WriteNIfTI(ct, toolVolume()); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"old_labels.nii", "notes.txt", "ct.json"} {
+		if err := os.WriteFile(filepath.Join(dir, f), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
+	t.Cleanup(m.session.Close)
+	m.Window().Resize(fyne.NewSize(1280, 800))
+	wait(t, m.Open(ct, "", volume.OpenOptions{}))
+	press(m, fyne.KeyModifierControl, fyne.KeyS)
+	settle()
+	top := m.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatal("Ctrl+S opened no dialog")
+	}
+	texts := textsOf(top)
+	// The dialog shows a file's name and its extension apart.
+	for _, want := range []string{filepath.Base(dir), "ct.nii", "old_labels", "ct_labels.nii.gz"} {
+		if !slices.Contains(texts, want) {
+			t.Errorf("the save dialog does not show %q: it did not start beside the scan (%q)", want, texts)
+		}
+	}
+	for _, not := range []string{".txt", ".json"} {
+		if slices.Contains(texts, not) {
+			t.Errorf("the save dialog lists a %s file, which is no NIfTI file", not)
+		}
 	}
 }

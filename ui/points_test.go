@@ -28,22 +28,16 @@ func visibleClicks(v *SliceView) (positive, negative int) {
 	return positive, negative
 }
 
-// press sends a press and a release at p with button b and modifier mod,
-// as the desktop driver does for a click (moved by jitter between them).
-func press(v *SliceView, p fyne.Position, b desktop.MouseButton, mod fyne.KeyModifier, jitter float32) {
-	ev := func(at fyne.Position) *desktop.MouseEvent {
-		return &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: at}, Button: b, Modifier: mod}
-	}
-	v.MouseIn(ev(p))
-	v.MouseDown(ev(p))
-	q := fyne.NewPos(p.X+jitter, p.Y)
+// mousePress presses button b with modifier mod at p (v's coordinates) and
+// releases it jitter units to the right, through the window as the
+// desktop driver sends it.
+func mousePress(m *MainWindow, v *SliceView, p fyne.Position, b desktop.MouseButton, mod fyne.KeyModifier, jitter float32) {
+	mouseMove(m, at(v, p))
+	mouseButton(m, b, mod, true)
 	if jitter != 0 {
-		v.MouseMoved(ev(q))
+		mouseMove(m, at(v, fyne.NewPos(p.X+jitter, p.Y)))
 	}
-	v.MouseUp(ev(q))
-	if b == desktop.MouseButtonPrimary {
-		v.Tapped(&fyne.PointEvent{Position: q})
-	}
+	mouseButton(m, b, mod, false)
 }
 
 // The points tool through the window on patient B: Q chooses it; a left
@@ -75,18 +69,18 @@ func TestPointsToolThroughTheWindow(t *testing.T) {
 	if m.toolbar.editor.Tool() != tools.Points {
 		t.Fatalf("Q chose %v, not the points tool", m.toolbar.editor.Tool())
 	}
-	wait := func() {
+	waitClick := func() {
 		t.Helper()
 		if m.tools.lastJob == nil {
 			t.Fatal("the click started no job")
 		}
-		if err := m.tools.lastJob.Wait(); err != nil {
+		if err := waitJob(t, m.tools.lastJob); err != nil {
 			t.Fatal(err)
 		}
 	}
 	cursor := m.session.Cursor()
-	press(ax, positionOf(ax, in), desktop.MouseButtonPrimary, 0, 0)
-	wait()
+	mousePress(m, ax, positionOf(ax, in), desktop.MouseButtonPrimary, 0, 0)
+	waitClick()
 	if got := m.session.Clicks(liver); len(got) != 1 || !got[0].Positive || got[0].Voxel != in {
 		t.Fatalf("clicks %+v after a left click at %v", got, in)
 	}
@@ -100,10 +94,10 @@ func TestPointsToolThroughTheWindow(t *testing.T) {
 		t.Errorf("%d green and %d red points drawn; want 1 green", p, n)
 	}
 
-	press(ax, positionOf(ax, out), desktop.MouseButtonPrimary, fyne.KeyModifierShift, 0)
-	wait()
-	press(ax, positionOf(ax, out), desktop.MouseButtonSecondary, 0, 2)
-	wait()
+	mousePress(m, ax, positionOf(ax, out), desktop.MouseButtonPrimary, fyne.KeyModifierShift, 0)
+	waitClick()
+	mousePress(m, ax, positionOf(ax, out), desktop.MouseButtonSecondary, 0, 2)
+	waitClick()
 	got := m.session.Clicks(liver)
 	if len(got) != 3 || got[1].Positive || got[2].Positive {
 		t.Fatalf("clicks %+v: want a positive one, then Shift+click and right click negative", got)
@@ -112,13 +106,13 @@ func TestPointsToolThroughTheWindow(t *testing.T) {
 		t.Errorf("%d green and %d red points drawn; want 1 and 2", p, n)
 	}
 	w := m.session.Window()
-	press(ax, positionOf(ax, out), desktop.MouseButtonSecondary, 0, 40)
+	mousePress(m, ax, positionOf(ax, out), desktop.MouseButtonSecondary, 0, 40)
 	if len(m.session.Clicks(liver)) != 3 || m.session.Window() == w {
 		t.Error("a right drag should set the window and make no point")
 	}
 
 	typeKey(m, fyne.KeyBackspace)
-	wait()
+	waitClick()
 	if got := m.session.Clicks(liver); len(got) != 2 {
 		t.Fatalf("Backspace left %d clicks; want 2", len(got))
 	}

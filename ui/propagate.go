@@ -35,7 +35,10 @@ func newPropagateTools(m *MainWindow) *propagateTools {
 	p.button = widget.NewButtonWithIcon("Propagate (P)", theme.MoveDownIcon(), func() { p.propagate(false) })
 	// With SAM 2 files given, SAM 2 propagates unless the user picks the
 	// bundled SAM.
-	p.engines = widget.NewSelect([]string{app.EngineSAM2, app.EngineSAM}, func(s string) { p.engine = s })
+	p.engines = widget.NewSelect([]string{app.EngineSAM2, app.EngineSAM}, func(s string) {
+		p.engine = s
+		m.giveKeysBack(p.engines)
+	})
 	if m.session.Models().HasSAM2() {
 		p.engines.SetSelected(app.EngineSAM2)
 	} else {
@@ -136,7 +139,7 @@ func (p *propagateTools) start(job *app.Job, err error) {
 		}
 		fyne.DoAndWait(func() {
 			if sum, ok := p.m.session.Propagation(label); ok {
-				p.m.status.SetText(describePropagation(sum))
+				p.m.say(describePropagation(sum), false)
 			}
 		})
 	}()
@@ -156,7 +159,9 @@ func describePropagation(s app.PropagationSummary) string {
 	case s.Doubtful > 1:
 		text += fmt.Sprintf(", %d doubtful (X goes to the next)", s.Doubtful)
 	}
-	return text + ". Enter accepts, Esc rejects."
+	// Accepting and rejecting are the preview banner's to say: this
+	// message stays after it.
+	return text + "."
 }
 
 // jumpDoubtful moves the axial view to the next (dir 1) or previous (-1)
@@ -166,10 +171,10 @@ func (p *propagateTools) jumpDoubtful(dir int) {
 	slice, _ := v.Slice()
 	if next, ok := p.m.session.NextDoubtful(viewer.Axial, p.m.tools.value, slice, dir); ok {
 		v.GoToSlice(next.Slice)
-		p.m.status.SetText(fmt.Sprintf("Slice %d is doubtful: %s.", next.Slice+1, next.Reason))
+		p.m.say(fmt.Sprintf("Slice %d is doubtful: %s.", next.Slice+1, next.Reason), false)
 		return
 	}
-	p.m.status.SetText("No doubtful slice: every propagated slice is above the confidence threshold.")
+	p.m.say("No doubtful slice: every propagated slice is above the confidence threshold.", false)
 }
 
 // addShortcuts puts propagation's keys in the window's table: P

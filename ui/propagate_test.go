@@ -2,13 +2,13 @@ package ui
 
 import (
 	"math"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/test"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/viewer"
@@ -22,8 +22,8 @@ func waitPropagation(t *testing.T, m *MainWindow) error {
 	if m.prop.lastJob == nil {
 		t.Fatal("no propagation started")
 	}
-	err := m.prop.lastJob.Wait()
-	<-m.prop.lastDone
+	err := waitJob(t, m.prop.lastJob)
+	wait(t, m.prop.lastDone)
 	return err
 }
 
@@ -35,11 +35,12 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	m, ref := openPatientB(t)
 	k, a, b := liverBox(t, ref)
 	m.session.SetCursor(a)
+	settle()
 	ax := m.View(viewer.Axial)
-	m.tools.label.SetSelected("5 liver")
+	choose(t, m, m.tools.label, "5 liver")
 	typeKey(m, fyne.KeyB)
-	drawBox(ax, positionOf(ax, a), positionOf(ax, b))
-	if err := m.tools.lastJob.Wait(); err != nil {
+	drawBox(m, ax, positionOf(ax, a), positionOf(ax, b))
+	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
 	typeKey(m, fyne.KeyReturn)
@@ -55,8 +56,8 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	if !m.tools.banner.Visible() || !strings.Contains(m.tools.bannerText.Text, "Propagate liver") {
 		t.Fatalf("banner visible %v, text %q: want the propagation's preview", m.tools.banner.Visible(), m.tools.bannerText.Text)
 	}
-	if st := m.status.Text; !strings.Contains(st, "Propagated by sam on CPU") {
-		t.Errorf("status %q does not say which engine ran on which provider", st)
+	if st := m.toolbar.message.Text; !strings.Contains(st, "Propagated by sam on CPU") {
+		t.Errorf("message %q does not say which engine ran on which provider", st)
 	}
 	m.prop.strip.mu.Lock()
 	conf := slices.Clone(m.prop.strip.conf)
@@ -81,17 +82,34 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 	if !strings.Contains(m.undoItem.Label, "Propagate liver") {
 		t.Errorf("undo item %q: want the propagation as one step", m.undoItem.Label)
 	}
-	m.session.Undo()
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if !slices.Equal(labelData(m.session), boxOnly) {
-		t.Fatal("undo did not bring back the box alone")
+		t.Fatal("Ctrl+Z did not bring back the box alone")
 	}
-	m.session.Redo()
+	press(m, fyne.KeyModifierControl, fyne.KeyY)
 	if !slices.Equal(labelData(m.session), got) {
-		t.Fatal("redo did not bring the propagation back")
+		t.Fatal("Ctrl+Y did not bring the propagation back")
+	}
+
+	// The autosave keeps the propagation's confidence (checked below, as
+	// exporting removes the scan's autosave).
+	saved, err := m.session.Autosave()
+	if err != nil || saved == "" {
+		t.Fatalf("autosave: %q, %v", saved, err)
+	}
+	keep := t.TempDir()
+	for _, f := range []string{saved, saved + app.ProvenanceSuffix} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(keep, filepath.Base(f)), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	out := filepath.Join(t.TempDir(), "liver.nii.gz")
-	<-m.ExportLabels(out)
+	wait(t, m.ExportLabels(out))
 	back, _, err := volume.LoadLabels(out, ref.Grid)
 	if err != nil {
 		t.Fatal(err)
@@ -107,24 +125,60 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		t.Errorf("provenance %+v: want the box and the propagation by sam", log)
 	}
 
-	// Clicking the strip goes to a slice; X goes to the next doubtful one.
-	m.prop.strip.OnSlice(3)
+	// Clicking the strip goes to a slice; X goes to the next doubtful one,
+	// Shift+X to the previous.
+	clickStrip(m, 3)
 	if s, _ := ax.Slice(); s != 3 {
 		t.Errorf("clicking the strip at slice 4 went to slice %d", s+1)
 	}
-	if next, ok := m.session.NextDoubtful(viewer.Axial, liver, 3, 1); ok {
-		typeKey(m, fyne.KeyX)
-		if s, _ := ax.Slice(); s != next.Slice {
-			t.Errorf("X went to slice %d, the next doubtful one is %d", s+1, next.Slice+1)
+	mouseMove(m, centreOf(ax))
+	for _, tt := range []struct {
+		mods fyne.KeyModifier
+		dir  int
+	}{{0, 1}, {fyne.KeyModifierShift, -1}} {
+		from, _ := ax.Slice()
+		next, ok := m.session.NextDoubtful(viewer.Axial, liver, from, tt.dir)
+		press(m, tt.mods, fyne.KeyX)
+		if s, _ := ax.Slice(); ok && s != next.Slice {
+			t.Errorf("%s went to slice %d, the doubtful one is %d", keyLabel(fyne.KeyX, tt.mods), s+1, next.Slice+1)
 		}
-		if next.Reason == "" || !strings.Contains(m.status.Text, next.Reason) {
-			t.Errorf("X: status %q does not say why slice %d is doubtful (%q)", m.status.Text, next.Slice+1, next.Reason)
+		if ok && (next.Reason == "" || !strings.Contains(m.toolbar.message.Text, next.Reason)) {
+			t.Errorf("%s: message %q does not say why slice %d is doubtful (%q)", keyLabel(fyne.KeyX, tt.mods), m.toolbar.message.Text, next.Slice+1, next.Reason)
 		}
-	} else {
-		typeKey(m, fyne.KeyX)
-		if !strings.Contains(m.status.Text, "No doubtful slice") {
-			t.Errorf("X without doubtful slices: status %q", m.status.Text)
+		if !ok && !strings.Contains(m.toolbar.message.Text, "No doubtful slice") {
+			t.Errorf("X without doubtful slices: message %q", m.toolbar.message.Text)
 		}
+	}
+
+	// The scan opened again in a new window: its autosave, restored,
+	// brings the strip back as it was, and X goes where it went.
+	m2 := newWindow(t, app.Options{AutosaveDir: keep})
+	t.Cleanup(m2.session.Close)
+	m2.Window().Resize(fyne.NewSize(1280, 800))
+	wait(t, m2.Open(filepath.Join(realData, "example_ct_dicom"), "", volume.OpenOptions{}))
+	dialogButton(t, m2, "Yes")
+	m2.prop.strip.mu.Lock()
+	restored := slices.Clone(m2.prop.strip.conf)
+	m2.prop.strip.mu.Unlock()
+	same := func(a, b app.SliceConfidence) bool {
+		return a.Slice == b.Slice && a.Anchor == b.Anchor && a.Note == b.Note &&
+			(a.Confidence == b.Confidence || math.IsNaN(a.Confidence) && math.IsNaN(b.Confidence))
+	}
+	if !slices.EqualFunc(restored, conf, same) {
+		t.Errorf("the strip after restoring the autosave differs from the propagation's:\n%v\n%v", restored, conf)
+	}
+	if next, ok := m2.session.NextDoubtful(viewer.Axial, liver, 0, 1); ok {
+		ax2 := m2.View(viewer.Axial)
+		mouseMove(m2, centreOf(ax2))
+		for s, _ := ax2.Slice(); s > 0; s, _ = ax2.Slice() {
+			typeKey(m2, fyne.KeyDown)
+		}
+		typeKey(m2, fyne.KeyX)
+		if s, _ := ax2.Slice(); s != next.Slice {
+			t.Errorf("X after the restore went to slice %d, want %d", s+1, next.Slice+1)
+		}
+	} else if _, ok := m.session.NextDoubtful(viewer.Axial, liver, 0, 1); ok {
+		t.Error("after the restore no slice is doubtful; before, some were")
 	}
 }
 
@@ -138,8 +192,9 @@ func TestPropagateCancelled(t *testing.T) {
 	want := labelData(m.session)
 	_, a, _ := liverBox(t, ref)
 	m.session.SetCursor(a)
-	m.tools.label.SetSelected("5 liver")
-	test.Tap(m.prop.button)
+	settle()
+	choose(t, m, m.tools.label, "5 liver")
+	tap(m, m.prop.button)
 	m.prop.lastJob.Cancel()
 	if err := waitPropagation(t, m); !app.Canceled(err) {
 		t.Fatalf("cancelled propagation ended with %v", err)
@@ -170,4 +225,13 @@ func diceOf(a, b []uint16, v uint16) float64 {
 		return 1
 	}
 	return 2 * float64(inter) / float64(na+nb)
+}
+
+// clickStrip clicks the confidence strip on slice k.
+func clickStrip(m *MainWindow, k int) {
+	st := m.prop.strip
+	n := len(st.conf)
+	h := st.Size().Height
+	y := h - (float32(k)+0.5)*h/float32(n)
+	click(m, at(st, fyne.NewPos(st.Size().Width/2, y)))
 }

@@ -69,6 +69,7 @@ func newModelTools(m *MainWindow) *modelTools {
 		if t.onValue != nil {
 			t.onValue(t.value)
 		}
+		m.giveKeysBack(t.label)
 	})
 	t.updateLabelChoices()
 	// The box button sits with the annotation tools (toolbar.go).
@@ -108,6 +109,9 @@ func (t *modelTools) menu() *fyne.Menu {
 // choose makes value the label the tools work on, if the colour table
 // names it.
 func (t *modelTools) choose(value uint16) {
+	// The colour table may have just gained value (a segment added): the
+	// window hears of it later, from the session, after this choice.
+	t.updateLabelChoices()
 	for n, v := range t.values {
 		if v == value {
 			t.label.SetSelected(t.choices[n])
@@ -246,8 +250,7 @@ func (t *modelTools) showModels() {
 	}, "\n")
 	l := widget.NewLabel(text)
 	l.Wrapping = fyne.TextWrapWord
-	d := dialog.NewCustom("Models", "Close", container.NewGridWrap(fyne.NewSize(560, 220), l), t.m.win)
-	d.Show()
+	t.m.showDialog(dialog.NewCustom("Models", "Close", container.NewGridWrap(fyne.NewSize(560, 220), l), t.m.win))
 }
 
 // updatePreview shows the banner while a preview is pending.
@@ -321,7 +324,7 @@ func (t *modelTools) runRefineVolume() {
 // boxDrawn runs SAM on a box drawn in view v.
 func (t *modelTools) boxDrawn(v *SliceView, slice int, a, b [3]int) {
 	if v.Plane() != viewer.Axial {
-		t.m.status.SetText("The box tool works on the axial view: SAM segments axial slices.")
+		t.m.say("The box tool works on the axial view: SAM segments axial slices.", true)
 		return
 	}
 	t.start(t.m.session.BoxPrompt(v.Plane(), slice, a, b, t.value))

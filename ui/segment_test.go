@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,8 +13,8 @@ import (
 	"testing"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
@@ -30,15 +29,6 @@ var (
 	modelsOnce   sync.Once
 	sharedModels *app.Models
 )
-
-// newWindow is New for tests: the test driver runs fyne.Do at once on the
-// calling goroutine, so the window is left alone until the models' probe
-// has updated it, as Fyne's own thread would ensure.
-func newWindow(a fyne.App, opts app.Options) *MainWindow {
-	m := New(a, opts)
-	<-m.probed
-	return m
-}
 
 // haveRuntime reports whether the cache holds ONNX Runtime and SAM's
 // weights (scripts/fetch-runtime.sh puts them there; CI runs it first).
@@ -71,10 +61,10 @@ func openPatientB(t *testing.T) (*MainWindow, *volume.Labels) {
 	if _, err := os.Stat(dir); err != nil {
 		t.Skipf("real CT fixtures not present: %v", err)
 	}
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), Models: testModels(t)})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir(), Models: testModels(t)})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
-	<-m.Open(dir, "", volume.OpenOptions{})
+	m.Window().Resize(fyne.NewSize(1280, 800))
+	wait(t, m.Open(dir, "", volume.OpenOptions{}))
 	v, _ := m.session.Volume()
 	if v == nil {
 		t.Fatal("patient B did not open")
@@ -121,17 +111,50 @@ func positionOf(v *SliceView, p [3]int) fyne.Position {
 	return fyne.NewPos(float32(x)/v.pxScale, float32(y)/v.pxScale)
 }
 
-// drawBox drags a box from a to b in view v with the left button.
-func drawBox(v *SliceView, a, b fyne.Position) (bandShown bool) {
-	v.MouseDown(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: a}, Button: desktop.MouseButtonPrimary})
-	v.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: b}, Button: desktop.MouseButtonPrimary})
+// drawBox drags a box from a to b (v's coordinates) in view v with the
+// left button.
+func drawBox(m *MainWindow, v *SliceView, a, b fyne.Position) (bandShown bool) {
+	mouseMove(m, at(v, a))
+	mouseButton(m, desktop.MouseButtonPrimary, 0, true)
+	mouseMove(m, at(v, b))
 	bandShown = v.band.Visible()
-	v.MouseUp(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: b}, Button: desktop.MouseButtonPrimary})
+	mouseButton(m, desktop.MouseButtonPrimary, 0, false)
 	return bandShown
 }
 
-func typeKey(m *MainWindow, k fyne.KeyName) {
-	m.Window().Canvas().OnTypedKey()(&fyne.KeyEvent{Name: k})
+// choose picks option in select s, as a user does: a click opens its
+// list, a click on the option picks it.
+func choose(t *testing.T, m *MainWindow, s *widget.Select, option string) {
+	t.Helper()
+	tap(m, s)
+	top := m.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("a click on the select %q opened no list", s.Selected)
+	}
+	items := find(top, func(o fyne.CanvasObject) bool {
+		_, ok := o.(fyne.Tappable)
+		return ok && strings.Contains(fmt.Sprintf("%v", textsOf(o)), option)
+	})
+	if len(items) == 0 {
+		t.Fatalf("the select's list has no %q", option)
+	}
+	tap(m, items[len(items)-1])
+}
+
+// textsOf returns the texts shown by o and its children.
+func textsOf(o fyne.CanvasObject) []string {
+	var out []string
+	for _, x := range find(o, func(fyne.CanvasObject) bool { return true }) {
+		switch t := x.(type) {
+		case *canvas.Text:
+			out = append(out, t.Text)
+		case *widget.Label:
+			out = append(out, t.Text)
+		case *widget.RichText:
+			out = append(out, t.String())
+		}
+	}
+	return out
 }
 
 func labelData(s *app.Session) []uint16 {
@@ -151,17 +174,18 @@ func TestBoxToolPreviewEnterEsc(t *testing.T) {
 	m, ref := openPatientB(t)
 	k, a, b := liverBox(t, ref)
 	m.session.SetCursor(a)
+	settle()
 	ax := m.View(viewer.Axial)
 	typeKey(m, fyne.KeyB)
 	if !m.tools.boxOn || m.toolbar.editor.Tool() != tools.Box {
 		t.Fatal("B did not turn the box tool on")
 	}
-	m.tools.label.SetSelected("5 liver")
+	choose(t, m, m.tools.label, "5 liver")
 	if m.tools.value != liver {
 		t.Fatalf("label chosen %d, want %d", m.tools.value, liver)
 	}
 	before := countColor(capture(m, ax))
-	if !drawBox(ax, positionOf(ax, a), positionOf(ax, b)) {
+	if !drawBox(m, ax, positionOf(ax, a), positionOf(ax, b)) {
 		t.Error("no rubber band shown while dragging")
 	}
 	if ax.band.Visible() {
@@ -170,7 +194,7 @@ func TestBoxToolPreviewEnterEsc(t *testing.T) {
 	if m.tools.lastJob == nil {
 		t.Fatal("releasing the box started no job")
 	}
-	if err := m.tools.lastJob.Wait(); err != nil {
+	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
 	if !m.tools.banner.Visible() || !strings.Contains(m.tools.bannerText.Text, "Enter to accept, Esc to reject") {
@@ -206,8 +230,8 @@ func TestBoxToolPreviewEnterEsc(t *testing.T) {
 
 	// A second, smaller box, rejected.
 	c := [3]int{(a[0] + b[0]) / 2, (a[1] + b[1]) / 2, a[2]}
-	drawBox(ax, positionOf(ax, a), positionOf(ax, c))
-	if err := m.tools.lastJob.Wait(); err != nil {
+	drawBox(m, ax, positionOf(ax, a), positionOf(ax, c))
+	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := m.session.Preview(); !ok {
@@ -223,9 +247,9 @@ func TestBoxToolPreviewEnterEsc(t *testing.T) {
 	if m.undoItem.Disabled || !strings.Contains(m.undoItem.Label, "SAM box") {
 		t.Errorf("undo item %q (disabled %v)", m.undoItem.Label, m.undoItem.Disabled)
 	}
-	m.session.Undo()
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if slices.ContainsFunc(labelData(m.session), func(x uint16) bool { return x != 0 }) {
-		t.Error("undo left labels")
+		t.Error("Ctrl+Z left labels")
 	}
 }
 
@@ -242,8 +266,8 @@ func TestSegmentButtonPreview(t *testing.T) {
 	if txt := m.tools.engine.Text; !strings.Contains(txt, app.DefaultUNet) || !(strings.Contains(txt, "CPU") || strings.Contains(txt, "CUDA")) {
 		t.Errorf("models label %q: want the model and the provider", txt)
 	}
-	test.Tap(m.tools.segment)
-	if err := m.tools.lastJob.Wait(); err != nil {
+	tap(m, m.tools.segment)
+	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(m.tools.bannerText.Text, "whole volume") {
@@ -260,13 +284,13 @@ func TestSegmentButtonPreview(t *testing.T) {
 // they can do, without real data.
 func openBlank(t *testing.T, opts app.ModelOptions) *MainWindow {
 	t.Helper()
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(), ModelOptions: opts})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir(), ModelOptions: opts})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(800, 600))
-	<-m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+	wait(t, m.OpenGenerated("ramp", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 		g := volume.Grid{Dims: [3]int{20, 20, 10}, Affine: volume.Identity()}
 		return &volume.Volume{Grid: g, Data: make([]float32, g.Len())}, nil, nil
-	})
+	}))
 	return m
 }
 
@@ -315,11 +339,11 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 			if v, _ := m.session.Volume(); v == nil {
 				t.Error("the scan is not shown")
 			}
-			// Models… gives the reasons in full.
-			m.tools.showModels()
+			// M (Models…) gives the reasons in full.
+			typeKey(m, fyne.KeyM)
 			top := m.Window().Canvas().Overlays().Top()
 			if top == nil {
-				t.Fatal("Models… showed no dialog")
+				t.Fatal("M showed no dialog")
 			}
 			why := find(top, func(o fyne.CanvasObject) bool {
 				l, ok := o.(*widget.Label)
@@ -332,115 +356,53 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 	}
 }
 
-// BenchmarkDrawOutline outlines a preview covering a quarter of a 512×512
-// slice into an 800×800 view.
-func BenchmarkDrawOutline(b *testing.B) {
-	g := volume.Grid{Dims: [3]int{512, 512, 4}, Affine: volume.Identity()}
-	l := volume.NewLabels(g)
-	for j := 128; j < 384; j++ {
-		for i := 128; i < 384; i++ {
-			l.Data[g.Index(i, j, 2)] = liver
+// A model operation whose job fails, or that is off, says why: W (Refine
+// volume) with nothing to refine in a dialog, U (Segment) without the
+// runtime in the tool bar, as the keys reach them.
+func TestModelErrorsSayWhy(t *testing.T) {
+	t.Run("refine without labels", func(t *testing.T) {
+		haveRuntime(t)
+		m := openBlank(t, app.ModelOptions{})
+		if m.tools.refineVolume.Disabled() {
+			t.Fatalf("Refine volume is off with the runtime and SAM present: %s", m.tools.engine.Text)
 		}
-	}
-	s := viewer.NewSlicer(g, viewer.Axial)
-	img := image.NewRGBA(image.Rect(0, 0, 800, 800))
-	for b.Loop() {
-		drawOutline(img, l, s, 2, viewer.Viewport{}, previewColor)
-	}
-}
-
-// drawOutline marks exactly the screen pixels inside the labels whose
-// 4-neighbours are not all inside (or that touch the image's edge), as
-// sampled one by one with Viewport.PixelAt, at any zoom and pan.
-func TestDrawOutlineMatchesPixelAt(t *testing.T) {
-	g := volume.Grid{Dims: [3]int{60, 40, 3}, Affine: volume.Identity()}
-	g.Affine[0][0], g.Affine[1][1] = 0.7, 1.3 // anisotropic pixels
-	l := volume.NewLabels(g)
-	for j := 5; j < 30; j++ {
-		for i := 10; i < 50; i++ {
-			if (i-30)*(i-30)+(j-17)*(j-17) < 150 {
-				l.Data[g.Index(i, j, 1)] = liver
-			}
+		m.tools.lastReported = nil
+		typeKey(m, fyne.KeyW)
+		if m.tools.lastReported != nil {
+			wait(t, m.tools.lastReported) // it started, and failed
 		}
-	}
-	s := viewer.NewSlicer(g, viewer.Axial)
-	tests := []struct {
-		name string
-		vp   viewer.Viewport
-	}{
-		{"fit", viewer.Viewport{}},
-		{"zoomed and panned", viewer.Viewport{Zoom: 2.3, PanX: 15, PanY: -40}},
-		{"zoomed out", viewer.Viewport{Zoom: 0.5}},
-		{"panned off the edge", viewer.Viewport{Zoom: 4, PanX: 300}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			img := image.NewRGBA(image.Rect(0, 0, 300, 200))
-			drawOutline(img, l, s, 1, tt.vp, previewColor)
-			b := img.Bounds()
-			inside := func(x, y int) bool {
-				u, v, ok := tt.vp.PixelAt(b, s, x, y)
-				return ok && l.Data[s.Index(1, u, v)] != 0
-			}
-			n := 0
-			for y := range b.Dy() {
-				for x := range b.Dx() {
-					want := inside(x, y) && (x == 0 || y == 0 || x == b.Dx()-1 || y == b.Dy()-1 ||
-						!inside(x-1, y) || !inside(x+1, y) || !inside(x, y-1) || !inside(x, y+1))
-					got := img.RGBAAt(x, y) == color.RGBA{R: previewColor.R, G: previewColor.G, B: previewColor.B, A: 255}
-					if got != want {
-						t.Fatalf("pixel (%d, %d): outlined %v, want %v", x, y, got, want)
-					}
-					if got {
-						n++
-					}
-				}
-			}
-			if n == 0 && tt.name != "panned off the edge" {
-				t.Error("nothing outlined")
-			}
+		top := m.Window().Canvas().Overlays().Top()
+		if top == nil {
+			t.Fatal("no dialog")
+		}
+		want := "no voxels of label 5 (liver) to refine"
+		found := find(top, func(o fyne.CanvasObject) bool {
+			l, ok := o.(*widget.Label)
+			// Fyne capitalises an error's first letter.
+			return ok && strings.Contains(strings.ToLower(l.Text), want)
 		})
-	}
+		if len(found) == 0 {
+			t.Errorf("no dialog text containing %q", want)
+		}
+		typeKey(m, fyne.KeyEscape)
+		if m.Window().Canvas().Overlays().Top() != nil || m.openDialogs() != 0 {
+			t.Error("Esc did not close the error dialog")
+		}
+	})
+	t.Run("segment without runtime", func(t *testing.T) {
+		m := openBlank(t, app.ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}})
+		typeKey(m, fyne.KeyU)
+		if m.tools.lastJob != nil {
+			t.Error("U started a job without the runtime")
+		}
+		if got := m.toolbar.message.Text; !strings.Contains(got, "Segment is off") || !m.toolbar.message.Visible() {
+			t.Errorf("tool bar message %q after U without the runtime", got)
+		}
+	})
 }
 
-// A model operation that cannot start, or whose job fails, says why in a
-// dialog.
-func TestModelErrorsShowADialog(t *testing.T) {
-	tests := []struct {
-		name string
-		opts app.ModelOptions
-		run  func(*modelTools)
-		want string
-	}{
-		{"refine without labels", app.ModelOptions{}, (*modelTools).runRefineVolume, "no voxels of label 5 (liver) to refine"},
-		{"segment without runtime", app.ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}},
-			(*modelTools).runSegment, "ONNX Runtime library not found"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			m := openBlank(t, tt.opts)
-			m.tools.lastReported = nil
-			tt.run(m.tools)
-			if m.tools.lastReported != nil {
-				<-m.tools.lastReported
-			}
-			top := m.Window().Canvas().Overlays().Top()
-			if top == nil {
-				t.Fatal("no dialog")
-			}
-			found := find(top, func(o fyne.CanvasObject) bool {
-				l, ok := o.(*widget.Label)
-				// Fyne capitalises an error's first letter.
-				return ok && strings.Contains(strings.ToLower(l.Text), strings.ToLower(tt.want))
-			})
-			if len(found) == 0 {
-				t.Errorf("no dialog text containing %q", tt.want)
-			}
-		})
-	}
-}
-
-// Choosing a label in the label list makes it the model tools' label.
+// Choosing a label in the segment list (a click on its row) makes it the
+// model tools' label.
 func TestLabelListChoosesToolLabel(t *testing.T) {
 	m := openPatientA(t)
 	segs := m.sidebar.segments
@@ -451,7 +413,7 @@ func TestLabelListChoosesToolLabel(t *testing.T) {
 	if m.tools.value == segs.segs[n].Value {
 		t.Fatal("the tools start on the spleen already: the test shows nothing")
 	}
-	segs.list.Select(n)
+	tapRow(t, m, n)
 	if m.tools.value != segs.segs[n].Value || !strings.HasSuffix(m.tools.label.Selected, " spleen") {
 		t.Errorf("tool label %d (%q) after choosing the spleen", m.tools.value, m.tools.label.Selected)
 	}

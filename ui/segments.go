@@ -26,8 +26,8 @@ import (
 // models work on. Buttons under it add, rename, recolour, renumber and
 // delete segments, and "Overwrite others" chooses the masking mode.
 type segmentList struct {
+	m       *MainWindow
 	session *app.Session
-	win     fyne.Window
 
 	box       fyne.CanvasObject
 	list      *widget.List
@@ -42,8 +42,9 @@ type segmentList struct {
 	onChoose func(value uint16)
 }
 
-func newSegmentList(s *app.Session, win fyne.Window) *segmentList {
-	sl := &segmentList{session: s, win: win, selected: defaultToolLabel}
+func newSegmentList(m *MainWindow) *segmentList {
+	s := m.session
+	sl := &segmentList{m: m, session: s, selected: defaultToolLabel}
 	sl.list = widget.NewList(
 		func() int { return len(sl.segs) },
 		func() fyne.CanvasObject {
@@ -63,8 +64,12 @@ func newSegmentList(s *app.Session, win fyne.Window) *segmentList {
 		if sl.onChoose != nil {
 			sl.onChoose(sl.selected)
 		}
+		m.giveKeysBack(sl.list)
 	}
-	sl.overwrite = widget.NewCheck("Overwrite others", s.SetOverwriteOthers)
+	sl.overwrite = widget.NewCheck("Overwrite others", func(on bool) {
+		s.SetOverwriteOthers(on)
+		m.giveKeysBack(sl.overwrite)
+	})
 	buttons := container.NewGridWithColumns(3,
 		widget.NewButtonWithIcon("Add", theme.ContentAddIcon(), sl.showAdd),
 		widget.NewButton("Rename", sl.showRename),
@@ -99,7 +104,10 @@ func (sl *segmentList) updateItem(n widget.ListItemID, o fyne.CanvasObject) {
 	value := seg.Value
 	check.OnChanged = nil
 	check.SetChecked(!seg.Hidden)
-	check.OnChanged = func(on bool) { sl.session.SetHidden(value, !on) }
+	check.OnChanged = func(on bool) {
+		sl.session.SetHidden(value, !on)
+		sl.m.giveKeysBack(check)
+	}
 	c := seg.Color
 	c.A = 255
 	sw.setColor(c)
@@ -190,7 +198,7 @@ func (sl *segmentList) toggleOverwrite() { sl.overwrite.SetChecked(!sl.overwrite
 // showError shows err in a dialog.
 func (sl *segmentList) showError(err error) {
 	if err != nil {
-		dialog.ShowError(err, sl.win)
+		sl.m.showError("", err)
 	}
 }
 
@@ -209,7 +217,7 @@ func (sl *segmentList) add(name string) error {
 // (with its value and colour), or any other.
 func (sl *segmentList) showAdd() {
 	if v, _ := sl.session.Volume(); v == nil {
-		dialog.ShowInformation("Add segment", "Open a scan first.", sl.win)
+		sl.m.showInfo("Add segment", "Open a scan first.")
 		return
 	}
 	listed := map[uint16]bool{}
@@ -224,16 +232,16 @@ func (sl *segmentList) showAdd() {
 			}
 		}
 	})
-	name := widget.NewSelectEntry(names)
+	name := newKeySelectEntry(names)
 	name.PlaceHolder = "a name from the colour table, or a new one"
 	d := dialog.NewForm("Add segment", "Add", "Cancel", []*widget.FormItem{widget.NewFormItem("Name", name)},
 		func(ok bool) {
 			if ok {
 				sl.showError(sl.add(name.Text))
 			}
-		}, sl.win)
+		}, sl.m.win)
 	d.Resize(fyne.NewSize(420, 180))
-	d.Show()
+	sl.m.askText(d, name)
 }
 
 // chosen returns the chosen segment, and false (after saying so) when it
@@ -244,7 +252,7 @@ func (sl *segmentList) chosen(what string) (app.Segment, bool) {
 			return s, true
 		}
 	}
-	dialog.ShowInformation(what, "Choose a segment in the list first.", sl.win)
+	sl.m.showInfo(what, "Choose a segment in the list first.")
 	return app.Segment{}, false
 }
 
@@ -253,14 +261,14 @@ func (sl *segmentList) showRename() {
 	if !ok {
 		return
 	}
-	name := widget.NewEntry()
+	name := newKeyEntry()
 	name.SetText(seg.Name)
-	dialog.ShowForm(fmt.Sprintf("Rename segment %d", seg.Value), "Rename", "Cancel",
+	sl.m.askText(dialog.NewForm(fmt.Sprintf("Rename segment %d", seg.Value), "Rename", "Cancel",
 		[]*widget.FormItem{widget.NewFormItem("Name", name)}, func(ok bool) {
 			if ok {
 				sl.showError(sl.session.SetSegment(seg.Value, name.Text, seg.Color))
 			}
-		}, sl.win)
+		}, sl.m.win), name)
 }
 
 func (sl *segmentList) showRecolour() {
@@ -277,10 +285,10 @@ func (sl *segmentList) recolour(value uint16) {
 		// The table's alpha is the segment's own opacity: keep it.
 		n.A = seg.Color.A
 		sl.showError(sl.session.SetSegment(value, seg.Name, n))
-	}, sl.win)
+	}, sl.m.win)
 	d.Advanced = true
 	d.SetColor(seg.Color)
-	d.Show()
+	sl.m.showDialog(d)
 }
 
 func (sl *segmentList) showRenumber() {
@@ -288,14 +296,14 @@ func (sl *segmentList) showRenumber() {
 	if !ok {
 		return
 	}
-	value := widget.NewEntry()
+	value := newKeyEntry()
 	value.SetText(strconv.Itoa(int(seg.Value)))
-	dialog.ShowForm(fmt.Sprintf("Renumber %s (%d)", seg.Name, seg.Value), "Renumber", "Cancel",
+	sl.m.askText(dialog.NewForm(fmt.Sprintf("Renumber %s (%d)", seg.Name, seg.Value), "Renumber", "Cancel",
 		[]*widget.FormItem{widget.NewFormItem("Label value", value)}, func(ok bool) {
 			if ok {
 				sl.showError(sl.renumber(seg.Value, value.Text))
 			}
-		}, sl.win)
+		}, sl.m.win), value)
 }
 
 // renumber gives segment from the value typed in text.
@@ -319,12 +327,12 @@ func (sl *segmentList) showDelete() {
 		return
 	}
 	msg := fmt.Sprintf("Delete %s (%d) and its %s?\nUndo (Ctrl+Z) brings it back.", seg.Name, seg.Value, voxelCount(seg.Voxels))
-	dialog.ShowConfirm("Delete segment", msg, func(yes bool) {
+	sl.m.showDialog(dialog.NewConfirm("Delete segment", msg, func(yes bool) {
 		if yes {
 			_, err := sl.session.DeleteSegment(seg.Value)
 			sl.showError(err)
 		}
-	}, sl.win)
+	}, sl.m.win))
 }
 
 // swatch is a segment's colour in its row; tapping it changes the colour.

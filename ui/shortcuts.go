@@ -39,11 +39,24 @@ type Shortcut struct {
 
 // Shortcuts is the table; see Shortcut. Its zero value is empty and
 // usable; Add appends.
+//
+// Keys reach the table the way Fyne's GLFW driver delivers them
+// (internal/driver/glfw/window.go, processKeyPressed and triggersShortcut
+// in v2.7.1): the focused widget, if any, gets every key first; Ctrl+Z,
+// Ctrl+Y, Ctrl+C, Ctrl+V, Ctrl+X and Ctrl+A arrive as Fyne's standard
+// shortcuts (fyne.ShortcutUndo and so on), Shift+Insert and Shift+Delete
+// as Paste and Cut, any other key with Ctrl, Alt or Super as a
+// desktop.CustomShortcut, and a key with Shift alone, or none, as a typed
+// key (with its character as a typed rune), the modifiers held being
+// known only to the driver (desktop.Driver.CurrentKeyModifiers).
 type Shortcuts struct {
 	entries []Shortcut
-	// canvas, when set, is where entries with a modifier are registered:
-	// Fyne delivers those as shortcuts, not typed keys.
+	// canvas, when set, is where entries the driver delivers as shortcuts
+	// are registered, as the shortcut it makes (driverShortcut).
 	canvas fyne.Canvas
+	// blocked, when set, reports that no entry may run now: a dialog is
+	// open over the window.
+	blocked func() bool
 }
 
 // Add appends s to the table. A key (with its modifier) or rune already
@@ -60,11 +73,54 @@ func (t *Shortcuts) Add(s Shortcut) error {
 		}
 	}
 	t.entries = append(t.entries, s)
-	if s.Modifier != 0 && s.Key != "" && s.Run != nil && t.canvas != nil {
+	if sc, ok := driverShortcut(s.Key, s.Modifier); ok && s.Run != nil && t.canvas != nil {
 		run := s.Run
-		t.canvas.AddShortcut(&desktop.CustomShortcut{KeyName: s.Key, Modifier: s.Modifier}, func(fyne.Shortcut) { run() })
+		t.canvas.AddShortcut(sc, func(fyne.Shortcut) {
+			if !t.isBlocked() {
+				run()
+			}
+		})
 	}
 	return nil
+}
+
+func (t *Shortcuts) isBlocked() bool { return t.blocked != nil && t.blocked() }
+
+// driverShortcut returns the shortcut Fyne's GLFW driver makes of key
+// pressed with mod held, and false when the driver sends it as a typed key
+// instead (no modifier, or Shift alone).
+func driverShortcut(key fyne.KeyName, mod fyne.KeyModifier) (fyne.Shortcut, bool) {
+	if key == "" {
+		return nil, false
+	}
+	switch mod {
+	case 0:
+		return nil, false
+	case fyne.KeyModifierShortcutDefault:
+		switch key {
+		case fyne.KeyZ:
+			return &fyne.ShortcutUndo{}, true
+		case fyne.KeyY:
+			return &fyne.ShortcutRedo{}, true
+		case fyne.KeyV:
+			return &fyne.ShortcutPaste{}, true
+		case fyne.KeyC, fyne.KeyInsert:
+			return &fyne.ShortcutCopy{}, true
+		case fyne.KeyX:
+			return &fyne.ShortcutCut{}, true
+		case fyne.KeyA:
+			return &fyne.ShortcutSelectAll{}, true
+		}
+	case fyne.KeyModifierShift:
+		switch key {
+		case fyne.KeyInsert:
+			return &fyne.ShortcutPaste{}, true
+		case fyne.KeyDelete:
+			return &fyne.ShortcutCut{}, true
+		}
+		return nil, false
+	}
+	return &desktop.CustomShortcut{KeyName: key, Modifier: mod}, true
 }
 
 // Entries returns the table in the order entries were added.
@@ -99,10 +155,22 @@ func (t *Shortcuts) lookupRune(r rune) (Shortcut, bool) {
 	return Shortcut{}, false
 }
 
-// typedKey runs the entry bound to ev's key without a modifier, and
-// reports whether there was one.
-func (t *Shortcuts) typedKey(ev *fyne.KeyEvent) bool {
-	s, ok := t.lookup(ev.Name, 0)
+// typedKey runs the entry bound to ev's key with the modifiers mods held
+// (as the driver reports them), and reports whether there was one. Only
+// Shift counts: with Ctrl, Alt or Super held the driver sends a shortcut,
+// not a typed key. A key with Shift runs its Shift entry, or else its
+// plain one (Shift+= is +).
+func (t *Shortcuts) typedKey(ev *fyne.KeyEvent, mods fyne.KeyModifier) bool {
+	if t.isBlocked() {
+		return false
+	}
+	s, ok := Shortcut{}, false
+	if mods&fyne.KeyModifierShift != 0 {
+		s, ok = t.lookup(ev.Name, fyne.KeyModifierShift)
+	}
+	if !ok {
+		s, ok = t.lookup(ev.Name, 0)
+	}
 	if !ok || s.Run == nil {
 		return false
 	}
@@ -110,8 +178,27 @@ func (t *Shortcuts) typedKey(ev *fyne.KeyEvent) bool {
 	return true
 }
 
+// customShortcut runs the entry bound to s when s is a
+// desktop.CustomShortcut (Ctrl, Alt or Super with a key the driver makes
+// no standard shortcut of), and reports whether it ran one.
+func (t *Shortcuts) customShortcut(s fyne.Shortcut) bool {
+	cs, ok := s.(*desktop.CustomShortcut)
+	if !ok || t.isBlocked() {
+		return false
+	}
+	e, ok := t.lookup(cs.KeyName, cs.Modifier)
+	if !ok || e.Run == nil {
+		return false
+	}
+	e.Run()
+	return true
+}
+
 // typedRune runs the entry bound to r, and reports whether there was one.
 func (t *Shortcuts) typedRune(r rune) bool {
+	if t.isBlocked() {
+		return false
+	}
 	s, ok := t.lookupRune(r)
 	if !ok || s.Run == nil {
 		return false
@@ -232,3 +319,24 @@ func (t *Shortcuts) keyOf(name string) string {
 	}
 	return ""
 }
+
+// menuKey shows an entry's key beside a menu item without binding it.
+// Fyne's GLFW driver runs the main menu's item whose shortcut has the name
+// of the shortcut it made before the focused widget or the window sees
+// the key: bound there, Ctrl+Z would undo a label edit while the user
+// types in a field, and Ctrl+O open a file behind a dialog. The shortcut
+// table handles the key instead, through the canvas's focus routing; the
+// item only shows it.
+type menuKey struct {
+	key fyne.KeyName
+	mod fyne.KeyModifier
+}
+
+// ShortcutName implements fyne.Shortcut with a name no driver makes.
+func (k *menuKey) ShortcutName() string { return "polyseg menu label " + keyLabel(k.key, k.mod) }
+
+// Key implements fyne.KeyboardShortcut.
+func (k *menuKey) Key() fyne.KeyName { return k.key }
+
+// Mod implements fyne.KeyboardShortcut.
+func (k *menuKey) Mod() fyne.KeyModifier { return k.mod }

@@ -23,14 +23,19 @@ type sidebar struct {
 	segments *segmentList
 }
 
-func newSidebar(s *app.Session, win fyne.Window) *sidebar {
+func newSidebar(m *MainWindow) *sidebar {
+	s := m.session
 	sb := &sidebar{session: s}
 	sb.opacity = widget.NewSlider(0, 1)
 	sb.opacity.Step = 0.05
 	sb.opacity.SetValue(app.DefaultOpacity)
 	sb.opacity.OnChanged = s.SetOpacity
-	sb.outline = widget.NewCheck("Outline only", s.SetOutline)
-	sb.segments = newSegmentList(s, win)
+	sb.opacity.OnChangeEnded = func(float64) { m.giveKeysBack(sb.opacity) }
+	sb.outline = widget.NewCheck("Outline only", func(on bool) {
+		s.SetOutline(on)
+		m.giveKeysBack(sb.outline)
+	})
+	sb.segments = newSegmentList(m)
 	top := container.NewVBox(
 		widget.NewLabelWithStyle("Segments", fyne.TextAlignLeading, fyne.TextStyle{Bold: true}),
 		container.NewBorder(nil, nil, widget.NewLabel("Opacity"), nil, sb.opacity),

@@ -340,8 +340,7 @@ func (v *SliceView) redrawDamage(key drawKey, s viewer.Slicer, slice int, win vi
 		return false
 	}
 	_, cu, cv := s.Locate(cursor[0], cursor[1], cursor[2])
-	x, y := v.viewport.SliceToScreen(v.out.Bounds(), s, float64(cu)+0.5, float64(cv)+0.5)
-	drawCrosshair(v.out, int(math.Floor(x)), int(math.Floor(y)), crosshairColor, r)
+	viewer.DrawCrosshair(v.out, s, v.viewport, cu, cv, crosshairColor, r)
 	return true
 }
 

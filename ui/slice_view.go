@@ -366,11 +366,12 @@ func (v *SliceView) draw(w, h int) image.Image {
 	}
 	v.session.ReadPreview(func(p *volume.Labels) {
 		if p != nil && p.Grid.Equal(s.Grid(), 0) && len(p.Data) == s.Grid().Len() {
-			drawOutline(img, p, s, slice, vp, previewColor)
+			if err := viewer.DrawOutline(img, p, s, slice, vp, previewColor); err != nil {
+				fyne.LogError("preview "+v.plane.String(), err)
+			}
 		}
 	})
-	x, y := vp.SliceToScreen(img.Bounds(), s, float64(cu)+0.5, float64(cv)+0.5)
-	drawCrosshair(img, int(math.Floor(x)), int(math.Floor(y)), crosshairColor, img.Bounds())
+	viewer.DrawCrosshair(img, s, vp, cu, cv, crosshairColor, img.Bounds())
 	return img
 }
 
@@ -386,102 +387,6 @@ func clearRGBA(img *image.RGBA) {
 	}
 	for i := 3; i < len(img.Pix); i += 4 {
 		img.Pix[i] = 255
-	}
-}
-
-// drawCrosshair blends a horizontal and a vertical line through (x, y),
-// leaving a gap around the point itself so the voxel stays visible; only
-// pixels inside clip are drawn (a redrawn part of a frame).
-func drawCrosshair(img *image.RGBA, x, y int, c color.NRGBA, clip image.Rectangle) {
-	b := img.Bounds().Intersect(clip)
-	const gap = 6
-	a := uint32(c.A)
-	blend := func(px, py int) {
-		o := img.PixOffset(px, py)
-		p := img.Pix[o : o+3 : o+3]
-		p[0] = uint8((uint32(p[0])*(255-a) + uint32(c.R)*a) / 255)
-		p[1] = uint8((uint32(p[1])*(255-a) + uint32(c.G)*a) / 255)
-		p[2] = uint8((uint32(p[2])*(255-a) + uint32(c.B)*a) / 255)
-	}
-	if y >= b.Min.Y && y < b.Max.Y {
-		for px := b.Min.X; px < b.Max.X; px++ {
-			if px < x-gap || px > x+gap {
-				blend(px, y)
-			}
-		}
-	}
-	if x >= b.Min.X && x < b.Max.X {
-		for py := b.Min.Y; py < b.Max.Y; py++ {
-			if py < y-gap || py > y+gap {
-				blend(x, py)
-			}
-		}
-	}
-}
-
-// drawOutline draws, one screen pixel wide, the boundary of the non-zero
-// voxels of l on the given slice as the viewport shows them: a model's
-// preview, distinct from the filled or outlined label overlay under it.
-func drawOutline(img *image.RGBA, l *volume.Labels, s viewer.Slicer, slice int, vp viewer.Viewport, c color.NRGBA) {
-	// Most slices of a slice preview are empty: look before sampling the
-	// whole screen.
-	origin, du, dv := s.Steps(slice)
-	w, h := s.Size()
-	found := false
-	for y := 0; y < h && !found; y++ {
-		for x := 0; x < w; x++ {
-			if l.Data[origin+x*du+y*dv] != 0 {
-				found = true
-				break
-			}
-		}
-	}
-	if !found {
-		return
-	}
-	b := img.Bounds()
-	sw, sh := b.Dx(), b.Dy()
-	// The viewport scales and shifts each axis on its own, so the slice
-	// column of a screen column (and row of a row) is computed once.
-	cols, rows := make([]int, sw), make([]int, sh)
-	for x := range sw {
-		fu, _ := vp.ScreenToSlice(b, s, float64(b.Min.X+x)+0.5, 0.5)
-		cols[x] = -1
-		if u := int(math.Floor(fu)); fu >= 0 && u < w {
-			cols[x] = u
-		}
-	}
-	for y := range sh {
-		_, fv := vp.ScreenToSlice(b, s, 0.5, float64(b.Min.Y+y)+0.5)
-		rows[y] = -1
-		if v := int(math.Floor(fv)); fv >= 0 && v < h {
-			rows[y] = v
-		}
-	}
-	in := make([]bool, sw*sh)
-	for y, v := range rows {
-		if v < 0 {
-			continue
-		}
-		row := origin + v*dv // steps may be negative: rows[y] holds v itself
-		for x, u := range cols {
-			if u >= 0 && l.Data[row+u*du] != 0 {
-				in[y*sw+x] = true
-			}
-		}
-	}
-	for y := range sh {
-		for x := range sw {
-			if !in[y*sw+x] {
-				continue
-			}
-			if x > 0 && x < sw-1 && y > 0 && y < sh-1 &&
-				in[y*sw+x-1] && in[y*sw+x+1] && in[(y-1)*sw+x] && in[(y+1)*sw+x] {
-				continue
-			}
-			o := img.PixOffset(b.Min.X+x, b.Min.Y+y)
-			img.Pix[o], img.Pix[o+1], img.Pix[o+2], img.Pix[o+3] = c.R, c.G, c.B, 255
-		}
 	}
 }
 

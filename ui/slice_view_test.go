@@ -13,34 +13,6 @@ import (
 	"github.com/polyseg/polyseg/volume"
 )
 
-func TestDrawCrosshair(t *testing.T) {
-	tests := []struct {
-		name       string
-		x, y       int
-		lit, unlit []image.Point
-	}{
-		{"inside", 10, 12, []image.Point{{0, 12}, {19, 12}, {10, 0}, {10, 19}}, []image.Point{{10, 12}, {12, 12}, {0, 0}}},
-		{"left of the image", -10, 12, []image.Point{{0, 12}, {19, 12}}, []image.Point{{0, 0}, {0, 5}}},
-		{"below the image", 10, 40, []image.Point{{10, 0}, {10, 19}}, []image.Point{{0, 19}}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			img := image.NewRGBA(image.Rect(0, 0, 20, 20))
-			drawCrosshair(img, tt.x, tt.y, color.NRGBA{R: 255, A: 255}, img.Bounds())
-			for _, p := range tt.lit {
-				if img.RGBAAt(p.X, p.Y).R != 255 {
-					t.Errorf("pixel %v not on the crosshair", p)
-				}
-			}
-			for _, p := range tt.unlit {
-				if img.RGBAAt(p.X, p.Y).R != 0 {
-					t.Errorf("pixel %v drawn, want it left alone", p)
-				}
-			}
-		})
-	}
-}
-
 // syntheticSession returns a session showing a 40×30×20 ramp volume.
 func syntheticSession(t testing.TB) *app.Session {
 	s := app.New(app.Options{AutosaveDir: t.TempDir()})

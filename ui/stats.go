@@ -21,7 +21,7 @@ import (
 func (m *MainWindow) showStatistics() <-chan struct{} {
 	done := make(chan struct{})
 	if v, _ := m.session.Volume(); v == nil {
-		dialog.ShowInformation("Statistics", "Open a scan first.", m.win)
+		m.showInfo("Statistics", "Open a scan first.")
 		close(done)
 		return done
 	}
@@ -92,7 +92,7 @@ func (m *MainWindow) statsDialog(table *app.StatsTable) {
 		container.NewStack(content), m.win)
 	d.SetButtons([]fyne.CanvasObject{closeBtn, export})
 	d.Resize(fyne.NewSize(min(m.win.Canvas().Size().Width-40, 820), min(m.win.Canvas().Size().Height-40, 480)))
-	d.Show()
+	m.showDialog(d)
 }
 
 // ExportStatistics writes table to path as CSV (atomically), as polyseg
@@ -102,5 +102,5 @@ func (m *MainWindow) ExportStatistics(table *app.StatsTable, path string) {
 		m.showError(path, err)
 		return
 	}
-	m.status.SetText("statistics written to " + path)
+	m.say("Statistics written to "+path, false)
 }

@@ -33,14 +33,14 @@ type toolbar struct {
 	row     *fyne.Container
 	buttons map[tools.Kind]*widget.Button
 	items   map[tools.Kind]*fyne.MenuItem
-	size    *widget.Entry
+	size    *keyEntry
 	sphere  *widget.Check
-	huMin   *widget.Entry
-	huMax   *widget.Entry
+	huMin   *keyEntry
+	huMax   *keyEntry
 	pick    *widget.Button
 	swatch  *canvas.Rectangle
 	segment *widget.Label
-	message *widget.Label
+	message *widget.Label // in the window's message band (band.go)
 
 	gestureErr bool // the gesture going on reported an error
 }
@@ -70,7 +70,6 @@ func newToolbar(m *MainWindow) *toolbar {
 
 	tb.segment = widget.NewLabel("")
 	tb.message = widget.NewLabel("")
-	tb.message.Importance = widget.WarningImportance
 	tb.message.Truncation = fyne.TextTruncateEllipsis
 
 	var objs []fyne.CanvasObject
@@ -85,15 +84,25 @@ func newToolbar(m *MainWindow) *toolbar {
 		tb.items[k] = fyne.NewMenuItem(k.String(), func() { tb.selectTool(k) })
 	}
 
-	tb.size = widget.NewEntry()
+	// The fields keep the keys while the user types; Enter or Esc gives
+	// them back to the views (focus.go).
+	field := func() *keyEntry {
+		e := newKeyEntry()
+		e.window = m
+		e.OnSubmitted = func(string) { m.giveKeysBack(e) }
+		e.onEsc = func() { m.giveKeysBack(e) }
+		return e
+	}
+	tb.size = field()
 	tb.size.SetText(formatMM(set.SizeMM))
 	tb.size.OnChanged = func(s string) { tb.parseSize(s) }
 	tb.sphere = widget.NewCheck("3D", func(on bool) {
 		set := tb.editor.Settings()
 		set.Sphere = on
 		tb.editor.SetSettings(set)
+		m.giveKeysBack(tb.sphere)
 	})
-	tb.huMin, tb.huMax = widget.NewEntry(), widget.NewEntry()
+	tb.huMin, tb.huMax = field(), field()
 	tb.huMin.OnChanged = func(string) { tb.parseHU() }
 	tb.huMax.OnChanged = func(string) { tb.parseHU() }
 	tb.showHU(set.HU)
@@ -102,20 +111,20 @@ func newToolbar(m *MainWindow) *toolbar {
 	tb.swatch.SetMinSize(fyne.NewSize(14, 14))
 	tb.swatch.CornerRadius = 3
 
-	field := func(e *widget.Entry, width float32) fyne.CanvasObject {
+	sized := func(e *keyEntry, width float32) fyne.CanvasObject {
 		return container.NewGridWrap(fyne.NewSize(width, e.MinSize().Height), e)
 	}
 	tb.segment.Truncation = fyne.TextTruncateEllipsis
 	objs = append(objs, widget.NewSeparator(),
-		field(tb.size, 60), widget.NewLabel("mm"), tb.sphere,
+		sized(tb.size, 60), widget.NewLabel("mm"), tb.sphere,
 		widget.NewSeparator(),
-		widget.NewLabel("HU"), field(tb.huMin, 60), widget.NewLabel("–"), field(tb.huMax, 60), tb.pick,
+		widget.NewLabel("HU"), sized(tb.huMin, 60), widget.NewLabel("–"), sized(tb.huMax, 60), tb.pick,
 		widget.NewSeparator(), container.NewCenter(tb.swatch))
-	// The segment's name, or a message while there is one, takes what
-	// width is left, so that the bar fits a 1280-pixel screen.
+	// The segment's name takes what width is left, so that the bar fits a
+	// 1280-pixel screen; messages go to the band under the bars, which
+	// has the whole width.
 	tb.message.Hide()
-	tb.row = container.NewBorder(nil, nil, container.NewHBox(objs...), nil,
-		container.NewStack(tb.segment, tb.message))
+	tb.row = container.NewBorder(nil, nil, container.NewHBox(objs...), nil, tb.segment)
 
 	for _, v := range m.views {
 		v.SetEditor(tb.editor, tb.gestureError, tb.gestureDone)
@@ -280,20 +289,9 @@ func (tb *toolbar) updateSegment() {
 	}
 }
 
-// showMessage shows text in place of the segment's name; "" shows the
-// name again.
-func (tb *toolbar) showMessage(text string) {
-	if tb.message.Text != text {
-		tb.message.SetText(text)
-	}
-	if text == "" {
-		tb.message.Hide()
-		tb.segment.Show()
-	} else {
-		tb.segment.Hide()
-		tb.message.Show()
-	}
-}
+// showMessage shows what a tool could not do in the message band; ""
+// clears it.
+func (tb *toolbar) showMessage(text string) { tb.say(text, true) }
 
 // gestureError shows what a gesture could not do.
 func (tb *toolbar) gestureError(err error) {

@@ -42,34 +42,42 @@ func toolVolume() *volume.Volume {
 // openTools returns a window of 1000×700 showing toolVolume.
 func openTools(t *testing.T) *MainWindow {
 	t.Helper()
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir()})
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
-	<-m.OpenGenerated("tools", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+	m.Window().Resize(fyne.NewSize(1280, 800))
+	wait(t, m.OpenGenerated("tools", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return toolVolume(), nil, nil
-	})
+	}))
 	if v, _ := m.session.Volume(); v == nil {
 		t.Fatal("the scan did not open")
 	}
 	return m
 }
 
-func mouse(pos fyne.Position) *desktop.MouseEvent {
-	return &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: pos}, Button: desktop.MouseButtonPrimary}
-}
-
-// stroke drags the left button through pts in view v.
-func stroke(v *SliceView, pts ...fyne.Position) {
-	v.MouseIn(mouse(pts[0]))
-	v.MouseDown(mouse(pts[0]))
-	for _, p := range pts[1:] {
-		v.MouseMoved(mouse(p))
+// stroke drags the left button through pts (v's coordinates) in view v,
+// through the window.
+func stroke(m *MainWindow, v *SliceView, pts ...fyne.Position) {
+	abs := make([]fyne.Position, len(pts))
+	for n, p := range pts {
+		abs[n] = at(v, p)
 	}
-	v.MouseUp(mouse(pts[len(pts)-1]))
+	drag(m, desktop.MouseButtonPrimary, 0, abs...)
 }
 
-// click presses and releases the left button at p in view v.
-func click(v *SliceView, p fyne.Position) { stroke(v, p) }
+// clickIn clicks the left button at p (v's coordinates) in view v.
+func clickIn(m *MainWindow, v *SliceView, p fyne.Position) { click(m, at(v, p)) }
+
+// typeInto clicks field e and types text in place of its own, then Enter.
+func typeInto(t *testing.T, m *MainWindow, e *keyEntry, text string) {
+	t.Helper()
+	tap(m, e)
+	if m.Window().Canvas().Focused() != fyne.Focusable(e) {
+		t.Fatal("a click on the field did not give it the focus")
+	}
+	press(m, fyne.KeyModifierControl, fyne.KeyA) // select all: typing replaces
+	typeText(t, m, text)
+	typeKey(m, fyne.KeyReturn)
+}
 
 // voxelPos returns where the centre of display pixel (u, w) of v's slice
 // lies, in v's coordinates.
@@ -85,9 +93,7 @@ func countValue(s *app.Session, value uint16) int { return s.SegmentOf(value).Vo
 func TestToolsThroughTheWindow(t *testing.T) {
 	m := openTools(t)
 	ax := m.View(viewer.Axial)
-	c := m.Window().Canvas()
-	test.MoveMouse(c, centreOf(ax))
-	undo := &desktop.CustomShortcut{KeyName: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault}
+	mouseMove(m, centreOf(ax))
 
 	// Brush: D, a drag.
 	typeKey(m, fyne.KeyD)
@@ -96,7 +102,7 @@ func TestToolsThroughTheWindow(t *testing.T) {
 	}
 	before := capture(m, ax)
 	cursor := m.session.Cursor()
-	stroke(ax, voxelPos(ax, 10, 10), voxelPos(ax, 30, 12), voxelPos(ax, 40, 20))
+	stroke(m, ax, voxelPos(ax, 10, 10), voxelPos(ax, 30, 12), voxelPos(ax, 40, 20))
 	painted := countValue(m.session, liver)
 	if painted < 100 {
 		t.Fatalf("a brush stroke painted %d voxels", painted)
@@ -116,15 +122,15 @@ func TestToolsThroughTheWindow(t *testing.T) {
 
 	// Eraser: E, a drag over part of it.
 	typeKey(m, fyne.KeyE)
-	stroke(ax, voxelPos(ax, 30, 5), voxelPos(ax, 30, 25))
+	stroke(m, ax, voxelPos(ax, 30, 5), voxelPos(ax, 30, 25))
 	if n := countValue(m.session, liver); n >= painted || n == 0 {
 		t.Errorf("after erasing across the stroke %d voxels of %d left", n, painted)
 	}
-	c.(fyne.Shortcutable).TypedShortcut(undo)
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if n := countValue(m.session, liver); n != painted {
 		t.Errorf("Ctrl+Z after erasing: %d voxels, want %d", n, painted)
 	}
-	c.(fyne.Shortcutable).TypedShortcut(undo)
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if n := countValue(m.session, liver); n != 0 {
 		t.Errorf("Ctrl+Z after the stroke: %d voxels left", n)
 	}
@@ -134,7 +140,7 @@ func TestToolsThroughTheWindow(t *testing.T) {
 	// Corners on pixel corners: the pixels inside are [10, 20)².
 	for _, p := range [][2]int{{10, 10}, {20, 10}, {20, 20}, {10, 20}} {
 		s, _ := ax.currentSlicer()
-		click(ax, ax.screenOf(s, float64(p[0]), float64(p[1])))
+		clickIn(m, ax, ax.screenOf(s, float64(p[0]), float64(p[1])))
 	}
 	if lines := visibleLines(ax); lines < 3 {
 		t.Errorf("%d polygon lines drawn while drawing it", lines)
@@ -147,10 +153,10 @@ func TestToolsThroughTheWindow(t *testing.T) {
 		t.Error("polygon lines stay after it was filled")
 	}
 	// Double-click closes too, and does not maximise the view.
-	for _, p := range [][2]int{{30, 30}, {35, 30}, {35, 35}} {
-		click(ax, voxelPos(ax, p[0], p[1]))
+	for _, p := range [][2]int{{30, 30}, {35, 30}} {
+		clickIn(m, ax, voxelPos(ax, p[0], p[1]))
 	}
-	ax.DoubleTapped(&fyne.PointEvent{Position: voxelPos(ax, 35, 35)})
+	doubleClick(m, at(ax, voxelPos(ax, 35, 35)))
 	if m.Maximised() != nil {
 		t.Error("a double-click with the polygon tool maximised the view")
 	}
@@ -162,19 +168,20 @@ func TestToolsThroughTheWindow(t *testing.T) {
 	// the 100 HU half), and the fields can be typed in.
 	typeKey(m, fyne.KeyT)
 	m.session.SetCursor([3]int{10, 32, 5})
+	settle()
 	typeKey(m, fyne.KeyI)
 	if r := m.toolbar.editor.Settings().HU; !(r.Min <= 100 && r.Max >= 100 && r.Min > -100) || m.toolbar.huMin.Text != strconv.FormatFloat(r.Min, 'f', -1, 64) {
 		t.Errorf("I picked %v (fields %q, %q) inside a uniform 100 HU region", r, m.toolbar.huMin.Text, m.toolbar.huMax.Text)
 	}
-	m.toolbar.huMin.SetText("50")
-	m.toolbar.huMax.SetText("150")
+	typeInto(t, m, m.toolbar.huMin, "50")
+	typeInto(t, m, m.toolbar.huMax, "150")
 	if r := m.toolbar.editor.Settings().HU; r != (app.HURange{Min: 50, Max: 150}) {
 		t.Fatalf("HU range %v after typing 50 and 150", r)
 	}
 	slice, _ := ax.Slice()
 	sl, _ := ax.currentSlicer()
-	m.toolbar.size.SetText("6")
-	stroke(ax, voxelPos(ax, 20, 50), voxelPos(ax, 60, 50))
+	typeInto(t, m, m.toolbar.size, "6")
+	stroke(m, ax, voxelPos(ax, 20, 50), voxelPos(ax, 60, 50))
 	m.session.Read(func(vol *volume.Volume, l *viewer.Overlay) {
 		in, out := 0, 0
 		for u := 0; u < 80; u++ {
@@ -193,23 +200,27 @@ func TestToolsThroughTheWindow(t *testing.T) {
 	})
 
 	// Flood fill: G, a click in the 100 HU half of another slice.
-	ax.StepSlice(3)
+	mouseMove(m, centreOf(ax))
+	for range 3 {
+		typeKey(m, fyne.KeyUp)
+	}
 	typeKey(m, fyne.KeyG)
 	before2 := countValue(m.session, liver)
 	fillAt := 70
 	if i, _, _ := sl.Voxel(slice, fillAt, 30); i >= 40 {
 		fillAt = 79 - fillAt // the 100 HU half is on the other side
 	}
-	click(ax, voxelPos(ax, fillAt, 30))
+	clickIn(m, ax, voxelPos(ax, fillAt, 30))
 	if n := countValue(m.session, liver) - before2; n != 40*64 {
 		t.Errorf("flood fill painted %d voxels, want the slice's 100 HU half (%d)", n, 40*64)
 	}
 
 	// Navigate: N, a click moves the crosshair again.
 	typeKey(m, fyne.KeyN)
-	test.Tap(ax)
-	if m.toolbar.editor.Tool() != tools.Navigate {
-		t.Error("N did not choose navigation")
+	before3 := m.session.Cursor()
+	clickIn(m, ax, voxelPos(ax, 5, 5))
+	if m.toolbar.editor.Tool() != tools.Navigate || m.session.Cursor() == before3 {
+		t.Error("N did not choose navigation: a click did not move the crosshair")
 	}
 }
 
@@ -230,8 +241,7 @@ func TestBrushOutline(t *testing.T) {
 	ax := m.View(viewer.Axial)
 	typeKey(m, fyne.KeyD)
 	p := voxelPos(ax, 40, 30)
-	ax.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}})
-	ax.MouseMoved(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}})
+	mouseMove(m, at(ax, p))
 	b := ax.tool.brush
 	if !b.Visible() {
 		t.Fatal("no brush outline under the mouse")
@@ -253,12 +263,12 @@ func TestBrushOutline(t *testing.T) {
 	if got := b.Size().Width; got <= want {
 		t.Errorf("outline %v after ], was %v", got, want)
 	}
-	ax.MouseOut()
+	mouseMove(m, centreOf(m.View(viewer.Coronal)))
 	if b.Visible() {
 		t.Error("outline shown after the mouse left")
 	}
 	typeKey(m, fyne.KeyN)
-	ax.MouseIn(&desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}})
+	mouseMove(m, at(ax, p))
 	if b.Visible() {
 		t.Error("outline shown with the navigate tool")
 	}
@@ -269,18 +279,19 @@ func TestBrushOutline(t *testing.T) {
 func TestNavigationWhileToolActive(t *testing.T) {
 	m := openTools(t)
 	ax := m.View(viewer.Axial)
-	test.MoveMouse(m.Window().Canvas(), centreOf(ax))
+	mouseMove(m, centreOf(ax))
 	typeKey(m, fyne.KeyD)
 	s0, _ := ax.Slice()
 	p := voxelPos(ax, 20, 20)
-	ax.MouseDown(mouse(p))
-	ax.MouseMoved(mouse(voxelPos(ax, 25, 20)))
-	ax.Scrolled(&fyne.ScrollEvent{PointEvent: fyne.PointEvent{Position: p}, Scrolled: fyne.NewDelta(0, 1)})
+	mouseMove(m, at(ax, p))
+	mouseButton(m, desktop.MouseButtonPrimary, 0, true)
+	mouseMove(m, at(ax, voxelPos(ax, 25, 20)))
+	scroll(m, at(ax, voxelPos(ax, 25, 20)), 0, 1)
 	if s1, _ := ax.Slice(); s1 != s0+1 {
 		t.Fatalf("the wheel during a stroke went to slice %d, want %d", s1, s0+1)
 	}
-	ax.MouseMoved(mouse(voxelPos(ax, 30, 20)))
-	ax.MouseUp(mouse(voxelPos(ax, 30, 20)))
+	mouseMove(m, at(ax, voxelPos(ax, 30, 20)))
+	mouseButton(m, desktop.MouseButtonPrimary, 0, false)
 	sl, _ := ax.currentSlicer()
 	m.session.Read(func(_ *volume.Volume, l *viewer.Overlay) {
 		for _, s := range []int{s0, s0 + 1} {
@@ -292,17 +303,13 @@ func TestNavigationWhileToolActive(t *testing.T) {
 	if u, _ := m.session.UndoRedoNames(); u != "Paint liver" {
 		t.Errorf("undo step %q", u)
 	}
-	m.session.Undo()
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if n := countValue(m.session, liver); n != 0 {
 		t.Errorf("one undo left %d voxels of a stroke across two slices", n)
 	}
 
 	w0 := m.session.Window()
-	right := &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}, Button: desktop.MouseButtonSecondary}
-	ax.MouseDown(right)
-	right.Position = p.Add(fyne.NewPos(30, 10))
-	ax.MouseMoved(right)
-	ax.MouseUp(right)
+	drag(m, desktop.MouseButtonSecondary, 0, at(ax, p), at(ax, p.Add(fyne.NewPos(30, 10))))
 	if m.session.Window() == w0 {
 		t.Error("right-drag did not change the window with the brush chosen")
 	}
@@ -310,11 +317,7 @@ func TestNavigationWhileToolActive(t *testing.T) {
 		t.Errorf("right-drag painted %d voxels", n)
 	}
 	vp := ax.Viewport()
-	middle := &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: p}, Button: desktop.MouseButtonTertiary}
-	ax.MouseDown(middle)
-	middle.Position = p.Add(fyne.NewPos(15, 5))
-	ax.MouseMoved(middle)
-	ax.MouseUp(middle)
+	drag(m, desktop.MouseButtonTertiary, 0, at(ax, p), at(ax, p.Add(fyne.NewPos(15, 5))))
 	if ax.Viewport() == vp {
 		t.Error("middle-drag did not pan with the brush chosen")
 	}
@@ -331,6 +334,7 @@ func TestPartialRedrawMatchesFullRender(t *testing.T) {
 		for _, zoom := range []float64{1, 2.7} {
 			m := openTools(t)
 			m.session.SetOutline(outline)
+			settle()
 			for _, v := range m.views {
 				v.Zoom(zoom)
 			}
@@ -347,15 +351,17 @@ func TestPartialRedrawMatchesFullRender(t *testing.T) {
 			}
 			c := m.session.Cursor()
 			_, cu, cw := mustSlicer(ax).Locate(c[0], c[1], c[2])
-			ax.MouseDown(mouse(voxelPos(ax, cu-5, cw)))
+			mouseMove(m, at(ax, voxelPos(ax, cu-5, cw)))
+			mouseButton(m, desktop.MouseButtonPrimary, 0, true)
 			for n := -4; n <= 6; n++ {
-				ax.MouseMoved(mouse(voxelPos(ax, cu+n, cw+n/2)))
+				mouseMove(m, at(ax, voxelPos(ax, cu+n, cw+n/2)))
 				for _, v := range m.views {
 					// As the painter does after each change: a partial redraw.
 					v.draw(sz[v].X, sz[v].Y)
 				}
 			}
-			ax.MouseUp(mouse(voxelPos(ax, cu+6, cw+3)))
+			mouseMove(m, at(ax, voxelPos(ax, cu+6, cw+3)))
+			mouseButton(m, desktop.MouseButtonPrimary, 0, false)
 			for _, v := range m.views {
 				part := cloneRGBA(v.draw(sz[v].X, sz[v].Y).(*image.RGBA))
 				v.mu.Lock()
@@ -398,30 +404,38 @@ func TestSegmentListLockAndOverwrite(t *testing.T) {
 	}
 	m.session.Paint("spleen", spleenIdx, 1)
 	m.session.Paint("kidney", kidneyIdx, 2)
+	settle()
 	segs := m.sidebar.segments
 	n := slices.IndexFunc(segs.segs, func(s app.Segment) bool { return s.Value == 1 })
 	if n < 0 {
 		t.Fatalf("no spleen in the list %v", segs.segs)
 	}
-	// Tap the spleen row's lock.
-	row := segs.list.CreateItem()
-	segs.updateItem(n, row)
-	lock := row.(*fyne.Container).Objects[1].(*fyne.Container).Objects[2].(*widget.Button)
-	test.Tap(lock)
+	// Click the spleen row's lock.
+	lockOf := func() *widget.Button {
+		b := find(rowOf(t, m, n), func(o fyne.CanvasObject) bool { _, ok := o.(*widget.Button); return ok })
+		if len(b) != 1 {
+			t.Fatalf("%d buttons in the spleen's row", len(b))
+		}
+		return b[0].(*widget.Button)
+	}
+	tap(m, lockOf())
 	if !m.session.SegmentOf(1).Locked {
 		t.Fatal("the lock button did not lock the spleen")
 	}
-	segs.updateItem(n, row)
-	if lock.Icon != lockedIcon {
+	if lockOf().Icon != lockedIcon {
 		t.Error("the lock button does not show the lock")
 	}
-	test.Tap(segs.overwrite)
+	tapCheck(m, segs.overwrite)
 	if !m.session.OverwriteOthers() {
 		t.Fatal("the check did not turn overwrite on")
 	}
+	mouseMove(m, centreOf(ax))
 	typeKey(m, fyne.KeyD)
-	m.toolbar.size.SetText("20")
-	stroke(ax, voxelPos(ax, 10, 22), voxelPos(ax, 50, 22))
+	if m.toolbar.editor.Tool() != tools.Brush {
+		t.Fatal("D after a click on Overwrite others did not choose the brush: the check kept the keys")
+	}
+	typeInto(t, m, m.toolbar.size, "20")
+	stroke(m, ax, voxelPos(ax, 10, 22), voxelPos(ax, 50, 22))
 	if got := countValue(m.session, 1); got != 40 {
 		t.Errorf("the locked spleen has %d voxels of 40 after a stroke over it", got)
 	}
@@ -429,18 +443,39 @@ func TestSegmentListLockAndOverwrite(t *testing.T) {
 		t.Errorf("the unlocked kidney kept %d voxels with overwrite on", got)
 	}
 	// Painting the locked segment itself is refused with a message.
-	segs.choose(1)
-	stroke(ax, voxelPos(ax, 60, 40), voxelPos(ax, 62, 40))
+	tapRow(t, m, n)
+	stroke(m, ax, voxelPos(ax, 60, 40), voxelPos(ax, 62, 40))
 	if !strings.Contains(m.toolbar.message.Text, "locked") {
 		t.Errorf("message %q after painting a locked segment", m.toolbar.message.Text)
 	}
 }
 
+// dialogButton taps the button labelled text in the dialog on top.
+func dialogButton(t *testing.T, m *MainWindow, text string) {
+	t.Helper()
+	top := m.Window().Canvas().Overlays().Top()
+	if top == nil {
+		t.Fatalf("no dialog to press %q in", text)
+	}
+	b := find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == text })
+	if len(b) != 1 {
+		t.Fatalf("%d %q buttons in the dialog", len(b), text)
+	}
+	tap(m, b[0])
+}
+
+// The segment list's actions through their keys and dialogs: A adds a
+// segment named by typing, V renumbers it, Delete deletes it after asking.
 func TestSegmentListActions(t *testing.T) {
 	m := openTools(t)
 	segs := m.sidebar.segments
-	if err := segs.add("tumour core"); err != nil {
-		t.Fatal(err)
+	ax := m.View(viewer.Axial)
+	mouseMove(m, centreOf(ax))
+	typeKey(m, fyne.KeyA)
+	typeText(t, m, "tumour core")
+	typeKey(m, fyne.KeyReturn)
+	if m.openDialogs() != 0 {
+		t.Fatal("Enter did not add the segment and close the dialog")
 	}
 	v := m.toolbar.editor.Settings().Value
 	if seg := m.session.SegmentOf(v); seg.Name != "tumour_core" || v <= 117 {
@@ -451,34 +486,33 @@ func TestSegmentListActions(t *testing.T) {
 	}
 	// Paint it, renumber it, delete it through the dialog.
 	typeKey(m, fyne.KeyD)
-	ax := m.View(viewer.Axial)
-	stroke(ax, voxelPos(ax, 10, 10), voxelPos(ax, 20, 10))
+	stroke(m, ax, voxelPos(ax, 10, 10), voxelPos(ax, 20, 10))
 	n := countValue(m.session, v)
 	if n == 0 {
 		t.Fatal("nothing painted")
 	}
-	if err := segs.renumber(v, "300"); err != nil {
-		t.Fatal(err)
-	}
+	typeKey(m, fyne.KeyV)
+	press(m, fyne.KeyModifierControl, fyne.KeyA)
+	typeText(t, m, "300")
+	typeKey(m, fyne.KeyReturn)
 	if countValue(m.session, 300) != n || m.toolbar.editor.Settings().Value != 300 {
 		t.Errorf("after renumbering: %d voxels of 300, tools on %d", countValue(m.session, 300), m.toolbar.editor.Settings().Value)
 	}
-	if err := segs.renumber(300, "0"); err == nil {
-		t.Error("renumbering to 0 accepted")
+	typeKey(m, fyne.KeyV)
+	press(m, fyne.KeyModifierControl, fyne.KeyA)
+	typeText(t, m, "0")
+	typeKey(m, fyne.KeyReturn)
+	if top := m.Window().Canvas().Overlays().Top(); top == nil || !slices.ContainsFunc(textsOf(top), func(s string) bool {
+		return strings.Contains(strings.ToLower(s), "not a label value")
+	}) {
+		t.Error("renumbering to 0 said nothing")
+	}
+	typeKey(m, fyne.KeyEscape)
+	if m.openDialogs() != 0 {
+		t.Fatal("Esc did not close the error")
 	}
 	typeKey(m, fyne.KeyDelete)
-	top := m.Window().Canvas().Overlays().Top()
-	if top == nil {
-		t.Fatal("Delete asked nothing")
-	}
-	var yes *widget.Button
-	for _, o := range find(top, func(o fyne.CanvasObject) bool { b, ok := o.(*widget.Button); return ok && b.Text == "Yes" }) {
-		yes = o.(*widget.Button)
-	}
-	if yes == nil {
-		t.Fatal("no Yes button in the delete dialog")
-	}
-	test.Tap(yes)
+	dialogButton(t, m, "Yes")
 	if countValue(m.session, 300) != 0 {
 		t.Error("the segment's voxels stayed after Delete")
 	}
@@ -486,16 +520,19 @@ func TestSegmentListActions(t *testing.T) {
 		t.Errorf("undo step %q", u)
 	}
 	// Rename and recolour through the session show in the list.
-	m.session.Undo()
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
 	if err := m.session.SetSegment(300, "lesion", m.session.SegmentOf(300).Color); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	if !slices.ContainsFunc(segs.segs, func(s app.Segment) bool { return s.Value == 300 && s.Name == "lesion" }) {
 		t.Errorf("list %v after renaming", segs.segs)
 	}
 	// , and . walk the list.
-	segs.choose(300)
 	m.session.Paint("spleen", []int{0}, 1)
+	settle()
+	tapRow(t, m, slices.IndexFunc(segs.segs, func(s app.Segment) bool { return s.Value == 300 }))
+	mouseMove(m, centreOf(ax))
 	typeKey(m, fyne.KeyComma)
 	if got := m.toolbar.editor.Settings().Value; got != 1 {
 		t.Errorf(", chose %d, want the spleen before 300", got)
@@ -506,30 +543,30 @@ func TestSegmentListActions(t *testing.T) {
 // painted is kept as an undo step, and the toolbar says so.
 func TestStrokeEndedByALoadSaysSo(t *testing.T) {
 	gate := make(chan struct{})
-	m := newWindow(test.NewTempApp(t), app.Options{AutosaveDir: t.TempDir(),
+	m := newWindow(t, app.Options{AutosaveDir: t.TempDir(),
 		LoadLabels: func(path string, ref volume.Grid) (*volume.Labels, []string, error) {
 			<-gate
 			return volume.NewLabels(ref), nil, nil
 		}})
 	t.Cleanup(m.session.Close)
-	m.Window().Resize(fyne.NewSize(1000, 700))
-	<-m.OpenGenerated("tools", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
+	m.Window().Resize(fyne.NewSize(1280, 800))
+	wait(t, m.OpenGenerated("tools", func(context.Context, app.Progress) (*volume.Volume, *volume.Labels, error) {
 		return toolVolume(), nil, nil
-	})
+	}))
 	ax := m.View(viewer.Axial)
 	typeKey(m, fyne.KeyD)
-	ax.MouseIn(mouse(voxelPos(ax, 10, 10)))
-	ax.MouseDown(mouse(voxelPos(ax, 10, 10)))
-	ax.MouseMoved(mouse(voxelPos(ax, 20, 10)))
+	mouseMove(m, at(ax, voxelPos(ax, 10, 10)))
+	mouseButton(m, desktop.MouseButtonPrimary, 0, true)
+	mouseMove(m, at(ax, voxelPos(ax, 20, 10)))
 	loaded := m.OpenLabels("other.nii.gz")
 	close(gate)
-	<-loaded
-	ax.MouseMoved(mouse(voxelPos(ax, 30, 10)))
-	ax.MouseUp(mouse(voxelPos(ax, 30, 10)))
+	wait(t, loaded)
+	mouseMove(m, at(ax, voxelPos(ax, 30, 10)))
+	mouseButton(m, desktop.MouseButtonPrimary, 0, false)
 	if !strings.Contains(m.toolbar.message.Text, "ended by Load other.nii.gz") {
 		t.Errorf("toolbar message %q", m.toolbar.message.Text)
 	}
-	m.session.Undo() // the load
+	press(m, fyne.KeyModifierControl, fyne.KeyZ) // the load
 	if n := countValue(m.session, liver); n == 0 {
 		t.Error("the stroke's voxels are gone after undoing the load")
 	}
@@ -551,12 +588,20 @@ func TestShortcutTable(t *testing.T) {
 			t.Errorf("tool %s has no key", k)
 		}
 	}
+	// Each menu item's key is the table's, and no menu item binds a key:
+	// the driver would run it before the focused widget saw the key.
 	for _, mm := range m.Window().MainMenu().Items {
 		for _, it := range mm.Items {
-			if sc, ok := it.Shortcut.(*desktop.CustomShortcut); ok {
-				if _, found := keys.lookup(sc.KeyName, sc.Modifier); !found {
-					t.Errorf("menu item %q's shortcut %s is not in the table", it.Label, sc.ShortcutName())
-				}
+			if it.Shortcut == nil {
+				continue
+			}
+			sc, ok := it.Shortcut.(*menuKey)
+			if !ok {
+				t.Errorf("menu item %q binds %s", it.Label, it.Shortcut.ShortcutName())
+				continue
+			}
+			if _, found := keys.lookup(sc.Key(), sc.Mod()); !found {
+				t.Errorf("menu item %q's key %s is not in the table", it.Label, keyLabel(sc.Key(), sc.Mod()))
 			}
 		}
 	}
@@ -592,8 +637,11 @@ func TestShortcutTable(t *testing.T) {
 			t.Errorf("the help panel lacks %q (%s)", s.Name, s.KeyLabel())
 		}
 	}
-	m.help.Hide()
-	m.Window().Canvas().OnTypedRune()('?')
+	typeKey(m, fyne.KeyEscape)
+	if m.Window().Canvas().Overlays().Top() != nil {
+		t.Fatal("Esc did not close the help")
+	}
+	press(m, fyne.KeyModifierShift, fyne.KeySlash)
 	if m.Window().Canvas().Overlays().Top() == nil {
 		t.Error("? showed no help")
 	}
@@ -626,6 +674,12 @@ func TestREADMEShortcutTable(t *testing.T) {
 }
 
 var errSink error
+
+// mouse is a left-button event at pos, for the benchmark, which calls the
+// view's handlers as the driver would, without a window around the view.
+func mouse(pos fyne.Position) *desktop.MouseEvent {
+	return &desktop.MouseEvent{PointEvent: fyne.PointEvent{Position: pos}, Button: desktop.MouseButtonPrimary}
+}
 
 // BenchmarkBrushStroke paints strokes of 100 mouse events with a 20 mm
 // brush on a 512×512 axial slice of 0.7 mm pixels, from the view's mouse
@@ -720,7 +774,7 @@ func TestSAMBoxOnCoronalSaysWhy(t *testing.T) {
 		t.Fatal("B did not choose the SAM box")
 	}
 	co := m.View(viewer.Coronal)
-	stroke(co, voxelPos(co, 10, 5), voxelPos(co, 30, 15))
+	stroke(m, co, voxelPos(co, 10, 5), voxelPos(co, 30, 15))
 	if !strings.Contains(m.toolbar.message.Text, "axial") || !m.toolbar.message.Visible() {
 		t.Errorf("message %q (shown %v) after a box on the coronal view", m.toolbar.message.Text, m.toolbar.message.Visible())
 	}

@@ -7,13 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
@@ -39,12 +40,14 @@ func waitSurfaces(t *testing.T, m *MainWindow) {
 	if err := m.view3d.surfaces.WaitIdle(ctx); err != nil {
 		t.Fatalf("surfaces not made: %v", err)
 	}
+	settle() // the window hears of them
 }
 
 // captureObject renders the window and returns the part covered by o.
 func captureObject(m *MainWindow, o fyne.CanvasObject) *image.RGBA {
+	relayout(m.Window().Canvas()) // as the driver does before a frame
 	img := m.Window().Canvas().Capture()
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
+	pos := at(o, fyne.Position{})
 	sc := m.Window().Canvas().Scale()
 	r := image.Rect(int(pos.X*sc), int(pos.Y*sc), int((pos.X+o.Size().Width)*sc), int((pos.Y+o.Size().Height)*sc))
 	out := image.NewRGBA(image.Rect(0, 0, r.Dx(), r.Dy()))
@@ -57,8 +60,7 @@ func captureObject(m *MainWindow, o fyne.CanvasObject) *image.RGBA {
 }
 
 func centreOfObject(o fyne.CanvasObject) fyne.Position {
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(o)
-	return pos.Add(fyne.NewPos(o.Size().Width/2, o.Size().Height/2))
+	return at(o, fyne.NewPos(o.Size().Width/2, o.Size().Height/2))
 }
 
 // lit counts the pixels that are not the background's black.
@@ -80,7 +82,6 @@ func lit(img *image.RGBA) int {
 func TestView3DGestures(t *testing.T) {
 	m := openPatientA3D(t)
 	v := m.view3d
-	c := m.Window().Canvas()
 	v.ShowPlanes(false)
 
 	v.mu.Lock()
@@ -95,19 +96,19 @@ func TestView3DGestures(t *testing.T) {
 	}
 	cam0 := v.Camera()
 
-	test.Drag(c, centreOfObject(v), 60, 0)
+	drag(m, desktop.MouseButtonPrimary, 0, centreOfObject(v), centreOfObject(v).AddXY(60, 0))
 	turned := captureObject(m, v)
 	if v.Camera().Orientation == cam0.Orientation || !differs(first, turned) {
 		t.Error("a drag did not turn the 3D view")
 	}
-	test.Scroll(c, centreOfObject(v), 0, 10)
+	scroll(m, centreOfObject(v), 0, 10)
 	if d := v.Camera().Distance; d >= cam0.Distance {
 		t.Errorf("wheel up left the camera %.0f mm away (was %.0f)", d, cam0.Distance)
 	}
 	if !differs(turned, captureObject(m, v)) {
 		t.Error("zooming did not change the picture")
 	}
-	test.MoveMouse(c, centreOfObject(v)) // keys go to the view under the mouse
+	mouseMove(m, centreOfObject(v)) // keys go to the view under the mouse
 	typeKey(m, fyne.KeyHome)
 	if v.Camera() != cam0 {
 		t.Errorf("Home: camera %+v, first %+v", v.Camera(), cam0)
@@ -144,9 +145,9 @@ func TestView3DGestures(t *testing.T) {
 		}
 	}
 	hits := 0
-	for _, at := range at3 {
+	for _, frac := range at3 {
 		// The pixel of the frame under the tap, as the view maps it.
-		pos := fyne.NewPos(v.Size().Width*at[0], v.Size().Height*at[1])
+		pos := fyne.NewPos(v.Size().Width*frac[0], v.Size().Height*frac[1])
 		v.mu.Lock()
 		px, py := float64(int(pos.X*v.pxScale))+0.5, float64(int(pos.Y*v.pxScale))+0.5
 		w, h := v.out.Bounds().Dx(), v.out.Bounds().Dy()
@@ -161,14 +162,14 @@ func TestView3DGestures(t *testing.T) {
 			continue // background there
 		}
 		hits++
-		test.TapAt(v, pos)
+		click(m, at(v, pos))
 		cur := m.session.Cursor()
 		x, y, z := vol.Affine.Apply(float64(cur[0]), float64(cur[1]), float64(cur[2]))
 		sp := vol.Spacing()
 		for a, got := range [3]float64{x, y, z} {
 			if math.Abs(got-hit.Point[a]) > sp[a] {
 				t.Errorf("click at %v: crosshair at %v (%.1f %.1f %.1f mm), %.1f mm from the surface point %.1f along axis %d",
-					at, cur, x, y, z, math.Abs(got-hit.Point[a]), hit.Point, a)
+					frac, cur, x, y, z, math.Abs(got-hit.Point[a]), hit.Point, a)
 			}
 		}
 		if got := labelAt(m, cur); got != label {
@@ -185,7 +186,7 @@ func TestView3DGestures(t *testing.T) {
 		t.Errorf("only %d of %d points of the view showed a surface", hits, len(at3))
 	}
 
-	test.DoubleTap(v)
+	doubleClick(m, centreOfObject(v))
 	if !m.Maximised3D() || len(m.grid.Objects) != 1 || m.grid.Objects[0] != v {
 		t.Fatalf("double click: 3D maximised %v, %d cells", m.Maximised3D(), len(m.grid.Objects))
 	}
@@ -197,7 +198,7 @@ func TestView3DGestures(t *testing.T) {
 	if small := v.Size(); small.Width >= big.Width || small.Height >= big.Height {
 		t.Errorf("the 3D view is %v among four, %v maximised", small, big)
 	}
-	test.MoveMouse(c, centreOfObject(v))
+	mouseMove(m, centreOfObject(v))
 	typeKey(m, fyne.KeyF)
 	if !m.Maximised3D() {
 		t.Error("F over the 3D view did not maximise it")
@@ -222,11 +223,7 @@ func TestView3DStatsFollowEdits(t *testing.T) {
 	v := m.view3d
 	v.ShowPlanes(false)
 	segs := m.sidebar.segments
-	for n, s := range segs.segs {
-		if s.Value == liver {
-			segs.list.Select(n)
-		}
-	}
+	tapRow(t, m, slices.IndexFunc(segs.segs, func(s app.Segment) bool { return s.Value == liver }))
 	if got := m.session.ActiveLabel(); got != liver {
 		t.Fatalf("chosen segment %d, want the liver", got)
 	}
@@ -282,6 +279,7 @@ func TestView3DStatsFollowEdits(t *testing.T) {
 			m.session.SetHidden(s.Value, true)
 		}
 	}
+	settle()
 	alone := captureObject(m, v)
 	if !differs(before, alone) {
 		t.Fatal("hiding every other segment did not change the picture")
@@ -332,7 +330,7 @@ func TestExportSurfacesDialog(t *testing.T) {
 	var selects []*widget.Select
 	var entries []*widget.Entry
 	var radios []*widget.RadioGroup
-	var choose *widget.Button
+	var chooseFile *widget.Button
 	for _, o := range find(over, func(fyne.CanvasObject) bool { return true }) {
 		switch x := o.(type) {
 		case *widget.Select:
@@ -343,21 +341,22 @@ func TestExportSurfacesDialog(t *testing.T) {
 			radios = append(radios, x)
 		case *widget.Button:
 			if x.Text == "Choose file…" {
-				choose = x
+				chooseFile = x
 			}
 		}
 	}
-	if len(selects) != 2 || len(entries) != 2 || len(radios) != 1 || choose == nil {
-		t.Fatalf("form: %d selects, %d entries, %d radio groups, button %v", len(selects), len(entries), len(radios), choose != nil)
+	if len(selects) != 2 || len(entries) != 2 || len(radios) != 1 || chooseFile == nil {
+		t.Fatalf("form: %d selects, %d entries, %d radio groups, button %v", len(selects), len(entries), len(radios), chooseFile != nil)
 	}
-	selects[0].SetSelected(exportChosen)
-	selects[1].SetSelected("PLY")
+	choose(t, m, selects[0], exportChosen)
+	choose(t, m, selects[1], "PLY")
 	for n, text := range []string{"5", "0.5"} {
-		entries[n].SetText("")
-		test.Type(entries[n], text)
+		tap(m, entries[n])
+		press(m, fyne.KeyModifierControl, fyne.KeyA) // typing replaces
+		typeText(t, m, text)
 	}
-	radios[0].SetSelected(coordsRAS)
-	test.Tap(choose)
+	tapRadio(t, m, radios[0], coordsRAS)
+	tap(m, chooseFile)
 	if got == nil {
 		t.Fatal("the form gave nothing")
 	}
@@ -367,7 +366,7 @@ func TestExportSurfacesDialog(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "liver.ply")
-	<-m.ExportSurfaces(out, *got)
+	wait(t, m.ExportSurfaces(out, *got))
 	b, err := os.ReadFile(out)
 	if err != nil {
 		t.Fatal(err)
@@ -375,8 +374,8 @@ func TestExportSurfacesDialog(t *testing.T) {
 	if !strings.Contains(string(b[:300]), "liver") || !strings.Contains(string(b[:300]), "SPACE=RAS") {
 		t.Errorf("PLY header does not name the liver and RAS:\n%s", b[:300])
 	}
-	if !strings.Contains(m.status.Text, out) {
-		t.Errorf("status %q does not name %s", m.status.Text, out)
+	if !strings.Contains(m.toolbar.message.Text, out) {
+		t.Errorf("message %q does not name %s", m.toolbar.message.Text, out)
 	}
 }
 
@@ -390,9 +389,9 @@ func BenchmarkView3DFrame(b *testing.B) {
 	if _, err := os.Stat(realData); err != nil {
 		b.Skipf("real CT fixtures not present: %v", err)
 	}
-	m := newWindow(test.NewTempApp(b), app.Options{AutosaveDir: b.TempDir()})
+	m := newWindow(b, app.Options{AutosaveDir: b.TempDir()})
 	defer m.session.Close()
-	<-m.Open(filepath.Join(realData, "example_ct.nii.gz"), filepath.Join(realData, "example_seg_fast_force_split.nii.gz"), volume.OpenOptions{})
+	wait(b, m.Open(filepath.Join(realData, "example_ct.nii.gz"), filepath.Join(realData, "example_seg_fast_force_split.nii.gz"), volume.OpenOptions{}))
 	if err := m.view3d.surfaces.WaitIdle(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
-	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -62,8 +61,10 @@ type worklistPanel struct {
 	filter   *widget.Select
 	order    *widget.Select
 	list     *widget.List
-	entries  []dataset.Entry // every case, as last read
-	shown    []dataset.Entry // those listed, filtered and sorted
+	entries  []dataset.Entry    // every case, as last read
+	shown    []dataset.Entry    // those listed, filtered and sorted
+	doubts   map[string]float64 // the model's doubt per case, when sorted by it
+	doubtJob *app.Job           // the latest measuring of the doubts
 	// reselecting is set while the list's selection is moved to the open
 	// case, so that OnSelected does not take it for the user's choice.
 	reselecting bool
@@ -72,7 +73,7 @@ type worklistPanel struct {
 	lost        *widget.Label
 	status      *widget.Select
 	quietStatus bool // set while the status choice is set from the state
-	note        *widget.Entry
+	note        *keyEntry
 	noteOf      string // the case the note entry holds
 	prev, next  *widget.Button
 	doneNext    *widget.Button
@@ -106,13 +107,19 @@ func newWorklistPanel(m *MainWindow) *worklistPanel {
 	for _, s := range dataset.Statuses {
 		filters = append(filters, s.String())
 	}
-	p.filter = widget.NewSelect(filters, func(string) { p.show() })
+	// The worklist's controls give the keys back to the views once used
+	// (focus.go); its note is a text field, Enter or Esc gives them back.
+	p.filter = widget.NewSelect(filters, func(string) { p.show(); p.m.giveKeysBack(p.filter) })
 	p.filter.SetSelected(filterAll)
 	var orders []string
 	for _, k := range app.SortKeys {
 		orders = append(orders, k.String())
 	}
-	p.order = widget.NewSelect(orders, func(string) { p.show() })
+	p.order = widget.NewSelect(orders, func(string) {
+		p.show()
+		p.modelChanged()
+		p.m.giveKeysBack(p.order)
+	})
 	p.order.SetSelected(app.ByCase.String())
 
 	p.list = widget.NewList(
@@ -132,6 +139,7 @@ func newWorklistPanel(m *MainWindow) *worklistPanel {
 			return
 		}
 		p.openCase(p.shown[n].Case.ID, app.CaseOptions{}, true)
+		p.m.giveKeysBack(p.list)
 	}
 
 	p.caseLabel = widget.NewLabel("No case open")
@@ -144,10 +152,12 @@ func newWorklistPanel(m *MainWindow) *worklistPanel {
 	for _, s := range dataset.Statuses {
 		statuses = append(statuses, s.String())
 	}
-	p.status = widget.NewSelect(statuses, p.statusChosen)
-	p.note = widget.NewEntry()
+	p.status = widget.NewSelect(statuses, func(s string) { p.statusChosen(s); p.m.giveKeysBack(p.status) })
+	p.note = newKeyEntry()
+	p.note.window = p.m // Ctrl+Enter: done, next, from the note
 	p.note.SetPlaceHolder("note on this case (Enter saves it)")
-	p.note.OnSubmitted = func(string) { p.saveNote() }
+	p.note.OnSubmitted = func(string) { p.saveNote(); p.m.giveKeysBack(p.note) }
+	p.note.onEsc = func() { p.m.giveKeysBack(p.note) }
 	p.prev = widget.NewButtonWithIcon("", theme.NavigateBackIcon(), func() { p.step(-1, false, "") })
 	p.next = widget.NewButtonWithIcon("", theme.NavigateNextIcon(), func() { p.step(1, false, "") })
 	p.doneNext = widget.NewButtonWithIcon("Done, next", theme.ConfirmIcon(), p.doneAndNext)
@@ -202,7 +212,10 @@ func (p *worklistPanel) menu() *fyne.Menu {
 	save := item("Save case", p.saveCase)
 	review := item("Needs review, next case", func() { p.step(1, true, dataset.NeedsReview) })
 	skip := item("Skip case", func() { p.step(1, true, dataset.Skipped) })
-	reload := item("Reload worklist", p.refresh)
+	reload := item("Reload worklist", func() {
+		p.refresh()
+		p.measureDoubts(true) // cases others added or reopened
+	})
 	p.makeItem = item("Make nnU-Net dataset…", p.showMakeDataset)
 	p.enable()
 	return fyne.NewMenu("Dataset", next, prev, done, save, fyne.NewMenuItemSeparator(), review, skip,
@@ -217,6 +230,9 @@ func (p *worklistPanel) enable() {
 	}
 	if p.makeItem != nil {
 		p.makeItem.Disabled = p.work == nil || !p.work.Dataset().ReadOnly()
+	}
+	if p.m.train != nil {
+		p.m.train.enable()
 	}
 	if mm := p.m.win.MainMenu(); mm != nil {
 		mm.Refresh()
@@ -254,6 +270,7 @@ func (p *worklistPanel) open(dir, id string, user bool) <-chan struct{} {
 		// The panel reads the worklist again after each change it makes;
 		// what it does not make is a lock lost to someone else.
 		fyne.Do(p.noticeLost)
+		fyne.Do(p.doubtsChanged)
 		if heard != nil {
 			heard()
 		}
@@ -383,7 +400,11 @@ func (p *worklistPanel) show() {
 			key = k
 		}
 	}
-	app.SortEntries(p.shown, key)
+	p.doubts = nil
+	if key == app.ByDoubt {
+		p.doubts = p.work.Doubts()
+	}
+	app.SortEntriesBy(p.shown, key, p.doubts)
 	p.list.Refresh()
 	p.reselect()
 }
@@ -442,6 +463,9 @@ func (p *worklistPanel) updateRow(n widget.ListItemID, o fyne.CanvasObject) {
 	}
 	if !e.Case.Labeled {
 		parts = append(parts, "no labels")
+	}
+	if d, ok := p.doubts[e.Case.ID]; ok {
+		parts = append(parts, fmt.Sprintf("model's doubt %.2f", d))
 	}
 	if e.State.Note != "" {
 		parts = append(parts, strings.ReplaceAll(e.State.Note, "\n", " "))
@@ -532,7 +556,7 @@ func (p *worklistPanel) statusChosen(text string) {
 	}
 	if !p.idle() {
 		// The state is written once the case change under way is done.
-		p.m.status.SetText("wait for the case to open, then set its status")
+		p.m.say("wait for the case to open, then set its status", false)
 		p.refresh()
 		return
 	}
@@ -541,7 +565,7 @@ func (p *worklistPanel) statusChosen(text string) {
 		err = p.work.SetStatus(st)
 	}
 	if err != nil {
-		dialog.ShowError(err, p.m.win)
+		p.m.showError("", err)
 	}
 	p.refresh()
 }
@@ -557,7 +581,7 @@ func (p *worklistPanel) saveNote() {
 		return
 	}
 	if err := p.work.SetNote(p.note.Text); err != nil {
-		dialog.ShowError(err, p.m.win)
+		p.m.showError("", err)
 	}
 	p.refresh()
 }
@@ -599,7 +623,7 @@ func (p *worklistPanel) openCase(id string, o app.CaseOptions, user bool) <-chan
 			}
 			p.m.win.SetTitle(id + " – " + w.Dataset().Name() + " – polyseg")
 			if len(warnings) > 0 {
-				p.m.status.SetText(id + ": " + strings.Join(warnings, "; "))
+				p.m.say(id+": "+strings.Join(warnings, "; "), false)
 			}
 		})
 		if err == nil {
@@ -630,10 +654,10 @@ func (p *worklistPanel) openFailed(id string, o app.CaseOptions, err error) <-ch
 		}, p.m.win)
 		d.SetConfirmText("Take over")
 		d.SetDismissText("Cancel")
-		d.Show()
+		p.m.showDialog(d)
 	case errors.As(err, &le):
-		dialog.ShowInformation("Case "+id+" is open elsewhere",
-			fmt.Sprintf("Case %s is open in the app of %s.\nChoose another case, or ask them to close it.", id, le.Holder), p.m.win)
+		p.m.showInfo("Case "+id+" is open elsewhere",
+			fmt.Sprintf("Case %s is open in the app of %s.\nChoose another case, or ask them to close it.", id, le.Holder))
 	case errors.As(err, &ue):
 		p.askUnsaved(ue, func(user bool) <-chan struct{} {
 			o.Leave.Discard = true
@@ -669,7 +693,7 @@ func (p *worklistPanel) askUnsaved(ue *app.UnsavedError, retry func(user bool) <
 	text := widget.NewLabel(msg)
 	d = dialog.NewCustomWithoutButtons("Your edits of case "+ue.Case+" cannot be saved into the dataset", text, p.m.win)
 	d.SetButtons([]fyne.CanvasObject{stay, drop, saveBtn})
-	d.Show()
+	p.m.showDialog(d)
 }
 
 // exportThen asks where to save the open case's labels, writes them, and
@@ -677,7 +701,7 @@ func (p *worklistPanel) askUnsaved(ue *app.UnsavedError, retry func(user bool) <
 func (p *worklistPanel) exportThen(id string, then func(user bool) <-chan struct{}) {
 	p.saveFile(id+"_labels.nii.gz", func(path string) {
 		if !strings.HasSuffix(path, ".nii") && !strings.HasSuffix(path, ".nii.gz") {
-			dialog.ShowError(errors.New(path+": label files are NIfTI: name it .nii.gz or .nii"), p.m.win)
+			p.m.showError(path, errors.New("label files are NIfTI: name it .nii.gz or .nii"))
 			return
 		}
 		done := make(chan struct{})
@@ -707,7 +731,7 @@ func (p *worklistPanel) exportThen(id string, then func(user bool) <-chan struct
 func (p *worklistPanel) saveFile(name string, write func(path string)) {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
-			dialog.ShowError(err, p.m.win)
+			p.m.showError("", err)
 			return
 		}
 		if w == nil {
@@ -724,7 +748,7 @@ func (p *worklistPanel) saveFile(name string, write func(path string)) {
 			d.SetLocation(l)
 		}
 	}
-	d.Show()
+	p.m.showDialog(d)
 }
 
 // step goes to the next (dir 1) or previous (dir -1) case of the list as
@@ -740,23 +764,30 @@ func (p *worklistPanel) step(dir int, remaining bool, status dataset.Status) <-c
 	}
 	p.refresh()
 	cur := p.current()
-	id, ok := app.StepCase(p.shown, cur, dir, remaining)
+	list, from := p.shown, cur
+	if remaining && dir > 0 && p.sortedByDoubt() {
+		// The case the model doubts most of those left, wherever the open
+		// one stands in the list.
+		list = slices.DeleteFunc(slices.Clone(p.shown), func(e dataset.Entry) bool { return e.Case.ID == cur })
+		from = ""
+	}
+	id, ok := app.StepCase(list, from, dir, remaining)
 	if !ok {
 		// No case to go to: the status is set, and the case stays open.
 		if cur != "" && status != "" {
 			p.saveNote()
 			if err := p.work.SetStatus(status); err != nil {
-				dialog.ShowError(err, p.m.win)
+				p.m.showError("", err)
 			}
 			p.refresh()
 		}
 		switch {
 		case remaining:
-			p.m.status.SetText("No other case is left to do.")
+			p.m.say("No other case is left to do.", false)
 		case dir > 0:
-			p.m.status.SetText("This is the last case of the list.")
+			p.m.say("This is the last case of the list.", false)
 		default:
-			p.m.status.SetText("This is the first case of the list.")
+			p.m.say("This is the first case of the list.", false)
 		}
 		return closedChan()
 	}
@@ -794,7 +825,7 @@ func (p *worklistPanel) saveCase() {
 			case err != nil:
 				p.m.showError(w.Dataset().Dir, err)
 			default:
-				p.m.status.SetText("case saved into " + w.Dataset().Dir)
+				p.m.say("case saved into "+w.Dataset().Dir, false)
 			}
 		})
 	}()
@@ -871,9 +902,9 @@ func (p *worklistPanel) showMakeDataset() {
 		return
 	}
 	src := p.work.Dataset()
-	name := widget.NewEntry()
+	name := newKeyEntry()
 	name.SetText(filepath.Base(src.Dir))
-	folder := widget.NewEntry()
+	folder := newKeyEntry()
 	folder.SetText(src.Dir)
 	hint := widget.NewLabel(fmt.Sprintf("Each of the %d cases is copied into imagesTr as NIfTI,\nits labels resampled onto it into labelsTr.\nThe same folder converts in place: the scans stay where they are.", len(src.Cases)))
 	d := dialog.NewForm("Make nnU-Net dataset", "Make", "Cancel", []*widget.FormItem{
@@ -886,7 +917,7 @@ func (p *worklistPanel) showMakeDataset() {
 		}
 	}, p.m.win)
 	d.Resize(fyne.NewSize(520, 260))
-	d.Show()
+	p.m.askText(d, name)
 }
 
 // MakeDataset converts the open plain folder into an nnU-Net dataset in
@@ -927,9 +958,9 @@ func (p *worklistPanel) MakeDataset(dir, name string) <-chan struct{} {
 				return
 			}
 			if len(failed) > 0 {
-				dialog.ShowInformation("Some cases were not added", strings.Join(failed, "\n"), p.m.win)
+				p.m.showInfo("Some cases were not added", strings.Join(failed, "\n"))
 			}
-			p.m.status.SetText(fmt.Sprintf("%s: %d cases converted into an nnU-Net dataset", dir, len(results)-len(failed)))
+			p.m.say(fmt.Sprintf("%s: %d cases converted into an nnU-Net dataset", dir, len(results)-len(failed)), false)
 			next = p.open(dir, p.current(), false)
 		})
 	}()
@@ -938,20 +969,20 @@ func (p *worklistPanel) MakeDataset(dir, name string) <-chan struct{} {
 
 // shortcutOf is Ctrl (Cmd on macOS) with key.
 func shortcutOf(key fyne.KeyName) fyne.Shortcut {
-	return &desktop.CustomShortcut{KeyName: key, Modifier: fyne.KeyModifierShortcutDefault}
+	return &menuKey{key, fyne.KeyModifierShortcutDefault}
 }
 
 // openDatasetDialog asks for a dataset folder and opens it.
 func (m *MainWindow) openDatasetDialog() {
-	dialog.ShowFolderOpen(func(u fyne.ListableURI, err error) {
+	m.showDialog(dialog.NewFolderOpen(func(u fyne.ListableURI, err error) {
 		if err != nil {
-			dialog.ShowError(err, m.win)
+			m.showError("", err)
 			return
 		}
 		if u != nil {
 			m.OpenDataset(u.Path(), "")
 		}
-	}, m.win)
+	}, m.win))
 }
 
 // LeaveDataset saves the open dataset case into the dataset and releases
@@ -973,4 +1004,43 @@ func (m *MainWindow) LeaveDataset() error {
 		}
 	}
 	return err
+}
+
+// sortedByDoubt reports whether the list is sorted by the model's doubt.
+func (p *worklistPanel) sortedByDoubt() bool { return p.order.Selected == app.ByDoubt.String() }
+
+// modelChanged measures the segmentation model's doubt about the cases
+// left, in the background, when the list is sorted by it and the model
+// is not the one last measured.
+func (p *worklistPanel) modelChanged() { p.measureDoubts(false) }
+
+// measureDoubts measures the doubts not known yet when the list is sorted
+// by them; force measures again for the model measured last.
+func (p *worklistPanel) measureDoubts(force bool) {
+	if p.work == nil || !p.sortedByDoubt() {
+		return
+	}
+	job, err := p.work.ComputeDoubts(force)
+	if err != nil {
+		p.m.say("model's doubt: "+err.Error(), true)
+		return
+	}
+	if job != nil && job != p.doubtJob {
+		p.doubtJob = job
+		go func() {
+			if err := job.Wait(); err != nil && !app.Canceled(err) {
+				fyne.Do(func() { p.m.say("model's doubt: "+oneLine(err.Error()), true) })
+			}
+		}()
+	}
+}
+
+// oneLine joins the lines of s.
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+// doubtsChanged sorts the list again as doubts become known.
+func (p *worklistPanel) doubtsChanged() {
+	if p.work != nil && p.sortedByDoubt() {
+		p.show()
+	}
 }

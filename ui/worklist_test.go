@@ -12,8 +12,6 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
-	"fyne.io/fyne/v2/driver/desktop"
-	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/polyseg/polyseg/app"
@@ -68,9 +66,9 @@ func phantomDataset(t *testing.T) string {
 
 // datasetWindow returns a window of app a working as user, with dir open
 // as a dataset.
-func datasetWindow(t *testing.T, a fyne.App, dir, user string, opt app.WorkOptions) *MainWindow {
+func datasetWindow(t *testing.T, a *loopApp, dir, user string, opt app.WorkOptions) *MainWindow {
 	t.Helper()
-	m := newWindow(a, app.Options{AutosaveDir: t.TempDir()})
+	m := newWindowIn(t, a, app.Options{AutosaveDir: t.TempDir()})
 	t.Cleanup(m.session.Close)
 	m.Window().Resize(fyne.NewSize(1400, 900))
 	opt.Dataset.As = dataset.Holder{User: user}
@@ -79,10 +77,10 @@ func datasetWindow(t *testing.T, a fyne.App, dir, user string, opt app.WorkOptio
 	// The test reloads the worklist itself, where a user would wait for
 	// the periodic reload.
 	m.worklist.every = time.Hour
-	<-m.OpenDataset(dir, "")
+	wait(t, m.OpenDataset(dir, ""))
 	// Closing the dataset stops its lock watch and its refreshes, which
 	// would otherwise run on into the next test.
-	t.Cleanup(func() { <-m.worklist.closeThen(app.LeaveOptions{Discard: true}, nil, true) })
+	t.Cleanup(func() { wait(t, m.worklist.closeThen(app.LeaveOptions{Discard: true}, nil, true)) })
 	if !m.worklist.box.Visible() {
 		t.Fatal("the worklist panel is hidden with a dataset open")
 	}
@@ -92,16 +90,14 @@ func datasetWindow(t *testing.T, a fyne.App, dir, user string, opt app.WorkOptio
 // currentCase returns the case open in m, "" when none.
 func currentCase(m *MainWindow) string { return m.worklist.current() }
 
-// shortcut sends Ctrl (Cmd on macOS) with key to the window, as the
-// desktop driver does when no widget takes it.
-func shortcut(m *MainWindow, key fyne.KeyName, mod fyne.KeyModifier) {
-	m.Window().Canvas().(fyne.Shortcutable).TypedShortcut(&desktop.CustomShortcut{KeyName: key, Modifier: mod})
-}
+// shortcut presses key with mod held, as the driver delivers it.
+func shortcut(m *MainWindow, key fyne.KeyName, mod fyne.KeyModifier) { press(m, mod, key) }
 
-// ctrl sends Ctrl with key and waits for the case change it started.
-func ctrl(m *MainWindow, key fyne.KeyName) {
+// ctrl presses Ctrl with key and waits for the case change it started.
+func ctrl(t *testing.T, m *MainWindow, key fyne.KeyName) {
+	t.Helper()
 	shortcut(m, key, fyne.KeyModifierShortcutDefault)
-	<-m.worklist.busy
+	wait(t, m.worklist.busy)
 }
 
 // tapCase taps the worklist row of case id.
@@ -114,8 +110,8 @@ func tapCase(t *testing.T, m *MainWindow, id string) {
 	if len(rows) != 1 {
 		t.Fatalf("%d rows of case %s in the worklist", len(rows), id)
 	}
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(rows[0])
-	test.TapCanvas(m.Window().Canvas(), pos.Add(fyne.NewPos(10, 5)))
+	relayout(m.Window().Canvas())
+	click(m, at(rows[0], fyne.NewPos(10, 5)))
 }
 
 // overlayText returns the texts of the labels of the top overlay (a
@@ -143,13 +139,13 @@ func tapDialog(t *testing.T, m *MainWindow, text string) {
 	if len(b) != 1 {
 		t.Fatalf("%d %q buttons in the dialog:\n%s", len(b), text, overlayText(m))
 	}
-	test.Tap(b[0].(*widget.Button))
+	tap(m, b[0])
 }
 
 // chooseOption taps sel and then its option text in the menu it pops up.
 func chooseOption(t *testing.T, m *MainWindow, sel *widget.Select, text string) {
 	t.Helper()
-	test.Tap(sel)
+	tap(m, sel)
 	top := m.Window().Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("the choice showed no menu")
@@ -158,8 +154,7 @@ func chooseOption(t *testing.T, m *MainWindow, sel *widget.Select, text string) 
 	if len(opts) != 1 {
 		t.Fatalf("%d options %q in the menu", len(opts), text)
 	}
-	pos := fyne.CurrentApp().Driver().AbsolutePositionForObject(opts[0])
-	test.TapCanvas(m.Window().Canvas(), pos.Add(fyne.NewPos(2, 2)))
+	click(m, at(opts[0], fyne.NewPos(2, 2)))
 	if sel.Selected != text {
 		t.Fatalf("chose %q, the choice shows %q", text, sel.Selected)
 	}
@@ -181,18 +176,6 @@ func menuItem(t *testing.T, m *MainWindow, menu, label string) *fyne.MenuItem {
 	}
 	t.Fatalf("no %s > %s", menu, label)
 	return nil
-}
-
-// eventually waits for cond, failing after a few seconds.
-func eventually(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func stateOf(t *testing.T, dir, id string) dataset.State {
@@ -237,6 +220,7 @@ func paintCorner(t *testing.T, m *MainWindow, value uint16) {
 	if n, err := m.session.Paint("Paint", idx, value); err != nil || n != len(idx) {
 		t.Fatalf("painted %d of %d voxels: %v", n, len(idx), err)
 	}
+	settle()
 }
 
 func lockHeld(dir, id string) bool {
@@ -250,7 +234,7 @@ func lockHeld(dir, id string) bool {
 // done with its note and opens the next one still to do.
 func TestWorklistKeysAndTaps(t *testing.T) {
 	dir := phantomDataset(t)
-	m := datasetWindow(t, test.NewTempApp(t), dir, "alice", app.WorkOptions{})
+	m := datasetWindow(t, newLoopApp(t), dir, "alice", app.WorkOptions{})
 	if got := currentCase(m); got != "ph1" {
 		t.Fatalf("opening the dataset opened %q, want ph1, the first case to do", got)
 	}
@@ -268,7 +252,7 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 		t.Errorf("the case line %q does not say the edits are unsaved", m.worklist.caseLabel.Text)
 	}
 
-	ctrl(m, fyne.KeyN)
+	ctrl(t, m, fyne.KeyN)
 	if got := currentCase(m); got != "ph2" {
 		t.Fatalf("Ctrl+N opened %q, want ph2", got)
 	}
@@ -286,17 +270,17 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 	}
 
 	tapCase(t, m, "ph3")
-	<-m.worklist.busy
+	wait(t, m.worklist.busy)
 	if got := currentCase(m); got != "ph3" {
 		t.Fatalf("tapping ph3 opened %q", got)
 	}
-	ctrl(m, fyne.KeyP)
+	ctrl(t, m, fyne.KeyP)
 	if got := currentCase(m); got != "ph2" {
 		t.Fatalf("Ctrl+P opened %q, want ph2", got)
 	}
 
 	// Done, next: ph2 done, ph3 the next to do.
-	ctrl(m, fyne.KeyReturn)
+	ctrl(t, m, fyne.KeyReturn)
 	if got := currentCase(m); got != "ph3" {
 		t.Fatalf("Ctrl+Enter opened %q, want ph3", got)
 	}
@@ -305,9 +289,10 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 	}
 	// A note typed for ph3 goes with it; the next to do is ph1 (in
 	// progress), round the list.
-	test.Type(m.worklist.note, "spleen tip unclear")
+	tap(m, m.worklist.note)
+	typeText(t, m, "spleen tip unclear")
 	paintCorner(t, m, 13)
-	ctrl(m, fyne.KeyReturn)
+	ctrl(t, m, fyne.KeyReturn)
 	if got := currentCase(m); got != "ph1" {
 		t.Fatalf("second Ctrl+Enter opened %q, want ph1", got)
 	}
@@ -316,15 +301,15 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 		t.Errorf("ph3 after done, next: %+v", s)
 	}
 	// Nothing left but ph1: done, and it stays open.
-	ctrl(m, fyne.KeyReturn)
+	ctrl(t, m, fyne.KeyReturn)
 	if got := currentCase(m); got != "ph1" {
 		t.Errorf("the last case was left: %q open", got)
 	}
 	if s := stateOf(t, dir, "ph1"); s.Status != dataset.Done {
 		t.Errorf("ph1's status %s after the last Ctrl+Enter", s.Status)
 	}
-	if !strings.Contains(m.status.Text, "No other case") {
-		t.Errorf("status line %q", m.status.Text)
+	if !strings.Contains(m.toolbar.message.Text, "No other case") {
+		t.Errorf("message %q", m.toolbar.message.Text)
 	}
 	// The keys are in the help.
 	for _, name := range []string{"Next case", "Previous case", "Done, next case", "Save case"} {
@@ -351,7 +336,7 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 	// Closing the window saves the open case and gives it back.
 	paintCorner(t, m, 14)
 	m.Close()
-	<-m.worklist.busy
+	wait(t, m.worklist.busy)
 	if lockHeld(dir, "ph1") {
 		t.Error("ph1's lock kept after closing the window")
 	}
@@ -366,7 +351,7 @@ func TestWorklistKeysAndTaps(t *testing.T) {
 // edits, which it saves elsewhere before moving on.
 func TestWorklistTwoAnnotators(t *testing.T) {
 	dir := phantomDataset(t)
-	a := test.NewTempApp(t)
+	a := newLoopApp(t)
 	// Alice's app notices a lost lock whenever it reloads the worklist;
 	// the test reloads it instead of waiting for the periodic checks.
 	alice := datasetWindow(t, a, dir, "alice", app.WorkOptions{LockCheck: time.Hour})
@@ -383,7 +368,7 @@ func TestWorklistTwoAnnotators(t *testing.T) {
 		t.Error("bob's worklist does not show ph1 open by alice")
 	}
 	tapCase(t, bob, "ph1")
-	<-bob.worklist.busy
+	wait(t, bob.worklist.busy)
 	if got := overlayText(bob); !strings.Contains(got, "alice") || !strings.Contains(got, "open in the app of") {
 		t.Errorf("bob's dialog on ph1: %q", got)
 	}
@@ -400,12 +385,12 @@ func TestWorklistTwoAnnotators(t *testing.T) {
 	}
 	bob.worklist.refresh()
 	tapCase(t, bob, "ph1")
-	<-bob.worklist.busy
+	wait(t, bob.worklist.busy)
 	if got := overlayText(bob); !strings.Contains(got, "alice") || !strings.Contains(got, "looks gone") {
 		t.Fatalf("bob's dialog on the stale ph1: %q", got)
 	}
 	tapDialog(t, bob, "Take over")
-	<-bob.worklist.busy
+	wait(t, bob.worklist.busy)
 	if got := currentCase(bob); got != "ph1" {
 		t.Fatalf("bob is on %q after taking ph1 over", got)
 	}
@@ -418,7 +403,7 @@ func TestWorklistTwoAnnotators(t *testing.T) {
 	if !strings.Contains(alice.worklist.lost.Text, "bob") {
 		t.Errorf("alice's panel: %q", alice.worklist.lost.Text)
 	}
-	ctrl(alice, fyne.KeyN)
+	ctrl(t, alice, fyne.KeyN)
 	if got := currentCase(alice); got != "ph1" {
 		t.Fatalf("alice left ph1 for %q with her edits unsaved", got)
 	}
@@ -428,7 +413,7 @@ func TestWorklistTwoAnnotators(t *testing.T) {
 	tapDialog(t, alice, "Save elsewhere…")
 	// The file dialog proposes ph1_labels.nii.gz in the folder it starts in.
 	tapDialog(t, alice, "Save")
-	<-alice.worklist.busy
+	wait(t, alice.worklist.busy)
 	out := filepath.Join(alice.worklist.fileDir, "ph1_labels.nii.gz")
 	// Bob left ph2 for ph1: it is her next case.
 	if got := currentCase(alice); got != "ph2" {
@@ -454,7 +439,7 @@ func TestWorklistTwoAnnotators(t *testing.T) {
 // Segment > Statistics… shows the stats table and exports it as CSV.
 func TestStatisticsDialogAndVolumes(t *testing.T) {
 	dir := phantomDataset(t)
-	m := datasetWindow(t, test.NewTempApp(t), dir, "alice", app.WorkOptions{})
+	m := datasetWindow(t, newLoopApp(t), dir, "alice", app.WorkOptions{})
 	liverML := m.session.SegmentOf(liver).VolumeML
 	rows := find(m.sidebar.segments.list, func(o fyne.CanvasObject) bool {
 		l, ok := o.(*widget.Label)
@@ -464,7 +449,7 @@ func TestStatisticsDialogAndVolumes(t *testing.T) {
 		t.Fatalf("liver's row in the segment list: %v (want %s)", rows, volumeML(liverML))
 	}
 	menuItem(t, m, "Segment", "Statistics…").Action()
-	<-m.statsShown
+	wait(t, m.statsShown)
 	if !strings.Contains(overlayText(m), "Statistics of") {
 		t.Fatalf("no statistics dialog: %q", overlayText(m))
 	}
@@ -505,7 +490,7 @@ func TestWorklistPlainFolder(t *testing.T) {
 	if err := volume.WriteLabels(filepath.Join(dir, "a_seg.nii.gz"), uiPhantoms.labels[0], uiPhantoms.scans[0]); err != nil {
 		t.Fatal(err)
 	}
-	m := datasetWindow(t, test.NewTempApp(t), dir, "alice", app.WorkOptions{})
+	m := datasetWindow(t, newLoopApp(t), dir, "alice", app.WorkOptions{})
 	if !m.worklist.readOnly.Visible() {
 		t.Error("no read-only banner for a folder of scans")
 	}
@@ -513,7 +498,7 @@ func TestWorklistPlainFolder(t *testing.T) {
 		t.Fatalf("opened %q, want a", got)
 	}
 	paintCorner(t, m, 12)
-	ctrl(m, fyne.KeyN)
+	ctrl(t, m, fyne.KeyN)
 	if got := currentCase(m); got != "a" {
 		t.Fatalf("left the edited case for %q without asking", got)
 	}
@@ -521,7 +506,7 @@ func TestWorklistPlainFolder(t *testing.T) {
 		t.Fatalf("dialog: %q", overlayText(m))
 	}
 	tapDialog(t, m, "Drop my edits")
-	<-m.worklist.busy
+	wait(t, m.worklist.busy)
 	if got := currentCase(m); got != "b" {
 		t.Fatalf("after dropping the edits, on %q, want b", got)
 	}
@@ -537,9 +522,9 @@ func TestWorklistPlainFolder(t *testing.T) {
 	if len(buttons) != 1 {
 		t.Fatal("no Make nnU-Net dataset button on the banner")
 	}
-	test.Tap(buttons[0].(*widget.Button))
+	tap(m, buttons[0])
 	tapDialog(t, m, "Make")
-	<-m.worklist.busy
+	wait(t, m.worklist.busy)
 	if m.worklist.readOnly.Visible() || m.worklist.work.Dataset().Layout != dataset.NNUNet {
 		t.Fatal("the converted folder is not open as an nnU-Net dataset")
 	}
@@ -550,7 +535,7 @@ func TestWorklistPlainFolder(t *testing.T) {
 		t.Error("case a's labels were not converted")
 	}
 	paintCorner(t, m, 12)
-	ctrl(m, fyne.KeyP)
+	ctrl(t, m, fyne.KeyP)
 	if got := currentCase(m); got != "a" {
 		t.Fatalf("Ctrl+P opened %q, want a", got)
 	}
@@ -564,7 +549,7 @@ func TestWorklistPlainFolder(t *testing.T) {
 // cannot be saved go to the autosave instead.
 func TestLeaveDataset(t *testing.T) {
 	dir := phantomDataset(t)
-	m := datasetWindow(t, test.NewTempApp(t), dir, "alice", app.WorkOptions{})
+	m := datasetWindow(t, newLoopApp(t), dir, "alice", app.WorkOptions{})
 	paintCorner(t, m, 12)
 	if err := m.LeaveDataset(); err != nil {
 		t.Fatal(err)
@@ -581,7 +566,7 @@ func TestLeaveDataset(t *testing.T) {
 	if err := volume.WriteNIfTI(filepath.Join(plain, "a.nii.gz"), uiPhantoms.scans[0]); err != nil {
 		t.Fatal(err)
 	}
-	m2 := datasetWindow(t, test.NewTempApp(t), plain, "alice", app.WorkOptions{})
+	m2 := datasetWindow(t, newLoopApp(t), plain, "alice", app.WorkOptions{})
 	paintCorner(t, m2, 12)
 	if err := m2.LeaveDataset(); err == nil {
 		t.Error("leaving a read-only folder with edits reported no error")

@@ -45,9 +45,12 @@
 //
 // ProbeAt reads what lies under a pixel (voxel, RAS position, HU, label)
 // and Probe.String formats it; Slicer.Orientation and Plane.Edges name the
-// directions. A crosshair at voxel (i, j, k) is drawn in each view at
-// Viewport.SliceToScreen(u+0.5, v+0.5) with (slice, u, v) from
-// Slicer.Locate(i, j, k).
+// directions. DrawCrosshair draws the crosshair at voxel (i, j, k) in each
+// view through Viewport.SliceToScreen(u+0.5, v+0.5), with (slice, u, v)
+// from Slicer.Locate(i, j, k); DrawOutline draws a mask's boundary (a
+// model's preview) one screen pixel wide over a rendered slice. Both draw
+// into the image Render made, and only inside the rectangle asked for, so
+// that a view redrawn in part matches one drawn whole.
 //
 // # Overlay
 //

@@ -45,16 +45,17 @@ func ProbeAt(vol *volume.Volume, ov *Overlay, s Slicer, slice, u, v int) Probe {
 }
 
 // String formats the probe as 3D Slicer's status bar does, with patient
-// directions instead of signs: "axial 58/112  voxel (60, 50, 57)
-// R 12.3 P 45.0 S 80.0 mm  46 HU  liver (5)". Slice numbers are shown
-// from 1.
+// directions instead of signs: "axial 58/112  voxel (61, 51, 58)
+// R 12.3 P 45.0 S 80.0 mm  46 HU  liver (5)". Slices and voxels are
+// numbered from 1, as everything polyseg shows a person: the first slice
+// is 1, the first voxel (1, 1, 1); Slice and Voxel hold indices from 0.
 func (p Probe) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %d/%d", p.Plane, p.Slice+1, p.NumSlices)
 	if !p.Inside {
 		return b.String()
 	}
-	fmt.Fprintf(&b, "  voxel (%d, %d, %d)  %s mm  %s HU", p.Voxel[0], p.Voxel[1], p.Voxel[2],
+	fmt.Fprintf(&b, "  voxel (%d, %d, %d)  %s mm  %s HU", p.Voxel[0]+1, p.Voxel[1]+1, p.Voxel[2]+1,
 		FormatRAS(p.World), formatHU(p.HU))
 	if p.HasLabel && p.Label != 0 {
 		fmt.Fprintf(&b, "  %s (%d)", p.LabelName, p.Label)

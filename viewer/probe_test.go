@@ -23,11 +23,11 @@ func TestProbe(t *testing.T) {
 		want        string
 	}{
 		{"with label", &Overlay{Labels: lab, Table: table}, 1, 0, 0,
-			"axial 2/4  voxel (6, 4, 1)  L 4.0 A 28.0 I 27.0 mm  7 HU  three (3)"},
-		{"no overlay", nil, 1, 0, 0, "axial 2/4  voxel (6, 4, 1)  L 4.0 A 28.0 I 27.0 mm  7 HU"},
+			"axial 2/4  voxel (7, 5, 2)  L 4.0 A 28.0 I 27.0 mm  7 HU  three (3)"},
+		{"no overlay", nil, 1, 0, 0, "axial 2/4  voxel (7, 5, 2)  L 4.0 A 28.0 I 27.0 mm  7 HU"},
 		{"unlisted label", &Overlay{Labels: lab}, 0, 5, 2,
-			"axial 1/4  voxel (1, 2, 0)  L 9.0 A 24.0 I 30.0 mm  -155 HU  label_2 (2)"},
-		{"background label", &Overlay{Labels: lab}, 0, 6, 4, "axial 1/4  voxel (0, 0, 0)  L 10.0 A 20.0 I 30.0 mm  -200 HU"},
+			"axial 1/4  voxel (2, 3, 1)  L 9.0 A 24.0 I 30.0 mm  -155 HU  label_2 (2)"},
+		{"background label", &Overlay{Labels: lab}, 0, 6, 4, "axial 1/4  voxel (1, 1, 1)  L 10.0 A 20.0 I 30.0 mm  -200 HU"},
 		{"outside", nil, 0, 7, 0, "axial 1/4"},
 	}
 	for _, tc := range tests {

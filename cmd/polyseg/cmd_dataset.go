@@ -312,15 +312,22 @@ func runDatasetCheck(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	for _, n := range r.Notes {
-		fmt.Fprintf(stdout, "note: %s\n", n)
-	}
-	for _, pr := range r.Problems {
-		fmt.Fprintf(stdout, "PROBLEM: %s\n", pr)
-	}
-	if !r.OK() {
-		return fmt.Errorf("%s: %d problems found (%s dataset, %d cases)", d.Dir, len(r.Problems), r.Layout, r.Cases)
+	printCheck(stdout, r)
+	if err := r.Err(); err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "%s: %s dataset %q, %d cases, %d labels: OK\n", d.Dir, r.Layout, d.Name(), r.Cases, len(d.Labels()))
 	return nil
+}
+
+// printCheck prints what a dataset check found, problems and notes, each
+// with its case and file: polyseg dataset check's lines, which polyseg
+// train prints too when it refuses a dataset.
+func printCheck(w io.Writer, r *dataset.Report) {
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
+	for _, pr := range r.Problems {
+		fmt.Fprintf(w, "PROBLEM: %s\n", pr)
+	}
 }

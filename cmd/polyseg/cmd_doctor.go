@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,8 @@ import (
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/inference/sam"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -132,6 +135,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		r.doctorModel(name, modelDir, true, modelDir)
 		r.doctorModel(name+onnxrt.VariantSuffix, modelDir, false, modelDir)
 	}
+	r.doctorModel("sam-encoder"+sam.Int8Suffix, modelDir, false, modelDir)
 
 	r.section("Cache")
 	if size, err := dirSize(cache); err != nil {
@@ -139,6 +143,7 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	} else {
 		r.ok("%s: %.1f MB", cache, float64(size)/1e6)
 	}
+	r.doctorSAM(cache)
 
 	r.section("Display")
 	if w := os.Getenv("WAYLAND_DISPLAY"); w != "" {
@@ -171,7 +176,11 @@ func (r *report) doctorModel(name, into string, required bool, dirs ...string) {
 	}
 	switch {
 	case err != nil && !required:
-		r.ok("%s: absent (optional; polyseg gpu-prepare makes it)", name)
+		how := "polyseg gpu-prepare"
+		if strings.HasSuffix(name, sam.Int8Suffix) {
+			how = "polyseg quantize"
+		}
+		r.ok("%s: absent (optional; %s makes it)", name, how)
 		return
 	case err != nil:
 		r.problem("%s (run scripts/fetch-runtime.sh)", oneLine(err.Error()))
@@ -229,4 +238,89 @@ func dirSize(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// doctorSAM reports the user's settings file, the SAM embedding cache
+// (folder, size, bound, entries) and which SAM encoder runs.
+func (r *report) doctorSAM(cache string) {
+	st, err := settings.Load()
+	path, perr := settings.Path()
+	switch {
+	case err != nil:
+		r.problem("%s", oneLine(err.Error()))
+	case perr != nil:
+		r.ok("settings: none (%s): the defaults", oneLine(perr.Error()))
+	case fileExists(path):
+		r.ok("settings: %s", path)
+	default:
+		r.ok("settings: %s absent: the defaults", path)
+	}
+	opts := app.SAMOptions(st)
+	u, err := sam.CacheUsage(cache, opts)
+	switch {
+	case u.Dir == "":
+		r.ok("SAM embeddings: not cached on disk")
+	case err != nil:
+		r.warn("SAM embeddings: %s: %s", u.Dir, oneLine(err.Error()))
+	default:
+		bound := "no bound"
+		if u.Bound > 0 {
+			bound = fmt.Sprintf("bound %.0f MB", float64(u.Bound)/(1<<20))
+		}
+		r.ok("SAM embeddings: %s: %d slices, %.1f MB (%s; settings.json embedding_cache.max_mb or $POLYSEG_EMBED_CACHE_MB changes it)",
+			u.Dir, u.Entries, float64(u.Bytes)/(1<<20), bound)
+		if n, size := legacyEmbeddings(u.Dir); n > 0 {
+			r.ok("SAM embeddings of older builds (float32, *.emb): %d files, %.1f MB, no longer read; delete them to free the space", n, float64(size)/(1<<20))
+		}
+	}
+	mem := opts.MemoryBytes
+	if mem <= 0 {
+		mem = sam.DefaultMemoryBytes
+	}
+	r.ok("SAM embeddings in memory: at most %.0f MB", float64(mem)/(1<<20))
+	enc := opts.Encoder
+	if enc == "" {
+		enc = sam.DefaultEncoder
+	}
+	modelDir := filepath.Join(cache, "models")
+	m, err := models.Find("sam-encoder", modelDir)
+	if err != nil {
+		return // the Models section said why
+	}
+	_, qerr := sam.FindInt8(m, modelDir)
+	switch {
+	case enc == sam.EncoderInt8 && qerr != nil:
+		r.problem("SAM encoder: int8 chosen in the settings, but %s", oneLine(qerr.Error()))
+	case enc == sam.EncoderInt8:
+		r.ok("SAM encoder: int8 (%s%s, chosen in the settings)", m.Name, sam.Int8Suffix)
+	case qerr == nil:
+		r.ok("SAM encoder: float32 (%s); its int8 variant is there (settings.json \"sam_encoder\": \"int8\" runs it)", m.Name)
+	default:
+		r.ok("SAM encoder: float32 (%s)", m.Name)
+	}
+	if len(st.SAMWindows) > 0 {
+		names := slices.Sorted(maps.Keys(st.SAMWindows))
+		for _, n := range names {
+			w := st.SAMWindows[n]
+			r.ok("SAM window for segments named %q: level %g, width %g (the others: the encoder's default)", n, w.Level, w.Width)
+		}
+	}
+}
+
+// legacyEmbeddings counts the float32 cache files of builds before the
+// half-precision cache.
+func legacyEmbeddings(dir string) (n int, size int64) {
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		if d.Type().IsRegular() && strings.HasSuffix(d.Name(), ".emb") {
+			if info, err := d.Info(); err == nil {
+				n++
+				size += info.Size()
+			}
+		}
+		return nil
+	})
+	return n, size
 }

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,11 +14,16 @@ import (
 // display, and exits 0 whatever the display.
 func TestDoctorHealthy(t *testing.T) {
 	modeltest.SAM(t) // skips only when a file was never fetched
+	// The defaults, whatever this machine's user has set.
+	t.Setenv("POLYSEG_SETTINGS", filepath.Join(t.TempDir(), "none.json"))
+	t.Setenv("POLYSEG_EMBED_CACHE_MB", "")
+	t.Setenv("POLYSEG_EMBED_CACHE_DIR", "")
 	code, out, errs := runVolumeCmd(t, "doctor")
 	for _, want := range []string{
 		"ONNX Runtime", "library: ", "version: 1.", "device: CPUExecutionProvider on CPU", "CUDA: ",
 		"polycl-liver", "sam-encoder (sam-encoder): ", "sam-decoder (sam-decoder): ", "sha256 ", "ok",
-		"Cache", " MB", "Display",
+		"Cache", " MB", "Display", "SAM embeddings: ", "(bound 2048 MB;", "SAM encoder: float32",
+		"sam-encoder-int8",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
@@ -40,6 +47,35 @@ func TestDoctorMissing(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// doctor reports the embedding cache as the settings file says, and the
+// SAM windows it gives segments by name; a settings file that does not
+// parse is a problem naming it.
+func TestDoctorSettings(t *testing.T) {
+	modeltest.Runtime(t) // skips only when the library was never fetched
+	dir := t.TempDir()
+	p := filepath.Join(dir, "settings.json")
+	t.Setenv("POLYSEG_SETTINGS", p)
+	t.Setenv("POLYSEG_EMBED_CACHE_MB", "")
+	t.Setenv("POLYSEG_EMBED_CACHE_DIR", "")
+	emb := filepath.Join(dir, "emb")
+	os.WriteFile(p, []byte(`{"embedding_cache": {"dir": "`+emb+`", "max_mb": 300}, "sam_windows": {"liver": {"level": 30, "width": 150}}}`), 0o600)
+	_, out, _ := runVolumeCmd(t, "doctor")
+	for _, want := range []string{"settings: " + p, "SAM embeddings: " + emb + ": 0 slices, 0.0 MB (bound 300 MB", `segments named "liver": level 30, width 150`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	os.WriteFile(p, []byte(`{"embedding_cache": {"max_mb": "lots"}}`), 0o600)
+	code, out, _ := runVolumeCmd(t, "doctor")
+	if code != 1 || !strings.Contains(out, "PROBLEM: settings "+p) {
+		t.Errorf("exit %d with a bad settings file:\n%s", code, out)
+	}
+	os.WriteFile(p, []byte(`{"sam_encoder": "int8", "embedding_cache": {"dir": "`+emb+`"}}`), 0o600)
+	if _, out, _ := runVolumeCmd(t, "doctor"); !strings.Contains(out, "SAM encoder: int8") && !strings.Contains(out, "PROBLEM: SAM encoder: int8 chosen in the settings, but") {
+		t.Errorf("int8 chosen: the encoder line is missing:\n%s", out)
 	}
 }
 

@@ -72,7 +72,11 @@ func runEvaluateInteractive(ctx context.Context, args []string, stdout, stderr i
 	if err != nil {
 		return err
 	}
-	models := app.NewModels(app.ModelOptions{Runtime: rf.options()})
+	mo, err := rf.modelOptions()
+	if err != nil {
+		return err
+	}
+	models := app.NewModels(mo)
 	defer models.Close()
 	session := func() (*app.Session, error) {
 		s := app.New(app.Options{Models: models, ClickDelay: -1})

@@ -7,7 +7,6 @@ import (
 
 	"github.com/polyseg/polyseg/assets"
 	"github.com/polyseg/polyseg/inference/refine"
-	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/interp"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
@@ -78,7 +77,7 @@ func runInterpolate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	sm, err := sam.LoadDefault(rt, sam.Options{})
+	sm, err := loadSAM(rt)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -127,7 +128,11 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			return err
 		}
 	}
-	mo := app.ModelOptions{Runtime: rf.options(), Propagation: &o, SAM2Dir: *sam2Dir}
+	mo, err := rf.modelOptions()
+	if err != nil {
+		return err
+	}
+	mo.Propagation, mo.SAM2Dir = &o, *sam2Dir
 	if *priorModel != "" {
 		mo.UNet = *priorModel
 	}
@@ -195,15 +200,17 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		if c.Doubtful {
 			i, j, kk := vs.Voxel(c.Slice, 0, 0)
 			k, _, _ := sl.Pixel([3]int{i, j, kk})
-			doubtful = append(doubtful, strconv.Itoa(k))
+			doubtful = append(doubtful, strconv.Itoa(k+1))
 		}
 	}
 	slicesOf := make([]int, len(anchors))
 	for i, a := range anchors {
 		slicesOf[i] = a.Slice
 	}
+	// Slices numbered from 1 for the reader, as the viewer numbers them;
+	// the flags take indices from 0.
 	fmt.Fprintf(stdout, "wrote %s: label %d propagated from slice(s) %s by engine %s on %s, %d slices decided, %.2f s per slice",
-		out, lv, joinInts(slicesOf), sum.Engine, strings.ToUpper(sum.Provider), sum.Slices, elapsed.Seconds()/math.Max(float64(sum.Slices-len(anchors)), 1))
+		out, lv, joinInts(plusOne(slicesOf)), sum.Engine, strings.ToUpper(sum.Provider), sum.Slices, elapsed.Seconds()/math.Max(float64(sum.Slices-len(anchors)), 1))
 	if len(doubtful) > 0 {
 		slices.SortFunc(doubtful, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
 		fmt.Fprintf(stdout, "; doubtful (confidence < %.2f): slices %s", s.DoubtBelow(), strings.Join(doubtful, ", "))
@@ -238,6 +245,15 @@ func anchorsOf(sl *section.Slicer, mask *volume.Labels, lv uint16, k int, path s
 		return nil, fmt.Errorf("anchor mask %s has no voxel of label %d on axial slice %d", path, lv, k)
 	}
 	return nil, fmt.Errorf("anchor mask %s has no voxel of label %d", path, lv)
+}
+
+// plusOne returns indices from 0 as numbers from 1.
+func plusOne(xs []int) []int {
+	out := make([]int, len(xs))
+	for i, x := range xs {
+		out[i] = x + 1
+	}
+	return out
 }
 
 func joinInts(xs []int) string {
@@ -284,7 +300,17 @@ func checkPropagationOptions(o propagate.SAMOptions) error {
 	return nil
 }
 
-// options are the runtime flags as the app's models take them.
-func (r *runtimeFlags) options() onnxrt.Options {
-	return onnxrt.Options{Library: r.lib, Provider: onnxrt.Provider(r.provider), Threads: r.threads}
+// modelOptions are the runtime flags and the user's settings (the
+// embedding cache, the encoder variant, windows by segment name) as the
+// app's models take them, as `polyseg view` makes them.
+func (r *runtimeFlags) modelOptions() (app.ModelOptions, error) {
+	st, err := settings.Load()
+	if err != nil {
+		return app.ModelOptions{}, err
+	}
+	return app.ModelOptions{
+		Runtime:  onnxrt.Options{Library: r.lib, Provider: onnxrt.Provider(r.provider), Threads: r.threads},
+		SAM:      app.SAMOptions(st),
+		Settings: st,
+	}, nil
 }

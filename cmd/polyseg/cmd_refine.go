@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/polyseg/polyseg/inference/refine"
-	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -100,7 +99,7 @@ func runRefine(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	sm, err := sam.LoadDefault(rt, sam.Options{})
+	sm, err := loadSAM(rt)
 	if err != nil {
 		return err
 	}

@@ -4,13 +4,16 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"strconv"
+	"time"
 
 	"fyne.io/fyne/v2"
 	fyneapp "fyne.io/fyne/v2/app"
 
 	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/onnxrt"
+	"github.com/polyseg/polyseg/internal/settings"
 	"github.com/polyseg/polyseg/phantom"
 	"github.com/polyseg/polyseg/ui"
 	"github.com/polyseg/polyseg/volume"
@@ -91,10 +94,16 @@ func parseViewArgs(args []string, stderr io.Writer) (viewArgs, error) {
 	default:
 		return va, usageErr("--provider %q: want auto, cpu or cuda", rf.provider)
 	}
+	st, err := settings.Load()
+	if err != nil {
+		return va, err
+	}
 	va.models = app.ModelOptions{
-		Runtime: onnxrt.Options{Library: rf.lib, Provider: onnxrt.Provider(rf.provider), Threads: rf.threads},
-		UNet:    *model,
-		SAM2Dir: *sam2,
+		Runtime:  onnxrt.Options{Library: rf.lib, Provider: onnxrt.Provider(rf.provider), Threads: rf.threads},
+		UNet:     *model,
+		SAM2Dir:  *sam2,
+		SAM:      app.SAMOptions(st),
+		Settings: st,
 	}
 	if va.labels != "" && va.path == "" {
 		return va, usageErr("--labels needs a scan to lie on")
@@ -148,6 +157,7 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := displayError(); err != nil {
 		return err
 	}
+	limitGoHeap(ctx)
 	a := fyneapp.NewWithID(appID)
 	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
 	switch {
@@ -167,6 +177,12 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 	default:
 		m.OpenGenerated("example", example)
+	}
+	// A test driving this binary (scripts/gui_smoke.sh) reads what the
+	// window shows from a file.
+	if path := os.Getenv(ui.DebugStateEnv); path != "" {
+		stop := m.WriteDebugState(path, 100*time.Millisecond)
+		defer stop()
 	}
 	// An interrupt (Ctrl+C in the terminal) closes the window as the
 	// window's close button would, autosaving first.

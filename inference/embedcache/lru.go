@@ -2,20 +2,22 @@ package embedcache
 
 import "container/list"
 
-// lru is a least-recently-used set of values by key, at most max of them.
-// It does no locking: its owner's lock guards it.
+// lru is a least-recently-used set of values by key whose costs add up to
+// at most max. It does no locking: its owner's lock guards it.
 type lru[V any] struct {
-	max   int
-	ll    *list.List // of lruEntry[V], most recent at the front
+	max   int64
+	used  int64
+	ll    *list.List // of *lruEntry[V], most recent at the front
 	items map[string]*list.Element
 }
 
 type lruEntry[V any] struct {
-	key string
-	v   V
+	key  string
+	v    V
+	cost int64
 }
 
-func newLRU[V any](max int) *lru[V] {
+func newLRU[V any](max int64) *lru[V] {
 	return &lru[V]{max: max, ll: list.New(), items: map[string]*list.Element{}}
 }
 
@@ -23,7 +25,7 @@ func newLRU[V any](max int) *lru[V] {
 func (l *lru[V]) get(key string) (V, bool) {
 	if el, ok := l.items[key]; ok {
 		l.ll.MoveToFront(el)
-		return el.Value.(lruEntry[V]).v, true
+		return el.Value.(*lruEntry[V]).v, true
 	}
 	var zero V
 	return zero, false
@@ -35,17 +37,27 @@ func (l *lru[V]) has(key string) bool {
 	return ok
 }
 
-// add makes v the most recent value of key and drops the least recent
-// beyond max.
-func (l *lru[V]) add(key string, v V) {
+// add makes v, of the given cost, the most recent value of key and drops
+// the least recent until the costs fit max. A value costing more than max
+// is not kept at all.
+func (l *lru[V]) add(key string, v V, cost int64) {
 	if el, ok := l.items[key]; ok {
 		l.ll.MoveToFront(el)
 		return
 	}
-	l.items[key] = l.ll.PushFront(lruEntry[V]{key, v})
-	for l.ll.Len() > l.max {
+	if cost > l.max {
+		return
+	}
+	l.items[key] = l.ll.PushFront(&lruEntry[V]{key, v, cost})
+	l.used += cost
+	for l.used > l.max {
 		last := l.ll.Back()
+		e := last.Value.(*lruEntry[V])
 		l.ll.Remove(last)
-		delete(l.items, last.Value.(lruEntry[V]).key)
+		delete(l.items, e.key)
+		l.used -= e.cost
 	}
 }
+
+// len returns how many values are held and their total cost.
+func (l *lru[V]) len() (int, int64) { return l.ll.Len(), l.used }

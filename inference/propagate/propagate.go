@@ -43,16 +43,16 @@ type Request struct {
 	// only, like the rest of this package.
 	Plane section.Plane
 	// Label is the label value the anchors belong to. Engines use it only
-	// to pick the image window the encoder manifest gives for it, and to
-	// say what they did; they never tune anything else on it.
+	// to say what they did; they never tune anything on it, and the image
+	// window comes from Window, never from the value.
 	Label uint16
 	// Anchors are the annotated slices, in any order, one per slice.
 	Anchors []Anchor
 	// Range, when set, bounds the slices the engine may decide; the
 	// anchors must lie inside it. Nil means every slice.
 	Range *SliceRange
-	// Window overrides the image window the encoder sees; nil means the
-	// encoder manifest's window for Label.
+	// Window is the image window the encoder sees (the one the user chose
+	// for the segment); nil means the encoder manifest's default window.
 	Window *models.Window
 	// Prior, when set, is a segmentation model's view of the structure.
 	Prior Prior

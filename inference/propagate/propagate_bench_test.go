@@ -31,7 +31,7 @@ func BenchmarkPropagateWarm(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	w := sm.Window(5)
+	w := sm.DefaultWindow()
 	var embs []*sam.Embedding
 	for _, s := range res.Slices {
 		if s.Anchor {

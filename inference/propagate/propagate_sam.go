@@ -266,7 +266,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 	if err := e.opts.Check(); err != nil {
 		return nil, err
 	}
-	w := e.sam.Window(req.Label)
+	w := e.sam.DefaultWindow()
 	if req.Window != nil {
 		w = *req.Window
 	}
@@ -371,7 +371,7 @@ func (p *propagation) emit(r SliceResult) {
 	if p.req.OnSlice != nil {
 		p.req.OnSlice(r)
 	}
-	onnxrt.Report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice))
+	onnxrt.Report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice+1)) // from 1, as shown
 }
 
 // model measures the structure's density inside the anchors, away from

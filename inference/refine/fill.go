@@ -17,7 +17,8 @@ import (
 // FillOptions tune SAM.FillBetween. The zero value gives the defaults,
 // chosen on patient A only (docs/interpolation.md).
 type FillOptions struct {
-	// Window overrides the encoder manifest's window for the label.
+	// Window is the image window the encoder sees (the one the user chose
+	// for the segment); nil means the encoder manifest's default window.
 	Window *models.Window
 	// MaskLogit is the amplitude of the interpolated shape given to the
 	// decoder as its mask prompt. It is weaker than Refine's: the shape is
@@ -165,7 +166,7 @@ func FillBetween(ctx context.Context, s *sam.Model, v *volume.Volume, l *volume.
 	if len(gaps) == 0 {
 		return nil, st, fmt.Errorf("label %d, slices %d to %d: %w", value, st.Annotated[0], st.Annotated[len(st.Annotated)-1], interp.ErrNothingToFill)
 	}
-	f.w = s.Window(value)
+	f.w = s.DefaultWindow()
 	if opts.Window != nil {
 		f.w = *opts.Window
 	}
@@ -210,12 +211,12 @@ func FillBetween(ctx context.Context, s *sam.Model, v *volume.Volume, l *volume.
 			if err := ctx.Err(); err != nil {
 				return nil, st, err
 			}
-			onnxrt.Report(opts.Progress, done, total, fmt.Sprintf("slice %d", k))
+			onnxrt.Report(opts.Progress, done, total, fmt.Sprintf("slice %d", k+1)) // from 1, as shown
 			done++
 			st.Filled = append(st.Filled, k)
 			m, decs, err := f.slice(ctx, b, g, k, st.Trust)
 			if err != nil {
-				return nil, st, fmt.Errorf("fill label %d, slice %d: %w", value, k, err)
+				return nil, st, fmt.Errorf("fill label %d, slice %d: %w", value, k+1, err)
 			}
 			for _, d := range decs {
 				st.Components++

@@ -132,14 +132,15 @@ func TestClickPrompt(t *testing.T) {
 	}
 }
 
-// The box's first slice on patient B's liver: SAM alone takes in the
-// vessels beside the liver (2D Dice 0.91 here); the guards take them out
-// (0.97). Floors a little under the measured values, where the guards
-// matter; and every click, on the guarded answer, ends as it said.
+// The box's first slice on patient B's liver, in the encoder's window:
+// SAM alone takes in the vessels beside the liver (2D Dice 0.884 here);
+// the guards take them out (0.959). Floors a little under the measured
+// values, where the guards matter; and every click, on the guarded
+// answer, ends as it said.
 func TestBoxAndClicksPatientB(t *testing.T) {
 	sm := modeltest.SAM(t)
 	v, l, _ := realdata.PatientB(t, realData)
-	pr, err := NewPrompter(sm, v, sm.Window(5))
+	pr, err := NewPrompter(sm, v, sm.DefaultWindow())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,8 +161,8 @@ func TestBoxAndClicksPatientB(t *testing.T) {
 	}
 	raw, guarded := section.Dice(a.Raw, ref), section.Dice(a.Mask, ref)
 	t.Logf("slice %d: SAM alone %.3f, guarded %.3f (%s)", best, raw, guarded, a.Guard)
-	if guarded < 0.96 || guarded < raw+0.03 {
-		t.Errorf("guarded Dice %.3f (SAM alone %.3f): want at least 0.96 and 0.03 better", guarded, raw)
+	if guarded < 0.95 || guarded < raw+0.05 {
+		t.Errorf("guarded Dice %.3f (SAM alone %.3f): want at least 0.95 and 0.05 better", guarded, raw)
 	}
 	if len(a.LowRes) != sam.LowRes*sam.LowRes {
 		t.Fatalf("low-resolution answer of %d values", len(a.LowRes))

@@ -18,7 +18,9 @@ import (
 type Options struct {
 	// Labels to refine; empty means every label value in the coarse mask.
 	Labels []uint16
-	// Windows override the encoder manifest's window per label value.
+	// Windows give the image window the encoder sees per label value (the
+	// ones the user chose for the segments); a value not in it is seen in
+	// the encoder manifest's default window.
 	Windows map[uint16]models.Window
 	// MarginMM widens each box on every side (0 by default: a wider box
 	// made SAM worse on CT, sam-on-ct.md).
@@ -172,13 +174,13 @@ func Volume(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.
 	for li, lv := range labels {
 		w, ok := opts.Windows[lv]
 		if !ok {
-			w = s.Window(lv)
+			w = s.DefaultWindow()
 		}
 		for k := 0; k < sl.Slices; k++ {
 			if err := ctx.Err(); err != nil {
 				return nil, st, err
 			}
-			onnxrt.Report(opts.Progress, li*sl.Slices+k, total, fmt.Sprintf("label %d, slice %d", lv, k))
+			onnxrt.Report(opts.Progress, li*sl.Slices+k, total, fmt.Sprintf("label %d, slice %d", lv, k+1)) // from 1, as shown
 			m, err := sl.Mask(coarse, k, lv)
 			if err != nil {
 				return nil, st, err
@@ -193,7 +195,7 @@ func Volume(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.
 			}
 			refined, decs, err := refineSlice(ctx, s, img, m, w, opts, mr, mc)
 			if err != nil {
-				return nil, st, fmt.Errorf("refine label %d, slice %d: %w", lv, k, err)
+				return nil, st, fmt.Errorf("refine label %d, slice %d: %w", lv, k+1, err)
 			}
 			for _, d := range decs {
 				st.Components++
@@ -394,7 +396,7 @@ func Slice(ctx context.Context, s *sam.Model, v *volume.Volume, coarse *volume.L
 	}
 	w, ok := opts.Windows[lv]
 	if !ok {
-		w = s.Window(lv)
+		w = s.DefaultWindow()
 	}
 	dr, dc := sl.PixelSpacing()
 	return refineSlice(ctx, s, img, m, w, opts, int(math.Round(opts.MarginMM/dr)), int(math.Round(opts.MarginMM/dc)))

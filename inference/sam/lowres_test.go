@@ -37,7 +37,7 @@ func TestLowResLogitsGeometry(t *testing.T) {
 
 func TestEmbeddingCacheDisk(t *testing.T) {
 	dir := t.TempDir()
-	c := newEmbeddingCache(1, dir)
+	c := newEmbeddingCache(embeddingMemory, dir, 0)
 	key := strings.Repeat("ab", 32)
 	e := &Embedding{Data: make([]float32, samChannels*samGrid*samGrid), Rows: 3, Cols: 4, Key: key}
 	e.Data[7] = 1.5
@@ -49,18 +49,18 @@ func TestEmbeddingCacheDisk(t *testing.T) {
 		t.Fatalf("evicted embedding not found while its file is written: %+v", got)
 	}
 	c.Close()
-	fresh := newEmbeddingCache(1, dir)
+	fresh := newEmbeddingCache(embeddingMemory, dir, 0)
 	got, ok := fresh.Get(key)
 	if !ok || got.Rows != 3 || got.Cols != 4 || got.Data[7] != 1.5 {
 		t.Fatalf("disk round trip gave %+v", got)
 	}
 	// A truncated file is ignored, not trusted.
-	p := filepath.Join(dir, key[:2], key+".emb")
+	p := filepath.Join(dir, key[:2], key+embeddingExt)
 	b, _ := os.ReadFile(p)
 	if err := os.WriteFile(p, b[:len(b)/2], 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := newEmbeddingCache(1, dir).Get(key); ok {
+	if _, ok := newEmbeddingCache(embeddingMemory, dir, 0).Get(key); ok {
 		t.Fatalf("truncated cache file was used")
 	}
 }

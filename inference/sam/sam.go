@@ -12,6 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/x448/float16"
 	ort "github.com/yalue/onnxruntime_go"
 
 	"github.com/polyseg/polyseg/inference/embedcache"
@@ -42,8 +43,11 @@ type Model struct {
 	window   models.Preprocess
 	cache    *embedcache.Cache[*Embedding]
 	sched    *encoderSchedule
-	stats    samCounters
-	keys     struct { // slice cache keys of the last volume (sliceKey)
+	// fullPrecision leaves embeddings unrounded (Options.FullPrecision).
+	fullPrecision bool
+	pools         [3]sync.Pool // of *[]float32: preprocessing buffers, by use
+	stats         samCounters
+	keys          struct { // slice cache keys of the last volume (sliceKey)
 		mu  sync.Mutex
 		vol *volume.Volume
 		m   map[sliceKeyOf]string
@@ -87,19 +91,50 @@ func (s *Model) Stats() Stats {
 		DecodeTime: time.Duration(s.stats.decodeNanos.Load())}
 }
 
-// Options configure NewSAM.
+// Options configure Load. The zero value gives the defaults.
 type Options struct {
-	// MemoryEmbeddings is how many slice embeddings (4 MiB each) stay in
-	// memory; zero means 32.
-	MemoryEmbeddings int
+	// MemoryBytes bounds the slice embeddings kept in memory (4 MiB each);
+	// zero means DefaultMemoryBytes.
+	MemoryBytes int64
 	// DiskCache is the folder of the on-disk embedding cache; empty means
 	// embeddings under the runtime's cache folder. "-" disables it.
 	DiskCache string
+	// DiskBytes bounds the on-disk cache (least recently used files go
+	// first); zero means DefaultDiskBytes, negative no bound.
+	DiskBytes int64
 	// NoCache runs the encoder for every call (benchmarks measure it so).
 	NoCache bool
+	// FullPrecision keeps embeddings in float32, in memory only (the disk
+	// cache stores half precision): for measuring what half precision
+	// costs (BenchmarkHalfPrecision).
+	FullPrecision bool
+	// Encoder picks the encoder: EncoderFloat32 (the fetched model) or
+	// EncoderInt8 (its int8 variant, which polyseg quantize makes); empty
+	// means DefaultEncoder.
+	Encoder string
 }
 
-// LoadSAM loads the encoder and decoder named by their manifests.
+// Encoder variants (Options.Encoder).
+const (
+	EncoderFloat32 = "float32"
+	EncoderInt8    = "int8"
+	// DefaultEncoder is the float32 encoder: the int8 variant was measured
+	// 1.3x faster on two cores, short of the 1.6x that would be worth its
+	// error (docs/benchmarks.md).
+	DefaultEncoder = EncoderFloat32
+)
+
+// Default bounds of the embedding cache.
+const (
+	// DefaultMemoryBytes keeps 32 slices (a propagation's neighbourhood
+	// and then some) in memory.
+	DefaultMemoryBytes = 128 << 20
+	// DefaultDiskBytes keeps about a thousand slices on disk (2 MiB each):
+	// eight scans of 120 slices.
+	DefaultDiskBytes = 2 << 30
+)
+
+// Load loads the encoder and decoder named by their manifests.
 func Load(r *onnxrt.Runtime, encoder, decoder *models.Manifest, opts Options) (*Model, error) {
 	enc, err := r.LoadModel(encoder, models.KindSAMEncoder)
 	if err != nil {
@@ -116,31 +151,77 @@ func Load(r *onnxrt.Runtime, encoder, decoder *models.Manifest, opts Options) (*
 	for c := 0; c < 3 && len(p.Mean) == 3 && len(p.Std) == 3; c++ {
 		s.mean[c], s.std[c] = float32(p.Mean[c]), float32(p.Std[c])
 	}
-	n := opts.MemoryEmbeddings
-	if n <= 0 {
-		n = 32
-	}
-	dir := opts.DiskCache
-	switch dir {
-	case "":
-		dir = filepath.Join(r.CacheDir(), "embeddings")
-	case "-":
-		dir = ""
-	}
-	if opts.NoCache {
-		n, dir = 0, ""
-	}
-	s.cache = newEmbeddingCache(n, dir)
+	mem, dir, disk := cacheSettings(r.CacheDir(), opts)
+	s.cache = newEmbeddingCache(mem, dir, disk)
+	s.fullPrecision = opts.FullPrecision
 	s.sched = newEncoderSchedule()
 	return s, nil
 }
 
-// LoadDefaultSAM loads sam-encoder and sam-decoder from the runtime's model
-// folder (where scripts/fetch-runtime.sh puts them).
+// cacheSettings resolves the embedding cache's options under a runtime
+// cache folder: the memory bound, the folder ("" for none) and the disk
+// bound (0 for none).
+func cacheSettings(runtimeCache string, opts Options) (mem int64, dir string, disk int64) {
+	mem = opts.MemoryBytes
+	if mem <= 0 {
+		mem = DefaultMemoryBytes
+	}
+	dir = opts.DiskCache
+	switch dir {
+	case "":
+		dir = DefaultCacheDir(runtimeCache)
+	case "-":
+		dir = ""
+	}
+	disk = opts.DiskBytes
+	switch {
+	case disk == 0:
+		disk = DefaultDiskBytes
+	case disk < 0:
+		disk = 0
+	}
+	if opts.NoCache {
+		mem, dir = 0, ""
+	}
+	if opts.FullPrecision {
+		dir = ""
+	}
+	return mem, dir, disk
+}
+
+// DefaultCacheDir is the embedding cache's folder under a runtime cache
+// folder.
+func DefaultCacheDir(runtimeCache string) string { return filepath.Join(runtimeCache, "embeddings") }
+
+// CacheUsage counts what the disk cache that Load would use with opts
+// under a runtime cache folder holds, without loading a model: for
+// polyseg doctor.
+func CacheUsage(runtimeCache string, opts Options) (embedcache.Usage, error) {
+	_, dir, disk := cacheSettings(runtimeCache, opts)
+	c := newEmbeddingCache(0, dir, disk)
+	defer c.Close()
+	return c.Usage()
+}
+
+// CacheUsage counts what the model's disk cache holds.
+func (s *Model) CacheUsage() (embedcache.Usage, error) { return s.cache.Usage() }
+
+// LoadDefault loads sam-encoder (or, with Options.Encoder EncoderInt8,
+// its int8 variant) and sam-decoder from the runtime's model folder
+// (where scripts/fetch-runtime.sh puts them).
 func LoadDefault(r *onnxrt.Runtime, opts Options) (*Model, error) {
 	enc, err := models.Find("sam-encoder", r.ModelDir())
 	if err != nil {
 		return nil, err
+	}
+	switch opts.Encoder {
+	case "", EncoderFloat32:
+	case EncoderInt8:
+		if enc, err = FindInt8(enc, r.ModelDir()); err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("sam encoder %q: want %s or %s", opts.Encoder, EncoderFloat32, EncoderInt8)
 	}
 	dec, err := models.Find("sam-decoder", r.ModelDir())
 	if err != nil {
@@ -159,9 +240,11 @@ func (s *Model) Close() error {
 	return err
 }
 
-// Window returns the window the encoder manifest gives for label value v
-// (0: the default window).
-func (s *Model) Window(v uint16) models.Window { return s.window.WindowFor(v) }
+// DefaultWindow returns the encoder manifest's window: the one every
+// segment is seen in unless the caller chooses another (for a segment by
+// its name, in the app's settings). One window for every segment means
+// each slice is encoded once, whatever segment is chosen.
+func (s *Model) DefaultWindow() models.Window { return s.window.Window }
 
 // Embedding is the encoder's output for one slice image.
 type Embedding struct {
@@ -174,6 +257,13 @@ type Embedding struct {
 func (e *Embedding) scale(size int) float64 {
 	return float64(size) / float64(max(e.Rows, e.Cols))
 }
+
+// The uses of the preprocessing buffers (Model.pools).
+const (
+	poolGrey = iota
+	poolPlane
+	poolInput
+)
 
 // embeddingKey identifies an embedding by what it is a function of: the
 // encoder (its sha256), the window and the slice's pixels. Keying on the
@@ -207,19 +297,47 @@ func (s *Model) embeddingKey(img []float32, rows, cols int, w models.Window) str
 // encoder size (bilinear), SAM's mean/std normalisation, zero padding at the
 // bottom and right.
 func (s *Model) Preprocess(img []float32, rows, cols int, w models.Window) []float32 {
+	out := make([]float32, 3*s.size*s.size)
+	s.preprocessInto(out, img, rows, cols, w)
+	return out
+}
+
+// buffer returns a scratch slice of n values from the model's pool (its
+// contents are whatever it held); put it back with release. The encoder
+// runs on every slice of a scan, and its input alone is 12 MiB: buffers
+// made anew each time would be garbage enough to let the heap grow by
+// hundreds of megabytes between collections.
+// There is a pool for each use (the slice in grey, the resized plane, the
+// encoder's input), so that a buffer comes back at the size it is needed.
+func buffer(p *sync.Pool, n int) *[]float32 {
+	if b, ok := p.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+// preprocessInto is Preprocess writing into out (3 x size x size values).
+func (s *Model) preprocessInto(out []float32, img []float32, rows, cols int, w models.Window) {
 	lo, _ := w.Range()
-	grey := make([]float32, len(img))
+	gb := buffer(&s.pools[poolGrey], len(img))
+	defer s.pools[poolGrey].Put(gb)
+	grey := *gb
 	for i, v := range img {
 		grey[i] = float32(section.Windowed(v, lo, w.Width) * 255)
 	}
 	sc := float64(s.size) / float64(max(rows, cols))
 	nh, nw := int(float64(rows)*sc+0.5), int(float64(cols)*sc+0.5)
-	plane := make([]float32, s.size*s.size)
+	pb := buffer(&s.pools[poolPlane], s.size*s.size)
+	defer s.pools[poolPlane].Put(pb)
+	plane := *pb
+	clear(plane)
 	section.ResizeBilinearInto(plane, s.size, grey, rows, cols, nh, nw)
 	// One pass writes the three channels: the encoder runs on every slice
 	// of a scan in the background, and its input is 3 million values.
 	n := s.size * s.size
-	out := make([]float32, 3*n)
+	clear(out)
 	r, g, b := out[:n], out[n:2*n], out[2*n:]
 	inv := [3]float32{1 / s.std[0], 1 / s.std[1], 1 / s.std[2]}
 	for y := 0; y < nh; y++ {
@@ -232,7 +350,6 @@ func (s *Model) Preprocess(img []float32, rows, cols int, w models.Window) []flo
 			bb[x] = (v - s.mean[2]) * inv[2]
 		}
 	}
-	return out
 }
 
 // Embed returns the embedding of a slice image in window w, from the cache
@@ -272,22 +389,26 @@ func (s *Model) embedKeyed(ctx context.Context, key string, img []float32, rows,
 		if e, ok := s.cache.Get(key); ok {
 			return e, nil
 		}
-		computed = true
-		in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), s.Preprocess(img, rows, cols, w))
-		if err != nil {
-			return nil, fmt.Errorf("sam encoder input: %w", err)
+		// Another process (the app and the command line, test binaries
+		// run in parallel) may be encoding the slice: wait for it rather
+		// than encode it twice.
+		if e, ok, err := s.cache.Claim(ctx, key); ok {
+			return e, nil
+		} else if err != nil && ctx.Err() != nil {
+			return nil, ctx.Err()
 		}
-		defer in.Destroy()
-		data := make([]float32, samChannels*samGrid*samGrid)
-		out, err := ort.NewTensor(ort.NewShape(1, samChannels, samGrid, samGrid), data)
+		e, err := s.encode(ctx, key, img, rows, cols, w)
 		if err != nil {
-			return nil, fmt.Errorf("sam encoder output: %w", err)
-		}
-		defer out.Destroy()
-		if err := s.enc.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+			s.cache.Abandon(key)
 			return nil, err
 		}
-		e := &Embedding{Data: data, Rows: rows, Cols: cols, Key: key}
+		if !s.fullPrecision {
+			// The disk cache keeps half precision: rounding a fresh
+			// embedding the same way makes every prompt's answer the same
+			// whether its embedding came from the encoder or from a file.
+			roundHalf(e.Data)
+		}
+		computed = true
 		s.cache.Put(key, e)
 		return e, nil
 	})
@@ -298,6 +419,35 @@ func (s *Model) embedKeyed(ctx context.Context, key string, img []float32, rows,
 		s.stats.hits.Add(1)
 	}
 	return e, err
+}
+
+// roundHalf rounds every value to the nearest half-precision float.
+func roundHalf(x []float32) {
+	for i, v := range x {
+		x[i] = float16.Fromfloat32(v).Float32()
+	}
+}
+
+// encode runs the encoder on a slice image.
+func (s *Model) encode(ctx context.Context, key string, img []float32, rows, cols int, w models.Window) (*Embedding, error) {
+	ib := buffer(&s.pools[poolInput], 3*s.size*s.size)
+	defer s.pools[poolInput].Put(ib)
+	s.preprocessInto(*ib, img, rows, cols, w)
+	in, err := ort.NewTensor(ort.NewShape(1, 3, int64(s.size), int64(s.size)), *ib)
+	if err != nil {
+		return nil, fmt.Errorf("sam encoder input: %w", err)
+	}
+	defer in.Destroy()
+	data := make([]float32, samChannels*samGrid*samGrid)
+	out, err := ort.NewTensor(ort.NewShape(1, samChannels, samGrid, samGrid), data)
+	if err != nil {
+		return nil, fmt.Errorf("sam encoder output: %w", err)
+	}
+	defer out.Destroy()
+	if err := s.enc.Run(ctx, []ort.Value{in}, []ort.Value{out}); err != nil {
+		return nil, err
+	}
+	return &Embedding{Data: data, Rows: rows, Cols: cols, Key: key}, nil
 }
 
 // Prompt is what the decoder is asked: a box and/or points on the slice
@@ -511,31 +661,60 @@ func (s *Model) LowResPixels(rows, cols int) (r, c []int) {
 
 // SliceEmbedding returns the embedding of slice k of v in window w.
 func (s *Model) SliceEmbedding(ctx context.Context, v *volume.Volume, sl *section.Slicer, k int, w models.Window) (*Embedding, error) {
-	img, err := sl.Image(v, k)
+	return s.sliceEmbeddingCut(ctx, v, sl, k, w, false)
+}
+
+// sliceEmbeddingCut embeds slice k of v, cutting its image out of the
+// volume only when its key is not known or the cache does not hold it:
+// the background encoder and a propagation ask for every slice, and a
+// megabyte cut out each time would be garbage enough to grow the heap.
+func (s *Model) sliceEmbeddingCut(ctx context.Context, v *volume.Volume, sl *section.Slicer, k int, w models.Window, background bool) (*Embedding, error) {
+	if key, ok := s.knownKey(v, sl, k, w); ok {
+		if e, ok := s.cache.Get(key); ok {
+			s.stats.hits.Add(1)
+			return e, nil
+		}
+	}
+	b := buffer(&s.pools[poolGrey], sl.Rows*sl.Cols)
+	defer s.pools[poolGrey].Put(b)
+	img, err := sl.ImageInto(*b, v, k)
 	if err != nil {
 		return nil, err
 	}
-	return s.sliceEmbedding(ctx, v, sl, k, img, w, false)
+	return s.sliceEmbedding(ctx, v, sl, k, img, w, background)
 }
 
 // SliceEmbeddingBackground is SliceEmbedding at the lowest priority (see
 // EmbedBackground).
 func (s *Model) SliceEmbeddingBackground(ctx context.Context, v *volume.Volume, sl *section.Slicer, k int, w models.Window) (*Embedding, error) {
-	img, err := sl.Image(v, k)
-	if err != nil {
-		return nil, err
-	}
-	return s.sliceEmbedding(ctx, v, sl, k, img, w, true)
+	return s.sliceEmbeddingCut(ctx, v, sl, k, w, true)
 }
 
 // SliceCached reports whether the embedding of slice k of v in window w is
 // in the memory or disk cache, without computing it.
 func (s *Model) SliceCached(v *volume.Volume, sl *section.Slicer, k int, w models.Window) (bool, error) {
-	img, err := sl.Image(v, k)
+	if key, ok := s.knownKey(v, sl, k, w); ok {
+		return s.cache.Has(key), nil
+	}
+	b := buffer(&s.pools[poolGrey], sl.Rows*sl.Cols)
+	defer s.pools[poolGrey].Put(b)
+	img, err := sl.ImageInto(*b, v, k)
 	if err != nil {
 		return false, err
 	}
 	return s.cache.Has(s.sliceKey(v, sl, k, img, w)), nil
+}
+
+// knownKey returns the remembered cache key of slice k of v in window w
+// (see sliceKey), if there is one.
+func (s *Model) knownKey(v *volume.Volume, sl *section.Slicer, k int, w models.Window) (string, bool) {
+	s.keys.mu.Lock()
+	defer s.keys.mu.Unlock()
+	if s.keys.vol != v {
+		return "", false
+	}
+	key, ok := s.keys.m[sliceKeyOf{axis: sl.Axis(), k: k, w: w}]
+	return key, ok
 }
 
 // SliceImageEmbedding is SliceEmbedding for a caller that has already
@@ -585,11 +764,12 @@ type sliceKeyOf struct {
 }
 
 // SegmentBox is the "draw a box" prompt: SAM's mask for the box on slice k
-// of v, in the encoder manifest's default window. box is given in voxel
+// of v, seen in window w (DefaultWindow unless the segment has its own).
+// box is given in voxel
 // coordinates (two opposite corners, any order; the slice component is
 // ignored); the mask is on the slice image (radiological orientation, see
 // Slicer), which Slicer.WriteMask writes back into a label volume.
-func (s *Model) SegmentBox(ctx context.Context, v *volume.Volume, plane section.Plane, k int, a, b [3]int) (*section.Mask, error) {
+func (s *Model) SegmentBox(ctx context.Context, v *volume.Volume, plane section.Plane, k int, a, b [3]int, w models.Window) (*section.Mask, error) {
 	sl, err := section.NewSlicer(v.Grid, plane)
 	if err != nil {
 		return nil, err
@@ -605,7 +785,7 @@ func (s *Model) SegmentBox(ctx context.Context, v *volume.Volume, plane section.
 	if box.R0 > box.R1 || box.C0 > box.C1 {
 		return nil, fmt.Errorf("box %v-%v lies outside slice %d", a, b, k)
 	}
-	e, err := s.SliceEmbedding(ctx, v, sl, k, s.window.Window)
+	e, err := s.SliceEmbedding(ctx, v, sl, k, w)
 	if err != nil {
 		return nil, err
 	}

@@ -38,7 +38,7 @@ func TestSegmentBoxLiverPatientB(t *testing.T) {
 	// The box in voxel coordinates, as the app's box tool gives it.
 	a := sl.Voxel(best, b.R0, b.C0)
 	z := sl.Voxel(best, b.R1, b.C1)
-	got, err := sam.SegmentBox(context.Background(), v, section.Axial, best, a, z)
+	got, err := sam.SegmentBox(context.Background(), v, section.Axial, best, a, z, sam.DefaultWindow())
 	if err != nil {
 		t.Fatal(err)
 	}

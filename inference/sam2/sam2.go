@@ -196,8 +196,9 @@ func (s *Model) Models() []onnxrt.ModelRef {
 	return []onnxrt.ModelRef{s.enc.Ref(), s.attn.Ref(), s.menc.Ref(), s.dec.Ref()}
 }
 
-// Window returns the window the encoder manifest gives for label value v.
-func (s *Model) Window(v uint16) models.Window { return s.window.WindowFor(v) }
+// DefaultWindow returns the encoder manifest's window, the one every
+// segment is seen in unless the caller chooses another.
+func (s *Model) DefaultWindow() models.Window { return s.window.Window }
 
 // Options returns the options the engine runs with, defaults filled in.
 func (s *Model) Options() Options { return s.opts }

@@ -102,14 +102,12 @@ func sam2Parts() []sam2Part {
 // sam2EncoderPreprocess is what the image encoder expects: SAM 2 resizes
 // every frame to 1024 x 1024 (without keeping the aspect ratio) and
 // normalises with ImageNet's mean and std, which on [0, 255] grey are SAM's
-// numbers. The windows are SAM's (sam-encoder.json): a liver window for
-// label 5, else abdomen.
+// numbers. The window is SAM's (sam-encoder.json).
 func sam2EncoderPreprocess() models.Preprocess {
 	return models.Preprocess{
 		Plane: "axial", Orientation: "radiological",
-		Window:       models.Window{Level: 40, Width: 400},
-		LabelWindows: []models.LabelWindow{{Value: 5, Window: models.Window{Level: 30, Width: 150}}},
-		Normalize:    models.NormSAM, Size: [2]int{sam2Size, sam2Size}, Resize: "bilinear",
+		Window:    models.Window{Level: 40, Width: 400},
+		Normalize: models.NormSAM, Size: [2]int{sam2Size, sam2Size}, Resize: "bilinear",
 		Mean: []float64{123.675, 116.28, 103.53}, Std: []float64{58.395, 57.12, 57.375},
 	}
 }

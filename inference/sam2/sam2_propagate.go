@@ -38,7 +38,7 @@ func (s *Model) Propagate(ctx context.Context, req propagate.Request) (*propagat
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	w := s.Window(req.Label)
+	w := s.DefaultWindow()
 	if req.Window != nil {
 		w = *req.Window
 	}

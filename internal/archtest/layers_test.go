@@ -41,10 +41,14 @@ var forbidden = map[string][]string{
 	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},
 	"internal/lockfile": {"fyne.io/", ort, module + "volume", module + "dataset", module + "app", module + "ui"},
 	"internal/xdg":      {module},
+	// Settings are a file the app and the commands read: no model runs here.
+	"internal/settings": {"fyne.io/", ort, module + "inference", module + "app", module + "ui", module + "viewer", module + "volume"},
 	// Surfaces and the 3D view's renderer are headless: the UI shows their
 	// images, they know nothing of it.
 	"mesh":     {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"render3d": {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
+	// Training runs PyTorch in another process: no window, no ONNX Runtime.
+	"trainjob": {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference"},
 	// The ONNX model editor works on files alone; running models is inference's.
 	"internal/onnxgraph": {"fyne.io/", ort, module + "inference", module + "app", module + "ui"},
 }
@@ -64,7 +68,7 @@ var direct = map[string][]string{
 
 // testOnly are packages for tests and benchmarks: no program may link
 // them.
-var testOnly = []string{module + "internal/modeltest", module + "internal/bareort", module + "internal/realdata"}
+var testOnly = []string{module + "internal/modeltest", module + "internal/bareort", module + "internal/realdata", module + "internal/faketrainer", module + "internal/tinymodel"}
 
 // scriptsOnly are packages for the evaluation scripts under scripts/: the
 // app and the commands never link them.

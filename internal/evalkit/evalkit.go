@@ -101,12 +101,16 @@ func (f *Flags) Selected() []Patient {
 }
 
 // SAM loads the runtime with the flags' threads and the bundled SAM.
-func (f *Flags) SAM() (*onnxrt.Runtime, *sam.Model, error) {
+func (f *Flags) SAM() (*onnxrt.Runtime, *sam.Model, error) { return f.SAMWith(sam.Options{}) }
+
+// SAMWith is SAM with SAM's options (the encoder variant, the embeddings'
+// precision).
+func (f *Flags) SAMWith(opts sam.Options) (*onnxrt.Runtime, *sam.Model, error) {
 	rt, err := onnxrt.NewRuntime(onnxrt.Options{Threads: f.Threads})
 	if err != nil {
 		return nil, nil, err
 	}
-	sm, err := sam.LoadDefault(rt, sam.Options{})
+	sm, err := sam.LoadDefault(rt, opts)
 	if err != nil {
 		return nil, nil, err
 	}

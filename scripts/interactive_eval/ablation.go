@@ -56,7 +56,7 @@ func ablation(ctx context.Context, models *app.Models, v *volume.Volume, ref *vo
 	if err != nil {
 		return ab, err
 	}
-	pr, err := refine.NewPrompter(sm, v, sm.Window(o.Value))
+	pr, err := refine.NewPrompter(sm, v, sm.DefaultWindow())
 	if err != nil {
 		return ab, err
 	}

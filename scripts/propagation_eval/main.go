@@ -44,6 +44,7 @@ import (
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/internal/evalkit"
 	"github.com/polyseg/polyseg/metrics"
+	"github.com/polyseg/polyseg/models"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -81,6 +82,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	setups := fs.String("setups", "largest,25/75", "anchor setups: largest (one anchor, the slice of largest area), middle (one, the middle of the extent), 25/75 (two)")
 	naive := fs.Bool("naive", true, "also run the engine with its guards off (the baseline)")
 	trace := fs.Bool("trace", false, "print every slice's Dice, confidence and the engine's note")
+	encoder := fs.String("encoder", "", "SAM encoder: float32 (the default) or int8 (polyseg quantize makes it)")
+	fullPrecision := fs.Bool("full-precision", false, "keep SAM's embeddings in float32, in memory only (the disk cache holds half precision): to measure what half precision costs")
+	windowFlag := fs.String("window", "", "the image window SAM sees, LEVEL/WIDTH in HU (empty: the encoder's default window)")
 	o := propagate.DefaultSAMOptions()
 	fs.Float64Var(&o.MarginMM, "margin-mm", o.MarginMM, "box margin in mm")
 	fs.Float64Var(&o.MaskLogit, "mask-logit", o.MaskLogit, "mask prompt amplitude")
@@ -95,11 +99,25 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	rt, sm, err := ef.SAM()
+	so := sam.Options{Encoder: *encoder}
+	if *fullPrecision {
+		// Every slice of a patient stays in memory: no slice is encoded
+		// twice.
+		so.FullPrecision, so.MemoryBytes = true, 1<<30
+	}
+	rt, sm, err := ef.SAMWith(so)
 	if err != nil {
 		return err
 	}
 	defer sm.Close()
+	var window *models.Window // nil: the encoder's default
+	if *windowFlag != "" {
+		var w models.Window
+		if _, err := fmt.Sscanf(*windowFlag, "%g/%g", &w.Level, &w.Width); err != nil || w.Width <= 0 {
+			return fmt.Errorf("-window %q: want LEVEL/WIDTH, e.g. 40/400", *windowFlag)
+		}
+		window = &w
+	}
 	engines := []propagate.Engine{propagate.NewSAMEngine(sm, o)}
 	if *naive {
 		engines = append(engines, naiveEngine(sm))
@@ -132,7 +150,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 					return fmt.Errorf("patient %s %s: %w", p.Name, org.Name, err)
 				}
 				for _, eng := range engines {
-					r, err := evaluate(ctx, eng, v, sl, ref, org, anchorSlices)
+					r, err := evaluate(ctx, eng, v, sl, ref, org, anchorSlices, window)
 					if err != nil {
 						return fmt.Errorf("patient %s %s %s: %w", p.Name, org.Name, setup, err)
 					}
@@ -262,7 +280,7 @@ func chooseAnchors(areas []int, setup string) ([]int, error) {
 
 // evaluate propagates the reference of one organ from the anchor slices
 // and scores the result.
-func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *section.Slicer, ref *volume.Labels, org organ, anchorSlices []int) (row, error) {
+func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *section.Slicer, ref *volume.Labels, org organ, anchorSlices []int, window *models.Window) (row, error) {
 	r := row{organ: org.Name, engine: eng.Name(), anchors: anchorSlices}
 	var anchors []propagate.Anchor
 	for _, k := range anchorSlices {
@@ -273,7 +291,7 @@ func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *s
 		anchors = append(anchors, propagate.Anchor{Slice: k, Mask: m})
 	}
 	start := time.Now()
-	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.Value, Anchors: anchors})
+	res, err := eng.Propagate(ctx, propagate.Request{Volume: v, Label: org.Value, Anchors: anchors, Window: window})
 	if err != nil {
 		return r, err
 	}

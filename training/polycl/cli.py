@@ -61,7 +61,7 @@ def cmd_pretrain(args: argparse.Namespace) -> None:
     cache = build_cache(cases, _pp(args), args.labels, Path(args.cache))
     cfg = PretrainConfig(strategy=args.strategy, loss=args.loss, temperature=args.temperature, m_negative=args.m_negative,
                          epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, max_anchors=args.max_anchors,
-                         seed=args.seed, deterministic=args.deterministic, device=args.device)
+                         seed=args.seed, deterministic=args.deterministic, device=args.device, center=args.center)
     ck = pretrain(cache, np.arange(len(cache.scan)), UNetConfig(out_channels=len(args.labels), channels=args.channels), cfg, Path(args.out))
     print(ck)
 
@@ -106,6 +106,31 @@ def cmd_evaluate(args: argparse.Namespace) -> None:
     s = write_results(rows, Path(args.out) / "metrics.csv", Path(args.out) / "summary.json",
                       {"checkpoint": str(args.checkpoint), "postprocess": "largest connected component" if args.largest_component else "none"})
     print(json.dumps(s["summary"], indent=1))
+
+
+def cmd_evaluate_model(args: argparse.Namespace) -> None:
+    """Evaluate an exported model (manifest + ONNX) exactly as shipped."""
+    from .export import onnx_model, sha256_file
+
+    man = json.loads(Path(args.model).read_text())
+    onnx_path = Path(args.model).parent / man["file"]
+    if sha256_file(onnx_path) != man["sha256"]:
+        raise SystemExit(f"{onnx_path}: sha256 differs from {args.model}")
+    pre = man["preprocess"]
+    pp = Preprocess(window_level=pre["window"]["level"], window_width=pre["window"]["width"], size=pre["size"][0])
+    labels = sorted(man["labels"], key=lambda l: l["channel"])
+    first = 1 if man["activation"] == "softmax" else 0
+    if [l["channel"] for l in labels] != list(range(first, first + len(labels))):
+        raise SystemExit(f"{args.model}: label channels {[l['channel'] for l in labels]} are not consecutive from {first}")
+    cases = [c for c in _cases(args) if c.label is not None]
+    only = args.only.split(",") if args.only else None
+    rows = evaluate_cases(onnx_model(onnx_path), cases, pp, [l["value"] for l in labels], [l["name"] for l in labels],
+                          threshold=man.get("threshold", 0.5), keep_largest=args.largest_component, activation=man["activation"],
+                          connectivity=args.connectivity, only=only)
+    s = write_results(rows, Path(args.out) / "metrics.csv", Path(args.out) / "summary.json",
+                      {"model": str(args.model), "sha256": man["sha256"],
+                       "postprocess": f"largest {args.connectivity}-connected component" if args.largest_component else "none"})
+    print(json.dumps({k: round(v["dice_mean"], 4) for k, v in s["summary"].items()}))
 
 
 def cmd_export(args: argparse.Namespace) -> None:
@@ -177,9 +202,23 @@ def cmd_bench(args: argparse.Namespace) -> None:
     print(json.dumps(run_bench(args.size, args.channels, args.batch_size, args.steps, args.work), indent=1))
 
 
+def cmd_train_dataset(args: argparse.Namespace) -> None:
+    from . import loop
+
+    raise SystemExit(loop.main(args))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(prog="polycl", description=__doc__)
     sub = ap.add_subparsers(dest="cmd", required=True)
+
+    from . import loop
+
+    p = sub.add_parser("train-dataset", help="the learning loop: check a dataset, pre-train, fine-tune every label, export DIR/models/NAME",
+                       description=loop.__doc__, epilog=loop.PROGRESS_FORMAT,
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    loop.add_arguments(p)
+    p.set_defaults(fn=cmd_train_dataset)
 
     def common(p: argparse.ArgumentParser) -> None:
         p.add_argument("--channels", type=_channels, default=(16, 32, 64, 128, 256), help="encoder widths, comma-separated")
@@ -206,6 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--batch-size", type=int, default=30)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--max-anchors", type=int, default=0)
+    p.add_argument("--center", action="store_true", help="subtract the batch's mean embedding before the cosines (avoids the ln 2 plateau)")
     p.add_argument("--out", required=True)
     p.set_defaults(fn=cmd_pretrain)
 
@@ -233,6 +273,15 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--device", default="auto")
     p.add_argument("--out", required=True, help="folder for metrics.csv and summary.json")
     p.set_defaults(fn=cmd_evaluate)
+
+    p = sub.add_parser("evaluate-model", help="3D metrics of an exported model (NAME.json + ONNX), labels decided as the app does")
+    _add_data(p)
+    p.add_argument("--model", required=True, help="the model's manifest, NAME.json")
+    p.add_argument("--only", help="label names to evaluate, comma-separated (default: all of the model's)")
+    p.add_argument("--largest-component", action="store_true", help="keep only the largest connected component of each label")
+    p.add_argument("--connectivity", type=int, choices=(6, 26), default=6, help="6: the app's; 26: scipy's full neighbourhood")
+    p.add_argument("--out", required=True, help="folder for metrics.csv and summary.json")
+    p.set_defaults(fn=cmd_evaluate_model)
 
     p = sub.add_parser("export", help="ONNX + manifest JSON")
     p.add_argument("--checkpoint", required=True)

@@ -9,7 +9,10 @@ Invariants:
 - Intensities: HU clipped to [level - width/2, level + width/2] and mapped linearly to [0, 1]
   ("window01"); images resized bilinearly (half-pixel centres), masks by nearest neighbour.
 - Images and labels are paired by name, never by listing order.
-- A SliceCache is built once (memory-mapped .npy files), so training never re-reads NIfTI.
+- A SliceCache is built once (memory-mapped .npy files), so training never re-reads NIfTI. It
+  stores one label map per slice (0 background, k = the k-th label of the cache's list), not one
+  mask per label: a label volume holds one value per voxel, so the two are the same thing, and
+  the map is C times smaller for C labels. `SliceCache.masks` gives the per-label masks.
 """
 from __future__ import annotations
 
@@ -186,44 +189,92 @@ def central_range(n: int, fraction: float) -> tuple[int, int]:
     return start, start + keep
 
 
+def label_map(label: np.ndarray, label_values: list[int]) -> np.ndarray:
+    """Label volume -> uint8 map with k+1 where the voxel holds label_values[k], 0 elsewhere."""
+    if len(label_values) > 255:
+        raise ValueError(f"{len(label_values)} labels: at most 255 fit a uint8 label map")
+    lut = np.zeros(int(max(label_values, default=0)) + 1, np.uint8)
+    for k, v in enumerate(label_values):
+        lut[v] = k + 1
+    lab = np.asarray(label)
+    return np.where(lab < len(lut), lut[np.minimum(lab, len(lut) - 1)], 0).astype(np.uint8)
+
+
+def one_hot(labelmap: np.ndarray, channels: int) -> np.ndarray:
+    """(N, H, W) label map -> (N, C, H, W) uint8 masks of labels 1..C."""
+    lm = np.asarray(labelmap)
+    return (lm[:, None] == np.arange(1, channels + 1, dtype=lm.dtype)[None, :, None, None]).astype(np.uint8)
+
+
 def preprocess_slices(case: LoadedCase, pp: Preprocess, label_values: list[int]) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, int]:
-    """Model inputs (N, S, S) float32, masks (N, C, S, S) uint8 or None, presence (N, C) int8
-    (1/0, -1 where the scan has no label) and the index of the first kept slice."""
+    """Model inputs (N, S, S) float32, label maps (N, S, S) uint8 (see label_map) or None,
+    presence (N, C) int8 (1/0, -1 where the scan has no label) and the index of the first kept
+    slice."""
     img = to_radiological(case.image)
     start, stop = central_range(len(img), pp.central_fraction)
     x = resize_images(window01(img[start:stop], pp.window_level, pp.window_width), pp.size)
     if case.label is None:
         return x, None, np.full((len(x), len(label_values)), -1, np.int8), start
-    lab = to_radiological(case.label)[start:stop]
-    m = np.stack([lab == v for v in label_values], axis=1).astype(np.uint8)  # (N, C, H, W)
-    present = m.reshape(len(m), len(label_values), -1).max(axis=2).astype(np.int8)
-    return x, resize_masks(m, pp.size), present, start
+    lm = label_map(to_radiological(case.label)[start:stop], label_values)  # (N, H, W)
+    present = np.stack([(lm == k + 1).any(axis=(1, 2)) for k in range(len(label_values))], axis=1).astype(np.int8).reshape(len(lm), len(label_values))
+    # nearest-neighbour resizing of the map is that of every per-label mask at once
+    return x, resize_masks(lm[:, None], pp.size)[:, 0], present, start
+
+
+class OneHotMasks:
+    """(N, C, S, S) uint8 per-label masks computed on indexing from an (N, S, S) label map."""
+
+    def __init__(self, labelmap: np.ndarray, channels: int):
+        self.labelmap, self.channels = labelmap, channels
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        n, h, w = self.labelmap.shape
+        return (n, self.channels, h, w)
+
+    def __len__(self) -> int:
+        return len(self.labelmap)
+
+    def __getitem__(self, idx) -> np.ndarray:  # noqa: ANN001 - any NumPy index on the first axis
+        lm = np.asarray(self.labelmap[idx])
+        if lm.ndim == 2:  # one slice
+            return one_hot(lm[None], self.channels)[0]
+        return one_hot(lm, self.channels)
+
+    def __array__(self, dtype=None) -> np.ndarray:  # noqa: ANN001
+        out = self[:]
+        return out if dtype is None else out.astype(dtype)
 
 
 @dataclass
 class SliceCache:
     """Memory-mapped pre-processed slices of a list of cases.
 
-    images (N, S, S) float32; masks (N, C, S, S) uint8 (zeros where unlabelled); scan (N,)
-    index into `cases`; slice (N,) slice number in the radiological stack; present (N, C)
-    int8 organ presence (1, 0, or -1 = unknown)."""
+    images (N, S, S) float32; labelmap (N, S, S) uint8 (0 background, k = labels[k-1]; zeros
+    where unlabelled); masks: the same as (N, C, S, S) uint8 per-label masks; scan (N,) index
+    into `cases`; slice (N,) slice number in the radiological stack; present (N, C) int8 organ
+    presence (1, 0, or -1 = unknown)."""
 
     root: Path
     cases: list[dict]
     labels: list[int]
     preprocess: Preprocess
     images: np.ndarray
-    masks: np.ndarray
+    labelmap: np.ndarray
     scan: np.ndarray
     slice: np.ndarray
     present: np.ndarray
+
+    @property
+    def masks(self) -> OneHotMasks:
+        return OneHotMasks(self.labelmap, len(self.labels))
 
     @classmethod
     def open(cls, root: Path) -> "SliceCache":
         meta = json.loads((root / "meta.json").read_text())
         ld = lambda n: np.load(root / f"{n}.npy", mmap_mode="r")  # noqa: E731
         return cls(root, meta["cases"], meta["labels"], Preprocess(**meta["preprocess"]),
-                   ld("images"), ld("masks"), np.asarray(ld("scan")), np.asarray(ld("slice")), np.asarray(ld("present")))
+                   ld("images"), ld("labelmap"), np.asarray(ld("scan")), np.asarray(ld("slice")), np.asarray(ld("present")))
 
     def case_index(self, name: str) -> int:
         return next(i for i, c in enumerate(self.cases) if c["name"] == name)
@@ -233,13 +284,16 @@ class SliceCache:
         return np.flatnonzero(np.isin(self.scan, ids))
 
 
+CACHE_FORMAT = "labelmap-1"  # part of the fingerprint: a cache of another layout is never reopened
+
+
 def _fingerprint(cases: list[Case], pp: Preprocess, labels: list[int]) -> str:
     h = hashlib.sha256()
     for c in cases:
         for p in (c.image, c.label):
             st = os.stat(p) if p is not None else None
             h.update(f"{c.name}|{p}|{st.st_size if st else ''}|{st.st_mtime_ns if st else ''}\n".encode())
-    h.update(json.dumps([asdict(pp), labels], sort_keys=True).encode())
+    h.update(json.dumps([asdict(pp), labels, CACHE_FORMAT], sort_keys=True).encode())
     return h.hexdigest()[:16]
 
 
@@ -258,14 +312,14 @@ def build_cache(cases: list[Case], pp: Preprocess, labels: list[int], cache_dir:
         lc = load_case(c)
         x, m, present, start = preprocess_slices(lc, pp, labels)
         if m is None:
-            m = np.zeros((len(x), len(labels), pp.size, pp.size), np.uint8)
+            m = np.zeros((len(x), pp.size, pp.size), np.uint8)
         parts.append((x, m, np.full(len(x), i, np.int32), np.arange(start, start + len(x), dtype=np.int32), present))
         meta_cases.append({"name": c.name, "image": str(c.image), "label": str(c.label) if c.label else None,
                            "shape": list(lc.image.shape), "spacing": list(lc.spacing), "slices": len(x)})
         log(f"cache: {c.name} {lc.image.shape} spacing {tuple(round(s, 3) for s in lc.spacing)} -> {len(x)} slices")
     tmp = Path(tempfile.mkdtemp(prefix=".tmp-cache-", dir=cache_dir))
     try:
-        for k, name in enumerate(("images", "masks", "scan", "slice", "present")):
+        for k, name in enumerate(("images", "labelmap", "scan", "slice", "present")):
             np.save(tmp / f"{name}.npy", np.concatenate([p[k] for p in parts]))
         (tmp / "meta.json").write_text(json.dumps({"cases": meta_cases, "labels": labels, "preprocess": asdict(pp)}, indent=1))
         os.replace(tmp, root)

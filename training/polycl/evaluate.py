@@ -15,6 +15,7 @@ import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Union
 
 import numpy as np
 import torch
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 from . import ndi
 from .common import atomic_write_text
 from .data import Case, LoadedCase, Preprocess, from_radiological, load_case, resize_images, to_radiological, window01
-from .model import UNet
+from .model import UNet, probabilities
 
 
 surface = ndi.surface
@@ -74,43 +75,74 @@ def compare(pred: np.ndarray, ref: np.ndarray, spacing: tuple[float, ...]) -> Me
     return Metrics(dice, hd95, assd, pred_ml, ref_ml, rve, "ok")
 
 
+Model = Union[UNet, Callable[[np.ndarray], np.ndarray]]
+
+
 @torch.no_grad()
-def predict_volume(unet: UNet, case: LoadedCase, pp: Preprocess, device: torch.device | str = "cpu", batch_size: int = 32) -> np.ndarray:
-    """Sigmoid probabilities (C, X, Y, Z) on the scan's own RAS+ grid: every axial slice is
-    pre-processed as the app does it, and the output resized back bilinearly."""
-    unet.eval().to(device)
+def predict_volume(unet: Model, case: LoadedCase, pp: Preprocess, device: torch.device | str = "cpu", batch_size: int = 32,
+                   activation: str = "sigmoid") -> np.ndarray:
+    """Probabilities (K, X, Y, Z) of every output channel on the scan's own RAS+ grid: every
+    axial slice is pre-processed as the app does it, and the output resized back bilinearly.
+    unet: a U-Net (its logits go through `activation`) or a function from (B, 1, S, S) inputs
+    to (B, K, S, S) probabilities (an ONNX file, export.onnx_model)."""
+    if isinstance(unet, UNet):
+        unet.eval().to(device)
     stack = to_radiological(case.image)  # (Z, H, W)
     h, w = stack.shape[1:]
-    out = np.empty((unet.cfg.out_channels,) + stack.shape, np.float32)
+    out = None
     for i in range(0, len(stack), batch_size):
         x = resize_images(window01(stack[i:i + batch_size], pp.window_level, pp.window_width), pp.size)
-        p = torch.sigmoid(unet(torch.from_numpy(x)[:, None].to(device)))  # (B, C, S, S)
+        if isinstance(unet, UNet):
+            p = probabilities(unet(torch.from_numpy(x)[:, None].to(device)), activation)  # (B, K, S, S)
+        else:
+            p = torch.from_numpy(np.asarray(unet(x[:, None]), np.float32))
         p = F.interpolate(p, size=(h, w), mode="bilinear", align_corners=False).cpu().numpy()
+        if out is None:
+            out = np.empty((p.shape[1],) + stack.shape, np.float32)
         out[:, i:i + len(x)] = p.transpose(1, 0, 2, 3)
+    assert out is not None
     return np.stack([from_radiological(o) for o in out])
+
+
+def labels_from_probs(probs: np.ndarray, activation: str, threshold: float = 0.5) -> np.ndarray:
+    """(K, ...) probabilities -> label index map (0 background, k = the k-th label), by the
+    app's rule (inference/unet.go writeSlice): softmax: argmax over all channels, channel 0
+    background; sigmoid: the most probable channel above the threshold, else background."""
+    if activation == "softmax":
+        return probs.argmax(axis=0).astype(np.uint8)
+    best = probs.argmax(axis=0)
+    above = np.take_along_axis(probs, best[None], axis=0)[0] > threshold
+    return np.where(above, best + 1, 0).astype(np.uint8)
 
 
 FIELDS = ["scan", "label", "dice", "hd95_mm", "assd_mm", "pred_ml", "ref_ml", "rel_volume_error", "status"]
 
 
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    """The largest 26-connected component of a 3D mask (nnU-Net-style post-processing)."""
-    return ndi.largest_component(mask)
+def largest_component(mask: np.ndarray, connectivity: int = 26) -> np.ndarray:
+    """The largest connected component of a 3D mask (nnU-Net-style post-processing);
+    connectivity 6 is the app's (inference.SegmentOptions.LargestComponent), 26 scipy's full
+    neighbourhood."""
+    return ndi.largest_component(mask, connectivity)
 
 
-def evaluate_cases(unet: UNet, cases: list[Case | LoadedCase], pp: Preprocess, labels: list[int], names: list[str],
-                   device: torch.device | str = "cpu", threshold: float = 0.5, keep_largest: bool = False) -> list[dict]:
+def evaluate_cases(unet: Model, cases: list[Case | LoadedCase], pp: Preprocess, labels: list[int], names: list[str],
+                   device: torch.device | str = "cpu", threshold: float = 0.5, keep_largest: bool = False,
+                   activation: str = "sigmoid", connectivity: int = 26, only: list[str] | None = None) -> list[dict]:
     """Metric rows per (scan, label); cases may be pre-loaded to avoid re-reading NIfTI.
-    keep_largest keeps only the largest connected component of each predicted label."""
+    Labels are decided as the app does (labels_from_probs); keep_largest keeps only the
+    largest connected component of each predicted label. only: evaluate just these label
+    names (e.g. the organs a scan covers)."""
     rows = []
     for case in cases:
         lc = case if isinstance(case, LoadedCase) else load_case(case)
         if lc.label is None:
             raise ValueError(f"{case.name}: no label volume to evaluate against")
-        probs = predict_volume(unet, lc, pp, device)
+        idx = labels_from_probs(predict_volume(unet, lc, pp, device, activation=activation), activation, threshold)
         for c, (value, name) in enumerate(zip(labels, names)):
-            pred = probs[c] >= threshold
-            m = compare(largest_component(pred) if keep_largest else pred, lc.label == value, lc.spacing)
+            if only is not None and name not in only:
+                continue
+            pred = idx == c + 1
+            m = compare(largest_component(pred, connectivity) if keep_largest else pred, lc.label == value, lc.spacing)
             rows.append({"scan": case.name, "label": name, "dice": m.dice, "hd95_mm": m.hd95, "assd_mm": m.assd,
                          "pred_ml": m.pred_ml, "ref_ml": m.ref_ml, "rel_volume_error": m.rel_volume_error, "status": m.status})
     return rows

@@ -16,7 +16,7 @@ import json
 import os
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import onnx
@@ -25,18 +25,19 @@ import torch.nn.functional as F
 from onnx import numpy_helper
 
 from .common import atomic_write_bytes, atomic_write_text
-from .model import ProbsModel, UNet
+from .model import ProbsModel, UNet, probabilities
 
 if TYPE_CHECKING:
     from .data import Preprocess
 
 OPSET = 17
-LABEL_NAMES = {1: "spleen", 2: "kidney_right", 3: "kidney_left", 5: "liver"}
+LABEL_NAMES = {1: "spleen", 2: "kidney_right", 3: "kidney_left", 4: "gallbladder", 5: "liver", 6: "stomach", 7: "pancreas"}
 
 
-def export_onnx(unet: UNet, path: Path, size: int) -> None:
-    """Write the model as image (N,1,S,S) float32 in [0,1] -> probs (N,labels,S,S)."""
-    model = ProbsModel(unet.cpu().eval())
+def export_onnx(unet: UNet, path: Path, size: int, activation: str = "sigmoid") -> None:
+    """Write the model as image (N,1,S,S) float32 in [0,1] -> probs (N,channels,S,S), the graph
+    ending in its activation."""
+    model = ProbsModel(unet.cpu().eval(), activation)
     tmp = Path(path).with_suffix(".onnx.tmp")
     with warnings.catch_warnings():
         # InstanceNorm without running stats always normalises per instance, which is what the
@@ -102,6 +103,8 @@ def run_onnx_with_torch(model: onnx.ModelProto, image: np.ndarray) -> np.ndarray
             y = torch.cat(x, dim=a["axis"])
         elif op == "Sigmoid":
             y = torch.sigmoid(x[0])
+        elif op == "Softmax":
+            y = torch.softmax(x[0], dim=a.get("axis", -1))
         elif op in ("Add", "Mul", "Sub", "Div"):
             y = {"Add": torch.add, "Mul": torch.mul, "Sub": torch.sub, "Div": torch.div}[op](x[0], x[1])
         else:
@@ -120,10 +123,10 @@ def run_onnx(path: Path, image: np.ndarray) -> tuple[np.ndarray, str]:
     return sess.run(["probs"], {"image": image})[0], f"onnxruntime {ort.__version__}"
 
 
-def verify_export(unet: UNet, path: Path, samples: np.ndarray) -> dict:
+def verify_export(unet: UNet, path: Path, samples: np.ndarray, activation: str = "sigmoid") -> dict:
     """Max |ONNX - PyTorch| over sample slices (N,1,S,S) and the engine used."""
     with torch.no_grad():
-        ref = torch.sigmoid(unet.cpu().eval()(torch.from_numpy(samples))).numpy()
+        ref = probabilities(unet.cpu().eval()(torch.from_numpy(samples)), activation).numpy()
     got, engine = run_onnx(path, samples)
     if got.shape != ref.shape:
         raise ValueError(f"{path}: ONNX output shape {got.shape} != PyTorch {ref.shape}")
@@ -139,9 +142,17 @@ def sha256_file(path: Path) -> str:
 
 
 def write_manifest(onnx_path: Path, name: str, unet: UNet, preprocess: dict, labels: list[int], provenance: dict,
-                   metrics: dict, licence: str, threshold: float = 0.5) -> Path:
+                   metrics: dict, licence: str, threshold: float = 0.5, activation: str = "sigmoid",
+                   names: list[str] | None = None) -> Path:
+    """NAME.json beside the ONNX file. Label k (value labels[k], name names[k], default the
+    TotalSegmentator name of the value) is output channel k for a sigmoid model and k + 1 for a
+    softmax model, whose channel 0 is background."""
     s = preprocess["size"]
     c = unet.cfg.out_channels
+    names = names or [LABEL_NAMES.get(v, f"label_{v}") for v in labels]
+    first = 1 if activation == "softmax" else 0
+    if len(names) != len(labels) or c != len(labels) + first:
+        raise ValueError(f"{onnx_path}: {c} output channels for {len(labels)} labels ({len(names)} names) under {activation}")
     manifest = {
         "format": "polyseg-model/1",
         "name": name,
@@ -151,9 +162,9 @@ def write_manifest(onnx_path: Path, name: str, unet: UNet, preprocess: dict, lab
         "inputs": [{"name": "image", "shape": [-1, 1, s[0], s[1]], "type": "float32"}],
         "outputs": [{"name": "probs", "shape": [-1, c, s[0], s[1]], "type": "float32"}],
         "preprocess": preprocess,
-        "activation": "sigmoid",
+        "activation": activation,
         "threshold": threshold,
-        "labels": [{"channel": i, "value": v, "name": LABEL_NAMES.get(v, f"label_{v}")} for i, v in enumerate(labels)],
+        "labels": [{"channel": i + first, "value": v, "name": n} for i, (v, n) in enumerate(zip(labels, names))],
         "licence": licence,
         "provenance": provenance,
         "metrics": metrics,
@@ -163,7 +174,20 @@ def write_manifest(onnx_path: Path, name: str, unet: UNet, preprocess: dict, lab
     return path
 
 
-def write_reference(unet: UNet, pp: "Preprocess", image: Path, slices: list[int], out_dir: Path, onnx_path: Path) -> None:
+def onnx_model(path: Path) -> Callable[[np.ndarray], np.ndarray]:
+    """The ONNX file as a function from (B, 1, S, S) inputs to its (B, K, S, S) outputs (ONNX
+    Runtime when importable, else the graph interpreter above)."""
+    try:
+        import onnxruntime as ort  # type: ignore
+    except ImportError:
+        m = onnx.load(str(path))
+        return lambda x: run_onnx_with_torch(m, np.ascontiguousarray(x, np.float32))
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return lambda x: sess.run(None, {sess.get_inputs()[0].name: np.ascontiguousarray(x, np.float32)})[0]
+
+
+def write_reference(unet: UNet, pp: "Preprocess", image: Path, slices: list[int], out_dir: Path, onnx_path: Path,
+                    activation: str = "sigmoid") -> None:
     """Reference data for the Go app's test of the same model: for axial slices of a real CT,
     the pre-processed input (N,1,S,S) and PyTorch's probabilities (N,C,S,S) as little-endian
     float32 files, and a JSON description. The Go side can check its own pre-processing
@@ -175,7 +199,7 @@ def write_reference(unet: UNet, pp: "Preprocess", image: Path, slices: list[int]
     stack = to_radiological(lc.image)[slices]
     x = resize_images(window01(stack, pp.window_level, pp.window_width), pp.size)[:, None]
     with torch.no_grad():
-        probs = torch.sigmoid(unet.cpu().eval()(torch.from_numpy(x))).numpy()
+        probs = probabilities(unet.cpu().eval()(torch.from_numpy(x)), activation).numpy()
     out_dir = Path(out_dir)
     atomic_write_bytes(out_dir / "input.f32", x.astype("<f4").tobytes())
     atomic_write_bytes(out_dir / "probs.f32", probs.astype("<f4").tobytes())

@@ -3,7 +3,8 @@
 - TripletCosineLoss: the paper's loss, one positive and one negative per anchor.
 - InBatchInfoNCE: the same, with the negatives of the whole batch as extra negatives.
 - NTXent: SimCLR's loss over 2B augmented views.
-- DiceLoss (+ optional BCE) for fine-tuning.
+- DiceLoss (+ optional BCE) for fine-tuning with one sigmoid per label.
+- DiceCELoss for fine-tuning with a softmax over background + labels.
 """
 from __future__ import annotations
 
@@ -82,4 +83,26 @@ class DiceLoss(nn.Module):
         loss = 1.0 - ((2 * inter + self.smooth) / (denom + self.smooth)).mean()
         if self.bce_weight > 0:
             loss = loss + self.bce_weight * F.binary_cross_entropy_with_logits(logits, target)
+        return loss
+
+
+class DiceCELoss(nn.Module):
+    """Softmax over background + C labels: cross-entropy plus soft Dice of the C label
+    channels over the whole batch (nnU-Net's DC+CE, batch Dice). Takes logits (B, C+1, H, W)
+    and a label map (B, H, W) of class indices 0..C."""
+
+    def __init__(self, ce_weight: float = 1.0, smooth: float = 1.0):
+        super().__init__()
+        self.ce_weight = ce_weight
+        self.smooth = smooth
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        p = torch.softmax(logits, dim=1)[:, 1:]  # (B, C, H, W)
+        onehot = F.one_hot(target, logits.shape[1])[..., 1:].permute(0, 3, 1, 2).to(p.dtype)
+        dims = (0, 2, 3)
+        inter = (p * onehot).sum(dims)
+        denom = p.sum(dims) + onehot.sum(dims)
+        loss = 1.0 - ((2 * inter + self.smooth) / (denom + self.smooth)).mean()
+        if self.ce_weight > 0:
+            loss = loss + self.ce_weight * F.cross_entropy(logits, target)
         return loss

@@ -137,15 +137,32 @@ class ContrastiveNet(nn.Module):
         return self.head(self.encoder(x)[-1])
 
 
-class ProbsModel(nn.Module):
-    """Export wrapper: image (N,1,H,W) in [0,1] -> probs (N,labels,H,W)."""
+ACTIVATIONS = ("sigmoid", "softmax")
 
-    def __init__(self, unet: UNet):
+
+def probabilities(logits: torch.Tensor, activation: str = "sigmoid") -> torch.Tensor:
+    """sigmoid: one independent probability per label channel; softmax: over the channels
+    (channel 0 background)."""
+    if activation == "sigmoid":
+        return torch.sigmoid(logits)
+    if activation == "softmax":
+        return torch.softmax(logits, dim=1)
+    raise ValueError(f"activation {activation!r}: want one of {ACTIVATIONS}")
+
+
+class ProbsModel(nn.Module):
+    """Export wrapper: image (N,1,H,W) in [0,1] -> probs (N,channels,H,W), the graph ending in
+    its activation (docs/model-manifest.md: outputs are probabilities, never logits)."""
+
+    def __init__(self, unet: UNet, activation: str = "sigmoid"):
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"activation {activation!r}: want one of {ACTIVATIONS}")
         self.unet = unet
+        self.activation = activation
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.unet(image))
+        return probabilities(self.unet(image), self.activation)
 
 
 def count_parameters(m: nn.Module) -> int:

@@ -48,13 +48,18 @@ def bounding_box(mask: np.ndarray) -> tuple[slice, ...]:
     return tuple(slice(int(lo), int(hi) + 1) for lo, hi in zip(idx.min(axis=0), idx.max(axis=0)))
 
 
-def largest_component(mask: np.ndarray) -> np.ndarray:
-    """The largest 26-connected component of a 3D mask."""
+def largest_component(mask: np.ndarray, connectivity: int = 26) -> np.ndarray:
+    """The largest 26- (or 6-) connected component of a 3D mask."""
     mask = np.asarray(mask, bool)
+    if connectivity not in (6, 26):
+        raise ValueError(f"connectivity {connectivity}: want 6 or 26")
     if _ndi is not None:
-        lab, n = _ndi.label(mask, structure=np.ones((3, 3, 3), bool))
+        structure = np.ones((3, 3, 3), bool) if connectivity == 26 else _ndi.generate_binary_structure(3, 1)
+        lab, n = _ndi.label(mask, structure=structure)
+    elif connectivity == 6:
+        lab, n = _label(mask, 6)
     else:
-        lab, n = _label26(mask)
+        lab, n = _label(mask, 26)
     if n <= 1:
         return mask
     sizes = np.bincount(lab.ravel())
@@ -62,15 +67,21 @@ def largest_component(mask: np.ndarray) -> np.ndarray:
     return lab == int(sizes.argmax())
 
 
-def _label26(mask: np.ndarray) -> tuple[np.ndarray, int]:
-    """Connected components by propagating the largest voxel index through 3x3x3
-    neighbourhoods until nothing changes (on the GPU when there is one)."""
+def _label(mask: np.ndarray, connectivity: int = 26) -> tuple[np.ndarray, int]:
+    """Connected components by propagating the largest voxel index through 3x3x3 (26) or
+    face (6) neighbourhoods until nothing changes (on the GPU when there is one)."""
     dev = "cuda" if torch.cuda.is_available() else "cpu"
     m = torch.from_numpy(mask).to(dev)
     ids = torch.arange(1, mask.size + 1, device=dev, dtype=torch.float64).reshape(mask.shape)
     lab = torch.where(m, ids, torch.zeros_like(ids))
     while True:
-        nxt = F.max_pool3d(lab[None, None], 3, stride=1, padding=1)[0, 0]
+        if connectivity == 26:
+            nxt = F.max_pool3d(lab[None, None], 3, stride=1, padding=1)[0, 0]
+        else:
+            nxt = lab.clone()
+            for ax in range(3):
+                for k in (1, -1):
+                    nxt = torch.maximum(nxt, _shift(lab, k, ax))
         nxt = torch.where(m, nxt, torch.zeros_like(nxt))
         if torch.equal(nxt, lab):
             break
@@ -80,6 +91,16 @@ def _label26(mask: np.ndarray) -> tuple[np.ndarray, int]:
     if uniq[0] != 0:
         out = out + 1
     return out, int((uniq != 0).sum())
+
+
+def _shift(t: torch.Tensor, k: int, axis: int) -> torch.Tensor:
+    """t moved by k (+-1) along axis, zero-filled."""
+    out = torch.zeros_like(t)
+    src = [slice(None)] * t.ndim
+    dst = [slice(None)] * t.ndim
+    src[axis], dst[axis] = (slice(0, -1), slice(1, None)) if k > 0 else (slice(1, None), slice(0, -1))
+    out[tuple(dst)] = t[tuple(src)]
+    return out
 
 
 def affine_nearest(data: np.ndarray, matrix: np.ndarray, offset: np.ndarray, output_shape: tuple[int, ...]) -> np.ndarray:

@@ -13,7 +13,11 @@ New positives and negatives are drawn every epoch from a generator seeded by (se
 run is reproducible and no two epochs share triplets (the reference code drew them once).
 Anchors without a valid positive or negative (e.g. a scan whose every slice shows the organ,
 under polycl-m with same-scan negatives) are left out of that epoch; `Triplets.skipped`
-counts them. Slices of unknown organ presence (-1) take part only in polycl-s.
+counts them. Slices of unknown organ presence (-1) take part only in polycl-s, and in the mixed
+strategies `polycl-o+s` and `polycl-m+s`: there an anchor whose organ presence is known follows
+-O (or -M) among the slices of known presence, and an anchor of a scan without labels follows
+-S (positive: another slice of its scan; negative: a slice of any other scan), so a dataset of
+some labelled and some unlabelled scans uses all of them.
 """
 from __future__ import annotations
 
@@ -21,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-STRATEGIES = ("polycl-s", "polycl-o", "polycl-m")
+STRATEGIES = ("polycl-s", "polycl-o", "polycl-m", "polycl-o+s", "polycl-m+s")
 M_NEGATIVES = ("same-scan", "other-scan")
 
 
@@ -45,7 +49,9 @@ class TripletSampler:
         self.present = np.asarray(present)
         self.strategy, self.seed, self.m_negative = strategy, seed, m_negative
         n = len(self.scan)
-        self.pool = np.arange(n) if strategy == "polycl-s" else np.flatnonzero(self.present >= 0)
+        self.mixed = strategy.endswith("+s")
+        self.base = strategy[:-2] if self.mixed else strategy
+        self.pool = np.arange(n) if strategy == "polycl-s" or self.mixed else np.flatnonzero(self.present >= 0)
         # candidate lists keyed by group; each anchor samples from its group minus itself
         by: dict[tuple, list[int]] = {}
         for i in self.pool:
@@ -63,10 +69,10 @@ class TripletSampler:
         s, t = int(self.scan[i]), int(self.present[i])
         g = self._groups
         empty = np.empty(0, np.int64)
-        if self.strategy == "polycl-s":
+        if self.strategy == "polycl-s" or (self.mixed and t < 0):
             pos = g.get(("scan", s), empty)
             return pos, self._other_scans[s]
-        if self.strategy == "polycl-o":
+        if self.base == "polycl-o":
             return g.get(("organ", t), empty), g.get(("organ", 1 - t), empty)
         pos = g.get(("scan-organ", s, t), empty)
         if self.m_negative == "same-scan":

@@ -10,6 +10,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from polycl.augment import SegAugmentConfig  # noqa: E402
 from polycl.data import Preprocess, build_cache, discover_cases  # noqa: E402
 from polycl.finetune import FinetuneConfig, finetune  # noqa: E402
 from polycl.model import UNetConfig  # noqa: E402
@@ -32,6 +33,15 @@ def main(msd: str, cache_dir: str, out: str) -> None:
     finetune(cache, ids, np.flatnonzero(cache.scan == 3), SMALL,
              FinetuneConfig(epochs=2, steps_per_epoch=3, batch_size=5, bce_weight=1.0, freeze_encoder_epochs=1, pretrained=str(enc), seed=5, device="cpu"),
              out_dir / "finetune", progress=False)
+    # the learning loop's set-up: softmax over background + label, augmented batches, and the
+    # mixed PolyCL-O+S sampler with one scan's organ presence unknown
+    flags = np.where(cache.scan == 3, -1, cache.present[:, 0]).astype(np.int8)
+    enc2 = pretrain(cache, pool, SMALL, PretrainConfig(strategy="polycl-o+s", epochs=1, batch_size=5, max_anchors=9, seed=6, device="cpu", center=True),
+                    out_dir / "polycl-o+s", progress=False, present=flags)
+    finetune(cache, ids, np.flatnonzero(cache.scan == 3), UNetConfig(out_channels=2, channels=(4, 8), proj_dim=16),
+             FinetuneConfig(epochs=1, steps_per_epoch=2, batch_size=5, pretrained=str(enc2), seed=7, device="cpu", activation="softmax",
+                            augment=SegAugmentConfig()),
+             out_dir / "finetune-softmax", progress=False)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@ import nibabel as nib
 import numpy as np
 import pytest
 
-from polycl.data import (Case, Preprocess, build_cache, case_name, central_range, discover_cases, from_radiological, load_case,
-                         parse_case_spec, preprocess_slices, to_radiological, window01)
+from polycl.data import (Case, Preprocess, build_cache, case_name, central_range, discover_cases, from_radiological, label_map, load_case,
+                         one_hot, parse_case_spec, preprocess_slices, resize_masks, to_radiological, window01)
 
 
 def test_radiological_matches_manifest_formula() -> None:
@@ -98,12 +98,26 @@ def test_cache_contents_and_reuse(msd_a: Path, cache, tmp_path: Path) -> None:
     x, m, present, start = preprocess_slices(lc, cache.preprocess, [5])
     ids = cache.slices_of([cases[1].name])
     np.testing.assert_array_equal(cache.images[ids], x)
-    np.testing.assert_array_equal(cache.masks[ids], m)
+    np.testing.assert_array_equal(cache.labelmap[ids], m)
+    np.testing.assert_array_equal(cache.masks[ids][:, 0], m == 1)
+    np.testing.assert_array_equal(cache.masks[int(ids[2])], cache.masks[ids][2])
     np.testing.assert_array_equal(cache.present[ids, 0], (lc.label == 5).any(axis=(0, 1)))  # per axial slice
     assert set(cache.present[:, 0]) == {0, 1}  # the liver is absent from some slices
     # the same inputs reopen the same cache directory instead of rebuilding
     again = build_cache(cases, cache.preprocess, [5], cache.root.parent, log=lambda m: pytest.fail("rebuilt: " + m))
     assert again.root == cache.root
+
+
+def test_label_map_and_one_hot_are_the_per_label_masks() -> None:
+    lab = np.array([[[0, 5, 1], [7, 5, 300]]])  # values not listed become background
+    lm = label_map(lab, [5, 1, 7])
+    np.testing.assert_array_equal(lm, [[[0, 1, 2], [3, 1, 0]]])
+    oh = one_hot(lm, 3)
+    for k, v in enumerate([5, 1, 7]):
+        np.testing.assert_array_equal(oh[:, k], lab == v)
+    # resizing the map by nearest neighbour is resizing every mask
+    big = np.random.default_rng(0).integers(0, 4, (3, 9, 7)).astype(np.uint8)
+    np.testing.assert_array_equal(one_hot(resize_masks(big[:, None], 5)[:, 0], 3), resize_masks(one_hot(big, 3), 5))
 
 
 def test_unlabelled_case_has_unknown_presence(msd_a: Path, tmp_path: Path) -> None:

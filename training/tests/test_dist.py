@@ -41,6 +41,8 @@ def _states(out: Path) -> dict[str, dict[str, torch.Tensor]]:
         "polycl-o": torch.load(out / "polycl-o" / "encoder.pt")["encoder"],
         "simclr": torch.load(out / "simclr" / "encoder.pt")["encoder"],
         "finetune": torch.load(out / "finetune" / "last.pt")["state_dict"],
+        "polycl-o+s": torch.load(out / "polycl-o+s" / "encoder.pt")["encoder"],
+        "finetune-softmax": torch.load(out / "finetune-softmax" / "last.pt")["state_dict"],
     }
 
 

@@ -98,3 +98,31 @@ def test_predict_volume_returns_to_the_scan_grid(msd_a: Path) -> None:
     assert m.dice > 0.95
     rows = evaluate_cases(Threshold(), [lc], Preprocess(size=64), [5], ["liver"])
     assert rows[0]["scan"] == lc.name and rows[0]["status"] in ("ok", "pred_empty")
+
+
+def test_labels_from_probs_follow_the_app() -> None:
+    from polycl.evaluate import labels_from_probs
+
+    # sigmoid: the most probable channel above the threshold, else background
+    p = np.array([[0.7, 0.2, 0.6, 0.4], [0.8, 0.1, 0.3, 0.45]], np.float32)  # (2 labels, 4 voxels)
+    np.testing.assert_array_equal(labels_from_probs(p, "sigmoid"), [2, 0, 1, 0])
+    # softmax: argmax over background + labels
+    q = np.array([[0.5, 0.2, 0.1], [0.3, 0.3, 0.1], [0.2, 0.5, 0.8]], np.float32)
+    np.testing.assert_array_equal(labels_from_probs(q, "softmax"), [0, 2, 2])
+
+
+def test_softmax_model_evaluates_every_label(msd_a: Path) -> None:
+    from polycl.model import UNet
+
+    torch.manual_seed(0)
+    unet = UNet(UNetConfig(out_channels=3, channels=(4, 8)))
+    cases = discover_cases(msd_a)[:1]
+    rows = evaluate_cases(unet, cases, Preprocess(size=32), [5, 1], ["liver", "spleen"], activation="softmax")
+    assert [r["label"] for r in rows] == ["liver", "spleen"]
+    only = evaluate_cases(unet, cases, Preprocess(size=32), [5, 1], ["liver", "spleen"], activation="softmax", only=["spleen"])
+    assert [r["label"] for r in only] == ["spleen"] and only[0]["dice"] == rows[1]["dice"]
+    # an ONNX-like function of the inputs gives the same rows as the network itself
+    def fn(x: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return torch.softmax(unet(torch.from_numpy(x)), 1).numpy()
+    assert evaluate_cases(fn, cases, Preprocess(size=32), [5, 1], ["liver", "spleen"], activation="softmax") == rows

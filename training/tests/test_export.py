@@ -69,3 +69,22 @@ def test_manifest(exported, tmp_path: Path) -> None:
                                  "normalize": "window01", "size": [32, 32], "resize": "bilinear"}
     assert man["labels"] == [{"channel": 0, "value": 5, "name": "liver"}, {"channel": 1, "value": 1, "name": "spleen"}]
     assert man["activation"] == "sigmoid" and man["threshold"] == 0.5
+
+
+def test_softmax_export_and_manifest(tmp_path: Path) -> None:
+    torch.manual_seed(1)
+    unet = UNet(UNetConfig(out_channels=3, channels=(4, 8))).eval()
+    path = tmp_path / "mc.onnx"
+    export_onnx(unet, path, 32, "softmax")
+    x = np.random.default_rng(3).random((2, 1, 32, 32), dtype=np.float32)
+    check = verify_export(unet, path, x, "softmax")
+    assert check["max_abs_diff"] < 1e-5, check
+    got, _ = run_onnx(path, x)
+    np.testing.assert_allclose(got.sum(axis=1), 1.0, atol=1e-5)  # a softmax over the channels
+    assert any(n.op_type == "Softmax" for n in onnx.load(str(path)).graph.node)
+    man = json.loads(write_manifest(path, "mc", unet, Preprocess(size=32).to_manifest(), [5, 1], {}, {}, "x", activation="softmax",
+                                    names=["liver", "spleen"]).read_text())
+    assert man["activation"] == "softmax" and man["outputs"][0]["shape"] == [-1, 3, 32, 32]
+    assert man["labels"] == [{"channel": 1, "value": 5, "name": "liver"}, {"channel": 2, "value": 1, "name": "spleen"}]
+    with pytest.raises(ValueError, match="3 output channels for 3 labels"):
+        write_manifest(path, "mc", unet, Preprocess(size=32).to_manifest(), [5, 1, 2], {}, {}, "x", activation="softmax")

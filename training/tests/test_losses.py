@@ -41,3 +41,18 @@ def test_dice_and_bce_hand_computed() -> None:
     assert DiceLoss(bce_weight=1.0)(logits, target).item() == pytest.approx(0.5 + math.log(2), rel=1e-6)
     perfect = (target * 2 - 1) * 50
     assert DiceLoss()(perfect, target).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_dice_ce_hand_computed() -> None:
+    from polycl.losses import DiceCELoss
+
+    logits = torch.zeros(1, 3, 1, 2)  # softmax 1/3 everywhere
+    target = torch.tensor([[[1, 0]]])
+    # Dice of labels 1 and 2 (background not counted): label 1: inter 1/3, sum p 2/3, sum g 1
+    # -> (2/3 + 1) / (5/3 + 1) = 5/8; label 2: inter 0, sum p 2/3, sum g 0 -> 1 / (5/3) = 3/5
+    dice = 1 - (5 / 8 + 3 / 5) / 2
+    assert DiceCELoss(ce_weight=0)(logits, target).item() == pytest.approx(dice, rel=1e-6)
+    assert DiceCELoss()(logits, target).item() == pytest.approx(dice + math.log(3), rel=1e-6)
+    perfect = torch.nn.functional.one_hot(torch.tensor([[[1, 0]]]), 3).permute(0, 3, 1, 2).float() * 50
+    # label 2 is absent and predicted absent: its smoothed Dice is 1, so the loss is ~0
+    assert DiceCELoss()(perfect, target).item() == pytest.approx(0.0, abs=1e-6)

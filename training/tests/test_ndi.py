@@ -33,14 +33,22 @@ def test_distances_without_scipy(no_scipy: None, seed: int) -> None:
     np.testing.assert_allclose(ndi.distances_to(a, b, spacing), want, atol=1e-9)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_largest_component_without_scipy(no_scipy: None, seed: int) -> None:
+@pytest.mark.parametrize("seed,connectivity", [(0, 26), (1, 26), (2, 26), (0, 6), (1, 6)])
+def test_largest_component_without_scipy(no_scipy: None, seed: int, connectivity: int) -> None:
     m = np.random.default_rng(seed).random((16, 15, 7)) < 0.3
-    lab, n = ndimage.label(m, structure=np.ones((3, 3, 3), bool))
+    structure = np.ones((3, 3, 3), bool) if connectivity == 26 else ndimage.generate_binary_structure(3, 1)
+    lab, n = ndimage.label(m, structure=structure)
     sizes = np.bincount(lab.ravel())
     sizes[0] = 0
-    got = ndi.largest_component(m)
+    got = ndi.largest_component(m, connectivity)
     assert got.sum() == sizes.max() and np.array_equal(got, lab == sizes.argmax()) or (sizes == sizes.max()).sum() > 1
+
+
+def test_six_connectivity_splits_diagonal_neighbours() -> None:
+    m = np.zeros((3, 3, 3), bool)
+    m[0, 0, 0] = m[1, 1, 0] = m[2, 2, 0] = m[2, 2, 1] = True  # one 26-component, three 6-components
+    assert ndi.largest_component(m, 26).sum() == 4
+    assert ndi.largest_component(m, 6).sum() == 2
 
 
 def test_affine_nearest_without_scipy(no_scipy: None) -> None:

@@ -69,3 +69,21 @@ def test_bad_arguments() -> None:
         TripletSampler(SCAN, PRESENT, "polycl-x")
     with pytest.raises(ValueError):
         TripletSampler(SCAN, PRESENT, "polycl-m", m_negative="nearby")
+
+
+@pytest.mark.parametrize("strategy", ["polycl-o+s", "polycl-m+s"])
+def test_mixed_strategies_use_s_for_scans_without_labels(strategy: str) -> None:
+    # scan 3 has no labels (presence unknown): its anchors follow PolyCL-S, the others -O/-M
+    scan = np.concatenate([SCAN, np.full(5, 3)])
+    present = np.concatenate([PRESENT, np.full(5, -1)])
+    s = TripletSampler(scan, present, strategy, seed=2)
+    t = s.epoch(0)
+    a, p, n = t.anchor, t.positive, t.negative
+    assert len(a) + t.skipped == len(scan) and set(np.flatnonzero(scan == 3)) <= set(a)
+    unk = present[a] < 0
+    assert (scan[p[unk]] == scan[a[unk]]).all() and (scan[n[unk]] != scan[a[unk]]).all()
+    known = ~unk
+    # known anchors never pair with slices of unknown presence
+    assert (present[p[known]] == present[a[known]]).all() and (present[n[known]] == 1 - present[a[known]]).all()
+    if strategy == "polycl-m+s":
+        assert (scan[p[known]] == scan[a[known]]).all() and (scan[n[known]] == scan[a[known]]).all()

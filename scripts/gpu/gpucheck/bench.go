@@ -232,7 +232,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	say("U-Net: CPU %.0f ms, CUDA %.0f ms (first %.0f ms); %+v", cpuMS, cudaMS, firstMS, res.Agree["U-Net liver masks"])
 
 	// SAM: the CPU pair, and CUDA set-ups that survived their smoke test.
-	samCPU, err := sam.Load(rtCPU, enc, dec, sam.Options{NoCache: true})
+	samCPU, err := sam.Load(rtCPU, enc, dec, sam.Options{NoCache: true, FullPrecision: true})
 	if err != nil {
 		return err
 	}
@@ -244,7 +244,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var setups []setup
 	if encOK {
-		s, err := sam.Load(rtCUDA, enc, dec, sam.Options{NoCache: true})
+		s, err := sam.Load(rtCUDA, enc, dec, sam.Options{NoCache: true, FullPrecision: true})
 		if err != nil {
 			return err
 		}
@@ -261,7 +261,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		s, err := sam.Load(rtCUDA, encBoth, decBoth, sam.Options{NoCache: true})
+		s, err := sam.Load(rtCUDA, encBoth, decBoth, sam.Options{NoCache: true, FullPrecision: true})
 		if err != nil {
 			return err
 		}
@@ -273,7 +273,7 @@ func runBench(ctx context.Context, args []string, stdout io.Writer) error {
 		say("placements, %s: %s", k, strings.Join(p, "; "))
 	}
 
-	w := samCPU.Window(liver)
+	w := samCPU.DefaultWindow()
 	var encCPU, encCUDA, encFirst []float64
 	var decCPU []float64
 	decCUDA := map[string][]float64{}
@@ -532,7 +532,7 @@ func runSmoke(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	s, err := sam.Load(rt, enc, dec, sam.Options{NoCache: true})
+	s, err := sam.Load(rt, enc, dec, sam.Options{NoCache: true, FullPrecision: true})
 	if err != nil {
 		return err
 	}
@@ -541,7 +541,7 @@ func runSmoke(ctx context.Context, args []string, stdout io.Writer) error {
 	for i := range img {
 		img[i] = float32((i%256)*4 - 400)
 	}
-	e, err := s.Embed(ctx, img, 256, 256, s.Window(liver))
+	e, err := s.Embed(ctx, img, 256, 256, s.DefaultWindow())
 	if err != nil {
 		return err
 	}
