@@ -515,8 +515,9 @@ predictions, not manual ground truth):
   annotator who knows where fill between slices needs a contour, which makes it a strong baseline.
 
 Label values play no part in what the app does: the segment's value picks its name in the colour
-table; SAM's window is the encoder manifest's (its choice by name is other work); the U-Net does not
-guard SAM unless asked (` + "`-unet-guard`" + `; off by default, see below).
+table; SAM sees every segment in the encoder's window (400/40) unless the user's settings name one
+for the segment's name; the U-Net does not guard SAM unless asked (` + "`-unet-guard`" + `; off by default,
+see below).
 
 `
 
