@@ -15,6 +15,11 @@ import (
 )
 
 func TestParseViewArgs(t *testing.T) {
+	// The user's settings and their environment overrides would change
+	// the defaults the table expects.
+	t.Setenv("POLYSEG_SETTINGS", filepath.Join(t.TempDir(), "absent.json"))
+	t.Setenv("POLYSEG_EMBED_CACHE_DIR", "")
+	t.Setenv("POLYSEG_EMBED_CACHE_MB", "")
 	tests := []struct {
 		args    []string
 		want    viewArgs
