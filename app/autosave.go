@@ -73,8 +73,11 @@ type autosaveProp struct {
 	Anchors    []int           `json:"anchors"`
 	Confidence map[int]float64 `json:"confidence"`
 	Notes      map[int]string  `json:"notes,omitempty"`
-	Engine     string          `json:"engine,omitempty"`
-	Provider   string          `json:"provider,omitempty"`
+	// Reasons say why the doubtful slices are doubtful (the strip's
+	// hover text, X's status line).
+	Reasons  map[int]string `json:"reasons,omitempty"`
+	Engine   string         `json:"engine,omitempty"`
+	Provider string         `json:"provider,omitempty"`
 }
 
 // Autosave describes an autosave file found for the open scan.
@@ -407,7 +410,12 @@ func (s *Session) propagationRecordsLocked() []autosaveProp {
 	var out []autosaveProp
 	for label, rec := range s.props.records {
 		p := autosaveProp{Label: label, Anchors: slices.Clone(rec.anchors), Confidence: map[int]float64{},
-			Notes: map[int]string{}, Engine: rec.engine, Provider: rec.provider}
+			Notes: map[int]string{}, Reasons: map[int]string{}, Engine: rec.engine, Provider: rec.provider}
+		for k, why := range rec.reasons {
+			if why != "" {
+				p.Reasons[k] = why
+			}
+		}
 		for k, c := range rec.confidence {
 			// JSON has no NaN; a slice without a number has no record.
 			if !math.IsNaN(c) && !math.IsInf(c, 0) {
@@ -444,7 +452,10 @@ func (s *Session) restorePropagationRecords(recs []autosaveProp, grid volume.Gri
 		s.props.records = map[uint16]*propRecord{}
 	}
 	for _, p := range recs {
-		rec := &propRecord{confidence: map[int]float64{}, notes: map[int]string{}, engine: p.Engine, provider: p.Provider}
+		// SAM's low-resolution answers are not kept: a click on a restored
+		// slice starts from its mask.
+		rec := newPropRecord()
+		rec.engine, rec.provider = p.Engine, p.Provider
 		for _, a := range p.Anchors {
 			if in(a) && !slices.Contains(rec.anchors, a) {
 				rec.anchors = append(rec.anchors, a)
@@ -459,6 +470,11 @@ func (s *Session) restorePropagationRecords(recs []autosaveProp, grid volume.Gri
 		for k, note := range p.Notes {
 			if _, ok := rec.confidence[k]; ok {
 				rec.notes[k] = note
+			}
+		}
+		for k, why := range p.Reasons {
+			if _, ok := rec.confidence[k]; ok {
+				rec.reasons[k] = why
 			}
 		}
 		s.props.records[p.Label] = rec

@@ -285,8 +285,8 @@ func TestAutosaveKeepsPropagationRecords(t *testing.T) {
 	if !slices.EqualFunc(got, want, same) {
 		t.Errorf("restored confidence %v, want %v", got, want)
 	}
-	if k, ok := r.NextDoubtful(viewer.Axial, 5, 0, 1); !ok || k != 3 {
-		t.Errorf("NextDoubtful after the restore = %d, %v, want slice 3", k, ok)
+	if k, ok := r.NextDoubtful(viewer.Axial, 5, 0, 1); !ok || k.Slice != 3 {
+		t.Errorf("NextDoubtful after the restore = %+v, %v, want slice 3", k, ok)
 	}
 	if sum, ok := r.Propagation(5); !ok || sum.Engine != "sam" || sum.Doubtful != 1 {
 		t.Errorf("Propagation(5) after the restore = %+v, %v", sum, ok)

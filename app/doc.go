@@ -2,9 +2,9 @@
 // independent of any widget toolkit: the open scan, its label layer, the
 // crosshair shared by the three views, the display window, undo and redo of
 // label edits, background jobs with progress and cancellation, autosave and
-// export, and the models: U-Net segmentation, SAM refinement and SAM box
-// prompts, whose results wait as a preview for the user to accept or
-// reject. The ui package is a thin layer over it, and the headless command
+// export, and the models: U-Net segmentation, SAM refinement, SAM box
+// prompts and SAM clicks (clicks.go), and propagation, whose results wait
+// as a preview for the user to accept or reject. The ui package is a thin layer over it, and the headless command
 // line and the tests drive it directly.
 //
 // # Invariants
@@ -34,6 +34,22 @@
 //   - A preview changes only voxels of its own scope (a slice, a box, or the
 //     volume) that are background or carry a value it proposes: labels the
 //     user gave other structures are never overwritten.
+//   - SAM clicks (Click) correct the pending preview or the accepted labels
+//     slice by slice: a clicked slice is decided whole, the pixel under
+//     every click ends as the click said, and the clicks wait with the
+//     preview, going with it when it is accepted or rejected. Clicks are
+//     decoded one at a time in click order; an answer to fewer clicks than
+//     the slice has by then is dropped.
+//   - A propagation started while a preview of the same label waits (a
+//     box's, clicks', a propagation's) starts from it: what that preview
+//     proposes outside the slices the new run decides stays proposed.
+//   - Label values decide nothing but where voxels are written: the U-Net
+//     guards or anchors a segment only when it segments a structure of the
+//     segment's name, and SAM's window is asked for in one place
+//     (samWindow).
+//   - "Doubtful" has one meaning (propagate.Doubtful with the engine's
+//     DoubtBelow as the session's models are set): the strip, X, the
+//     summary and the command line agree.
 //   - Models load when first needed; a missing runtime library or model
 //     makes only the operations needing it fail, with an error saying what
 //     is missing (ErrNoModel, ErrNoRuntime), never scan viewing.

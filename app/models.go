@@ -55,6 +55,12 @@ type ModelOptions struct {
 	// SAM2Dir is the folder of a SAM 2 export with its manifests (see
 	// docs/sam2.md); empty means the "sam2" engine is unavailable.
 	SAM2Dir string
+	// UNetGuard lets a loaded U-Net that segments a structure of the
+	// segment's name guard SAM's boxes, clicks and propagations with its
+	// probabilities. Off by default: on the real patients it cut real
+	// organ more than it stopped leaks (docs/interactive.md; the liver
+	// U-Net's own Dice there is 0.77 and 0.93).
+	UNetGuard bool
 }
 
 // ModelStatus is what a session knows about its models, for menus and the
@@ -323,11 +329,7 @@ func (m *Models) Engine(name string) (propagate.Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		o := propagate.DefaultSAMOptions()
-		if m.opts.Propagation != nil {
-			o = *m.opts.Propagation
-		}
-		return propagate.NewSAMEngine(s, o), nil
+		return propagate.NewSAMEngine(s, m.PropagationOptions()), nil
 	case EngineSAM2:
 		return m.SAM2()
 	}
@@ -358,3 +360,20 @@ func (m *Models) LoadedSAM() *sam.Model {
 	defer m.mu.Unlock()
 	return m.sam
 }
+
+// PropagationOptions returns the options the "sam" propagation engine runs
+// with: ModelOptions.Propagation, else propagate.DefaultSAMOptions.
+func (m *Models) PropagationOptions() propagate.SAMOptions {
+	if m.opts.Propagation != nil {
+		return *m.opts.Propagation
+	}
+	return propagate.DefaultSAMOptions()
+}
+
+// DoubtBelow is the confidence under which a propagated slice is doubtful:
+// the "sam" engine's option, whichever engine ran, so that every part of
+// the app means the same by "doubtful".
+func (m *Models) DoubtBelow() float64 { return m.PropagationOptions().DoubtBelow }
+
+// UNetGuard reports whether a loaded U-Net guards SAM (ModelOptions).
+func (m *Models) UNetGuard() bool { return m.opts.UNetGuard }

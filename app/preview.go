@@ -40,6 +40,21 @@ type preview struct {
 	scope []int
 	// prov says what made the preview; accepting it records it.
 	prov *Provenance
+	// box, for a SAM box's preview, is the box and SAM's answer, which
+	// clicks on its slice correct.
+	box *boxAnswer
+	// whole lists the axial slices (inference numbering) every voxel of
+	// which is in scope, so that a slice decided again is not added to
+	// the scope twice.
+	whole map[int]bool
+}
+
+// markWhole records that every voxel of axial slice k is in p's scope.
+func (p *preview) markWhole(k int) {
+	if p.whole == nil {
+		p.whole = map[int]bool{}
+	}
+	p.whole[k] = true
 }
 
 // newPreview counts the voxels proposed and keeps only the given values
@@ -164,6 +179,7 @@ func (s *Session) AcceptPreview() (int, error) {
 	}
 	s.preview = nil
 	s.acceptedLive(p)
+	s.acceptedClicks(p)
 	e := p.merge(s.layer.Labels)
 	for n, i := range e.idx {
 		s.layer.Labels.Data[i] = e.new[n]
@@ -187,6 +203,7 @@ func (s *Session) RejectPreview() bool {
 		live.cancel()
 		s.props.live = nil
 	}
+	s.dropClicksLocked()
 	s.preview = nil
 	s.mu.Unlock()
 	if had {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -37,6 +38,17 @@ type PropagateRequest struct {
 	// of the current slice alone (or with the anchors of the label's last
 	// propagation).
 	AllAnchors bool
+	// Range, when set, bounds the axial slices decided (indices along the
+	// scan's axial axis, from 0, as propagate.SliceRange); every anchor
+	// must lie inside it.
+	Range *propagate.SliceRange
+	// Prior guards the propagation with the U-Net's probabilities
+	// (ModelOptions.UNet, loaded if need be); it is an error when the
+	// U-Net segments no structure of the segment's name.
+	Prior bool
+	// Source, when set, names the file the anchors came from, for the
+	// provenance record.
+	Source string
 }
 
 // propRecord remembers, per label, the last propagation accepted on the
@@ -47,8 +59,16 @@ type propRecord struct {
 	anchors    []int           // axial slice indices (inference numbering)
 	confidence map[int]float64 // axial slice index -> confidence
 	notes      map[int]string  // axial slice index -> the engine's note
-	engine     string
-	provider   string
+	reasons    map[int]string  // axial slice index -> what lowered its confidence
+	// lowres holds SAM's low-resolution answer per slice, which a click
+	// correcting the slice starts from.
+	lowres   map[int][]float32
+	engine   string
+	provider string
+}
+
+func newPropRecord() *propRecord {
+	return &propRecord{confidence: map[int]float64{}, notes: map[int]string{}, reasons: map[int]string{}, lowres: map[int][]float32{}}
 }
 
 // propagationState is the propagation part of a session: the records of
@@ -56,6 +76,7 @@ type propRecord struct {
 type propagationState struct {
 	records map[uint16]*propRecord
 	live    *livePropagation
+	clicks  *clickSet // SAM clicks waiting in the preview (clicks.go)
 }
 
 // livePropagation is a propagation whose results stream into the preview.
@@ -64,6 +85,8 @@ type livePropagation struct {
 	preview    *preview
 	confidence map[int]float64
 	notes      map[int]string
+	reasons    map[int]string
+	lowres     map[int][]float32
 	anchors    []int
 	done       bool
 	info       propagate.EngineInfo
@@ -80,6 +103,12 @@ type SliceConfidence struct {
 	Anchor bool
 	// Note is the engine's account of the slice, or why it stopped there.
 	Note string
+	// Doubtful marks the slices the propagation doubts (propagate.Doubtful
+	// with the session's threshold, DoubtBelow), and Reason says in plain
+	// words why: what lowered the confidence most, or why the
+	// propagation stopped there.
+	Doubtful bool
+	Reason   string
 }
 
 // Propagate carries the label's mask on the current slice (and, as the
@@ -105,26 +134,116 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 	if err != nil {
 		return nil, err
 	}
-	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "")
+	// P after clicks does what the end of clicking would have done.
+	s.mu.Lock()
+	if cs := s.props.clicks; cs != nil && cs.label == r.Label && cs.timer != nil {
+		cs.timer.Stop()
+	}
+	s.mu.Unlock()
+	// A span of an earlier propagation runs again: the engine may leave
+	// the slices a correction does not change as they are.
+	rerun := rng != nil
+	if r.Range != nil {
+		if r.Range.From < 0 || r.Range.To >= sl.Slices || r.Range.From > r.Range.To {
+			return nil, fmt.Errorf("propagate: range %d:%d outside the axial slices 0..%d", r.Range.From, r.Range.To, sl.Slices-1)
+		}
+		for _, a := range anchors {
+			if !r.Range.Contains(a.Slice) {
+				return nil, fmt.Errorf("propagate: the range %d:%d leaves out the anchor slice %d", r.Range.From, r.Range.To, a.Slice)
+			}
+		}
+		rr := *r.Range
+		rng = &rr
+	}
+	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "", propExtras{prior: r.Prior, source: r.Source, rerun: rerun})
+}
+
+// propExtras are what a propagation asked for besides its anchors.
+type propExtras struct {
+	prior  bool   // the U-Net's probabilities, asked for explicitly
+	source string // the file the anchors came from
+	rerun  bool   // a span of an earlier propagation runs again
+}
+
+// SetVolumeWithLabels makes v the session's scan, read from path, with
+// labels (on v's grid) as its starting labels: not an edit, nothing to
+// undo or autosave, no provenance entry. The command line starts so from
+// a label file it was given, so that its output's provenance records what
+// the command did.
+func (s *Session) SetVolumeWithLabels(v *volume.Volume, labels *volume.Labels, path string) error {
+	if labels == nil {
+		return errors.New("no labels")
+	}
+	return s.setVolume(v, labels, path)
 }
 
 // anchorsFor chooses the anchors and the range of a propagation started on
-// axial slice k.
+// axial slice k. Pending SAM clicks decide: their slices become anchors
+// (with the masks the clicks gave them) and, when the label was propagated
+// before, only the spans next to them run again. Otherwise slice k is the
+// anchor, and with an earlier propagation of the label only the span
+// between k and its neighbouring anchors runs again. A pending preview of
+// the label (a box's, a propagation's) counts as drawn.
 func (s *Session) anchorsFor(sl *section.Slicer, k int, r PropagateRequest) ([]propagate.Anchor, *propagate.SliceRange, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	name := s.layer.Table.Name(r.Label)
-	mask := func(k int) (*section.Mask, error) { return sl.Mask(s.layer.Labels, k, r.Label) }
-	m, err := mask(k)
-	if err != nil {
-		return nil, nil, err
+	clicked := s.clickedAnchorsLocked(r.Label)
+	mask := func(kk int) (*section.Mask, error) {
+		if m, ok := clicked[kk]; ok {
+			return m, nil
+		}
+		if m, ok := s.pendingMaskLocked(sl, r.Label, kk); ok {
+			return m, nil
+		}
+		return sl.Mask(s.layer.Labels, kk, r.Label)
 	}
-	if m.Area() == 0 && !r.AllAnchors {
-		return nil, nil, fmt.Errorf("propagate: slice %d has no %s (label %d): draw it there first (box, brush, or an accepted preview)", r.Slice+1, name, r.Label)
+	// The anchors known: the last accepted propagation's, and those of
+	// one still pending in the preview.
+	var known []int
+	rec := s.props.records[r.Label]
+	if rec != nil {
+		known = append(known, rec.anchors...)
 	}
+	live := s.props.live
+	if live != nil && (live.label != r.Label || live.preview != s.preview) {
+		live = nil
+	}
+	if live != nil {
+		known = append(known, live.anchors...)
+	}
+	slices.Sort(known)
+	known = slices.Compact(known)
+	// A span re-run keeps the rest of a pending propagation; one still
+	// running has not decided the rest yet, so it all runs again.
+	spans := (rec != nil || live != nil) && (live == nil || live.done)
+
 	var slicesOf []int
 	var rng *propagate.SliceRange
-	rec := s.props.records[r.Label]
+	span := func(targets []int) {
+		set := slices.Clone(known)
+		for _, t := range targets {
+			if !slices.Contains(set, t) {
+				set = append(set, t)
+			}
+		}
+		slices.Sort(set)
+		lo, hi := 0, sl.Slices-1
+		for _, a := range set {
+			if a < targets[0] {
+				lo = a
+			}
+			if a > targets[len(targets)-1] && hi == sl.Slices-1 {
+				hi = a
+			}
+		}
+		rng = &propagate.SliceRange{From: lo, To: hi}
+		for _, a := range set {
+			if rng.Contains(a) {
+				slicesOf = append(slicesOf, a)
+			}
+		}
+	}
 	switch {
 	case r.AllAnchors:
 		for kk := 0; kk < sl.Slices; kk++ {
@@ -139,32 +258,39 @@ func (s *Session) anchorsFor(sl *section.Slicer, k int, r PropagateRequest) ([]p
 		if len(slicesOf) == 0 {
 			return nil, nil, fmt.Errorf("propagate: no slice holds %s (label %d)", name, r.Label)
 		}
-	case rec != nil:
-		// Re-run the span or spans next to slice k, keeping the other
-		// anchors' results.
-		slicesOf = slices.Clone(rec.anchors)
-		if !slices.Contains(slicesOf, k) {
-			slicesOf = append(slicesOf, k)
+	case len(clicked) > 0:
+		targets := make([]int, 0, len(clicked))
+		for kk := range clicked {
+			targets = append(targets, kk)
+		}
+		slices.Sort(targets)
+		if spans {
+			span(targets)
+		} else {
+			slicesOf = append(targets, known...)
 			slices.Sort(slicesOf)
+			slicesOf = slices.Compact(slicesOf)
 		}
-		i := slices.Index(slicesOf, k)
-		lo, hi := 0, sl.Slices-1
-		if i > 0 {
-			lo = slicesOf[i-1]
-		}
-		if i < len(slicesOf)-1 {
-			hi = slicesOf[i+1]
-		}
-		rng = &propagate.SliceRange{From: lo, To: hi}
-		var in []int
-		for _, a := range slicesOf {
-			if rng.Contains(a) {
-				in = append(in, a)
-			}
-		}
-		slicesOf = in
 	default:
-		slicesOf = []int{k}
+		m, err := mask(k)
+		if err != nil {
+			return nil, nil, err
+		}
+		if m.Area() == 0 {
+			return nil, nil, fmt.Errorf("propagate: slice %d has no %s (label %d): draw it there first (box, clicks, brush, or an accepted preview)", r.Slice+1, name, r.Label)
+		}
+		switch {
+		case spans:
+			// Re-run the span or spans next to slice k, keeping the
+			// other anchors' results.
+			span([]int{k})
+		case live != nil:
+			slicesOf = append([]int{k}, known...)
+			slices.Sort(slicesOf)
+			slicesOf = slices.Compact(slicesOf)
+		default:
+			slicesOf = []int{k}
+		}
 	}
 	var anchors []propagate.Anchor
 	for _, a := range slicesOf {
@@ -203,8 +329,11 @@ func (s *Session) PropagateFromModel(label uint16, engine string) (*Job, error) 
 		if err != nil {
 			return nil, nil, err
 		}
-		if !u.HasLabel(label) {
-			return nil, nil, fmt.Errorf("the U-Net %q does not segment label %d", u.Manifest().Name, label)
+		// The U-Net's structure of the segment's name, whatever value
+		// either gives it.
+		own, ok := unetValue(u.Manifest(), s.labelName(label))
+		if !ok {
+			return nil, nil, fmt.Errorf("the U-Net %q segments no structure named %q", u.Manifest().Name, s.labelName(label))
 		}
 		p.Report(-1, "segmenting with the U-Net")
 		coarse, err := u.Segment(ctx, v, unet.SegmentOptions{LargestComponent: true})
@@ -214,7 +343,7 @@ func (s *Session) PropagateFromModel(label uint16, engine string) (*Job, error) 
 		best, bestArea := -1, 0
 		var bestMask *section.Mask
 		for k := 0; k < sl.Slices; k++ {
-			m, err := sl.Mask(coarse, k, label)
+			m, err := sl.Mask(coarse, k, own)
 			if err != nil {
 				return nil, nil, err
 			}
@@ -225,12 +354,12 @@ func (s *Session) PropagateFromModel(label uint16, engine string) (*Job, error) 
 		if best < 0 {
 			return nil, nil, fmt.Errorf("the U-Net found no voxel of label %d", label)
 		}
-		prior, err := u.Prior(v, label)
+		prior, err := u.Prior(v, own)
 		if err != nil {
 			return nil, nil, err
 		}
 		return []propagate.Anchor{{Slice: best, Mask: bestMask}}, prior, nil
-	}, "from the U-Net")
+	}, "from the U-Net", propExtras{})
 }
 
 // anchorSource finds anchors (and a prior) inside the job, for
@@ -239,7 +368,7 @@ type anchorSource func(ctx context.Context, p Progress) ([]propagate.Anchor, pro
 
 // startPropagation runs an engine as a job whose slices stream into a
 // preview.
-func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label uint16, engineName string, anchors []propagate.Anchor, rng *propagate.SliceRange, source anchorSource, how string) (*Job, error) {
+func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label uint16, engineName string, anchors []propagate.Anchor, rng *propagate.SliceRange, source anchorSource, how string, extra propExtras) (*Job, error) {
 	if engineName == "" {
 		engineName = EngineSAM
 	}
@@ -262,13 +391,25 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 			if anchors, prior, err = source(ctx, p); err != nil {
 				return err
 			}
-		} else if u := s.models.LoadedUNet(); u != nil && u.HasLabel(label) {
-			// A U-Net that knows the label guards against leaks for free.
-			if prior, err = u.Prior(v, label); err != nil {
+		} else if extra.prior {
+			p.Report(-1, "loading the U-Net")
+			u, err := s.models.UNet()
+			s.changed(ChangeModels)
+			if err != nil {
 				return err
 			}
+			own, ok := unetValue(u.Manifest(), s.labelName(label))
+			if !ok {
+				return fmt.Errorf("the U-Net %q segments no structure named %q", u.Manifest().Name, s.labelName(label))
+			}
+			if prior, err = u.Prior(v, own); err != nil {
+				return err
+			}
+		} else if prior, err = s.priorFor(v, label); err != nil {
+			return err
 		}
-		live := &livePropagation{label: label, confidence: map[int]float64{}, notes: map[int]string{}, cancel: cancel,
+		live := &livePropagation{label: label, confidence: map[int]float64{}, notes: map[int]string{}, reasons: map[int]string{},
+			lowres: map[int][]float32{}, cancel: cancel,
 			info: propagate.EngineInfo{Engine: eng.Name(), Provider: strings.ToLower(s.models.Status().Provider)}}
 		for _, a := range anchors {
 			live.anchors = append(live.anchors, a.Slice)
@@ -277,7 +418,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 		// Accepted before the engine ends, the preview still says what
 		// made it; the engine's full account replaces this at the end.
 		pv.prov = &Provenance{Tool: "propagate", Labels: []uint16{label}, Engine: &propagate.EngineInfo{Engine: eng.Name()},
-			Prompts: &Prompts{Plane: "axial", AnchorSlices: live.anchors}, Started: started}
+			Prompts: &Prompts{Plane: "axial", AnchorSlices: live.anchors}, Source: extra.source, Started: started}
 		if prior != nil {
 			pv.prov.Options = map[string]any{"prior": "U-Net probabilities"}
 		}
@@ -287,6 +428,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 			s.mu.Unlock()
 			return fmt.Errorf("%s: the scan changed; nothing propagated", name)
 		}
+		s.carryPreviewLocked(pv, live, rng)
 		s.preview = pv
 		s.props.live = live
 		s.mu.Unlock()
@@ -300,8 +442,12 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 			}
 		}()
 
+		var previous func(k int) *section.Mask
+		if extra.rerun {
+			previous = func(k int) *section.Mask { return s.previousMask(live, sl, k) }
+		}
 		res, err := eng.Propagate(ctx, propagate.Request{
-			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior,
+			Volume: v, Plane: section.Axial, Label: label, Anchors: anchors, Range: rng, Prior: prior, Previous: previous,
 			Window: s.samWindow(label),
 			OnSlice: func(r propagate.SliceResult) {
 				if !s.addLiveSlice(live, sl, r) {
@@ -340,9 +486,13 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 		return false
 	}
 	pv := live.preview
-	// An engine may decide a slice more than once (the Engine interface
-	// does not forbid it): the scope must not hold its voxels twice.
-	_, seen := live.confidence[r.Slice]
+	if cs := s.props.clicks; cs != nil && cs.preview == pv && cs.slices[r.Slice] != nil && cs.slices[r.Slice].answer != nil && !r.Anchor {
+		// The user clicked this slice while the engine was on its way
+		// there: the clicks decide it.
+		s.mu.Unlock()
+		return true
+	}
+	whole := pv.whole[r.Slice]
 	sl.Each(r.Slice, func(i, idx int) {
 		on := r.Mask != nil && r.Mask.Data[i]
 		old := pv.labels.Data[idx]
@@ -351,7 +501,7 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 		} else {
 			pv.labels.Data[idx] = 0
 		}
-		if !seen {
+		if !whole {
 			pv.scope = append(pv.scope, idx)
 		}
 		switch {
@@ -361,8 +511,15 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 			pv.info.Voxels--
 		}
 	})
+	pv.markWhole(r.Slice)
 	live.confidence[r.Slice] = r.Confidence
 	live.notes[r.Slice] = r.Note
+	live.reasons[r.Slice] = r.Reason
+	if r.LowRes != nil {
+		live.lowres[r.Slice] = r.LowRes
+	} else {
+		delete(live.lowres, r.Slice)
+	}
 	if r.Stop != "" {
 		live.notes[r.Slice] = "stopped: " + r.Stop
 	}
@@ -413,13 +570,19 @@ func (s *Session) acceptedLive(p *preview) {
 	}
 	rec := s.props.records[live.label]
 	if rec == nil {
-		rec = &propRecord{confidence: map[int]float64{}, notes: map[int]string{}}
+		rec = newPropRecord()
 		s.props.records[live.label] = rec
 	}
 	// The re-run span replaces what the record said about its slices.
 	for k, c := range live.confidence {
 		rec.confidence[k] = c
 		rec.notes[k] = live.notes[k]
+		rec.reasons[k] = live.reasons[k]
+		if low := live.lowres[k]; low != nil {
+			rec.lowres[k] = low
+		} else {
+			delete(rec.lowres, k)
+		}
 	}
 	for _, a := range live.anchors {
 		if !slices.Contains(rec.anchors, a) {
@@ -434,6 +597,7 @@ func (s *Session) acceptedLive(p *preview) {
 // others), the confidence of the running or last accepted propagation of
 // label: what the confidence strip shows.
 func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
+	below := s.DoubtBelow()
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.vol == nil || p != viewer.Axial {
@@ -441,16 +605,17 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 	}
 	conf := map[int]float64{}
 	notes := map[int]string{}
+	reasons := map[int]string{}
 	var anchors []int
 	if rec := s.props.records[label]; rec != nil {
 		for k, c := range rec.confidence {
-			conf[k], notes[k] = c, rec.notes[k]
+			conf[k], notes[k], reasons[k] = c, rec.notes[k], rec.reasons[k]
 		}
 		anchors = rec.anchors
 	}
 	if live := s.props.live; live != nil && live.label == label {
 		for k, c := range live.confidence {
-			conf[k], notes[k] = c, live.notes[k]
+			conf[k], notes[k], reasons[k] = c, live.notes[k], live.reasons[k]
 		}
 		anchors = append(slices.Clone(anchors), live.anchors...)
 	}
@@ -465,21 +630,27 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 	}
 	for k, c := range conf {
 		n := viewSlice(vs, sl, k)
-		out[n].Confidence = c
-		out[n].Anchor = slices.Contains(anchors, k)
-		out[n].Note = notes[k]
+		anchor := slices.Contains(anchors, k)
+		out[n] = SliceConfidence{Slice: n, Confidence: c, Anchor: anchor, Note: notes[k],
+			Doubtful: propagate.Doubtful(c, anchor, below)}
+		if out[n].Doubtful {
+			out[n].Reason = reasons[k]
+			if out[n].Reason == "" {
+				out[n].Reason = fmt.Sprintf("confidence %.2f, below %.2f", c, below)
+			}
+		}
 	}
 	return out
 }
 
-// NextDoubtful returns the next slice of plane p after slice from (in
-// direction dir, +1 or -1, wrapping around) whose confidence for label is
-// below the engine's doubt threshold, and false when there is none.
-func (s *Session) NextDoubtful(p viewer.Plane, label uint16, from, dir int) (int, bool) {
+// NextDoubtful returns the next doubtful slice of plane p after slice
+// from (in direction dir, +1 or -1, wrapping around) for label, with why
+// it is doubtful, and false when there is none.
+func (s *Session) NextDoubtful(p viewer.Plane, label uint16, from, dir int) (SliceConfidence, bool) {
 	conf := s.Confidence(p, label)
 	n := len(conf)
 	if n == 0 {
-		return 0, false
+		return SliceConfidence{}, false
 	}
 	if dir >= 0 {
 		dir = 1
@@ -488,17 +659,18 @@ func (s *Session) NextDoubtful(p viewer.Plane, label uint16, from, dir int) (int
 	}
 	for step := 1; step <= n; step++ {
 		i := ((from+dir*step)%n + n) % n
-		c := conf[i]
-		if !math.IsNaN(c.Confidence) && !c.Anchor && c.Confidence < DoubtBelow {
-			return i, true
+		if conf[i].Doubtful {
+			return conf[i], true
 		}
 	}
-	return 0, false
+	return SliceConfidence{}, false
 }
 
-// DoubtBelow is the confidence under which a propagated slice is doubtful,
-// shown in the strip and used by NextDoubtful.
-const DoubtBelow = propagate.DefaultDoubtBelow
+// DoubtBelow is the confidence under which a propagated slice is doubtful
+// (propagate.Doubtful): the "sam" engine's DoubtBelow option as the
+// session's models are configured, so that the strip, X, the status line
+// and the command line share one threshold.
+func (s *Session) DoubtBelow() float64 { return s.models.DoubtBelow() }
 
 // viewSlice maps axial slice k of sl to the view's slice number.
 func viewSlice(vs viewer.Slicer, sl *section.Slicer, k int) int {
@@ -544,11 +716,93 @@ func (s *Session) Propagation(label uint16) (PropagationSummary, bool) {
 	default:
 		return sum, false
 	}
+	below := s.models.DoubtBelow()
 	for k, c := range conf {
 		sum.Slices++
-		if c < DoubtBelow && !slices.Contains(anchors, k) {
+		if propagate.Doubtful(c, slices.Contains(anchors, k), below) {
 			sum.Doubtful++
 		}
 	}
 	return sum, true
+}
+
+// carryPreviewLocked starts the new propagation preview pv (of live) from
+// the pending preview when that one is of the same label (a box's, SAM
+// clicks', a propagation's): what it proposes outside the slices the new
+// run decides stays proposed, and its clicks stay with it. The lock is
+// held.
+func (s *Session) carryPreviewLocked(pv *preview, live *livePropagation, rng *propagate.SliceRange) {
+	old := s.preview
+	if old == nil || !slices.Equal(old.info.Values, []uint16{live.label}) {
+		return
+	}
+	oldLive := s.props.live
+	if oldLive != nil && oldLive.preview != old {
+		oldLive = nil
+	}
+	cs := s.props.clicks
+	if cs != nil && cs.preview != old {
+		cs = nil
+	}
+	isBox := old.box != nil && old.box.label == live.label
+	if oldLive == nil && cs == nil && !isBox {
+		return
+	}
+	if oldLive != nil && oldLive.label != live.label {
+		return
+	}
+	pv.labels = &volume.Labels{Grid: old.labels.Grid, Data: slices.Clone(old.labels.Data)}
+	pv.scope = slices.Clone(old.scope)
+	pv.whole = maps.Clone(old.whole)
+	pv.info.Voxels = old.info.Voxels
+	if oldLive != nil {
+		for k, c := range oldLive.confidence {
+			live.confidence[k], live.notes[k], live.reasons[k] = c, oldLive.notes[k], oldLive.reasons[k]
+			if low := oldLive.lowres[k]; low != nil {
+				live.lowres[k] = low
+			}
+		}
+		for _, a := range oldLive.anchors {
+			if (rng == nil || !rng.Contains(a)) && !slices.Contains(live.anchors, a) {
+				live.anchors = append(live.anchors, a)
+			}
+		}
+		slices.Sort(live.anchors)
+	}
+	if old.prov != nil && old.prov.Prompts != nil {
+		pv.prov.Prompts.Boxes = old.prov.Prompts.Boxes
+		pv.prov.Prompts.Points = old.prov.Prompts.Points
+	}
+	if cs != nil {
+		cs.preview = pv
+	}
+	if oldLive != nil && !oldLive.done {
+		oldLive.cancel()
+	}
+}
+
+// previousMask returns what axial slice k held of live's label before the
+// correction live carries: for a clicked slice, its mask before the
+// clicks; else what the preview carried over from the one it replaced, or
+// the accepted labels. Nil once live is no longer the pending preview.
+func (s *Session) previousMask(live *livePropagation, sl *section.Slicer, k int) *section.Mask {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.props.live != live || s.preview != live.preview {
+		return nil
+	}
+	if cs := s.props.clicks; cs != nil && cs.preview == live.preview && cs.label == live.label {
+		if cl := cs.slices[k]; cl != nil && cl.before != nil {
+			return cl.before
+		}
+	}
+	l := s.layer.Labels
+	if live.preview.whole[k] {
+		l = live.preview.labels
+	}
+	m, err := sl.Mask(l, k, live.label)
+	if err != nil {
+		return nil
+	}
+	return m
 }

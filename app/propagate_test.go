@@ -263,12 +263,13 @@ func TestPropagateFromModelPatientB(t *testing.T) {
 	if len(log) != 1 || log[0].What.Options["prior"] == nil || len(log[0].What.Prompts.AnchorSlices) != 1 {
 		t.Errorf("provenance %+v: want one propagation with the U-Net prior and its anchor", log)
 	}
-	// The default U-Net knows no spleen: the job says so.
+	// The default U-Net knows no spleen (by name: the value plays no
+	// part): the job says so.
 	job, err = s.PropagateFromModel(1, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := job.Wait(); err == nil || !strings.Contains(err.Error(), "does not segment label 1") {
+	if err := job.Wait(); err == nil || !strings.Contains(err.Error(), `no structure named "spleen"`) {
 		t.Errorf("propagating the spleen from the liver U-Net: %v", err)
 	}
 }

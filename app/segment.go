@@ -101,8 +101,12 @@ func (s *Session) RefineSlice(plane viewer.Plane, slice int, value uint16) (*Job
 // BoxPrompt asks SAM for the structure in a box drawn on slice number slice
 // of plane (the views' numbering; axial only), a and b being two opposite
 // corners in voxel indices; the mask, with label value, becomes the
-// preview. Within the slice, the preview decides the box and SAM's mask:
-// the value's voxels elsewhere on the slice stay.
+// preview. SAM's answer is guarded against leaking into neighbours
+// (refine.Guard: the density of its own core, the body it belongs to once
+// thin bridges are cut, the U-Net's probabilities when it segments a
+// structure of the segment's name). The preview decides the whole slice:
+// the value's voxels elsewhere on the slice stay, SAM's mask is added.
+// Clicks on the slice (Click) then correct it with the box kept.
 func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value uint16) (*Job, error) {
 	if value == 0 {
 		return nil, errors.New("box prompt: choose a label other than background")
@@ -120,6 +124,9 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 			return nil, fmt.Errorf("box prompt: corner %v outside the scan's %v voxels", c, v.Dims)
 		}
 	}
+	_, r0, c0 := sl.Pixel(a)
+	_, r1, c1 := sl.Pixel(b)
+	box := section.Box{R0: max(min(r0, r1), 0), C0: max(min(c0, c1), 0), R1: min(max(r0, r1), sl.Rows-1), C1: min(max(c0, c1), sl.Cols-1)}
 	name := fmt.Sprintf("SAM box on slice %d", slice+1)
 	return s.startModelJob(name, func(ctx context.Context, p Progress, v *volume.Volume) (*preview, error) {
 		started := time.Now().UTC()
@@ -129,31 +136,52 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 		if err != nil {
 			return nil, err
 		}
+		pr, err := refine.NewPrompter(sm, v, windowOr(s.samWindow(value), sm.DefaultWindow()))
+		if err != nil {
+			return nil, err
+		}
+		var guard refine.GuardOptions
+		prior, err := s.priorFor(v, value)
+		if err != nil {
+			return nil, err
+		}
+		if prior != nil {
+			p.Report(-1, "the U-Net's view of the slice")
+			if guard.Prior, err = prior.Probability(ctx, k); err != nil {
+				return nil, err
+			}
+		}
 		p.Report(-1, "encoding the slice")
-		m, err := sm.SegmentBox(ctx, v, section.Axial, k, a, b, windowOr(s.samWindow(value), sm.DefaultWindow()))
+		ans, err := pr.Box(ctx, k, box, guard)
 		if err != nil {
 			return nil, err
 		}
 		l := volume.NewLabels(v.Grid)
-		if err := sl.WriteMask(l, k, m, value); err != nil {
+		m := ans.Mask
+		s.mu.RLock()
+		acc, err := sl.Mask(s.layer.Labels, k, value)
+		s.mu.RUnlock()
+		if err != nil {
 			return nil, err
 		}
-		_, r0, c0 := sl.Pixel(a)
-		_, r1, c1 := sl.Pixel(b)
-		var scope []int
-		for r := range sl.Rows {
-			for c := range sl.Cols {
-				inBox := r >= min(r0, r1) && r <= max(r0, r1) && c >= min(c0, c1) && c <= max(c0, c1)
-				if inBox || m.Data[r*sl.Cols+c] {
-					vx := sl.Voxel(k, r, c)
-					scope = append(scope, v.Index(vx[0], vx[1], vx[2]))
-				}
-			}
+		proposed := section.NewMask(sl.Rows, sl.Cols)
+		for i := range proposed.Data {
+			proposed.Data[i] = m.Data[i] || acc.Data[i]
 		}
+		if err := sl.WriteMask(l, k, proposed, value); err != nil {
+			return nil, err
+		}
+		scope := make([]int, 0, sl.Rows*sl.Cols)
+		sl.Each(k, func(_, idx int) { scope = append(scope, idx) })
 		pv := newPreview(name, v, l, []uint16{value}, slice, scope)
+		pv.markWhole(k)
+		pv.box = &boxAnswer{label: value, k: k, view: slice, box: box, low: ans.LowRes}
 		pv.prov = &Provenance{Tool: "sam-box", Labels: []uint16{value}, Models: sm.Models(),
 			Prompts: &Prompts{Boxes: []BoxPrompt{{Plane: plane.String(), Slice: slice, A: a, B: b}}},
 			Started: started, Finished: time.Now().UTC()}
+		if ans.Guard != "" {
+			pv.prov.Options = map[string]any{"guard": ans.Guard}
+		}
 		return pv, nil
 	})
 }

@@ -30,7 +30,7 @@ var (
 // ONNX Runtime sessions are created once, with the repository's models
 // folder and the cache's SAM. The test is skipped when the cache lacks the
 // runtime or SAM's weights (CI fetches them with scripts/fetch-runtime.sh).
-func testModels(t *testing.T) *Models {
+func testModels(t testing.TB) *Models {
 	t.Helper()
 	cache := onnxrt.DefaultCacheDir()
 	for _, f := range []string{"runtime/libonnxruntime.so.1", "models/sam-encoder.onnx", "models/sam-decoder.onnx"} {
@@ -44,7 +44,7 @@ func testModels(t *testing.T) *Models {
 	return sharedModels
 }
 
-func newPatientBSession(t *testing.T, opts Options) (*Session, *volume.Labels) {
+func newPatientBSession(t testing.TB, opts Options) (*Session, *volume.Labels) {
 	t.Helper()
 	opts.Models = testModels(t)
 	v, ref, dir := realdata.PatientB(t, realData)
@@ -63,7 +63,7 @@ func newPatientBSession(t *testing.T, opts Options) (*Session, *volume.Labels) {
 // (the slice inference's own box test uses, so its embedding is cached),
 // the inference slice number, and the corners of the liver's bounding box
 // there in voxel indices.
-func liverBox(t *testing.T, ref *volume.Labels) (slice, k int, a, b [3]int) {
+func liverBox(t testing.TB, ref *volume.Labels) (slice, k int, a, b [3]int) {
 	t.Helper()
 	sl, err := section.NewSlicer(ref.Grid, section.Axial)
 	if err != nil {

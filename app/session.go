@@ -83,6 +83,11 @@ type Options struct {
 	// propagation later cost only SAM's decoder (the app sets it; tests
 	// and batch work leave it off).
 	EncodeAhead bool
+	// ClickDelay is how long after the last SAM click on a propagated
+	// label the spans next to the clicked slices are propagated again;
+	// zero means DefaultClickDelay, negative never by itself (Propagate
+	// does it).
+	ClickDelay time.Duration
 }
 
 // Session is the state of one working session. All methods are safe for
@@ -179,6 +184,9 @@ func New(opts Options) *Session {
 // the models the session loaded itself.
 func (s *Session) Close() {
 	s.cancel()
+	s.mu.Lock()
+	s.dropClicksLocked()
+	s.mu.Unlock()
 	s.wg.Wait()
 	if s.ownModels {
 		// A failure to free native sessions loses no work: ignore it.

@@ -47,6 +47,7 @@ type confidenceStrip struct {
 
 	mu      sync.Mutex
 	conf    []app.SliceConfidence
+	below   float64 // the session's doubt threshold
 	current int
 }
 
@@ -59,23 +60,23 @@ func newConfidenceStrip() *confidenceStrip {
 
 // Set shows conf (one entry per slice, possibly none) with slice current
 // marked.
-func (s *confidenceStrip) Set(conf []app.SliceConfidence, current int) {
+func (s *confidenceStrip) Set(conf []app.SliceConfidence, current int, below float64) {
 	s.mu.Lock()
-	s.conf, s.current = conf, current
+	s.conf, s.current, s.below = conf, current, below
 	s.mu.Unlock()
 	s.raster.Refresh()
 }
 
 // colour returns the strip colour of one slice.
-func stripColour(c app.SliceConfidence) color.NRGBA {
+func stripColour(c app.SliceConfidence, below float64) color.NRGBA {
 	switch {
 	case math.IsNaN(c.Confidence):
 		return stripEmpty
 	case c.Anchor:
 		return stripAnchor
-	case c.Confidence < app.DoubtBelow:
+	case c.Doubtful:
 		return stripDoubtful
-	case c.Confidence < (1+app.DoubtBelow)/2:
+	case c.Confidence < (1+below)/2:
 		return stripGlance
 	}
 	return stripTrusted
@@ -84,14 +85,14 @@ func stripColour(c app.SliceConfidence) color.NRGBA {
 func (s *confidenceStrip) draw(w, h int) image.Image {
 	img := image.NewNRGBA(image.Rect(0, 0, max(w, 1), max(h, 1)))
 	s.mu.Lock()
-	conf, current := s.conf, s.current
+	conf, current, below := s.conf, s.current, s.below
 	s.mu.Unlock()
 	n := len(conf)
 	for y := 0; y < h; y++ {
 		col := stripEmpty
 		if n > 0 {
 			k := s.sliceAtRow(y, h, n)
-			col = stripColour(conf[k])
+			col = stripColour(conf[k], below)
 			if k == current {
 				col = stripCursor
 			}

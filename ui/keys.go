@@ -48,6 +48,8 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 	}
 	add(Shortcut{Group: "Tools", Name: tools.Box.String(), Key: fyne.KeyB, Run: m.tools.toggleBox,
 		Help: "drag a box on the axial view: SAM segments the chosen segment in it"})
+	add(Shortcut{Group: "Tools", Name: tools.Points.String(), Key: fyne.KeyQ, Run: func() { tb.selectTool(tools.Points) },
+		Help: "on the axial view, a click says \"this too\" to SAM, a right click or Shift+click \"not this\"; the slice is decoded again at once, and a propagated segment is propagated again from it when you stop clicking"})
 	add(Shortcut{Group: "Tools", Name: "Smaller brush", Key: fyne.KeyLeftBracket, Run: func() { tb.stepSize(false) }})
 	add(Shortcut{Group: "Tools", Name: "Larger brush", Key: fyne.KeyRightBracket, Run: func() { tb.stepSize(true) }})
 	add(Shortcut{Group: "Tools", Name: "2D or 3D", Key: fyne.KeyS, Run: tb.toggleSphere,
@@ -62,8 +64,8 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 				}
 			}
 		}})
-	add(Shortcut{Group: "Tools", Name: "Remove corner", Key: fyne.KeyBackspace, Run: func() { tb.key(tools.KeyBackspace) },
-		Help: "the polygon's last corner"})
+	add(Shortcut{Group: "Tools", Name: "Remove corner or point", Key: fyne.KeyBackspace, Run: func() { tb.key(tools.KeyBackspace) },
+		Help: "the polygon's last corner, or the last SAM point"})
 	add(Shortcut{Group: "Tools", Name: "Cancel or reject", Key: fyne.KeyEscape,
 		Help: "close the dialog open; else cancel the polygon or stroke going on; else reject the preview; else restore the views", Run: func() {
 			if tb.key(tools.KeyEscape) {

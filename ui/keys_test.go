@@ -99,17 +99,17 @@ func TestShiftKeys(t *testing.T) {
 	m := openTools(t)
 	var ran []string
 	for _, s := range []Shortcut{
-		{Group: "Test", Name: "plain Q", Key: fyne.KeyQ, Run: func() { ran = append(ran, "Q") }},
-		{Group: "Test", Name: "Shift+Q", Key: fyne.KeyQ, Modifier: fyne.KeyModifierShift, Run: func() { ran = append(ran, "Shift+Q") }},
+		{Group: "Test", Name: "plain Y", Key: fyne.KeyY, Run: func() { ran = append(ran, "Y") }},
+		{Group: "Test", Name: "Shift+Y", Key: fyne.KeyY, Modifier: fyne.KeyModifierShift, Run: func() { ran = append(ran, "Shift+Y") }},
 	} {
 		if err := m.Shortcuts().Add(s); err != nil {
 			t.Fatal(err)
 		}
 	}
-	press(m, fyne.KeyModifierShift, fyne.KeyQ)
-	typeKey(m, fyne.KeyQ)
-	if want := []string{"Shift+Q", "Q"}; !slices.Equal(ran, want) {
-		t.Errorf("Shift+Q then Q ran %q, want %q", ran, want)
+	press(m, fyne.KeyModifierShift, fyne.KeyY)
+	typeKey(m, fyne.KeyY)
+	if want := []string{"Shift+Y", "Y"}; !slices.Equal(ran, want) {
+		t.Errorf("Shift+Y then Y ran %q, want %q", ran, want)
 	}
 	// Propagation's Shift+P and Shift+X are such entries.
 	for _, k := range []fyne.KeyName{fyne.KeyP, fyne.KeyX} {

@@ -76,12 +76,10 @@ func (p *propagateTools) refreshStrip() {
 	label := p.m.tools.value
 	conf := p.m.session.Confidence(viewer.Axial, label)
 	slice, _ := p.m.View(viewer.Axial).Slice()
-	p.strip.Set(conf, slice)
+	p.strip.Set(conf, slice, p.m.session.DoubtBelow())
 	doubt := false
 	for _, c := range conf {
-		if !math.IsNaN(c.Confidence) && !c.Anchor && c.Confidence < app.DoubtBelow {
-			doubt = true
-		}
+		doubt = doubt || c.Doubtful
 	}
 	p.nextDoubtItem.Disabled, p.prevDoubtItem.Disabled = !doubt, !doubt
 }
@@ -97,7 +95,9 @@ func (p *propagateTools) hoverStrip(c app.SliceConfidence, ok bool) {
 		text = fmt.Sprintf("axial slice %d: anchor", c.Slice+1)
 	case !math.IsNaN(c.Confidence):
 		text = fmt.Sprintf("axial slice %d: confidence %.2f", c.Slice+1, c.Confidence)
-		if c.Note != "" {
+		if c.Doubtful {
+			text = fmt.Sprintf("axial slice %d is doubtful (confidence %.2f): %s", c.Slice+1, c.Confidence, c.Reason)
+		} else if c.Note != "" {
 			text += " (" + c.Note + ")"
 		}
 	}
@@ -170,7 +170,8 @@ func (p *propagateTools) jumpDoubtful(dir int) {
 	v := p.m.View(viewer.Axial)
 	slice, _ := v.Slice()
 	if next, ok := p.m.session.NextDoubtful(viewer.Axial, p.m.tools.value, slice, dir); ok {
-		v.GoToSlice(next)
+		v.GoToSlice(next.Slice)
+		p.m.say(fmt.Sprintf("Slice %d is doubtful: %s.", next.Slice+1, next.Reason), false)
 		return
 	}
 	p.m.say("No doubtful slice: every propagated slice is above the confidence threshold.", false)
@@ -186,7 +187,7 @@ func (p *propagateTools) addShortcuts(t *Shortcuts) {
 		{Group: "Models", Name: "Propagate from every annotated slice", Key: fyne.KeyP, Modifier: fyne.KeyModifierShift,
 			Run: func() { p.propagate(true) }, Help: "every axial slice holding the segment is an anchor"},
 		{Group: "Models", Name: "Next doubtful slice", Key: fyne.KeyX, Run: func() { p.jumpDoubtful(1) },
-			Help: "the next slice the propagation trusts less than " + fmt.Sprintf("%.2f", app.DoubtBelow) + " (red on the strip)"},
+			Help: "the next slice the propagation doubts (red on the strip); the status line says why"},
 		{Group: "Models", Name: "Previous doubtful slice", Key: fyne.KeyX, Modifier: fyne.KeyModifierShift,
 			Run: func() { p.jumpDoubtful(-1) }},
 	} {

@@ -139,8 +139,11 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 		from, _ := ax.Slice()
 		next, ok := m.session.NextDoubtful(viewer.Axial, liver, from, tt.dir)
 		press(m, tt.mods, fyne.KeyX)
-		if s, _ := ax.Slice(); ok && s != next {
-			t.Errorf("%s went to slice %d, the doubtful one is %d", keyLabel(fyne.KeyX, tt.mods), s+1, next+1)
+		if s, _ := ax.Slice(); ok && s != next.Slice {
+			t.Errorf("%s went to slice %d, the doubtful one is %d", keyLabel(fyne.KeyX, tt.mods), s+1, next.Slice+1)
+		}
+		if ok && (next.Reason == "" || !strings.Contains(m.toolbar.message.Text, next.Reason)) {
+			t.Errorf("%s: message %q does not say why slice %d is doubtful (%q)", keyLabel(fyne.KeyX, tt.mods), m.toolbar.message.Text, next.Slice+1, next.Reason)
 		}
 		if !ok && !strings.Contains(m.toolbar.message.Text, "No doubtful slice") {
 			t.Errorf("X without doubtful slices: message %q", m.toolbar.message.Text)
@@ -171,8 +174,8 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 			typeKey(m2, fyne.KeyDown)
 		}
 		typeKey(m2, fyne.KeyX)
-		if s, _ := ax2.Slice(); s != next {
-			t.Errorf("X after the restore went to slice %d, want %d", s+1, next+1)
+		if s, _ := ax2.Slice(); s != next.Slice {
+			t.Errorf("X after the restore went to slice %d, want %d", s+1, next.Slice+1)
 		}
 	} else if _, ok := m.session.NextDoubtful(viewer.Axial, liver, 0, 1); ok {
 		t.Error("after the restore no slice is doubtful; before, some were")

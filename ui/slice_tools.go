@@ -19,6 +19,16 @@ import (
 // toolColor draws the tools' cursors: the brush outline and the polygon.
 var toolColor = color.NRGBA{R: 255, G: 255, B: 255, A: 220}
 
+// SAM clicks are drawn green ("this too") and red ("not this"), as in
+// SAM's own demo and 3D Slicer's SAM tools.
+var (
+	clickPositive = color.NRGBA{R: 40, G: 220, B: 70, A: 255}
+	clickNegative = color.NRGBA{R: 235, G: 40, B: 40, A: 255}
+)
+
+// clickRadius is a drawn click's radius in Fyne units.
+const clickRadius = 4
+
 // toolState is a view's side of the annotation tools: the editor its
 // primary-button gestures go to while a tool other than Navigate is
 // chosen, and the cursors it draws over the slice.
@@ -31,10 +41,22 @@ type toolState struct {
 	hovering bool
 	mouse    fyne.Position // last mouse position, widget coordinates
 
-	layer *fyne.Container // cursors: the brush outline, the polygon's lines
-	brush *canvas.Circle
-	lines []*canvas.Line
+	layer  *fyne.Container // cursors: the brush outline, the polygon's lines
+	brush  *canvas.Circle
+	lines  []*canvas.Line
+	clicks []*canvas.Circle // the SAM clicks on this slice
+
+	// negative is set while a press that may become a negative SAM click
+	// (right button, or Shift and the left button) is held: released
+	// near where it began (within clickSlop), it is one; dragged, it is
+	// the window or a pan.
+	negative bool
+	pressAt  fyne.Position
 }
+
+// clickSlop is how far, in Fyne units, a press may move and still be a
+// click: a hand on a mouse jitters.
+const clickSlop = 4
 
 // SetEditor makes the view hand its primary-button gestures to e whenever
 // e's tool is not Navigate (the other buttons, the wheel and the keys keep
@@ -81,6 +103,19 @@ func (v *SliceView) toolEvent(pos fyne.Position, do func(tools.Point) error) {
 // toolDown starts a gesture on a primary press without modifiers, and
 // reports whether it did.
 func (v *SliceView) toolDown(ev *desktop.MouseEvent) bool {
+	if v.toolActive() && v.tool.editor.Tool() == tools.Points {
+		switch {
+		case ev.Button == desktop.MouseButtonPrimary && ev.Modifier == 0:
+			// The click is the tool's: Tapped must not move the crosshair.
+			v.dragged = true
+			v.toolEvent(ev.Position, func(p tools.Point) error { return v.tool.editor.Click(p, true) })
+			return true
+		case ev.Button == desktop.MouseButtonSecondary,
+			ev.Button == desktop.MouseButtonPrimary && ev.Modifier == fyne.KeyModifierShift:
+			v.tool.negative, v.tool.pressAt = true, ev.Position
+		}
+		return false
+	}
 	if !v.toolActive() || ev.Button != desktop.MouseButtonPrimary || ev.Modifier != 0 {
 		return false
 	}
@@ -104,8 +139,19 @@ func (v *SliceView) toolMove(ev *desktop.MouseEvent) bool {
 	return true
 }
 
-// toolUp ends the gesture, and reports whether there was one.
+// toolUp ends the gesture, and reports whether there was one. A right
+// (or Shift and left) press released where it began is a negative SAM
+// click with the points tool.
 func (v *SliceView) toolUp(ev *desktop.MouseEvent) bool {
+	if v.tool.negative {
+		v.tool.negative = false
+		dx, dy := ev.Position.X-v.tool.pressAt.X, ev.Position.Y-v.tool.pressAt.Y
+		if dx*dx+dy*dy <= clickSlop*clickSlop && v.toolActive() && v.tool.editor.Tool() == tools.Points {
+			v.dragged = true // not a tap on the crosshair
+			v.toolEvent(ev.Position, func(p tools.Point) error { return v.tool.editor.Click(p, false) })
+			return true
+		}
+	}
 	if !v.tool.pressed {
 		return false
 	}
@@ -173,6 +219,7 @@ func (v *SliceView) updateToolLayer() {
 		v.tool.brush.Hide()
 		v.band.Hide()
 		v.setLines(nil)
+		v.setClicks(s, nil)
 		return
 	}
 	if e.Tool().UsesBrush() && v.tool.hovering {
@@ -202,6 +249,7 @@ func (v *SliceView) updateToolLayer() {
 		pts = append(pts, v.tool.mouse)
 	}
 	v.setLines(pts)
+	v.setClicks(s, o.Clicks)
 	if o.BoxOn {
 		a, b := v.screenOf(s, o.Box[0].U, o.Box[0].V), v.screenOf(s, o.Box[1].U, o.Box[1].V)
 		v.band.Move(fyne.NewPos(min(a.X, b.X), min(a.Y, b.Y)))
@@ -210,6 +258,33 @@ func (v *SliceView) updateToolLayer() {
 		v.band.Refresh()
 	} else {
 		v.band.Hide()
+	}
+}
+
+// setClicks draws the SAM clicks on this slice.
+func (v *SliceView) setClicks(s viewer.Slicer, marks []tools.ClickMark) {
+	for len(v.tool.clicks) < len(marks) {
+		c := canvas.NewCircle(clickPositive)
+		c.StrokeColor = color.NRGBA{A: 200}
+		c.StrokeWidth = 1
+		v.tool.clicks = append(v.tool.clicks, c)
+		v.tool.layer.Add(c)
+	}
+	for n, c := range v.tool.clicks {
+		if n >= len(marks) {
+			c.Hide()
+			continue
+		}
+		m := marks[n]
+		c.FillColor = clickPositive
+		if !m.Positive {
+			c.FillColor = clickNegative
+		}
+		p := v.screenOf(s, m.U, m.V)
+		c.Move(fyne.NewPos(p.X-clickRadius, p.Y-clickRadius))
+		c.Resize(fyne.NewSize(2*clickRadius, 2*clickRadius))
+		c.Show()
+		c.Refresh()
 	}
 }
 

@@ -55,6 +55,15 @@ func newToolbar(m *MainWindow) *toolbar {
 		}
 		m.tools.boxDrawn(m.View(p), slice, a, b)
 	}
+	// SAM clicks: a refusal is the tool bar's message, a failure of the
+	// decode the model tools' (as for the box).
+	tb.editor.OnJob = func(job *app.Job, err error) {
+		if err != nil {
+			tb.gestureError(err)
+			return
+		}
+		m.tools.start(job, nil)
+	}
 	set := tb.editor.Settings()
 	set.Value = m.tools.value
 	tb.editor.SetSettings(set)
@@ -142,8 +151,8 @@ func (tb *toolbar) labelKeys(keys *Shortcuts) {
 // selectTool makes k the tool of every view; the SAM box only while SAM
 // can run.
 func (tb *toolbar) selectTool(k tools.Kind) {
-	if k == tools.Box && tb.m.tools.box.Disabled() {
-		tb.showMessage("The SAM box needs SAM: see Segment > Models…")
+	if (k == tools.Box || k == tools.Points) && tb.m.tools.box.Disabled() {
+		tb.showMessage("The " + k.String() + " tool needs SAM: see Segment > Models…")
 		return
 	}
 	tb.editor.SetTool(k)

@@ -1,6 +1,7 @@
 // Package tools holds the annotation tools of the desktop app as state
 // machines independent of any widget toolkit: brush, eraser, threshold
-// brush, polygon (lasso), flood fill and the SAM box. A view hands an
+// brush, polygon (lasso), flood fill, the SAM box and SAM points (clicks
+// that say "this too" or "not this", app.Session.Click). A view hands an
 // Editor events in its own terms (press, drag and release at a point of a
 // slice of a plane; a double-click; a key) and the Editor turns them into
 // edits of an app.Session: strokes, which change the label volume in place

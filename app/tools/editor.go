@@ -23,10 +23,11 @@ const (
 	Polygon        // click or drag the outline; Enter or double-click fills it
 	Fill           // flood fill from a click, within the HU range
 	Box            // a box dragged on the axial view, segmented by SAM
+	Points         // SAM clicks on the axial view: this too, or not this
 )
 
 // Kinds lists the tools in tool-bar order.
-var Kinds = [...]Kind{Navigate, Brush, Eraser, Threshold, Polygon, Fill, Box}
+var Kinds = [...]Kind{Navigate, Brush, Eraser, Threshold, Polygon, Fill, Box, Points}
 
 // String returns the tool's name as the tool bar shows it.
 func (k Kind) String() string {
@@ -45,6 +46,8 @@ func (k Kind) String() string {
 		return "Fill"
 	case Box:
 		return "SAM box"
+	case Points:
+		return "SAM points"
 	}
 	return fmt.Sprintf("Kind(%d)", int(k))
 }
@@ -111,6 +114,9 @@ type Editor struct {
 	// OnBox hears a box drawn with the box tool: the plane and slice it
 	// was drawn on and two opposite corners in voxel indices.
 	OnBox func(plane viewer.Plane, slice int, a, b [3]int)
+	// OnJob hears the job a SAM click (or taking one back) started, or
+	// why none could start: the UI shows its progress and its errors.
+	OnJob func(job *app.Job, err error)
 
 	kind Kind
 
@@ -271,6 +277,11 @@ func (e *Editor) Key(k Key) (bool, error) {
 			e.poly = e.poly[:len(e.poly)-1]
 			return true, nil
 		}
+		if e.kind == Points && len(e.s.Clicks(e.set.Value)) > 0 {
+			job, err := e.s.RemoveLastClick(e.set.Value)
+			e.job(job, err)
+			return true, err
+		}
 	case KeyEscape:
 		switch {
 		case e.stroke != nil:
@@ -297,6 +308,16 @@ type Overlay struct {
 	// BoxOn.
 	Box   [2]Point
 	BoxOn bool
+	// Clicks are the SAM clicks of the chosen segment on this slice,
+	// waiting in the preview: drawn green (positive) or red (negative).
+	Clicks []ClickMark
+}
+
+// ClickMark is a SAM click as a view draws it: the centre of its voxel in
+// the slice's display coordinates.
+type ClickMark struct {
+	U, V     float64
+	Positive bool
 }
 
 // Overlay returns what a view of plane p showing slice should draw.
@@ -308,7 +329,49 @@ func (e *Editor) Overlay(p viewer.Plane, slice int) Overlay {
 	if e.boxing && e.boxFrom.Plane == p && e.boxFrom.Slice == slice {
 		o.Box, o.BoxOn = [2]Point{e.boxFrom, e.boxTo}, true
 	}
+	if p == viewer.Axial {
+		if s, _, ok := e.slicer(p); ok {
+			for _, c := range e.s.Clicks(e.set.Value) {
+				n, u, v := s.Locate(c.Voxel[0], c.Voxel[1], c.Voxel[2])
+				if n == slice {
+					o.Clicks = append(o.Clicks, ClickMark{U: float64(u) + 0.5, V: float64(v) + 0.5, Positive: c.Positive})
+				}
+			}
+		}
+	}
 	return o
+}
+
+// Click is a click with the points tool at p: positive ("this too") or
+// negative ("not this"). SAM re-decodes the slice at once (app.Session.
+// Click), the job going to OnJob. The points tool works on the axial
+// view; other tools ignore Click.
+func (e *Editor) Click(p Point, positive bool) error {
+	if e.kind != Points {
+		return nil
+	}
+	if p.Plane != viewer.Axial {
+		return errors.New("SAM points work on the axial view: SAM segments axial slices")
+	}
+	s, _, ok := e.slicer(p.Plane)
+	if !ok {
+		return app.ErrNoVolume
+	}
+	w, h := s.Size()
+	u, v := p.pixel()
+	if u < 0 || v < 0 || u >= w || v >= h {
+		return nil // beside the slice: nothing to click on
+	}
+	i, j, k := s.Voxel(p.Slice, u, v)
+	job, err := e.s.Click(viewer.Axial, p.Slice, [3]int{i, j, k}, positive, e.set.Value)
+	e.job(job, err)
+	return err
+}
+
+func (e *Editor) job(job *app.Job, err error) {
+	if e.OnJob != nil && (job != nil || err != nil) {
+		e.OnJob(job, err)
+	}
 }
 
 // endBox hands the box dragged to OnBox, its corners clamped into the

@@ -2,20 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/propagate"
-	"github.com/polyseg/polyseg/inference/sam2"
 	"github.com/polyseg/polyseg/inference/section"
-	"github.com/polyseg/polyseg/inference/unet"
-	"github.com/polyseg/polyseg/models"
+	"github.com/polyseg/polyseg/internal/settings"
+	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -106,100 +109,111 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	req := propagate.Request{Volume: v, Plane: section.Axial, Label: lv, Anchors: anchors}
 	if rng.set {
 		if rng.r.To >= sl.Slices {
 			return usageErr("--range %s: the scan has axial slices 0..%d", rng.String(), sl.Slices-1)
 		}
-		req.Range = &rng.r
 		for _, a := range anchors {
 			if !rng.r.Contains(a.Slice) {
 				return usageErr("--range %s leaves out the anchor slice %d", rng.String(), a.Slice)
 			}
 		}
 	}
-
-	rt, err := rf.runtime()
+	// The app propagates: the anchors are the session's starting labels,
+	// and the result and its provenance are what the app's Enter and
+	// export make.
+	start := volume.NewLabels(v.Grid)
+	for _, a := range anchors {
+		if err := sl.WriteMask(start, a.Slice, a.Mask, lv); err != nil {
+			return err
+		}
+	}
+	mo, err := rf.modelOptions()
 	if err != nil {
 		return err
 	}
-	var eng propagate.Engine
-	switch *engineName {
-	case app.EngineSAM:
-		sm, err := loadSAM(rt)
-		if err != nil {
-			return err
-		}
-		defer sm.Close()
-		eng = propagate.NewSAMEngine(sm, o)
-	case app.EngineSAM2:
-		s2, err := sam2.Load(rt, *sam2Dir, sam2.Options{})
-		if err != nil {
-			return err
-		}
-		defer s2.Close()
-		eng = s2
-	}
+	mo.Propagation, mo.SAM2Dir = &o, *sam2Dir
 	if *priorModel != "" {
-		m, err := models.Resolve(*priorModel, rt.ModelDir(), models.SearchDirs(rt.ModelDir())...)
-		if err != nil {
-			return err
-		}
-		u, err := unet.Load(rt, m)
-		if err != nil {
-			return err
-		}
-		defer u.Close()
-		if req.Prior, err = u.Prior(v, lv); err != nil {
-			return err
-		}
+		mo.UNet = *priorModel
 	}
+	models := app.NewModels(mo)
+	defer models.Close()
 	progress := newProgressLine(stderr, "propagate")
-	req.Progress = progress
-	started := time.Now().UTC()
-	res, err := eng.Propagate(ctx, req)
-	progress.end()
+	var job *app.Job
+	var jobMu sync.Mutex
+	s := app.New(app.Options{Models: models, ClickDelay: -1, OnChange: func(c app.Change) {
+		jobMu.Lock()
+		j := job
+		jobMu.Unlock()
+		if c&app.ChangeJobs != 0 && j != nil {
+			if f, stage := j.Progress(); f >= 0 {
+				progress.Report(int(f*1000), 1000, stage)
+			}
+		}
+	}})
+	defer s.Close()
+	if err := s.SetVolumeWithLabels(v, start, in); err != nil {
+		return err
+	}
+	vs := viewer.NewSlicer(v.Grid, viewer.Axial)
+	viewOf := func(k int) int {
+		vx := sl.Voxel(k, 0, 0)
+		n, _, _ := vs.Locate(vx[0], vx[1], vx[2])
+		return n
+	}
+	req := app.PropagateRequest{Plane: viewer.Axial, Slice: viewOf(anchors[0].Slice), Label: lv, Engine: *engineName,
+		AllAnchors: *anchorSlice < 0, Prior: *priorModel != "", Source: *maskPath}
+	if rng.set {
+		req.Range = &rng.r
+	}
+	started := time.Now()
+	j, err := s.Propagate(req)
 	if err != nil {
 		return err
 	}
-	finished := time.Now().UTC()
-	labels := volume.NewLabels(v.Grid)
-	var doubtful []string
-	decided := 0
-	for _, s := range res.Slices {
-		if err := sl.WriteMask(labels, s.Slice, s.Mask, lv); err != nil {
-			return err
-		}
-		decided++
-		if !s.Anchor && s.Stop == "" && s.Confidence < o.DoubtBelow {
-			doubtful = append(doubtful, strconv.Itoa(s.Slice+1))
-		}
+	jobMu.Lock()
+	job = j
+	jobMu.Unlock()
+	select {
+	case <-j.Done():
+	case <-ctx.Done():
+		j.Cancel()
+		<-j.Done()
 	}
-	voxels := 0
-	for _, x := range labels.Data {
-		if x != 0 {
-			voxels++
-		}
-	}
-	if err := volume.WriteLabels(out, labels, v); err != nil {
+	progress.end()
+	if err := ctx.Err(); err != nil {
 		return err
 	}
-	info := res.Info
+	if err := j.Err(); err != nil {
+		return err
+	}
+	elapsed := time.Since(started)
+	if _, err := s.AcceptPreview(); err != nil {
+		return fmt.Errorf("propagate: %w", err)
+	}
+	if err := s.ExportLabels(out); err != nil {
+		return err
+	}
+	sum, _ := s.Propagation(lv)
+	var doubtful []string
+	for _, c := range s.Confidence(viewer.Axial, lv) {
+		if c.Doubtful {
+			i, j, kk := vs.Voxel(c.Slice, 0, 0)
+			k, _, _ := sl.Pixel([3]int{i, j, kk})
+			doubtful = append(doubtful, strconv.Itoa(k+1))
+		}
+	}
 	slicesOf := make([]int, len(anchors))
 	for i, a := range anchors {
 		slicesOf[i] = a.Slice
 	}
-	p := app.Provenance{Tool: "propagate", Labels: []uint16{lv}, Models: info.Models, Engine: &info,
-		Prompts: &app.Prompts{Plane: "axial", AnchorSlices: slicesOf}, Source: *maskPath, Started: started, Finished: finished}
-	if err := app.WriteProvenance(out, v, in, "polyseg propagate", p, voxels); err != nil {
-		return err
-	}
 	// Slices numbered from 1 for the reader, as the viewer numbers them;
 	// the flags take indices from 0.
 	fmt.Fprintf(stdout, "wrote %s: label %d propagated from slice(s) %s by engine %s on %s, %d slices decided, %.2f s per slice",
-		out, lv, joinInts(plusOne(slicesOf)), info.Engine, strings.ToUpper(info.Provider), decided, finished.Sub(started).Seconds()/math.Max(float64(decided-len(anchors)), 1))
+		out, lv, joinInts(plusOne(slicesOf)), sum.Engine, strings.ToUpper(sum.Provider), sum.Slices, elapsed.Seconds()/math.Max(float64(sum.Slices-len(anchors)), 1))
 	if len(doubtful) > 0 {
-		fmt.Fprintf(stdout, "; doubtful (confidence < %.2f): slices %s", o.DoubtBelow, strings.Join(doubtful, ", "))
+		slices.SortFunc(doubtful, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
+		fmt.Fprintf(stdout, "; doubtful (confidence < %.2f): slices %s", s.DoubtBelow(), strings.Join(doubtful, ", "))
 	}
 	fmt.Fprintln(stdout)
 	return nil
@@ -265,33 +279,38 @@ func registerPropagationOptions(fs *flag.FlagSet, o *propagate.SAMOptions) {
 	fs.Float64Var(&o.MaxMeanShift, "max-mean-shift", o.MaxMeanShift, "stop when the median HU of SAM's mask lies this many of the anchors' standard deviations from theirs")
 	fs.Float64Var(&o.PriorMin, "prior-min", o.PriorMin, "with --prior: drop pixels whose U-Net probability is below this")
 	fs.Float64Var(&o.DoubtBelow, "doubt-below", o.DoubtBelow, "report slices whose confidence is below this as doubtful")
+	fs.Float64Var(&o.ReferenceSpacingMM, "reference-spacing-mm", o.ReferenceSpacingMM, "the slice spacing --grow-mm is given for, in mm")
+	fs.Float64Var(&o.MinHUSpread, "min-hu-spread", o.MinHUSpread, "least half-width of the density range, in HU")
+	fs.Float64Var(&o.CoreErosionPx, "core-erosion-px", o.CoreErosionPx, "erode the anchors by this many pixels before measuring their density")
+	fs.IntVar(&o.MinCorePixels, "min-core-pixels", o.MinCorePixels, "measure an anchor whole when its core has fewer pixels")
+	fs.Float64Var(&o.MinShiftStdHU, "min-shift-std-hu", o.MinShiftStdHU, "least standard deviation --max-mean-shift counts in, in HU")
+	fs.Float64Var(&o.ConfidenceIoUFrom, "confidence-iou-from", o.ConfidenceIoUFrom, "the confidence stretches SAM's IoU estimate from this value to 1")
+	fs.Float64Var(&o.ConfidenceAreaShare, "confidence-area-share", o.ConfidenceAreaShare, "slices below this share of the largest area lose confidence")
 }
 
-// checkPropagationOptions refuses thresholds outside their meaning (NaN
-// would switch a rule off silently).
+// checkPropagationOptions refuses thresholds outside their meaning, as
+// the engine does (propagate.SAMOptions.Check), naming the flag.
 func checkPropagationOptions(o propagate.SAMOptions) error {
-	bad := func(x float64) bool { return math.IsNaN(x) || math.IsInf(x, 0) }
-	for _, f := range []struct {
-		name   string
-		x      float64
-		lo, hi float64
-	}{
-		{"margin-mm", o.MarginMM, 0, 1000},
-		{"mask-logit", o.MaskLogit, 0, 1000},
-		{"grow-mm", o.GrowMM, 0, 1e6},
-		{"hu-std", o.HUStd, 0, 1e6},
-		{"min-hu-fraction", o.MinHUFraction, 0, 1},
-		{"min-iou", o.MinIoU, 0, 1},
-		{"min-area-ratio", o.MinAreaRatio, 0, 1},
-		{"min-area-mm2", o.MinAreaMM2, 0, 1e9},
-		{"max-outside", o.MaxOutside, 0, 1},
-		{"max-mean-shift", o.MaxMeanShift, 0, 1e6},
-		{"prior-min", o.PriorMin, 0, 1},
-		{"doubt-below", o.DoubtBelow, 0, 1},
-	} {
-		if bad(f.x) || f.x < f.lo || f.x > f.hi {
-			return usageErr("--%s %g: want %g to %g", f.name, f.x, f.lo, f.hi)
-		}
+	var oe *propagate.OptionError
+	if err := o.Check(); errors.As(err, &oe) {
+		return usageErr("--%s %g: want %g to %g", strings.ReplaceAll(oe.Name, "_", "-"), oe.Value, oe.Min, oe.Max)
+	} else if err != nil {
+		return usageErr("%v", err)
 	}
 	return nil
+}
+
+// modelOptions are the runtime flags and the user's settings (the
+// embedding cache, the encoder variant, windows by segment name) as the
+// app's models take them, as `polyseg view` makes them.
+func (r *runtimeFlags) modelOptions() (app.ModelOptions, error) {
+	st, err := settings.Load()
+	if err != nil {
+		return app.ModelOptions{}, err
+	}
+	return app.ModelOptions{
+		Runtime:  onnxrt.Options{Library: r.lib, Provider: onnxrt.Provider(r.provider), Threads: r.threads},
+		SAM:      app.SAMOptions(st),
+		Settings: st,
+	}, nil
 }

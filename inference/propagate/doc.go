@@ -14,5 +14,14 @@
 //   - Engines honour cancellation promptly and are safe for concurrent
 //     use.
 //   - The label's value picks nothing but the window it is seen in, as the
-//     encoder's manifest gives it; no threshold is tuned on it.
+//     encoder's manifest gives it; no threshold is tuned on it. Every tuned
+//     constant is a SAMOptions field with its reason; the zero SAMOptions
+//     is not the default (DefaultSAMOptions is), and Propagate refuses
+//     options SAMOptions.Check refuses.
+//   - Run again over slices it decided before (Request.Previous), the
+//     "sam" engine carries only what the anchors' correction changed, near
+//     where it changed it, and leaves undecided the slices where the
+//     change has died out.
+//   - Doubtful is the one meaning of "doubtful" every user of the results
+//     shares.
 package propagate

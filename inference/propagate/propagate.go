@@ -56,6 +56,15 @@ type Request struct {
 	Window *models.Window
 	// Prior, when set, is a segmentation model's view of the structure.
 	Prior Prior
+	// Previous, when set, returns the mask slice k had before the
+	// correction this propagation carries (for a corrected anchor, its
+	// mask before the correction; for any other slice, what it holds
+	// now): a propagation run again over slices it decided before. An
+	// engine may then carry only the anchors' changes, near where they
+	// were made, and stop a chain where the change has died out, leaving
+	// the slices beyond undecided. Nil, or a nil mask, means nothing is
+	// known of the slice.
+	Previous func(k int) *section.Mask
 	// OnSlice, when set, hears about every slice as soon as it is
 	// decided, from the engine's goroutine; it must be quick.
 	OnSlice func(SliceResult)
@@ -80,6 +89,24 @@ type SliceResult struct {
 	// Note says in a few words what the confidence is made of, for a
 	// tooltip or a log.
 	Note string
+	// Reason says in plain words what lowered the confidence most (for a
+	// stopped slice, why the chain stopped): what a person is told about
+	// a doubtful slice. Empty for anchors.
+	Reason string
+	// LowRes, when the engine has it, is SAM's low-resolution answer for
+	// the slice (sam.LowRes² logits, outside the decided mask pushed to
+	// background): the mask prompt a later prompt on this slice (a click
+	// correcting it) starts from. Nil for anchors.
+	LowRes []float32
+}
+
+// Doubtful is the one meaning of "doubtful" that the app's strip, its
+// "next doubtful slice", the command line and the reports share: a decided
+// slice that is not an anchor and whose confidence is below below (the
+// engine's DoubtBelow option). A slice where a chain stopped counts like
+// any other, by its confidence. NaN (no confidence) is not doubtful.
+func Doubtful(confidence float64, anchor bool, below float64) bool {
+	return !anchor && confidence < below
 }
 
 // Result is an engine's result: every slice it decided, in slice

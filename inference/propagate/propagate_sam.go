@@ -12,10 +12,14 @@ import (
 	"github.com/polyseg/polyseg/models"
 )
 
-// SAMOptions tune the "sam" engine. The zero value gives the
-// defaults (DefaultSAMOptions), chosen on patient A only and
-// documented in docs/propagation.md; every threshold is here, by name, so
-// that the command line and the docs can show it.
+// SAMOptions tune the "sam" engine. Start from DefaultSAMOptions: the
+// zero value is not the default (a zero margin or growth limit is a
+// choice the sweeps in docs/propagation.md made on purpose), and
+// Propagate refuses options Check refuses. Every threshold and every
+// tuned constant is here, by name and with the reason for its default,
+// so that the command line and the docs can show it. The defaults were
+// chosen on patient A only (docs/propagation.md says which sweep chose
+// which); patient B is held out.
 type SAMOptions struct {
 	// MarginMM widens the box taken from the previous slice's mask on
 	// every side: the structure may grow from one slice to the next.
@@ -26,14 +30,28 @@ type SAMOptions struct {
 	// guarded mask pushed to background).
 	MaskLogit float64 `json:"mask_logit"`
 	// GrowMM bounds how far the structure's edge may move from one slice
-	// to the next, in mm in the slice plane; it is multiplied by the
-	// slice spacing in mm over 3 mm, so thin slices allow less. SAM's
-	// pixels beyond it are a leak into a neighbour.
+	// to the next, in mm in the slice plane, per ReferenceSpacingMM of
+	// slice spacing: thin slices allow less. SAM's pixels beyond it are a
+	// leak into a neighbour.
 	GrowMM float64 `json:"grow_mm"`
-	// HUStd: pixels whose HU lies more than HUStd standard deviations from
-	// the anchors' mean (inside their eroded masks) are not the
+	// ReferenceSpacingMM is the slice spacing GrowMM is given for (3 mm:
+	// the spacing of patient A, on which GrowMM was tuned).
+	ReferenceSpacingMM float64 `json:"reference_spacing_mm"`
+	// HUStd: pixels whose HU lies more than HUStd robust standard
+	// deviations from the anchors' median (inside their cores) are not the
 	// structure; holes this leaves inside it are filled (vessels).
 	HUStd float64 `json:"hu_std"`
+	// MinHUSpread is the least half-width of the density range, in HU
+	// (10): a flat region (a phantom, a uniform label) still gets a usable
+	// range.
+	MinHUSpread float64 `json:"min_hu_spread"`
+	// CoreErosionPx is how far, in pixels of the larger pixel side, the
+	// anchors are eroded before their density is measured (1.5): their
+	// edge pixels mix the structure with its neighbours (partial volume).
+	CoreErosionPx float64 `json:"core_erosion_px"`
+	// MinCorePixels: an anchor whose core holds fewer pixels than this (16)
+	// is measured whole, as a tiny structure has no core to speak of.
+	MinCorePixels int `json:"min_core_pixels"`
 	// MinHUFraction stops a chain when less than this fraction of SAM's
 	// mask has the structure's density: SAM found another tissue.
 	MinHUFraction float64 `json:"min_hu_fraction"`
@@ -51,41 +69,124 @@ type SAMOptions struct {
 	// MaxMeanShift stops a chain when SAM's mask's median HU lies more than
 	// this many of the anchors' (robust) standard deviations from theirs.
 	MaxMeanShift float64 `json:"max_mean_shift"`
+	// MinShiftStdHU is the least standard deviation MaxMeanShift counts
+	// in, in HU (5): a structure of uniform density would otherwise stop
+	// at the first slice whose noise differs.
+	MinShiftStdHU float64 `json:"min_shift_std_hu"`
 	// PriorMin removes the pixels whose prior probability (a U-Net's, when
 	// one for the label is loaded) is below it.
 	PriorMin float64 `json:"prior_min"`
+	// ConfidenceIoUFrom: the confidence stretches SAM's IoU estimate from
+	// [ConfidenceIoUFrom, 1] to [0, 1] (0.8): the estimate is 0.95–1 on
+	// most slices, good or bad, and only its last fifth tells them apart
+	// (patient A's slices).
+	ConfidenceIoUFrom float64 `json:"confidence_iou_from"`
+	// ConfidenceAreaShare: a slice whose area is below this share (0.25) of
+	// the largest the chain has seen loses confidence in proportion: an
+	// organ's end slices, where chains go wrong, are a quarter of its
+	// largest cross-section or less (patient A's slices).
+	ConfidenceAreaShare float64 `json:"confidence_area_share"`
+	// SettleDice: when a propagation runs again over slices it decided
+	// before (Request.Previous, after a correction), each chain carries
+	// only its anchor's change (what the correction added or removed),
+	// within GrowMM of where it was on the slice before, and stops where
+	// the slice's mask agrees with its previous one at this Dice or
+	// better: the change has died out, and the slices beyond keep what
+	// they had (0.99). A correction that made one slice better should not
+	// re-decide its neighbours from a mask still worse than theirs. Zero
+	// switches it off: every slice of the span is decided afresh.
+	SettleDice float64 `json:"settle_dice"`
 	// DoubtBelow is the confidence under which a slice counts as doubtful
-	// (the UI's "next doubtful slice"); it does not change the result.
+	// (Doubtful): the app's strip, its "next doubtful slice" and the
+	// command line all use it; it does not change the result.
 	DoubtBelow float64 `json:"doubt_below"`
 }
 
 // DefaultSAMOptions returns the defaults of the "sam" engine.
 func DefaultSAMOptions() SAMOptions {
 	return SAMOptions{
-		MarginMM:      6,
-		MaskLogit:     0,
-		GrowMM:        6,
-		HUStd:         3,
-		MinHUFraction: 0.5,
-		MinIoU:        0.5,
-		MinAreaRatio:  0.15,
-		MinAreaMM2:    20,
-		MaxOutside:    0.5,
-		MaxMeanShift:  2,
-		PriorMin:      0.1,
-		DoubtBelow:    DefaultDoubtBelow,
+		MarginMM:            6,
+		MaskLogit:           0,
+		GrowMM:              6,
+		ReferenceSpacingMM:  3,
+		HUStd:               3,
+		MinHUSpread:         10,
+		CoreErosionPx:       1.5,
+		MinCorePixels:       16,
+		MinHUFraction:       0.5,
+		MinIoU:              0.5,
+		MinAreaRatio:        0.15,
+		MinAreaMM2:          20,
+		MaxOutside:          0.5,
+		MaxMeanShift:        2,
+		MinShiftStdHU:       5,
+		PriorMin:            0.1,
+		ConfidenceIoUFrom:   0.8,
+		ConfidenceAreaShare: 0.25,
+		SettleDice:          0.99,
+		DoubtBelow:          DefaultDoubtBelow,
 	}
 }
 
 // DefaultDoubtBelow is the confidence under which a slice is doubtful.
 const DefaultDoubtBelow = 0.75
 
+// Check refuses options outside their meaning; NaN would switch a rule off
+// silently. Errors name the option as its JSON name.
+func (o SAMOptions) Check() error {
+	for _, f := range []struct {
+		name   string
+		x      float64
+		lo, hi float64
+	}{
+		{"margin_mm", o.MarginMM, 0, 1000},
+		{"mask_logit", o.MaskLogit, 0, 1000},
+		{"grow_mm", o.GrowMM, 0, 1e6},
+		{"reference_spacing_mm", o.ReferenceSpacingMM, 1e-3, 1e3},
+		{"hu_std", o.HUStd, 0, 1e6},
+		{"min_hu_spread", o.MinHUSpread, 0, 1e6},
+		{"core_erosion_px", o.CoreErosionPx, 0, 100},
+		{"min_core_pixels", float64(o.MinCorePixels), 0, 1e9},
+		{"min_hu_fraction", o.MinHUFraction, 0, 1},
+		{"min_iou", o.MinIoU, 0, 1},
+		{"min_area_ratio", o.MinAreaRatio, 0, 1},
+		{"min_area_mm2", o.MinAreaMM2, 0, 1e9},
+		{"max_outside", o.MaxOutside, 0, 1},
+		{"max_mean_shift", o.MaxMeanShift, 0, 1e6},
+		{"min_shift_std_hu", o.MinShiftStdHU, 0, 1e6},
+		{"prior_min", o.PriorMin, 0, 1},
+		{"confidence_iou_from", o.ConfidenceIoUFrom, 0, 0.999},
+		{"confidence_area_share", o.ConfidenceAreaShare, 0, 1},
+		{"settle_dice", o.SettleDice, 0, 1},
+		{"doubt_below", o.DoubtBelow, 0, 1},
+	} {
+		if math.IsNaN(f.x) || f.x < f.lo || f.x > f.hi {
+			return &OptionError{Name: f.name, Value: f.x, Min: f.lo, Max: f.hi}
+		}
+	}
+	return nil
+}
+
+// OptionError is an option outside the range it has a meaning in.
+type OptionError struct {
+	Name     string
+	Value    float64
+	Min, Max float64
+}
+
+func (e *OptionError) Error() string {
+	return fmt.Sprintf("propagate: option %s = %g: want %g to %g", e.Name, e.Value, e.Min, e.Max)
+}
+
 // asMap lists the options for provenance records.
 func (o SAMOptions) asMap() map[string]any {
 	return map[string]any{
-		"margin_mm": o.MarginMM, "mask_logit": o.MaskLogit, "grow_mm": o.GrowMM, "hu_std": o.HUStd,
+		"margin_mm": o.MarginMM, "mask_logit": o.MaskLogit, "grow_mm": o.GrowMM, "reference_spacing_mm": o.ReferenceSpacingMM,
+		"hu_std": o.HUStd, "min_hu_spread": o.MinHUSpread, "core_erosion_px": o.CoreErosionPx, "min_core_pixels": o.MinCorePixels,
 		"min_hu_fraction": o.MinHUFraction, "min_iou": o.MinIoU, "min_area_ratio": o.MinAreaRatio,
-		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "max_mean_shift": o.MaxMeanShift, "prior_min": o.PriorMin,
+		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "max_mean_shift": o.MaxMeanShift,
+		"min_shift_std_hu": o.MinShiftStdHU, "prior_min": o.PriorMin,
+		"confidence_iou_from": o.ConfidenceIoUFrom, "confidence_area_share": o.ConfidenceAreaShare, "settle_dice": o.SettleDice, "doubt_below": o.DoubtBelow,
 	}
 }
 
@@ -128,6 +229,10 @@ type chain struct {
 	prevLow []float32
 	maxArea int // the largest area the chain has seen, its anchor's included
 	done    bool
+	// add and rem, when the propagation runs again over earlier slices
+	// (Request.Previous), are what the chain's latest slice added to and
+	// removed from what that slice had before: the change it carries.
+	add, rem *section.Mask
 }
 
 // newChain starts a chain at slice next from mask prev (an anchor's, or
@@ -158,13 +263,16 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := e.opts.Check(); err != nil {
+		return nil, err
+	}
 	w := e.sam.DefaultWindow()
 	if req.Window != nil {
 		w = *req.Window
 	}
 	p := &propagation{e: e, req: req, sl: sl, rng: rng, decided: map[int]SliceResult{}}
 	p.dr, p.dc = sl.PixelSpacing()
-	p.grow = e.opts.GrowMM * max(sl.SliceSpacing(), 0.5) / 3
+	p.grow = e.opts.GrowMM * max(sl.SliceSpacing(), 0.5) / e.opts.ReferenceSpacingMM
 	if p.organ, err = p.model(anchors); err != nil {
 		return nil, err
 	}
@@ -174,6 +282,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 		info.Anchors = append(info.Anchors, a.Slice)
 	}
 
+	o := e.opts
 	// Anchors are decided as they are; then one chain outward from each
 	// side of every anchor, stopping at the next anchor's chain or the
 	// range. Between two anchors the two chains meet in the middle: each
@@ -184,6 +293,15 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 		p.emit(SliceResult{Slice: a.Slice, Mask: a.Mask, Confidence: 1, Anchor: true})
 		low := p.maskPrompt(a.Mask)
 		down, up := newChain(-1, a.Slice-1, rng.From, true, a.Mask, low), newChain(+1, a.Slice+1, rng.To, true, a.Mask, low)
+		if o.SettleDice > 0 && req.Previous != nil {
+			if was := req.Previous(a.Slice); was != nil && was.Rows == a.Mask.Rows && was.Cols == a.Mask.Cols {
+				add, rem := section.NewMask(was.Rows, was.Cols), section.NewMask(was.Rows, was.Cols)
+				for i, on := range a.Mask.Data {
+					add.Data[i], rem.Data[i] = on && !was.Data[i], !on && was.Data[i]
+				}
+				down.add, down.rem, up.add, up.rem = add, rem, add, rem
+			}
+		}
 		if i > 0 {
 			gap := a.Slice - anchors[i-1].Slice
 			// The lower half, and an equidistant middle slice, go to the
@@ -222,6 +340,12 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 			if err != nil {
 				return nil, fmt.Errorf("propagate slice %d: %w", c.next, err)
 			}
+			if p.correct(c, &r) {
+				// The change has died out: the slices from here on stay
+				// as they are.
+				c.done = true
+				continue
+			}
 			p.emit(r)
 			if r.Stop != "" {
 				c.done = true
@@ -259,8 +383,8 @@ func (p *propagation) model(anchors []Anchor) (organModel, error) {
 		if err != nil {
 			return organModel{}, err
 		}
-		core := section.ErodeMM(a.Mask, 1.5*max(p.dr, p.dc), p.dr, p.dc)
-		if core.Area() < 16 {
+		core := section.ErodeMM(a.Mask, p.e.opts.CoreErosionPx*max(p.dr, p.dc), p.dr, p.dc)
+		if core.Area() < p.e.opts.MinCorePixels {
 			core = a.Mask
 		}
 		for i, on := range core.Data {
@@ -284,8 +408,7 @@ func (p *propagation) model(anchors []Anchor) (organModel, error) {
 	}
 	slices.Sort(dev)
 	m := organModel{mean: med, std: 1.4826 * dev[len(dev)/2]}
-	// A flat region (a phantom, a uniform label) still gets a usable range.
-	spread := max(p.e.opts.HUStd*m.std, 10)
+	spread := max(p.e.opts.HUStd*m.std, p.e.opts.MinHUSpread)
 	m.lo, m.hi = m.mean-spread, m.mean+spread
 	return m, nil
 }
@@ -404,7 +527,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Stop = fmt.Sprintf("SAM's IoU estimate %.2f below %.2f", pred.IoU, o.MinIoU)
 	case huFrac < o.MinHUFraction:
 		res.Stop = fmt.Sprintf("only %.0f%% of SAM's mask has the structure's density", 100*huFrac)
-	case math.Abs(p.median(img, raw, rb)-p.organ.mean) > o.MaxMeanShift*max(p.organ.std, 5):
+	case math.Abs(p.median(img, raw, rb)-p.organ.mean) > o.MaxMeanShift*max(p.organ.std, o.MinShiftStdHU):
 		res.Stop = fmt.Sprintf("SAM's mask has a median of %.0f HU, the anchors %.0f", p.median(img, raw, rb), p.organ.mean)
 	case outFrac > o.MaxOutside:
 		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
@@ -412,6 +535,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	stab := pred.Stability
 	if res.Stop != "" && c.outer {
 		res.Mask = section.NewMask(raw.Rows, raw.Cols)
+		res.Reason = "the propagation stopped here: " + res.Stop
 		return res, nil
 	}
 	if res.Stop != "" && area == 0 {
@@ -421,9 +545,12 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		g, gb = c.prev, c.prevBox
 		area = prevArea
 		res.Confidence = 0
+		res.Reason = "SAM lost the structure here; the neighbouring slice's mask is carried over"
 	} else {
 		res.Stop = ""
-		res.Confidence = confidence(pred.IoU, stab, area, max(c.maxArea, prevArea))
+		largest := max(c.maxArea, prevArea)
+		res.Confidence = confidence(pred.IoU, stab, area, largest, o)
+		res.Reason = weakest(pred.IoU, stab, area, largest, o)
 	}
 	c.maxArea = max(c.maxArea, prevArea, area)
 	res.Note = fmt.Sprintf("SAM's IoU estimate %.2f, stability %.2f, density %.2f, near the previous slice %.2f, area %.0f mm²",
@@ -431,7 +558,71 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	res.Mask = g
 	c.prev, c.prevBox, c.prevN = g, gb, area
 	c.prevLow = p.nextPrompt(g, gb, pred)
+	res.LowRes = c.prevLow
 	return res, nil
+}
+
+// correct keeps, of decided slice r, only the change its chain carries
+// (SettleDice) and reports whether the change has died out there, the
+// slice then staying as it was.
+func (p *propagation) correct(c *chain, r *SliceResult) bool {
+	if c.add == nil || r.Mask == nil {
+		return false
+	}
+	old := p.req.Previous(r.Slice)
+	if old == nil || old.Rows != r.Mask.Rows || old.Cols != r.Mask.Cols {
+		return false
+	}
+	if r.Stop != "" {
+		return true // the chain ends; what the slice had stays
+	}
+	addOK := section.DilateMM(c.add, p.grow, p.dr, p.dc)
+	remOK := section.DilateMM(c.rem, p.grow, p.dr, p.dc)
+	final := section.NewMask(old.Rows, old.Cols)
+	add, rem := section.NewMask(old.Rows, old.Cols), section.NewMask(old.Rows, old.Cols)
+	for i, was := range old.Data {
+		now := r.Mask.Data[i]
+		switch {
+		case was && !now && remOK.Data[i]:
+			rem.Data[i] = true
+		case !was && now && addOK.Data[i]:
+			final.Data[i], add.Data[i] = true, true
+		default:
+			final.Data[i] = was
+		}
+	}
+	if section.Dice(final, old) >= p.e.opts.SettleDice {
+		return true
+	}
+	c.add, c.rem = add, rem
+	g := r.Mask
+	r.Mask = final
+	// The next slice's prompt: SAM's answer where the slice kept it, a
+	// firm foreground where it kept what it had before, background
+	// elsewhere.
+	low := make([]float32, len(r.LowRes))
+	rows, cols := p.e.sam.LowResPixels(final.Rows, final.Cols)
+	for v, rr := range rows {
+		for u, cc := range cols {
+			i, x := v*sam.LowRes+u, float32(-10)
+			if rr >= 0 && cc >= 0 {
+				j := rr*final.Cols + cc
+				switch {
+				case final.Data[j] && g.Data[j] && r.LowRes[i] > 0:
+					x = r.LowRes[i]
+				case final.Data[j]:
+					x = 10
+				default:
+					x = min(r.LowRes[i], -10)
+				}
+			}
+			low[i] = x
+		}
+	}
+	r.LowRes = low
+	b, _ := final.Bounds()
+	c.prev, c.prevBox, c.prevN, c.prevLow = final, b, final.Area(), low
+	return false
 }
 
 // maskPrompt turns a mask with no SAM logits behind it (an anchor's) into
@@ -474,18 +665,34 @@ func (p *propagation) nextPrompt(g *section.Mask, gb section.Box, pred *sam.Pred
 // confidence says how much a propagated slice can be trusted, from what
 // was seen to tell good slices from bad ones on patient A (Youden's index
 // 0.50 for a 2D Dice below 0.8, docs/propagation.md): SAM's own IoU
-// estimate, which is 0.95–1 on good slices and so is stretched from
-// [0.8, 1]; the stability of its mask; and the area against the largest
-// the chain has seen, as an organ's end slices, a quarter of its largest
-// cross-section or less, are where a chain goes wrong. Density and
-// distance to the previous slice did not help and are left to the stop
-// rules.
-func confidence(iou float32, stab float64, area, largest int) float64 {
-	c := min(max((float64(iou)-0.8)/0.2, 0), 1) * stab
-	if largest > 0 {
-		c *= min(float64(area)/(0.25*float64(largest)), 1)
+// estimate stretched from [ConfidenceIoUFrom, 1]; the stability of its
+// mask; and the area against the largest the chain has seen, below
+// ConfidenceAreaShare of it. Density and distance to the previous slice
+// did not help and are left to the stop rules.
+func confidence(iou float32, stab float64, area, largest int, o SAMOptions) float64 {
+	c := min(max((float64(iou)-o.ConfidenceIoUFrom)/(1-o.ConfidenceIoUFrom), 0), 1) * stab
+	if largest > 0 && o.ConfidenceAreaShare > 0 {
+		c *= min(float64(area)/(o.ConfidenceAreaShare*float64(largest)), 1)
 	}
 	return min(max(c, 0), 1)
+}
+
+// weakest says in plain words which part of the confidence (see
+// confidence) is lowest on a slice: what a person looking at a doubtful
+// slice should know.
+func weakest(iou float32, stab float64, area, largest int, o SAMOptions) string {
+	fIoU := min(max((float64(iou)-o.ConfidenceIoUFrom)/(1-o.ConfidenceIoUFrom), 0), 1)
+	fArea := 1.0
+	if largest > 0 && o.ConfidenceAreaShare > 0 {
+		fArea = min(float64(area)/(o.ConfidenceAreaShare*float64(largest)), 1)
+	}
+	switch {
+	case fArea <= fIoU && fArea <= stab:
+		return fmt.Sprintf("the structure is small here (%.0f%% of its largest cross-section): an end slice, where propagation often goes wrong", 100*float64(area)/float64(max(largest, 1)))
+	case fIoU <= stab:
+		return fmt.Sprintf("SAM is unsure of its mask here (its own IoU estimate %.2f)", iou)
+	}
+	return fmt.Sprintf("the mask's edge is unsharp here: it moves with SAM's threshold (stability %.2f)", stab)
 }
 
 // median returns the median of img over m, whose set pixels lie in box b

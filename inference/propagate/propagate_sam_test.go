@@ -41,9 +41,14 @@ func largestSlice(t *testing.T, sl *section.Slicer, ref *volume.Labels, value ui
 	return a, first, last
 }
 
-// The targets of the propagation issue, with floors a little below them:
-// one anchor on the slice of largest area, 3D Dice against the reference,
-// and no run more than 2 slices past the organ's ends.
+// One anchor on the slice of largest area, 3D Dice against the reference,
+// and no run more than 2 slices past the organ's ends. The floors lie a
+// little under the values measured with the defaults (docs/propagation.md:
+// B liver 0.968, B spleen 0.957, A liver 0.882, A spleen 0.912), and each
+// is one the engine without its guards fails (the "naive" rows there:
+// 0.952, 0.893, 0.506, 0.365, running up to 82 slices past patient A's
+// organs). Patient B's organs span every slice, so only patient A's cases
+// can check the overrun.
 func TestPropagateSAMRealPatients(t *testing.T) {
 	sm := modeltest.SAM(t)
 	vb, refB, _ := realdata.PatientB(t, realData)
@@ -56,10 +61,10 @@ func TestPropagateSAMRealPatients(t *testing.T) {
 		value   uint16
 		floor   float64
 	}{
-		{"B", vb, refB, "liver", 5, 0.90},
-		{"B", vb, refB, "spleen", 1, 0.83},
-		{"A", va, refA, "liver", 5, 0.78},
-		{"A", va, refA, "spleen", 1, 0.83},
+		{"B", vb, refB, "liver", 5, 0.96},
+		{"B", vb, refB, "spleen", 1, 0.95},
+		{"A", va, refA, "liver", 5, 0.87},
+		{"A", va, refA, "spleen", 1, 0.90},
 	} {
 		t.Run(tc.patient+" "+tc.organ, func(t *testing.T) {
 			sl, err := section.NewSlicer(tc.v.Grid, section.Axial)
@@ -209,4 +214,98 @@ func TestPropagateRefusesBadRequests(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A propagation run again after a correction (Request.Previous) carries
+// only the corrected anchor's change: an unchanged anchor re-decides
+// nothing beyond the slice where its chain agrees with what was there,
+// and the pixels far from the change stay as they were.
+func TestPropagateCarriesOnlyTheCorrection(t *testing.T) {
+	sm := modeltest.SAM(t)
+	v, ref, _ := realdata.PatientB(t, realData)
+	sl, _ := section.NewSlicer(v.Grid, section.Axial)
+	anchor, _, _ := largestSlice(t, sl, ref, 5)
+	eng := NewSAMEngine(sm, DefaultSAMOptions())
+	ctx := context.Background()
+	first, err := eng.Propagate(ctx, Request{Volume: v, Label: 5, Anchors: []Anchor{anchor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	had := map[int]*section.Mask{}
+	for _, r := range first.Slices {
+		had[r.Slice] = r.Mask
+	}
+	previous := func(k int) *section.Mask { return had[k] }
+
+	// The same anchor again: its chains agree with what they decided at
+	// once, and stop.
+	var again []int
+	if _, err := eng.Propagate(ctx, Request{Volume: v, Label: 5, Anchors: []Anchor{anchor}, Previous: previous,
+		OnSlice: func(r SliceResult) {
+			if !r.Anchor {
+				again = append(again, r.Slice)
+			}
+		}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 0 {
+		t.Errorf("an unchanged anchor re-decided slices %v", again)
+	}
+
+	// A correction on slice 8: the reference mask there. The span from 8
+	// to the old anchor runs again; a slice d slices away may change only
+	// within d growth limits (4 mm per slice of 2 mm) of what the
+	// correction changed.
+	const k = 8
+	corrected, _ := sl.Mask(ref, k, 5)
+	diff := section.NewMask(sl.Rows, sl.Cols)
+	for i := range diff.Data {
+		diff.Data[i] = corrected.Data[i] != had[k].Data[i]
+	}
+	dr, dc := sl.PixelSpacing()
+	var redone []SliceResult
+	_, err = eng.Propagate(ctx, Request{Volume: v, Label: 5, Previous: previous,
+		Anchors: []Anchor{{Slice: k, Mask: corrected}, anchor}, Range: &SliceRange{From: 0, To: anchor.Slice},
+		OnSlice: func(r SliceResult) {
+			if !r.Anchor {
+				redone = append(redone, r)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(redone) == 0 {
+		t.Fatal("the correction re-decided no slice")
+	}
+	for _, r := range redone {
+		changed := 0
+		near := section.DilateMM(diff, 4*float64(abs(r.Slice-k))+1, dr, dc)
+		for i, on := range r.Mask.Data {
+			if on != had[r.Slice].Data[i] {
+				changed++
+				if !near.Data[i] {
+					t.Fatalf("slice %d changed at pixel (%d, %d), farther from the correction than it may carry", r.Slice, i/sl.Cols, i%sl.Cols)
+				}
+			}
+		}
+		if changed == 0 {
+			t.Errorf("slice %d was re-decided without a change", r.Slice)
+		}
+		if r.Slice > anchor.Slice-2 {
+			t.Errorf("slice %d next to the unchanged anchor %d was re-decided", r.Slice, anchor.Slice)
+		}
+	}
+	t.Logf("the correction on slice %d changed slices %v", k, func() (ks []int) {
+		for _, r := range redone {
+			ks = append(ks, r.Slice)
+		}
+		return
+	}())
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
 }

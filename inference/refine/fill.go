@@ -269,7 +269,7 @@ func (f *filler) organHU(annotated []int) (huStats, error) {
 		if err != nil {
 			return huStats{}, err
 		}
-		core := erode2D(m, 1)
+		core := erode2D(m, statsCorePx)
 		if core.Area() < defaultMinPixels {
 			core = m
 		}
@@ -394,7 +394,7 @@ func (f *filler) component(ctx context.Context, e *sam.Embedding, img []float32,
 // pixels) whose HU is more than k organ standard deviations from the
 // organ's mean, then keeps the parts touching the core.
 func trimHU(img []float32, prior, m *section.Mask, hu huStats, k float64) *section.Mask {
-	core := erode2D(prior, 2)
+	core := erode2D(prior, trimCorePx)
 	if core.Area() < defaultMinPixels {
 		core = prior
 	}

@@ -71,6 +71,26 @@ const (
 	defaultMaskLogit     = 10
 )
 
+// Tuned constants of refinement and fill between slices, named with their
+// reasons (patient A's slices chose them; docs/sam-refinement.md and
+// docs/interpolation.md).
+const (
+	// trimCorePx: a mask's core, whose density the trims measure and whose
+	// pixels they never remove, is the mask eroded by this many pixels: two
+	// keeps a coarse mask's uncertain rim out of the statistics and still
+	// leaves a core on a kidney's smaller slices.
+	trimCorePx = 2
+	// statsCorePx: the organ density fill between slices calibrates on is
+	// measured on the drawn masks eroded by one pixel: the drawn edge mixes
+	// the organ with its neighbours, and one pixel is all a thin drawn
+	// slice can lose.
+	statsCorePx = 1
+	// noiseShare: a component's refinement is judged on the density of the
+	// pixels SAM adds only when they are more than this share of the
+	// component: a handful of added pixels is boundary noise, not a leak.
+	noiseShare = 0.05
+)
+
 func (o Options) withDefaults() Options {
 	if o.MinIoU == 0 {
 		o.MinIoU = DefaultMinIoU
@@ -267,7 +287,7 @@ func settle(img []float32, comp *section.Mask, p *sam.Prediction, opts Options) 
 // parts still touching the core. Pixels of m inside the core are always
 // kept, so the result lies between m ∩ core and m.
 func trim(img []float32, coarse, m *section.Mask, k float64) *section.Mask {
-	core := erode2D(coarse, 2)
+	core := erode2D(coarse, trimCorePx)
 	if core.Area() < defaultMinPixels {
 		core = coarse
 	}
@@ -344,8 +364,7 @@ func judge(img []float32, comp *section.Mask, p *sam.Prediction, opts Options) D
 			added++
 		}
 	}
-	// A handful of added pixels is boundary noise, not a leak.
-	if added*20 > area && std > 0 && math.Abs(addSum/float64(added)-mean) > opts.MaxHUShift*std {
+	if float64(added) > noiseShare*float64(area) && std > 0 && math.Abs(addSum/float64(added)-mean) > opts.MaxHUShift*std {
 		return KeptIntensity
 	}
 	return Replaced

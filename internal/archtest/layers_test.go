@@ -34,6 +34,8 @@ var forbidden = map[string][]string{
 	"inference/sam2":       {module + "inference/unet", module + "inference/refine"},
 	"app":                  {"fyne.io/", module + "ui"},
 	"app/tools":            {"fyne.io/", module + "ui"},
+	// The robot annotator acts through app alone, as the UI does.
+	"app/robot": {"fyne.io/", module + "ui"},
 	// Datasets and their statistics are files and numbers: no window, no model.
 	"dataset":           {"fyne.io/", ort, module + "viewer", module + "app", module + "ui", module + "inference", module + "models"},
 	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},

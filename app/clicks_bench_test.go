@@ -1,0 +1,177 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/internal/bareort"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// medianMS returns the median of ds in milliseconds.
+func medianMS(ds []time.Duration) float64 {
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return float64(s[len(s)/2]) / 1e6
+}
+
+// benchSession opens patient B with the liver's box accepted and
+// propagated (record made), every slice's embedding in the cache, and
+// returns the bare decoder the timings are compared against.
+func benchSession(b *testing.B) (*Session, *volume.Labels, *section.Slicer, *bareort.Decoder, func(k int) []float32) {
+	s, ref := newPatientBSession(b, Options{ClickDelay: -1})
+	b.Cleanup(s.Close)
+	slice, k, a, bb := liverBox(b, ref)
+	job, err := s.BoxPrompt(viewer.Axial, slice, a, bb, liver)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.AcceptPreview(); err != nil {
+		b.Fatal(err)
+	}
+	if job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: liver}); err != nil {
+		b.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := s.AcceptPreview(); err != nil {
+		b.Fatal(err)
+	}
+	sm, err := s.models.SAM()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt, err := s.models.Runtime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
+	v, _ := s.Volume()
+	m, _ := sl.Mask(ref, k, liver)
+	box, _ := m.Bounds()
+	bare := bareort.NewDecoder(b, rt.Threads(), sm.Decoder().ModelPath(), sl.Rows, sl.Cols, box, nil, 1)
+	b.Cleanup(bare.Close)
+	emb := func(k int) []float32 {
+		e, err := sm.SliceEmbedding(context.Background(), v, sl, k, windowOr(s.samWindow(liver), sm.DefaultWindow()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		return e.Data
+	}
+	return s, ref, sl, bare, emb
+}
+
+// BenchmarkClickRedecode times one SAM click on a propagated slice of
+// patient B's liver, from the call to the preview holding SAM's answer
+// (embeddings cached; the click taken back between iterations), against
+// one run of a bare decoder session on the same slice's embedding in the
+// same iteration. The target: a median of at most 150 ms on two
+// cores.
+//
+//	go test ./app -run '^$' -bench ClickRedecode -benchtime 20x
+func BenchmarkClickRedecode(b *testing.B) {
+	s, ref, sl, bare, emb := benchSession(b)
+	const k = 8
+	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
+	var labels *volume.Labels
+	s.Read(func(_ *volume.Volume, o *viewer.Overlay) {
+		labels = &volume.Labels{Grid: o.Labels.Grid, Data: slices.Clone(o.Labels.Data)}
+	})
+	pred, _ := sl.Mask(labels, k, liver)
+	refm, _ := sl.Mask(ref, k, liver)
+	voxel, positive := aClick(sl, pred, refm, k)
+	e := emb(k)
+	bare.Run(b, e)
+	var clicks, bares []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := job.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		bare.Run(b, e)
+		t2 := time.Now()
+		clicks, bares = append(clicks, t1.Sub(t0)), append(bares, t2.Sub(t1))
+		b.StopTimer()
+		s.RejectPreview()
+		b.StartTimer()
+	}
+	b.ReportMetric(medianMS(clicks), "click-median-ms")
+	b.ReportMetric(medianMS(bares), "bare-decoder-median-ms")
+	b.ReportMetric(medianMS(clicks)/medianMS(bares), "click/bare")
+}
+
+// BenchmarkCorrection times one correction end to end on patient B's
+// propagated liver: a click on slice 8, its re-decode, and the
+// propagation of the span between its neighbouring anchors (P), which
+// carries the change as far as it changes anything, until the last slice
+// is in the preview. Reported beside it: the time spent inside SAM's
+// decoder during the correction (SAM.Stats), a bare decoder session's run
+// on the same slice in the same iteration, and so about how many decoder
+// runs the correction made, and the app's own work against its decoder
+// time. The target: a median of at most 1.5 s on two cores.
+//
+//	go test ./app -run '^$' -bench Correction -benchtime 10x
+func BenchmarkCorrection(b *testing.B) {
+	s, ref, sl, bare, emb := benchSession(b)
+	sm, _ := s.models.SAM()
+	const k = 8
+	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
+	var labels *volume.Labels
+	s.Read(func(_ *volume.Volume, o *viewer.Overlay) {
+		labels = &volume.Labels{Grid: o.Labels.Grid, Data: slices.Clone(o.Labels.Data)}
+	})
+	pred, _ := sl.Mask(labels, k, liver)
+	refm, _ := sl.Mask(ref, k, liver)
+	voxel, positive := aClick(sl, pred, refm, k)
+	e := emb(k)
+	bare.Run(b, e)
+	var ends, decs, bares []time.Duration
+	for b.Loop() {
+		d0 := sm.Stats().DecodeTime
+		t0 := time.Now()
+		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := job.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := job.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		dec := sm.Stats().DecodeTime - d0
+		bare.Run(b, e)
+		t2 := time.Now()
+		ends, decs, bares = append(ends, t1.Sub(t0)), append(decs, dec), append(bares, t2.Sub(t1))
+		b.StopTimer()
+		s.RejectPreview()
+		b.StartTimer()
+	}
+	end, dec, one := medianMS(ends), medianMS(decs), medianMS(bares)
+	b.ReportMetric(end, "correction-median-ms")
+	b.ReportMetric(dec, "decoder-median-ms")
+	b.ReportMetric(one, "bare-decoder-median-ms")
+	b.ReportMetric(dec/one, "decoder-runs")
+	b.ReportMetric((end-dec)/dec, "own-work/decoder")
+}

@@ -1,0 +1,397 @@
+package app
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/section"
+	"github.com/polyseg/polyseg/internal/realdata"
+	"github.com/polyseg/polyseg/viewer"
+	"github.com/polyseg/polyseg/volume"
+)
+
+// previewSlice returns the label's mask on axial slice k of the pending
+// preview (nil when there is none).
+func previewSlice(t *testing.T, s *Session, sl *section.Slicer, k int, label uint16) *section.Mask {
+	t.Helper()
+	var m *section.Mask
+	s.ReadPreview(func(l *volume.Labels) {
+		if l != nil {
+			m, _ = sl.Mask(l, k, label)
+		}
+	})
+	return m
+}
+
+// aClick returns a click on slice k that the reference asks for: positive
+// on a reference pixel the mask misses (the one with most reference
+// around it), else negative on a mask pixel outside the reference.
+func aClick(sl *section.Slicer, mask, ref *section.Mask, k int) ([3]int, bool) {
+	best, bestN, positive := -1, -1, true
+	for i := range ref.Data {
+		if ref.Data[i] == mask.Data[i] {
+			continue
+		}
+		r, c := i/ref.Cols, i%ref.Cols
+		n := 0
+		for dr := -3; dr <= 3; dr++ {
+			for dc := -3; dc <= 3; dc++ {
+				rr, cc := r+dr, c+dc
+				if rr >= 0 && cc >= 0 && rr < ref.Rows && cc < ref.Cols && ref.Data[rr*ref.Cols+cc] == ref.Data[i] && ref.Data[rr*ref.Cols+cc] != mask.Data[rr*ref.Cols+cc] {
+					n++
+				}
+			}
+		}
+		if n > bestN {
+			best, bestN, positive = i, n, ref.Data[i]
+		}
+	}
+	return sl.Voxel(k, best/ref.Cols, best%ref.Cols), positive
+}
+
+// Clicks on a box's preview correct it with the box kept: the clicked
+// pixel ends as the click said, taking the click back brings the box's
+// answer back exactly, and accepting makes one undo step whose provenance
+// holds the box and the clicks.
+func TestClicksOnABoxPatientB(t *testing.T) {
+	s, ref := newPatientBSession(t, Options{ClickDelay: -1})
+	slice, k, a, b := liverBox(t, ref)
+	job, err := s.BoxPrompt(viewer.Axial, slice, a, b, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
+	boxed := previewSlice(t, s, sl, k, liver)
+	refm, _ := sl.Mask(ref, k, liver)
+	t.Logf("box on slice %d: 2D Dice %.3f", slice+1, section.Dice(boxed, refm))
+	if d := section.Dice(boxed, refm); d < 0.95 {
+		t.Errorf("the guarded box's 2D Dice %.3f < 0.95", d)
+	}
+	if len(s.Clicks(liver)) != 0 {
+		t.Fatal("clicks before any click")
+	}
+	voxel, positive := aClick(sl, boxed, refm, k)
+	job, err = s.Click(viewer.Axial, slice, voxel, positive, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	clicks := s.Clicks(liver)
+	if len(clicks) != 1 || clicks[0].Voxel != voxel || clicks[0].Positive != positive || clicks[0].Slice != slice {
+		t.Fatalf("clicks %+v: want the one click at %v", clicks, voxel)
+	}
+	after := previewSlice(t, s, sl, k, liver)
+	_, r, c := sl.Pixel(voxel)
+	if after.Data[r*sl.Cols+c] != positive {
+		t.Errorf("the clicked pixel is %v after a click saying %v", after.Data[r*sl.Cols+c], positive)
+	}
+	t.Logf("after one click (positive %v): 2D Dice %.3f", positive, section.Dice(after, refm))
+
+	job, err = s.RemoveLastClick(liver)
+	if err != nil || job == nil {
+		t.Fatalf("RemoveLastClick: %v, %v", job, err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if back := previewSlice(t, s, sl, k, liver); !slices.Equal(back.Data, boxed.Data) || len(s.Clicks(liver)) != 0 {
+		t.Error("taking the click back did not bring the box's answer back")
+	}
+	if job, err := s.RemoveLastClick(liver); job != nil || err != nil {
+		t.Errorf("RemoveLastClick with no click: %v, %v", job, err)
+	}
+	job, err = s.Click(viewer.Axial, slice, voxel, positive, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acceptJob(t, s, job, err)
+	log := s.ProvenanceLog()
+	if len(log) != 1 || log[0].What.Prompts == nil || len(log[0].What.Prompts.Boxes) != 1 || len(log[0].What.Prompts.Points) != 1 {
+		t.Fatalf("provenance %+v: want one edit with the box and the click", log)
+	}
+	if len(s.Clicks(liver)) != 0 {
+		t.Error("clicks stay after the preview was accepted")
+	}
+	if _, ok := s.Undo(); !ok || slices.ContainsFunc(labelsOf(s), func(x uint16) bool { return x == liver }) {
+		t.Error("one undo did not take the box and its click away")
+	}
+}
+
+// A click on a propagated liver re-runs, once the clicking stops, only the
+// span between the clicked slice's neighbouring anchors; the clicked slice
+// becomes an anchor, the slices outside the span keep what was accepted.
+func TestClickRepropagatesTheSpanPatientB(t *testing.T) {
+	s, ref := newPatientBSession(t, Options{ClickDelay: 20 * time.Millisecond})
+	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
+	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
+	for _, k := range []int{5, 14} {
+		m, _ := sl.Mask(ref, k, liver)
+		var idx []int
+		for i, on := range m.Data {
+			if on {
+				vx := sl.Voxel(k, i/sl.Cols, i%sl.Cols)
+				idx = append(idx, ref.Index(vx[0], vx[1], vx[2]))
+			}
+		}
+		if _, err := s.Paint("Paint", idx, liver); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, 5), Label: liver, AllAnchors: true})
+	acceptJob(t, s, job, err)
+	before := slices.Clone(labelsOf(s))
+
+	const k = 9
+	pred, _ := sl.Mask(&volume.Labels{Grid: ref.Grid, Data: before}, k, liver)
+	refm, _ := sl.Mask(ref, k, liver)
+	voxel, positive := aClick(sl, pred, refm, k)
+	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	// The click's delay ends; the span's propagation runs and ends.
+	deadline := time.Now().Add(2 * time.Minute)
+	var prop *Job
+	for prop == nil && time.Now().Before(deadline) {
+		for _, j := range s.Jobs() {
+			if strings.HasPrefix(j.Name(), "Propagate") {
+				prop = j
+			}
+		}
+		if info, ok := s.Preview(); prop == nil && ok && strings.HasPrefix(info.Name, "Propagate") {
+			break // it ran and ended already
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if prop != nil {
+		if err := prop.Wait(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	info, ok := s.Preview()
+	if !ok || !strings.HasPrefix(info.Name, "Propagate") {
+		t.Fatalf("preview %+v after the click's delay: want the span's propagation", info)
+	}
+	conf := s.Confidence(viewer.Axial, liver)
+	if c := conf[viewSlice(vs, sl, k)]; !c.Anchor || c.Confidence != 1 {
+		t.Errorf("the clicked slice: %+v; want an anchor", c)
+	}
+	if _, err := s.AcceptPreview(); err != nil {
+		t.Fatal(err)
+	}
+	got := labelsOf(s)
+	_, r, c := sl.Pixel(voxel)
+	now, _ := sl.Mask(&volume.Labels{Grid: ref.Grid, Data: got}, k, liver)
+	if now.Data[r*sl.Cols+c] != positive {
+		t.Error("the clicked pixel does not say what the click said after the propagation")
+	}
+	// Outside the span 5..14 nothing changed.
+	for kk := 0; kk < sl.Slices; kk++ {
+		if kk >= 5 && kk <= 14 {
+			continue
+		}
+		sl.Each(kk, func(_, idx int) {
+			if got[idx] != before[idx] {
+				t.Fatalf("slice %d outside the span changed", kk)
+			}
+		})
+	}
+	t.Logf("3D Dice %.4f before the click, %.4f after", dice(before, ref.Data, liver, nil), dice(got, ref.Data, liver, nil))
+}
+
+// What a click cannot do is refused at once, saying why.
+func TestClickRefusals(t *testing.T) {
+	s := newTestSession(t, Options{})
+	v, _ := s.Volume()
+	mid := [3]int{v.Dims[0] / 2, v.Dims[1] / 2, v.Dims[2] / 2}
+	vs := viewer.NewSlicer(v.Grid, viewer.Axial)
+	slice, _, _ := vs.Locate(mid[0], mid[1], mid[2])
+	for _, tc := range []struct {
+		name  string
+		plane viewer.Plane
+		slice int
+		voxel [3]int
+		label uint16
+		want  string
+	}{
+		{"background", viewer.Axial, slice, mid, 0, "background"},
+		{"coronal", viewer.Coronal, 1, mid, 3, "axial"},
+		{"voxel outside", viewer.Axial, slice, [3]int{-1, 0, mid[2]}, 3, "outside"},
+		{"voxel on another slice", viewer.Axial, slice, [3]int{mid[0], mid[1], (mid[2] + 1) % v.Dims[2]}, 3, "not on axial slice"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if job, err := s.Click(tc.plane, tc.slice, tc.voxel, true, tc.label); err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("job %v, error %v; want one saying %q", job, err, tc.want)
+			}
+		})
+	}
+	// A pending preview of another kind (a fill between slices) must be
+	// accepted or rejected first.
+	sl, _ := section.NewSlicer(v.Grid, section.Axial)
+	for _, k := range []int{1, 5} {
+		var idx []int
+		sl.Each(k, func(i, x int) {
+			if r, c := i/sl.Cols, i%sl.Cols; r > 2 && r < 8 && c > 2 && c < 8 {
+				idx = append(idx, x)
+			}
+		})
+		if _, err := s.Paint("Paint", idx, 3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job, err := s.FillBetween(viewer.Axial, 3, FillShape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Click(viewer.Axial, slice, mid, true, 3); err == nil || !strings.Contains(err.Error(), "accept") {
+		t.Errorf("a click with a fill pending: %v; want a refusal saying accept or reject", err)
+	}
+}
+
+// The strip, X and the summary use one meaning of doubtful: the engine's
+// DoubtBelow as the session's models are set, and each doubtful slice
+// says why.
+func TestOneMeaningOfDoubtful(t *testing.T) {
+	for _, below := range []float64{propagate.DefaultDoubtBelow, 0.3} {
+		o := propagate.DefaultSAMOptions()
+		o.DoubtBelow = below
+		s := New(Options{ModelOptions: ModelOptions{Propagation: &o}})
+		t.Cleanup(s.Close)
+		if err := s.SetVolume(testVolume(1), "test"); err != nil {
+			t.Fatal(err)
+		}
+		if s.DoubtBelow() != below {
+			t.Fatalf("DoubtBelow %v, the options say %v", s.DoubtBelow(), below)
+		}
+		rec := newPropRecord()
+		rec.anchors = []int{2}
+		for k, c := range map[int]float64{1: 0.2, 2: 1, 3: 0.5, 4: 0.9, 5: 0} {
+			rec.confidence[k], rec.reasons[k] = c, "reason of slice "+string(rune('0'+k))
+		}
+		rec.reasons[5] = "the propagation stopped here: SAM found nothing"
+		s.mu.Lock()
+		s.props.records = map[uint16]*propRecord{7: rec}
+		s.mu.Unlock()
+		conf := s.Confidence(viewer.Axial, 7)
+		var doubtful []int
+		for _, c := range conf {
+			if c.Doubtful {
+				doubtful = append(doubtful, c.Slice)
+				if c.Reason == "" || !(c.Confidence < below) || c.Anchor {
+					t.Errorf("threshold %v: doubtful slice %+v", below, c)
+				}
+			}
+		}
+		sum, _ := s.Propagation(7)
+		if sum.Doubtful != len(doubtful) {
+			t.Errorf("threshold %v: the summary counts %d doubtful slices, the strip %d", below, sum.Doubtful, len(doubtful))
+		}
+		want := 0
+		for k, c := range rec.confidence {
+			if propagate.Doubtful(c, slices.Contains(rec.anchors, k), below) {
+				want++
+			}
+		}
+		if len(doubtful) != want {
+			t.Errorf("threshold %v: %d doubtful slices, propagate.Doubtful says %d", below, len(doubtful), want)
+		}
+		if next, ok := s.NextDoubtful(viewer.Axial, 7, -1, 1); ok != (want > 0) || (ok && !slices.Contains(doubtful, next.Slice)) {
+			t.Errorf("threshold %v: NextDoubtful = %+v, %v", below, next, ok)
+		}
+		for _, c := range conf {
+			if !math.IsNaN(c.Confidence) && c.Confidence == 0 && !strings.Contains(c.Reason, "stopped") {
+				t.Errorf("the slice where the propagation stopped says %q", c.Reason)
+			}
+		}
+	}
+}
+
+// Clicks on a propagation's preview not yet accepted correct it in place:
+// the rest of the preview stays, P runs the span again, and Enter accepts
+// all of it as one undo step. Patient A's left kidney (small slices).
+func TestClicksOnAPendingPropagationPatientA(t *testing.T) {
+	models := testModels(t)
+	v, ref := realdata.PatientA(t, realData)
+	s := New(Options{Models: models, ClickDelay: -1, AutosaveDir: t.TempDir()})
+	t.Cleanup(s.Close)
+	if err := s.SetVolume(v, "patient A"); err != nil {
+		t.Fatal(err)
+	}
+	const kidney = 3
+	sl, _ := section.NewSlicer(v.Grid, section.Axial)
+	vs := viewer.NewSlicer(v.Grid, viewer.Axial)
+	best, area := 0, 0
+	for k := 0; k < sl.Slices; k++ {
+		m, _ := sl.Mask(ref, k, kidney)
+		if a := m.Area(); a > area {
+			best, area = k, a
+		}
+	}
+	m, _ := sl.Mask(ref, best, kidney)
+	var idx []int
+	for i, on := range m.Data {
+		if on {
+			vx := sl.Voxel(best, i/sl.Cols, i%sl.Cols)
+			idx = append(idx, v.Index(vx[0], vx[1], vx[2]))
+		}
+	}
+	if _, err := s.Paint("Paint", idx, kidney); err != nil {
+		t.Fatal(err)
+	}
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, best), Label: kidney})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Preview()
+	k := best - 6
+	pred := previewSlice(t, s, sl, k, kidney)
+	refm, _ := sl.Mask(ref, k, kidney)
+	voxel, positive := aClick(sl, pred, refm, k)
+	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, kidney)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	info, ok := s.Preview()
+	if !ok || info.Name != before.Name {
+		t.Fatalf("preview %+v after the click; want the propagation's, corrected", info)
+	}
+	if far := previewSlice(t, s, sl, best+4, kidney); far == nil || far.Area() == 0 {
+		t.Error("the click dropped the rest of the propagation's preview")
+	}
+	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: kidney})
+	acceptJob(t, s, job, err)
+	got := labelsOf(s)
+	_, r, c := sl.Pixel(voxel)
+	if (got[v.Index(voxel[0], voxel[1], voxel[2])] == kidney) != positive || r < 0 || c < 0 {
+		t.Error("the clicked voxel does not say what the click said")
+	}
+	d := dice(got, ref.Data, kidney, nil)
+	t.Logf("left kidney: 3D Dice %.3f after the click and P", d)
+	if d < 0.85 {
+		t.Errorf("3D Dice %.3f < 0.85", d)
+	}
+	if _, ok := s.Undo(); !ok || dice(labelsOf(s), ref.Data, kidney, func(i int) bool { return true }) > 0.1 {
+		t.Error("one undo did not take the propagation and its correction away")
+	}
+}
