@@ -19,7 +19,7 @@ go vet ./...
 # their plain run, and, after the plain run of all the UI's tests, on those
 # where jobs hand their results to the window through fyne.Do while the
 # test sends events (opening, autosave, propagation, fill, export, the
-# worklist, training) and on the key tests: the UI's other tests (window
+# worklist, training, SAM clicks) and on the key tests: the UI's other tests (window
 # captures of patient A, the 3D view) would take minutes more under it and
 # exercise no other threading. Measured in docs/benchmarks.md.
 race=(./viewer ./app/tools ./internal/...)
@@ -30,6 +30,7 @@ threaded_ui='TestExportSEGFromTheFileMenu|TestFillBetweenDialog|TestUndoRedoKeys
 threaded_ui+='|TestControlsGiveKeysBack|TestDropSegmentation|TestDropLabelsAsks|TestOpenErrorsShowADialog'
 threaded_ui+='|TestAutosaveIsOfferedBack|TestJobsBarShowsProgressAndCancels|TestPropagateCancelled|TestModelErrorsSayWhy'
 threaded_ui+='|TestSegmentListActions|TestStrokeEndedByALoadSaysSo|TestTrain|TestWorklist|TestLeaveDataset'
+threaded_ui+='|TestPointsToolThroughTheWindow|TestShiftKeys'
 go test -race -timeout 15m -run "$threaded_ui" ./ui
 ./scripts/gui_smoke.sh
 (cd training && /usr/bin/python3 -m pytest -q -p no:cacheprovider)
