@@ -88,5 +88,24 @@
 //     another image.
 //   - A case's editing time grows only with the user's activity: the time
 //     from one edit or gesture to the next counts up to the idle limit
-//     (DefaultIdle, a minute), so time away from the app is not counted.
+//     (DefaultIdle, a minute), so time away from the app is not counted.//
+// # Why one Session, and not a few smaller types
+//
+// Session has about 140 methods, kept in files by concern (session.go: the
+// scan and the cursor; edit.go, paint.go, fill.go: label edits and undo;
+// preview.go, propagate.go, clicks.go, segment.go: the models' results;
+// autosave.go, io.go, dicomseg.go, dataset.go: files; segments.go: the
+// segment list), behind one lock. Splitting it into an editor, a preview
+// and a model front end was considered and not done, because nearly every
+// operation crosses those lines under one invariant: accepting a preview
+// or a click's answer is a label edit and an undo step; an undo must end a
+// paint stroke and may find clicks waiting; a propagation starts from the
+// pending preview and the accepted labels at once; an autosave must see
+// labels, preview records and provenance of one moment. Several types
+// would each need the others' locks, in an order every caller keeps, for
+// the same consistency that one lock gives now. What was split out is what
+// holds no part of that state: the tools' state machines (app/tools), the
+// models' loading (models.go, one generic load-once), jobs (job.go), the
+// surfaces' meshing goroutine (surfaces.go) and the robot (app/robot),
+// which uses only Session's exported operations.
 package app
