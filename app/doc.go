@@ -89,6 +89,7 @@
 //   - A case's editing time grows only with the user's activity: the time
 //     from one edit or gesture to the next counts up to the idle limit
 //     (DefaultIdle, a minute), so time away from the app is not counted.//
+//
 // # Why one Session, and not a few smaller types
 //
 // Session has about 140 methods, kept in files by concern (session.go: the
