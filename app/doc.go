@@ -88,7 +88,7 @@
 //     another image.
 //   - A case's editing time grows only with the user's activity: the time
 //     from one edit or gesture to the next counts up to the idle limit
-//     (DefaultIdle, a minute), so time away from the app is not counted.//
+//     (DefaultIdle, a minute), so time away from the app is not counted.
 //
 // # Why one Session, and not a few smaller types
 //
