@@ -112,6 +112,6 @@ func (s *Session) FillBetween(plane viewer.Plane, value uint16, mode FillMode) (
 				scope = append(scope, i)
 			}
 		}
-		return newPreview(title, v, out, []uint16{value}, -1, scope), nil
+		return newPreview(title, v, proposalOf(out), []uint16{value}, -1, scope), nil
 	})
 }

@@ -172,7 +172,7 @@ func TestPropagateAgainRerunsOnlyTheSpan(t *testing.T) {
 		t.Fatal(err)
 	}
 	var scope []int
-	s.ReadPreview(func(*volume.Labels) { scope = slices.Clone(s.preview.scope) })
+	s.ReadPreview(func(*Proposal) { scope = slices.Clone(s.preview.scope) })
 	for _, i := range scope {
 		kk := i / (ref.Dims[0] * ref.Dims[1])
 		if kk <= anchorK[0] || kk >= anchorK[1] {
