@@ -355,7 +355,7 @@ func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.S
 	pv := cs.preview
 	if pv == nil {
 		name := fmt.Sprintf("SAM clicks on %s", s.layer.Table.Name(cs.label))
-		pv = newPreview(name, v, newProposal(v.Grid), []uint16{cs.label}, cl.view, []int{})
+		pv = newPreview(name, v, newProposal(v.Grid), []uint16{cs.label}, cl.view, []uint32{})
 		pv.prov = &Provenance{Tool: "sam-click", Labels: []uint16{cs.label}, Started: time.Now().UTC()}
 		cs.preview, s.preview = pv, pv
 	}
@@ -408,7 +408,7 @@ func (s *Session) writeSliceLocked(pv *preview, sl *section.Slicer, k int, m *se
 			pv.info.Voxels--
 		}
 		if !whole {
-			pv.scope = append(pv.scope, idx)
+			pv.scope = append(pv.scope, uint32(idx))
 		}
 	})
 	pv.markWhole(k)

@@ -37,7 +37,9 @@ type preview struct {
 	// is what the views draw.
 	labels *Proposal
 	// scope lists the voxel indices the preview decides; nil means all.
-	scope []int
+	// They are uint32 (volume.MaxVoxels is 2^31) as an undo step's are: a
+	// propagation's scope holds every voxel of the slices it decided.
+	scope []uint32
 	// prov says what made the preview; accepting it records it.
 	prov *Provenance
 	// box, for a SAM box's preview, is the box and SAM's answer, which
@@ -62,7 +64,7 @@ func (p *preview) markWhole(k int) {
 // the voxels proposed. A scoped preview copies what it keeps into planes
 // of its own (prop, often a whole volume from a model, is dropped); an
 // unscoped one keeps prop.
-func newPreview(name string, v *volume.Volume, prop *Proposal, values []uint16, slice int, scope []int) *preview {
+func newPreview(name string, v *volume.Volume, prop *Proposal, values []uint16, slice int, scope []uint32) *preview {
 	in := valueSet(values)
 	n := 0
 	if scope == nil {
@@ -78,8 +80,8 @@ func newPreview(name string, v *volume.Volume, prop *Proposal, values []uint16, 
 	} else {
 		kept := newProposal(prop.grid)
 		for _, i := range scope {
-			if x := prop.At(i); in[x] {
-				kept.set(i, x)
+			if x := prop.At(int(i)); in[x] {
+				kept.set(int(i), x)
 				n++
 			}
 		}
@@ -134,7 +136,7 @@ func (p *preview) merge(l *volume.Labels) *edit {
 		}
 	} else {
 		for _, i := range p.scope {
-			visit(i, p.labels.At(i))
+			visit(int(i), p.labels.At(int(i)))
 		}
 	}
 	return e

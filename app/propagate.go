@@ -414,7 +414,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 		for _, a := range anchors {
 			live.anchors = append(live.anchors, a.Slice)
 		}
-		pv := newPreview(name, v, newProposal(v.Grid), []uint16{label}, -1, []int{})
+		pv := newPreview(name, v, newProposal(v.Grid), []uint16{label}, -1, []uint32{})
 		// Accepted before the engine ends, the preview still says what
 		// made it; the engine's full account replaces this at the end.
 		pv.prov = &Provenance{Tool: "propagate", Labels: []uint16{label}, Engine: &propagate.EngineInfo{Engine: eng.Name()},
@@ -502,7 +502,7 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 			pv.labels.set(idx, 0)
 		}
 		if !whole {
-			pv.scope = append(pv.scope, idx)
+			pv.scope = append(pv.scope, uint32(idx))
 		}
 		switch {
 		case on && old == 0:

@@ -29,27 +29,27 @@ func TestProposalMergeMatchesRule(t *testing.T) {
 	tests := []struct {
 		name   string
 		values []uint16
-		scope  func() []int
+		scope  func() []uint32
 	}{
-		{"whole volume, one value", []uint16{2}, func() []int { return nil }},
-		{"whole volume, two values", []uint16{1, 3}, func() []int { return nil }},
-		{"scattered scope", []uint16{2}, func() []int {
-			var s []int
+		{"whole volume, one value", []uint16{2}, func() []uint32 { return nil }},
+		{"whole volume, two values", []uint16{1, 3}, func() []uint32 { return nil }},
+		{"scattered scope", []uint16{2}, func() []uint32 {
+			var s []uint32
 			for i := range n {
 				if rng.IntN(2) == 0 {
-					s = append(s, i)
+					s = append(s, uint32(i))
 				}
 			}
 			return s
 		}},
-		{"one plane", []uint16{3}, func() []int {
-			var s []int
-			for i := 40; i < 60; i++ {
+		{"one plane", []uint16{3}, func() []uint32 {
+			var s []uint32
+			for i := uint32(40); i < 60; i++ {
 				s = append(s, i)
 			}
 			return s
 		}},
-		{"empty scope", []uint16{1}, func() []int { return []int{} }},
+		{"empty scope", []uint16{1}, func() []uint32 { return []uint32{} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

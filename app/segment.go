@@ -184,12 +184,12 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 // scan's labels.
 func slicePreview(name string, v *volume.Volume, sl *section.Slicer, k int, m *section.Mask, value uint16, slice int) *preview {
 	l := newProposal(v.Grid)
-	scope := make([]int, 0, sl.Rows*sl.Cols)
+	scope := make([]uint32, 0, sl.Rows*sl.Cols)
 	sl.Each(k, func(i, idx int) {
 		if m.Data[i] {
 			l.set(idx, value)
 		}
-		scope = append(scope, idx)
+		scope = append(scope, uint32(idx))
 	})
 	pv := newPreview(name, v, l, []uint16{value}, slice, scope)
 	pv.markWhole(k)
@@ -197,7 +197,7 @@ func slicePreview(name string, v *volume.Volume, sl *section.Slicer, k int, m *s
 }
 
 // startRefine runs SAM's refinement of coarse as a job.
-func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labels, values []uint16, slice int, scope []int) (*Job, error) {
+func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labels, values []uint16, slice int, scope []uint32) (*Job, error) {
 	return s.startModelJob(name, func(ctx context.Context, p Progress, _ *volume.Volume) (*preview, error) {
 		started := time.Now().UTC()
 		p.Report(-1, "loading SAM")
@@ -222,7 +222,7 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 // coarse copies the voxels of value (every non-zero value when 0) within
 // scope (nil: all) out of the label layer, and lists the values found; it
 // is an error when there is none.
-func (s *Session) coarse(value uint16, scope []int) (*volume.Volume, *volume.Labels, []uint16, error) {
+func (s *Session) coarse(value uint16, scope []uint32) (*volume.Volume, *volume.Labels, []uint16, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.vol == nil {
@@ -243,7 +243,7 @@ func (s *Session) coarse(value uint16, scope []int) (*volume.Volume, *volume.Lab
 		}
 	} else {
 		for _, i := range scope {
-			take(i)
+			take(int(i))
 		}
 	}
 	var values []uint16
@@ -287,7 +287,7 @@ func (s *Session) startModelJob(name string, work modelWork) (*Job, error) {
 // axialSlice maps slice number slice of plane, as the views number it, to
 // the inference package's axial slice, and lists that slice's voxel
 // indices.
-func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slicer, int, []int, error) {
+func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slicer, int, []uint32, error) {
 	if plane != viewer.Axial {
 		return nil, 0, nil, fmt.Errorf("SAM works on axial slices, not %s ones", plane)
 	}
@@ -301,8 +301,8 @@ func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slice
 	}
 	i, j, k := vs.Voxel(slice, 0, 0)
 	kk, _, _ := sl.Pixel([3]int{i, j, k})
-	scope := make([]int, 0, sl.Rows*sl.Cols)
-	sl.Each(kk, func(_, idx int) { scope = append(scope, idx) })
+	scope := make([]uint32, 0, sl.Rows*sl.Cols)
+	sl.Each(kk, func(_, idx int) { scope = append(scope, uint32(idx)) })
 	slices.Sort(scope)
 	return sl, kk, scope, nil
 }

@@ -313,14 +313,14 @@ func TestPreviewMerge(t *testing.T) {
 		name      string
 		cur, prop []uint16
 		values    []uint16
-		scope     []int
+		scope     []uint32
 		want      []uint16
 	}{
 		{"fills background", []uint16{0, 0, 0, 0, 0, 0}, []uint16{5, 5, 0, 0, 0, 0}, []uint16{5}, nil, []uint16{5, 5, 0, 0, 0, 0}},
 		{"replaces own value", []uint16{0, 5, 5, 5, 0, 0}, []uint16{5, 5, 0, 0, 0, 0}, []uint16{5}, nil, []uint16{5, 5, 0, 0, 0, 0}},
 		{"keeps other labels", []uint16{1, 1, 5, 2, 0, 0}, []uint16{5, 5, 5, 5, 5, 0}, []uint16{5}, nil, []uint16{1, 1, 5, 2, 5, 0}},
 		{"ignores unlisted values", []uint16{0, 0, 0, 0, 0, 0}, []uint16{5, 3, 3, 0, 0, 0}, []uint16{5}, nil, []uint16{5, 0, 0, 0, 0, 0}},
-		{"only its scope", []uint16{5, 5, 5, 5, 5, 5}, []uint16{0, 0, 0, 0, 5, 5}, []uint16{5}, []int{3, 4}, []uint16{5, 5, 5, 0, 5, 5}},
+		{"only its scope", []uint16{5, 5, 5, 5, 5, 5}, []uint16{0, 0, 0, 0, 5, 5}, []uint16{5}, []uint32{3, 4}, []uint16{5, 5, 5, 0, 5, 5}},
 		{"several values", []uint16{1, 2, 0, 7, 0, 0}, []uint16{2, 1, 1, 2, 0, 0}, []uint16{1, 2}, nil, []uint16{2, 1, 1, 7, 0, 0}},
 	}
 	for _, tt := range tests {

@@ -806,7 +806,8 @@ func (t *previewTrack) follow(p *preview, dims [3]int) {
 	// of the voxels proposed so far, bounds the proposal: an engine may
 	// decide a slice again, with the same scope.
 	nx, nxy := dims[0], dims[0]*dims[1]
-	for _, i := range p.scope[t.seen:] {
+	for _, u := range p.scope[t.seen:] {
+		i := int(u)
 		t.scoped[i/64] |= 1 << (i % 64)
 		t.box.add(i%nx, i%nxy/nx, i/nxy)
 	}
