@@ -74,11 +74,11 @@ class TrainProfile:
     pre_epochs: int
     pre_anchors: int  # anchors per epoch, 0 = all
     pre_batch: int
-    pre_restart: int
+    pre_restart: int  # cosine schedule restart period in epochs; 0: one cycle over the whole phase
     ft_epochs: int
     ft_steps: int  # batches per epoch
     ft_batch: int
-    ft_restart: int
+    ft_restart: int  # as pre_restart
     activation: str = "softmax"
     augment: str = "all"
     pre_lr: float = 1e-3
@@ -96,15 +96,17 @@ class TrainProfile:
 
 
 PROFILES = {
-    # 2 CPU cores, about 30 minutes in all (docs/learning-loop.md gives the measured time)
-    "cpu30": TrainProfile("cpu30", 128, (8, 16, 32, 64, 128), "polycl-o+s", pre_epochs=8, pre_anchors=480, pre_batch=24, pre_restart=10,
-                          ft_epochs=40, ft_steps=25, ft_batch=16, ft_restart=10),
+    # 2 CPU cores, 30 minutes: 160 pre-training steps (1.4 CPU-s each at 128 px) and 1600
+    # fine-tuning steps (0.73 CPU-s each, augmentation included), one cosine cycle; measured
+    # single-threaded, docs/learning-loop.md
+    "cpu30": TrainProfile("cpu30", 128, (8, 16, 32, 64, 128), "polycl-o+s", pre_epochs=8, pre_anchors=480, pre_batch=24, pre_restart=0,
+                          ft_epochs=50, ft_steps=32, ft_batch=16, ft_restart=0),
     # one GPU, minutes: the method's network at 256 px and the authors' schedule scaled down
-    "gpu": TrainProfile("gpu", 256, (16, 32, 64, 128, 256), "polycl-o+s", pre_epochs=40, pre_anchors=1024, pre_batch=32, pre_restart=10,
-                        ft_epochs=60, ft_steps=40, ft_batch=16, ft_restart=10),
+    "gpu": TrainProfile("gpu", 256, (16, 32, 64, 128, 256), "polycl-o+s", pre_epochs=40, pre_anchors=1024, pre_batch=32, pre_restart=0,
+                        ft_epochs=60, ft_steps=40, ft_batch=16, ft_restart=0),
     # seconds: tests and smoke runs
-    "smoke": TrainProfile("smoke", 32, (4, 8), "polycl-o+s", pre_epochs=1, pre_anchors=16, pre_batch=8, pre_restart=10,
-                          ft_epochs=2, ft_steps=2, ft_batch=4, ft_restart=10),
+    "smoke": TrainProfile("smoke", 32, (4, 8), "polycl-o+s", pre_epochs=1, pre_anchors=16, pre_batch=8, pre_restart=0,
+                          ft_epochs=2, ft_steps=2, ft_batch=4, ft_restart=0),
 }
 
 
@@ -328,14 +330,14 @@ def train_dataset(args: argparse.Namespace, rep: Reporter) -> dict:
             flags = np.where(train_rows, cache.present[:, target], -1).astype(np.int8)
             pool = np.arange(len(cache.scan))
             pcfg = PretrainConfig(strategy=p.pre_strategy, epochs=p.pre_epochs, batch_size=p.pre_batch, lr=p.pre_lr, max_anchors=p.pre_anchors,
-                                  restart_epochs=p.pre_restart, seed=args.seed, device=args.device, target=target, center=True)
+                                  restart_epochs=p.pre_restart or p.pre_epochs, seed=args.seed, device=args.device, target=target, center=True)
             enc = pretrain(cache, pool, model_cfg, pcfg, tmp / "pretrain", progress=False, on_progress=rep.progress, present=flags)
             pre_info = {"strategy": p.pre_strategy, "presence_label": ds.label_names[target], "slices": int(len(pool)),
                         "slices_with_presence": int((flags >= 0).sum()), "config": asdict(pcfg)}
             rep.message(f"pre-trained ({p.pre_strategy}, presence of {ds.label_names[target]} on {int((flags >= 0).sum())} of {len(pool)} slices)")
 
         rep.event(event="phase", phase="finetune")
-        fcfg = FinetuneConfig(epochs=p.ft_epochs, steps_per_epoch=p.ft_steps, batch_size=p.ft_batch, lr=p.ft_lr, restart_epochs=p.ft_restart,
+        fcfg = FinetuneConfig(epochs=p.ft_epochs, steps_per_epoch=p.ft_steps, batch_size=p.ft_batch, lr=p.ft_lr, restart_epochs=p.ft_restart or p.ft_epochs,
                               bce_weight=1.0, pretrained=str(enc) if enc else None, seed=args.seed, device=args.device,
                               activation=p.activation, augment=aug)
         weights = finetune_weights(cache.scan[train_ids], p.balance) if p.balance else None

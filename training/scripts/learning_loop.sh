@@ -67,12 +67,14 @@ for seed in $SEEDS; do
     model=$OUT/runs/models/$name
     if [ ! -f "$model/$name.json" ]; then
       echo "$(date +%T) $name: start, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/runs/logs/times.txt"
-      nice -n 10 $PY -m polycl train-dataset --dataset "$OUT/$ds" --out "$model" --profile "$PROFILE" --seed "$seed" "${extra[@]}" \
+      # CPU seconds (user + sys) measure the work whatever the load: single-threaded
+      # (OMP_NUM_THREADS=1) they are the run's wall time on an idle core
+      nice -n 10 /usr/bin/time -f "%e s wall, %U s user, %S s sys" -o "$OUT/runs/logs/$name.time" $PY -m polycl train-dataset --dataset "$OUT/$ds" --out "$model" --profile "$PROFILE" --seed "$seed" "${extra[@]}" \
         --cache "$OUT/runs/cache" --command-note "cd training && ARMS=$arm SEEDS=$seed scripts/learning_loop.sh" \
         --data-note "learning-loop experiment ($ds): patient A (TotalSegmentator example, labels 1-7), 20+20 polyseg phantoms (scanner A seeds 1000.., B 2000..), patient B unlabelled" \
         --licence "Apache-2.0 (weights trained by polyseg's trainer on the TotalSegmentator example CT and labels, Apache-2.0, and synthetic phantoms)" \
         > "$OUT/runs/logs/$name.jsonl" 2> "$OUT/runs/logs/$name.err"
-      echo "$(date +%T) $name: done in $(tail -1 "$OUT/runs/logs/$name.jsonl" | $PY -c 'import json,sys; print(json.loads(sys.stdin.read())["elapsed_s"])') s, load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/runs/logs/times.txt"
+      echo "$(date +%T) $name: done, $(cat "$OUT/runs/logs/$name.time"), load $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$OUT/runs/logs/times.txt"
     fi
     evaluate "$name" "$model/$name.json"
   done
