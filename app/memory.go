@@ -22,7 +22,7 @@ const GoHeapLimit = 640 << 20
 // reused (a few megabytes a slice), and a collection is cheap, as most of
 // the heap is voxels and labels, arrays without pointers that it does not
 // scan: so a small slack costs few and short collections. (An eighth and
-// 48 MiB left 50 MB more resident with a 512×512×300 scan open,
+// 48 MiB left 30 to 50 MB more resident with a 512×512×300 scan open,
 // docs/benchmarks.md, memory.)
 func heapSlack(live int64) int64 { return live/16 + 32<<20 }
 
