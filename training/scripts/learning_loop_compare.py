@@ -4,13 +4,13 @@ built by scripts/learning_loop_dataset.sh (`polyseg dataset add`, every file rew
 polyseg's NIfTI writer) and the one the experiment's first runs used (built by the former
 learning_loop_data.py: images linked to their sources, patient B without a label file).
 
-    scripts/learning_loop_compare.py OLD NEW [--done-file F]
+    scripts/learning_loop_compare.py OLD NEW
 
 For every case of either: the image voxels as float in RAS+ (nibabel's as_closest_canonical, as
-polycl.data.load_case reads them), exactly; the affines and voxel sizes within 1e-4 mm; the
-label voxels, exactly, for each case OLD has a label file for. A case OLD holds without a label (patient B)
-must not be done in NEW: not in its done file (default NEW/done.json) when there is one, and its
-label file there, if any, only background. The label names and values of dataset.json must be
+polycl.data.load_case reads them), exactly; the affines and voxel sizes within 1e-4 mm; whether
+the case is labelled as the trainer reads it (a label file, and, where the dataset has a
+done.json, listed there: patient B has an empty label file that is not done); the label voxels,
+exactly, of the cases labelled in both. The label names and values of dataset.json must be
 equal. Prints a verdict per case and a summary; exit status 1 on any difference.
 """
 from __future__ import annotations
@@ -78,19 +78,23 @@ def header_note(a: Path, b: Path) -> str:
     return ", ".join(parts)
 
 
+def done_cases(root: Path) -> set[str] | None:
+    """The done cases of ROOT/done.json (learning_loop_dataset.sh writes it); None without one."""
+    p = root / "done.json"
+    if not p.is_file():
+        return None
+    d = json.loads(p.read_text())
+    return set(d["done"] if isinstance(d, dict) else d)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("old", type=Path)
     ap.add_argument("new", type=Path)
-    ap.add_argument("--done-file", type=Path, help="NEW's done cases (default: NEW/done.json if present)")
     args = ap.parse_args()
     meta_a, img_a, lab_a = files(args.old)
     meta_b, img_b, lab_b = files(args.new)
-    done_file = args.done_file or (args.new / "done.json")
-    done = None
-    if done_file.is_file():
-        d = json.loads(done_file.read_text())
-        done = set(d["done"] if isinstance(d, dict) else d)
+    done_a, done_b = done_cases(args.old), done_cases(args.new)
 
     bad = 0
     if meta_a.get("labels") != meta_b.get("labels"):
@@ -111,21 +115,18 @@ def main() -> int:
             continue
         problems = compare_volume(img_a[case], img_b[case], "image", as_int=False)
         notes = [n for n in [header_note(img_a[case], img_b[case])] if n]
-        if case in lab_a:
-            if case not in lab_b:
-                problems.append("label missing in NEW")
-            else:
-                problems += compare_volume(lab_a[case], lab_b[case], "label", as_int=True)
-                notes += [f"label {n}" for n in [header_note(lab_a[case], lab_b[case])] if n]
-            if done is not None and case not in done:
-                problems.append("labelled in OLD but not done in NEW")
+        # labelled as the trainer reads it: a label file, and done when the dataset says which are
+        in_a = case in lab_a and (done_a is None or case in done_a)
+        in_b = case in lab_b and (done_b is None or case in done_b)
+        if in_a and in_b:
+            problems += compare_volume(lab_a[case], lab_b[case], "label", as_int=True)
+            notes += [f"label {n}" for n in [header_note(lab_a[case], lab_b[case])] if n]
             what = "image and label"
+        elif in_a or in_b:
+            problems.append(f"labelled in {'OLD' if in_a else 'NEW'} only (label file: OLD {case in lab_a}, NEW {case in lab_b}; "
+                            f"done: OLD {'-' if done_a is None else case in done_a}, NEW {'-' if done_b is None else case in done_b})")
         else:
-            if done is not None and case in done:
-                problems.append("unlabelled in OLD but done in NEW")
-            if case in lab_b and np.asanyarray(nib.load(str(lab_b[case])).dataobj).any():
-                problems.append("unlabelled in OLD but NEW's label file is not all background")
-            what = "image; unlabelled" + (", not done" if done is not None else "")
+            what = "image; unlabelled in both"
         if problems:
             bad_cases += 1
             print(f"{case}: DIFFERS: {'; '.join(problems)}")
