@@ -64,6 +64,11 @@ def main() -> None:
         if log.is_file():
             last = json.loads(log.read_text().splitlines()[-1])
             rec["elapsed_s"] = last.get("elapsed_s")
+        timing = args.runs / "logs" / f"{ev.name}.time"  # /usr/bin/time: "W s wall, U s user, S s sys"
+        if timing.is_file():
+            nums = re.findall(r"([0-9.]+) s (wall|user|sys)", timing.read_text())
+            if len(nums) == 3:
+                rec["cpu_s"] = float(nums[1][0]) + float(nums[2][0])
         runs.setdefault(arm, {})[seed] = rec
     out = []
     liver = {p: dice(args.liver_model, p) for p in ("B-lcc", "B-raw", "A-lcc", "A-raw")} if args.liver_model else None
@@ -96,14 +101,16 @@ def main() -> None:
             out.append(f"| {arm} | {ARM_TEXT[arm]} | {','.join(map(str, seeds))} | " + " | ".join(cells) + f" | {mean} |")
         out.append("")
 
-    out += ["### Runs", "", "| run | wall time (min) | best epoch | validation Dice (phantom_B_2019, 3D, per label) |", "|---|---|---|---|"]
+    out += ["### Runs", "", "| run | wall time (min) | CPU time (min) | best epoch | validation Dice (phantom_B_2019, 3D, per label) |", "|---|---|---|---|---|"]
     for arm in runs:
         for s in sorted(runs[arm]):
             r = runs[arm][s]
             val = r.get("val")
             vtxt = ", ".join(f"{k} {v:.2f}" for k, v in val.items()) if val else "none"
-            t = r.get("elapsed_s")
-            out.append(f"| {arm}-s{s} | {t / 60:.1f} | {r.get('best_epoch', '-')} | {vtxt} |" if t else f"| {arm}-s{s} | - | {r.get('best_epoch', '-')} | {vtxt} |")
+            t, cpu = r.get("elapsed_s"), r.get("cpu_s")
+            wall = f"{t / 60:.1f}" if t else "-"
+            cpu_txt = f"{cpu / 60:.1f}" if cpu else "-"
+            out.append(f"| {arm}-s{s} | {wall} | {cpu_txt} | {r.get('best_epoch', '-')} | {vtxt} |")
     print("\n".join(out))
 
 
