@@ -265,7 +265,7 @@ func (s *Session) pendingMaskLocked(sl *section.Slicer, label uint16, k int) (*s
 	if !decides {
 		return nil, false
 	}
-	m, err := sl.Mask(pv.labels, k, label)
+	m, err := pv.labels.mask(sl, k, label)
 	if err != nil {
 		return nil, false
 	}
@@ -355,7 +355,7 @@ func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.S
 	pv := cs.preview
 	if pv == nil {
 		name := fmt.Sprintf("SAM clicks on %s", s.layer.Table.Name(cs.label))
-		pv = newPreview(name, v, volume.NewLabels(v.Grid), []uint16{cs.label}, cl.view, []int{})
+		pv = newPreview(name, v, newProposal(v.Grid), []uint16{cs.label}, cl.view, []uint32{})
 		pv.prov = &Provenance{Tool: "sam-click", Labels: []uint16{cs.label}, Started: time.Now().UTC()}
 		cs.preview, s.preview = pv, pv
 	}
@@ -394,12 +394,12 @@ func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.S
 func (s *Session) writeSliceLocked(pv *preview, sl *section.Slicer, k int, m *section.Mask, label uint16) {
 	whole := pv.scope == nil || pv.whole[k]
 	sl.Each(k, func(i, idx int) {
-		old := pv.labels.Data[idx]
+		old := pv.labels.At(idx)
 		on := m.Data[i]
 		if on {
-			pv.labels.Data[idx] = label
+			pv.labels.set(idx, label)
 		} else if old == label {
-			pv.labels.Data[idx] = 0
+			pv.labels.set(idx, 0)
 		}
 		switch {
 		case on && old == 0:
@@ -408,7 +408,7 @@ func (s *Session) writeSliceLocked(pv *preview, sl *section.Slicer, k int, m *se
 			pv.info.Voxels--
 		}
 		if !whole {
-			pv.scope = append(pv.scope, idx)
+			pv.scope = append(pv.scope, uint32(idx))
 		}
 	})
 	pv.markWhole(k)

@@ -19,9 +19,9 @@ import (
 func previewSlice(t *testing.T, s *Session, sl *section.Slicer, k int, label uint16) *section.Mask {
 	t.Helper()
 	var m *section.Mask
-	s.ReadPreview(func(l *volume.Labels) {
+	s.ReadPreview(func(l *Proposal) {
 		if l != nil {
-			m, _ = sl.Mask(l, k, label)
+			m, _ = l.mask(sl, k, label)
 		}
 	})
 	return m

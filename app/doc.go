@@ -34,6 +34,8 @@
 //   - A preview changes only voxels of its own scope (a slice, a box, or the
 //     volume) that are background or carry a value it proposes: labels the
 //     user gave other structures are never overwritten.
+//   - A slice's, a box's or clicks' preview, and a propagation's, hold only
+//     the planes they propose something on (Proposal), never a label volume.
 //   - SAM clicks (Click) correct the pending preview or the accepted labels
 //     slice by slice: a clicked slice is decided whole, the pixel under
 //     every click ends as the click said, and the clicks wait with the

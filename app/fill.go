@@ -106,12 +106,12 @@ func (s *Session) FillBetween(plane viewer.Plane, value uint16, mode FillMode) (
 			}
 		}
 		// The preview decides only the voxels the fill adds.
-		var scope []int
+		var scope []uint32
 		for i, x := range out.Data {
 			if x == value && labels.Data[i] != value {
-				scope = append(scope, i)
+				scope = append(scope, uint32(i))
 			}
 		}
-		return newPreview(title, v, out, []uint16{value}, -1, scope), nil
+		return newPreview(title, v, proposalOf(out), []uint16{value}, -1, scope), nil
 	})
 }

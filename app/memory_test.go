@@ -50,8 +50,9 @@ func TestBoundGoHeap(t *testing.T) {
 		big[i] = byte(i)
 	}
 	live := liveHeap()
-	if l := wait(func(l int64) bool { return l >= live+live/8+48<<20 }); l < live+live/8+48<<20 {
-		t.Errorf("limit %d MiB with %d MiB live, want an eighth and 48 MiB above it", l>>20, live>>20)
+	want := live + live/16 + 32<<20
+	if l := wait(func(l int64) bool { return l >= want }); l < want {
+		t.Errorf("limit %d MiB with %d MiB live, want a sixteenth and 32 MiB above it", l>>20, live>>20)
 	}
 	runtime.KeepAlive(big)
 	cancel()

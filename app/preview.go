@@ -35,9 +35,11 @@ type preview struct {
 	vol  *volume.Volume // the scan it was computed for
 	// labels holds the proposed values inside the scope, 0 elsewhere; it
 	// is what the views draw.
-	labels *volume.Labels
+	labels *Proposal
 	// scope lists the voxel indices the preview decides; nil means all.
-	scope []int
+	// They are uint32 (volume.MaxVoxels is 2^31) as an undo step's are: a
+	// propagation's scope holds every voxel of the slices it decided.
+	scope []uint32
 	// prov says what made the preview; accepting it records it.
 	prov *Provenance
 	// box, for a SAM box's preview, is the box and SAM's answer, which
@@ -57,32 +59,38 @@ func (p *preview) markWhole(k int) {
 	p.whole[k] = true
 }
 
-// newPreview counts the voxels proposed and keeps only the given values
-// inside the scope, so that labels is exactly what accepting proposes.
-func newPreview(name string, v *volume.Volume, labels *volume.Labels, values []uint16, slice int, scope []int) *preview {
+// newPreview keeps only the given values of prop inside the scope, so
+// that the preview proposes exactly what accepting it merges, and counts
+// the voxels proposed. A scoped preview copies what it keeps into planes
+// of its own (prop, often a whole volume from a model, is dropped); an
+// unscoped one keeps prop.
+func newPreview(name string, v *volume.Volume, prop *Proposal, values []uint16, slice int, scope []uint32) *preview {
 	in := valueSet(values)
-	keep := make([]bool, len(labels.Data))
+	n := 0
 	if scope == nil {
-		for i := range keep {
-			keep[i] = true
+		for _, pl := range prop.planes {
+			for i, x := range pl {
+				if !in[x] {
+					pl[i] = 0
+				} else if x != 0 {
+					n++
+				}
+			}
 		}
 	} else {
+		kept := newProposal(prop.grid)
 		for _, i := range scope {
-			keep[i] = true
+			if x := prop.At(int(i)); in[x] {
+				kept.set(int(i), x)
+				n++
+			}
 		}
-	}
-	n := 0
-	for i, x := range labels.Data {
-		if !keep[i] || !in[x] {
-			labels.Data[i] = 0
-		} else if x != 0 {
-			n++
-		}
+		prop = kept
 	}
 	return &preview{
 		info:   PreviewInfo{Name: name, Values: slices.Clone(values), Slice: slice, Voxels: n},
 		vol:    v,
-		labels: labels,
+		labels: prop,
 		scope:  scope,
 	}
 }
@@ -100,8 +108,8 @@ func valueSet(values []uint16) []bool {
 func (p *preview) merge(l *volume.Labels) *edit {
 	in := valueSet(p.info.Values)
 	e := &edit{name: p.info.Name, prov: p.prov}
-	visit := func(i int) {
-		cur, prop := l.Data[i], p.labels.Data[i]
+	visit := func(i int, prop uint16) {
+		cur := l.Data[i]
 		next := cur
 		switch {
 		case prop != 0 && (cur == 0 || in[cur]):
@@ -116,12 +124,19 @@ func (p *preview) merge(l *volume.Labels) *edit {
 		}
 	}
 	if p.scope == nil {
-		for i := range l.Data {
-			visit(i)
+		nxy := p.labels.nxy
+		for z, pl := range p.labels.planes {
+			for j := range nxy {
+				prop := uint16(0)
+				if pl != nil {
+					prop = pl[j]
+				}
+				visit(z*nxy+j, prop)
+			}
 		}
 	} else {
 		for _, i := range p.scope {
-			visit(i)
+			visit(int(i), p.labels.At(int(i)))
 		}
 	}
 	return e
@@ -155,9 +170,8 @@ func (s *Session) Preview() (PreviewInfo, bool) {
 
 // ReadPreview calls f with the pending preview's proposed labels (values
 // it proposes inside its scope, 0 elsewhere; on the scan's grid), or nil,
-// under the session's read lock, as Read does: f must not modify them nor
-// keep them.
-func (s *Session) ReadPreview(f func(proposed *volume.Labels)) {
+// under the session's read lock, as Read does: f must not keep them.
+func (s *Session) ReadPreview(f func(proposed *Proposal)) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.preview == nil {

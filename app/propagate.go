@@ -414,7 +414,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 		for _, a := range anchors {
 			live.anchors = append(live.anchors, a.Slice)
 		}
-		pv := newPreview(name, v, volume.NewLabels(v.Grid), []uint16{label}, -1, []int{})
+		pv := newPreview(name, v, newProposal(v.Grid), []uint16{label}, -1, []uint32{})
 		// Accepted before the engine ends, the preview still says what
 		// made it; the engine's full account replaces this at the end.
 		pv.prov = &Provenance{Tool: "propagate", Labels: []uint16{label}, Engine: &propagate.EngineInfo{Engine: eng.Name()},
@@ -495,14 +495,14 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 	whole := pv.whole[r.Slice]
 	sl.Each(r.Slice, func(i, idx int) {
 		on := r.Mask != nil && r.Mask.Data[i]
-		old := pv.labels.Data[idx]
+		old := pv.labels.At(idx)
 		if on {
-			pv.labels.Data[idx] = live.label
+			pv.labels.set(idx, live.label)
 		} else {
-			pv.labels.Data[idx] = 0
+			pv.labels.set(idx, 0)
 		}
 		if !whole {
-			pv.scope = append(pv.scope, idx)
+			pv.scope = append(pv.scope, uint32(idx))
 		}
 		switch {
 		case on && old == 0:
@@ -751,7 +751,7 @@ func (s *Session) carryPreviewLocked(pv *preview, live *livePropagation, rng *pr
 	if oldLive != nil && oldLive.label != live.label {
 		return
 	}
-	pv.labels = &volume.Labels{Grid: old.labels.Grid, Data: slices.Clone(old.labels.Data)}
+	pv.labels = old.labels.clone()
 	pv.scope = slices.Clone(old.scope)
 	pv.whole = maps.Clone(old.whole)
 	pv.info.Voxels = old.info.Voxels
@@ -796,11 +796,13 @@ func (s *Session) previousMask(live *livePropagation, sl *section.Slicer, k int)
 			return cl.before
 		}
 	}
-	l := s.layer.Labels
+	var m *section.Mask
+	var err error
 	if live.preview.whole[k] {
-		l = live.preview.labels
+		m, err = live.preview.labels.mask(sl, k, live.label)
+	} else {
+		m, err = sl.Mask(s.layer.Labels, k, live.label)
 	}
-	m, err := sl.Mask(l, k, live.label)
 	if err != nil {
 		return nil
 	}

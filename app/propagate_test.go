@@ -171,10 +171,10 @@ func TestPropagateAgainRerunsOnlyTheSpan(t *testing.T) {
 	if err := job.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	var scope []int
-	s.ReadPreview(func(*volume.Labels) { scope = slices.Clone(s.preview.scope) })
+	var scope []uint32
+	s.ReadPreview(func(*Proposal) { scope = slices.Clone(s.preview.scope) })
 	for _, i := range scope {
-		kk := i / (ref.Dims[0] * ref.Dims[1])
+		kk := int(i) / (ref.Dims[0] * ref.Dims[1])
 		if kk <= anchorK[0] || kk >= anchorK[1] {
 			if kk != anchorK[0] && kk != anchorK[1] {
 				t.Fatalf("re-run decided slice %d, outside the span %d..%d of the corrected slice's neighbours", kk, anchorK[0], anchorK[1])

@@ -60,7 +60,7 @@ func (s *Session) Segment() (*Job, error) {
 		for _, lab := range man.Labels {
 			values = append(values, lab.Value)
 		}
-		pv := newPreview("Segment ("+man.Name+")", v, l, values, -1, nil)
+		pv := newPreview("Segment ("+man.Name+")", v, proposalOf(l), values, -1, nil)
 		pv.prov = &Provenance{Tool: "segment", Labels: values, Models: u.Models(),
 			Options: map[string]any{"largest_component": true}, Started: started, Finished: time.Now().UTC()}
 		return pv, nil
@@ -156,7 +156,6 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 		if err != nil {
 			return nil, err
 		}
-		l := volume.NewLabels(v.Grid)
 		m := ans.Mask
 		s.mu.RLock()
 		acc, err := sl.Mask(s.layer.Labels, k, value)
@@ -164,17 +163,10 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 		if err != nil {
 			return nil, err
 		}
-		proposed := section.NewMask(sl.Rows, sl.Cols)
-		for i := range proposed.Data {
-			proposed.Data[i] = m.Data[i] || acc.Data[i]
+		for i, on := range acc.Data {
+			acc.Data[i] = on || m.Data[i]
 		}
-		if err := sl.WriteMask(l, k, proposed, value); err != nil {
-			return nil, err
-		}
-		scope := make([]int, 0, sl.Rows*sl.Cols)
-		sl.Each(k, func(_, idx int) { scope = append(scope, idx) })
-		pv := newPreview(name, v, l, []uint16{value}, slice, scope)
-		pv.markWhole(k)
+		pv := slicePreview(name, v, sl, k, acc, value, slice)
 		pv.box = &boxAnswer{label: value, k: k, view: slice, box: box, low: ans.LowRes}
 		pv.prov = &Provenance{Tool: "sam-box", Labels: []uint16{value}, Models: sm.Models(),
 			Prompts: &Prompts{Boxes: []BoxPrompt{{Plane: plane.String(), Slice: slice, A: a, B: b}}},
@@ -186,8 +178,26 @@ func (s *Session) BoxPrompt(plane viewer.Plane, slice int, a, b [3]int, value ui
 	})
 }
 
+// slicePreview returns a preview that decides the whole of axial slice k
+// (slice as the views number it), proposing value on mask m. It holds the
+// slice's plane, not a volume: a box's preview costs no copy of the
+// scan's labels.
+func slicePreview(name string, v *volume.Volume, sl *section.Slicer, k int, m *section.Mask, value uint16, slice int) *preview {
+	l := newProposal(v.Grid)
+	scope := make([]uint32, 0, sl.Rows*sl.Cols)
+	sl.Each(k, func(i, idx int) {
+		if m.Data[i] {
+			l.set(idx, value)
+		}
+		scope = append(scope, uint32(idx))
+	})
+	pv := newPreview(name, v, l, []uint16{value}, slice, scope)
+	pv.markWhole(k)
+	return pv
+}
+
 // startRefine runs SAM's refinement of coarse as a job.
-func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labels, values []uint16, slice int, scope []int) (*Job, error) {
+func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labels, values []uint16, slice int, scope []uint32) (*Job, error) {
 	return s.startModelJob(name, func(ctx context.Context, p Progress, _ *volume.Volume) (*preview, error) {
 		started := time.Now().UTC()
 		p.Report(-1, "loading SAM")
@@ -200,7 +210,7 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 		if err != nil {
 			return nil, err
 		}
-		pv := newPreview(name, v, l, values, slice, scope)
+		pv := newPreview(name, v, proposalOf(l), values, slice, scope)
 		pv.prov = &Provenance{Tool: "sam-refine", Labels: values, Models: sm.Models(), Started: started, Finished: time.Now().UTC()}
 		if slice >= 0 {
 			pv.prov.Prompts = &Prompts{Plane: "axial", AnchorSlices: []int{slice}}
@@ -212,7 +222,7 @@ func (s *Session) startRefine(name string, v *volume.Volume, coarse *volume.Labe
 // coarse copies the voxels of value (every non-zero value when 0) within
 // scope (nil: all) out of the label layer, and lists the values found; it
 // is an error when there is none.
-func (s *Session) coarse(value uint16, scope []int) (*volume.Volume, *volume.Labels, []uint16, error) {
+func (s *Session) coarse(value uint16, scope []uint32) (*volume.Volume, *volume.Labels, []uint16, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.vol == nil {
@@ -233,7 +243,7 @@ func (s *Session) coarse(value uint16, scope []int) (*volume.Volume, *volume.Lab
 		}
 	} else {
 		for _, i := range scope {
-			take(i)
+			take(int(i))
 		}
 	}
 	var values []uint16
@@ -277,7 +287,7 @@ func (s *Session) startModelJob(name string, work modelWork) (*Job, error) {
 // axialSlice maps slice number slice of plane, as the views number it, to
 // the inference package's axial slice, and lists that slice's voxel
 // indices.
-func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slicer, int, []int, error) {
+func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slicer, int, []uint32, error) {
 	if plane != viewer.Axial {
 		return nil, 0, nil, fmt.Errorf("SAM works on axial slices, not %s ones", plane)
 	}
@@ -291,8 +301,8 @@ func axialSlice(v *volume.Volume, plane viewer.Plane, slice int) (*section.Slice
 	}
 	i, j, k := vs.Voxel(slice, 0, 0)
 	kk, _, _ := sl.Pixel([3]int{i, j, k})
-	scope := make([]int, 0, sl.Rows*sl.Cols)
-	sl.Each(kk, func(_, idx int) { scope = append(scope, idx) })
+	scope := make([]uint32, 0, sl.Rows*sl.Cols)
+	sl.Each(kk, func(_, idx int) { scope = append(scope, uint32(idx)) })
 	slices.Sort(scope)
 	return sl, kk, scope, nil
 }

@@ -281,7 +281,7 @@ func TestSegmentPatientB(t *testing.T) {
 		t.Fatalf("preview %+v, %v: want a whole-volume preview with liver", info, ok)
 	}
 	var proposed []uint16
-	s.ReadPreview(func(l *volume.Labels) { proposed = slices.Clone(l.Data) })
+	s.ReadPreview(func(l *Proposal) { proposed = l.Labels().Data })
 	n, err := s.AcceptPreview()
 	if err != nil {
 		t.Fatal(err)
@@ -313,14 +313,14 @@ func TestPreviewMerge(t *testing.T) {
 		name      string
 		cur, prop []uint16
 		values    []uint16
-		scope     []int
+		scope     []uint32
 		want      []uint16
 	}{
 		{"fills background", []uint16{0, 0, 0, 0, 0, 0}, []uint16{5, 5, 0, 0, 0, 0}, []uint16{5}, nil, []uint16{5, 5, 0, 0, 0, 0}},
 		{"replaces own value", []uint16{0, 5, 5, 5, 0, 0}, []uint16{5, 5, 0, 0, 0, 0}, []uint16{5}, nil, []uint16{5, 5, 0, 0, 0, 0}},
 		{"keeps other labels", []uint16{1, 1, 5, 2, 0, 0}, []uint16{5, 5, 5, 5, 5, 0}, []uint16{5}, nil, []uint16{1, 1, 5, 2, 5, 0}},
 		{"ignores unlisted values", []uint16{0, 0, 0, 0, 0, 0}, []uint16{5, 3, 3, 0, 0, 0}, []uint16{5}, nil, []uint16{5, 0, 0, 0, 0, 0}},
-		{"only its scope", []uint16{5, 5, 5, 5, 5, 5}, []uint16{0, 0, 0, 0, 5, 5}, []uint16{5}, []int{3, 4}, []uint16{5, 5, 5, 0, 5, 5}},
+		{"only its scope", []uint16{5, 5, 5, 5, 5, 5}, []uint16{0, 0, 0, 0, 5, 5}, []uint16{5}, []uint32{3, 4}, []uint16{5, 5, 5, 0, 5, 5}},
 		{"several values", []uint16{1, 2, 0, 7, 0, 0}, []uint16{2, 1, 1, 2, 0, 0}, []uint16{1, 2}, nil, []uint16{2, 1, 1, 7, 0, 0}},
 	}
 	for _, tt := range tests {
@@ -335,7 +335,7 @@ func TestPreviewMerge(t *testing.T) {
 				t.Fatal(err)
 			}
 			prop := &volume.Labels{Grid: g, Data: slices.Clone(tt.prop)}
-			if err := s.setPreview(newPreview("test", v, prop, tt.values, -1, tt.scope)); err != nil {
+			if err := s.setPreview(newPreview("test", v, proposalOf(prop), tt.values, -1, tt.scope)); err != nil {
 				t.Fatal(err)
 			}
 			if _, err := s.AcceptPreview(); err != nil {
@@ -361,7 +361,7 @@ func TestPreviewDroppedForAnotherScan(t *testing.T) {
 	if err := s.SetVolume(testVolume(1), ""); err != nil {
 		t.Fatal(err)
 	}
-	err := s.setPreview(newPreview("late", old, volume.NewLabels(old.Grid), []uint16{1}, -1, nil))
+	err := s.setPreview(newPreview("late", old, newProposal(old.Grid), []uint16{1}, -1, nil))
 	if err == nil || !strings.Contains(err.Error(), "scan changed") {
 		t.Fatalf("preview for a replaced scan: %v", err)
 	}
@@ -466,8 +466,8 @@ func TestRefineSlicePatientB(t *testing.T) {
 		t.Fatalf("preview %+v, %v: want liver on slice %d", info, ok, slice+1)
 	}
 	onSlice := func(i int) bool { return i/(ref.Dims[0]*ref.Dims[1]) == k }
-	s.ReadPreview(func(l *volume.Labels) {
-		for i, x := range l.Data {
+	s.ReadPreview(func(l *Proposal) {
+		for i, x := range l.Labels().Data {
 			if x != 0 && !onSlice(i) {
 				t.Fatalf("preview proposes voxel %d off the slice", i)
 			}
@@ -506,7 +506,7 @@ func BenchmarkAcceptPreview(b *testing.B) {
 		}
 	}
 	for b.Loop() {
-		if err := s.setPreview(newPreview("bench", v, &volume.Labels{Grid: g, Data: slices.Clone(prop.Data)}, []uint16{liver}, -1, nil)); err != nil {
+		if err := s.setPreview(newPreview("bench", v, proposalOf(&volume.Labels{Grid: g, Data: slices.Clone(prop.Data)}), []uint16{liver}, -1, nil)); err != nil {
 			b.Fatal(err)
 		}
 		if _, err := s.AcceptPreview(); err != nil {

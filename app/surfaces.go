@@ -787,12 +787,14 @@ func (t *previewTrack) follow(p *preview, dims [3]int) {
 		}
 		t.in = valueSet(p.info.Values)
 		if p.scope != nil {
-			t.scoped = make([]uint64, (len(p.labels.Data)+63)/64)
+			t.scoped = make([]uint64, (p.labels.grid.Len()+63)/64)
 		} else {
-			nx, nxy := dims[0], dims[0]*dims[1]
-			for i, v := range p.labels.Data {
-				if v != 0 {
-					t.box.add(i%nx, i%nxy/nx, i/nxy)
+			nx := dims[0]
+			for z, pl := range p.labels.planes {
+				for j, v := range pl {
+					if v != 0 {
+						t.box.add(j%nx, j/nx, z)
+					}
 				}
 			}
 		}
@@ -804,7 +806,8 @@ func (t *previewTrack) follow(p *preview, dims [3]int) {
 	// of the voxels proposed so far, bounds the proposal: an engine may
 	// decide a slice again, with the same scope.
 	nx, nxy := dims[0], dims[0]*dims[1]
-	for _, i := range p.scope[t.seen:] {
+	for _, u := range p.scope[t.seen:] {
+		i := int(u)
 		t.scoped[i/64] |= 1 << (i % 64)
 		t.box.add(i%nx, i%nxy/nx, i/nxy)
 	}
@@ -817,7 +820,7 @@ func (t *previewTrack) merged(i int, cur uint16) uint16 {
 	if t.scoped != nil && t.scoped[i/64]&(1<<(i%64)) == 0 {
 		return cur
 	}
-	prop := t.p.labels.Data[i]
+	prop := t.p.labels.At(i)
 	switch {
 	case prop != 0 && (cur == 0 || t.in[cur]):
 		return prop

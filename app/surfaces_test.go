@@ -288,7 +288,7 @@ func TestSurfacesFollowPreview(t *testing.T) {
 	committed := currentLabels(s)
 
 	// A live preview of label 5, empty, as a propagation starts one.
-	pv := newPreview("Propagate", v, volume.NewLabels(g), []uint16{5}, -1, []int{})
+	pv := newPreview("Propagate", v, newProposal(g), []uint16{5}, -1, []uint32{})
 	if err := s.setPreview(pv); err != nil {
 		t.Fatal(err)
 	}
@@ -298,9 +298,9 @@ func TestSurfacesFollowPreview(t *testing.T) {
 		for j := range g.Dims[1] {
 			for i := range g.Dims[0] {
 				idx := g.Index(i, j, k)
-				pv.scope = append(pv.scope, idx)
+				pv.scope = append(pv.scope, uint32(idx))
 				if sq(float64(i-30))+sq(float64(j-24)) <= 36 {
-					pv.labels.Data[idx] = 5
+					pv.labels.set(idx, 5)
 				}
 			}
 		}
@@ -353,7 +353,7 @@ func TestSurfacesFollowPreview(t *testing.T) {
 	for _, i := range idx {
 		whole.Data[i] = 5
 	}
-	if err := s.setPreview(newPreview("Segment", v, whole, []uint16{5}, -1, nil)); err != nil {
+	if err := s.setPreview(newPreview("Segment", v, proposalOf(whole), []uint16{5}, -1, nil)); err != nil {
 		t.Fatal(err)
 	}
 	waitSurfaces(t, x)

@@ -364,9 +364,9 @@ func (v *SliceView) draw(w, h int) image.Image {
 		clearRGBA(img)
 		fyne.LogError("render "+v.plane.String(), err)
 	}
-	v.session.ReadPreview(func(p *volume.Labels) {
-		if p != nil && p.Grid.Equal(s.Grid(), 0) && len(p.Data) == s.Grid().Len() {
-			if err := viewer.DrawOutline(img, p, s, slice, vp, previewColor); err != nil {
+	v.session.ReadPreview(func(p *app.Proposal) {
+		if p != nil && p.Grid().Equal(s.Grid(), 0) {
+			if err := viewer.DrawOutlineAt(img, p.Grid(), p.At, s, slice, vp, previewColor); err != nil {
 				fyne.LogError("preview "+v.plane.String(), err)
 			}
 		}

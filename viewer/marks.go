@@ -61,6 +61,34 @@ func DrawOutline(dst *image.RGBA, l *volume.Labels, s Slicer, slice int, vp View
 	if l == nil || !l.Grid.Equal(s.Grid(), GridTolerance) || len(l.Data) != s.Grid().Len() {
 		return fmt.Errorf("outline %s slice %d: labels not on the slicer's grid", s.plane, slice+1)
 	}
+	return drawOutline(dst, dataLabels(l.Data), s, slice, vp, c)
+}
+
+// DrawOutlineAt is DrawOutline for labels on grid g read voxel by voxel
+// (at: the value at a data index), such as a preview that holds only the
+// slices it proposes something on.
+func DrawOutlineAt(dst *image.RGBA, g volume.Grid, at func(i int) uint16, s Slicer, slice int, vp Viewport, c color.NRGBA) error {
+	if at == nil || !g.Equal(s.Grid(), GridTolerance) {
+		return fmt.Errorf("outline %s slice %d: labels not on the slicer's grid", s.plane, slice+1)
+	}
+	return drawOutline(dst, funcLabels(at), s, slice, vp, c)
+}
+
+// voxelLabels reads a label value by data index. drawOutline is generic
+// over it, rather than taking a func, so that DrawOutline's reads of a
+// slice stay plain loads (a func call per pixel made BenchmarkDrawOutline,
+// an 800×800 view, nearly twice as slow).
+type voxelLabels interface{ at(i int) uint16 }
+
+type dataLabels []uint16
+
+func (d dataLabels) at(i int) uint16 { return d[i] }
+
+type funcLabels func(i int) uint16
+
+func (f funcLabels) at(i int) uint16 { return f(i) }
+
+func drawOutline[L voxelLabels](dst *image.RGBA, l L, s Slicer, slice int, vp Viewport, c color.NRGBA) error {
 	if slice < 0 || slice >= s.NumSlices() {
 		return fmt.Errorf("outline %s slice %d: outside 1..%d", s.plane, slice+1, s.NumSlices())
 	}
@@ -71,7 +99,7 @@ func DrawOutline(dst *image.RGBA, l *volume.Labels, s Slicer, slice int, vp View
 	found := false
 	for y := 0; y < h && !found; y++ {
 		for x := 0; x < w; x++ {
-			if l.Data[origin+x*du+y*dv] != 0 {
+			if l.at(origin+x*du+y*dv) != 0 {
 				found = true
 				break
 			}
@@ -106,7 +134,7 @@ func DrawOutline(dst *image.RGBA, l *volume.Labels, s Slicer, slice int, vp View
 		}
 		row := origin + v*dv // steps may be negative: rows[y] holds v itself
 		for x, u := range cols {
-			if u >= 0 && l.Data[row+u*du] != 0 {
+			if u >= 0 && l.at(row+u*du) != 0 {
 				in[y*sw+x] = true
 			}
 		}

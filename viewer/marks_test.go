@@ -3,6 +3,7 @@ package viewer
 import (
 	"image"
 	"image/color"
+	"slices"
 	"testing"
 
 	"github.com/polyseg/polyseg/volume"
@@ -92,6 +93,14 @@ func TestDrawOutlineMatchesPixelAt(t *testing.T) {
 			img := image.NewRGBA(image.Rect(0, 0, 300, 200))
 			if err := DrawOutline(img, l, s, 1, tt.vp, red); err != nil {
 				t.Fatal(err)
+			}
+			// DrawOutlineAt, reading voxel by voxel, draws the same.
+			at := image.NewRGBA(img.Bounds())
+			if err := DrawOutlineAt(at, g, func(i int) uint16 { return l.Data[i] }, s, 1, tt.vp, red); err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(at.Pix, img.Pix) {
+				t.Error("DrawOutlineAt drew other pixels than DrawOutline")
 			}
 			b := img.Bounds()
 			inside := func(x, y int) bool {

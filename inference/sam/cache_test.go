@@ -36,6 +36,7 @@ func TestReadEmbeddingRejectsNonFinite(t *testing.T) {
 			if ok != tt.ok {
 				t.Fatalf("read back: %v, want %v", ok, tt.ok)
 			}
+			got = got.expanded()
 			if tt.ok && (got.Rows != 8 || got.Cols != 9 || got.Data[len(got.Data)/2] != tt.bad) {
 				t.Errorf("read back %dx%d, value %v", got.Rows, got.Cols, got.Data[len(got.Data)/2])
 			}
@@ -66,6 +67,10 @@ func TestHalfPrecisionRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if again, err := c.Marshal(got); err != nil || !slices.Equal(again, b) {
+		t.Errorf("a file read and written again differs (%v)", err)
+	}
+	got = got.expanded()
 	if got.Rows != 512 || got.Cols != 480 {
 		t.Errorf("size %dx%d", got.Rows, got.Cols)
 	}
@@ -113,5 +118,40 @@ func TestMemoryBound(t *testing.T) {
 	}
 	if inMemory != 2 {
 		t.Errorf("%d embeddings in memory, want 2 (a bound of 2.5 embeddings' bytes)", inMemory)
+	}
+}
+
+// The memory cache keeps a rounded embedding in half the memory and gives
+// back exactly its values: compact and expanded lose nothing of an
+// embedding rounded to half precision, and one in full precision is kept
+// as it is.
+func TestCompactEmbedding(t *testing.T) {
+	e := &Embedding{Rows: 3, Cols: 4, Key: "k", Data: make([]float32, embeddingValues)}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range e.Data {
+		e.Data[i] = float32(rng.NormFloat64())
+	}
+	e.Data[0], e.Data[1] = 0, -3000.5
+	full := slices.Clone(e.Data)
+	if c := e.compact(false); c != e {
+		t.Error("a full-precision embedding was converted")
+	}
+	roundHalf(e.Data)
+	c := e.compact(true)
+	var codec embeddingCodec
+	if c.Data != nil || codec.Size(c) != embeddingHalfMemory || codec.Size(e) != embeddingMemory {
+		t.Errorf("compact form: %d float32 values, %d bytes counted", len(c.Data), codec.Size(c))
+	}
+	x := c.expanded()
+	if x.Rows != 3 || x.Cols != 4 || x.Key != "k" || !slices.Equal(x.Data, e.Data) {
+		t.Error("expanded values differ from the rounded ones")
+	}
+	if slices.Equal(x.Data, full) {
+		t.Error("the test's values were half-precision already: it checks nothing")
+	}
+	b1, err1 := codec.Marshal(e)
+	b2, err2 := codec.Marshal(c)
+	if err1 != nil || err2 != nil || !slices.Equal(b1, b2) {
+		t.Errorf("the file of the compact form differs (%v, %v)", err1, err2)
 	}
 }

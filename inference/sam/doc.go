@@ -21,8 +21,10 @@
 //     claims); a background encode (EmbedBackground) waits while
 //     foreground calls run and gives way to one that starts while it
 //     encodes, so the user never waits behind work done ahead of need.
-//   - Memory holds at most Options.MemoryBytes of embeddings; the disk
-//     cache at most about Options.DiskBytes.
+//   - Memory holds at most Options.MemoryBytes of embeddings, as the
+//     half-precision bits they are rounded to (unless FullPrecision), and
+//     every caller gets float32 values; the disk cache at most about
+//     Options.DiskBytes.
 //   - Slice images are radiological (package section); a prediction's mask
 //     is on the slice image, at the slice's size.
 package sam

@@ -51,6 +51,7 @@ func TestEmbeddingCacheDisk(t *testing.T) {
 	c.Close()
 	fresh := newEmbeddingCache(embeddingMemory, dir, 0)
 	got, ok := fresh.Get(key)
+	got = got.expanded()
 	if !ok || got.Rows != 3 || got.Cols != 4 || got.Data[7] != 1.5 {
 		t.Fatalf("disk round trip gave %+v", got)
 	}

@@ -93,7 +93,8 @@ func (s *Model) Stats() Stats {
 
 // Options configure Load. The zero value gives the defaults.
 type Options struct {
-	// MemoryBytes bounds the slice embeddings kept in memory (4 MiB each);
+	// MemoryBytes bounds the slice embeddings kept in memory (2 MiB each,
+	// 4 with FullPrecision);
 	// zero means DefaultMemoryBytes.
 	MemoryBytes int64
 	// DiskCache is the folder of the on-disk embedding cache; empty means
@@ -127,8 +128,8 @@ const (
 // Default bounds of the embedding cache.
 const (
 	// DefaultMemoryBytes keeps 32 slices (a propagation's neighbourhood
-	// and then some) in memory.
-	DefaultMemoryBytes = 128 << 20
+	// and then some) in memory, in half precision.
+	DefaultMemoryBytes = 64 << 20
 	// DefaultDiskBytes keeps about a thousand slices on disk (2 MiB each):
 	// eight scans of 120 slices.
 	DefaultDiskBytes = 2 << 30
@@ -251,6 +252,9 @@ type Embedding struct {
 	Data       []float32 // 256 x 64 x 64
 	Rows, Cols int       // the slice image size
 	Key        string    // cache key: hex sha256 of model, window and pixels
+	// half holds the values as half-precision bits instead of Data in
+	// the memory cache (compact, expanded); callers never see it.
+	half []uint16
 }
 
 // scale is the factor from slice pixels to the encoder's input pixels.
@@ -380,20 +384,20 @@ func (s *Model) embed(ctx context.Context, img []float32, rows, cols int, w mode
 func (s *Model) embedKeyed(ctx context.Context, key string, img []float32, rows, cols int, w models.Window, background bool) (*Embedding, error) {
 	if e, ok := s.cache.Get(key); ok {
 		s.stats.hits.Add(1)
-		return e, nil
+		return e.expanded(), nil
 	}
 	computed := false
 	e, err := s.sched.embed(ctx, key, background, func(ctx context.Context) (*Embedding, error) {
 		// Another caller may have finished this slice between the cache
 		// lookup and the schedule.
 		if e, ok := s.cache.Get(key); ok {
-			return e, nil
+			return e.expanded(), nil
 		}
 		// Another process (the app and the command line, test binaries
 		// run in parallel) may be encoding the slice: wait for it rather
 		// than encode it twice.
 		if e, ok, err := s.cache.Claim(ctx, key); ok {
-			return e, nil
+			return e.expanded(), nil
 		} else if err != nil && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
@@ -409,7 +413,7 @@ func (s *Model) embedKeyed(ctx context.Context, key string, img []float32, rows,
 			roundHalf(e.Data)
 		}
 		computed = true
-		s.cache.Put(key, e)
+		s.cache.Put(key, e.compact(!s.fullPrecision))
 		return e, nil
 	})
 	switch {
@@ -672,7 +676,7 @@ func (s *Model) sliceEmbeddingCut(ctx context.Context, v *volume.Volume, sl *sec
 	if key, ok := s.knownKey(v, sl, k, w); ok {
 		if e, ok := s.cache.Get(key); ok {
 			s.stats.hits.Add(1)
-			return e, nil
+			return e.expanded(), nil
 		}
 	}
 	b := buffer(&s.pools[poolGrey], sl.Rows*sl.Cols)

@@ -38,8 +38,8 @@ type Settings struct {
 	// EmbeddingCache says where SAM's slice embeddings are kept on disk
 	// and how much of the disk they may take.
 	EmbeddingCache EmbeddingCache `json:"embedding_cache"`
-	// EmbeddingMemoryMB bounds the embeddings kept in memory (4 MiB a
-	// slice); zero means the default (128).
+	// EmbeddingMemoryMB bounds the embeddings kept in memory (2 MiB a
+	// slice); zero means the default (64).
 	EmbeddingMemoryMB int64 `json:"embedding_memory_mb,omitempty"`
 	// SAMEncoder picks the encoder: "float32" (the default) or "int8"
 	// (its quantized variant, which polyseg quantize makes).

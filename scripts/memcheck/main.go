@@ -7,7 +7,9 @@
 // peak resident memory (VmHWM) and the Go heap, with the embedding cache
 // in a temporary folder so that every slice is encoded afresh. It bounds
 // the Go heap as polyseg view does (app.BoundGoHeap) unless GOMEMLIMIT is
-// set.
+// set. With -profile, it writes a heap profile (runtime/pprof) at each
+// state into that folder, for go tool pprof -top (-sample_index
+// alloc_space for the allocations made so far, garbage included).
 //
 // Usage (repository root, after scripts/fetch-runtime.sh):
 //
@@ -22,6 +24,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -42,7 +45,14 @@ func run() error {
 	data := flag.String("data", "../shared/data/real/totalsegmentator", "folder of the real fixtures")
 	n := flag.Int("slices", 300, "axial slices of the scan")
 	encode := flag.Int("encode", 48, "slices to let the background encoder do before the propagation")
+	profile := flag.String("profile", "", "folder to write a heap profile of each state into")
 	flag.Parse()
+	if *profile != "" {
+		if err := os.MkdirAll(*profile, 0o755); err != nil {
+			return err
+		}
+		profileDir = *profile
+	}
 	ctx := context.Background()
 	// What polyseg view does.
 	if os.Getenv("GOMEMLIMIT") == "" {
@@ -152,9 +162,25 @@ func tile(b *volume.Volume, ref *volume.Labels, n int) (*volume.Volume, *volume.
 	return v, l, nil
 }
 
+// profileDir is -profile's folder; profiles counts those written to it.
+var (
+	profileDir string
+	profiles   int
+)
+
 // report prints the process's peak and current resident memory and the Go
-// heap.
+// heap, and writes a heap profile when -profile is set.
 func report(when string) {
+	if profileDir != "" {
+		profiles++
+		name := filepath.Join(profileDir, fmt.Sprintf("%d-%s.pb.gz", profiles, strings.ReplaceAll(when, " ", "_")))
+		if f, err := os.Create(name); err == nil {
+			if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+				fmt.Fprintln(os.Stderr, "memcheck: heap profile:", err)
+			}
+			f.Close()
+		}
+	}
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	fmt.Printf("%-32s VmHWM %5d MB  VmRSS %5d MB  Go heap in use %5d MB, from the OS %5d MB\n",
