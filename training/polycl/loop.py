@@ -435,9 +435,12 @@ def main(args: argparse.Namespace, rep: Reporter | None = None) -> int:
     def _raise(signum: int, frame: object) -> None:
         raise Interrupted(signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
+    # SIGINT is installed too: a process started in the background by a shell without job
+    # control (nohup cmd &, some launchers) inherits SIGINT ignored, and Python then never
+    # raises KeyboardInterrupt, so Ctrl+C or the app's Cancel would be lost.
+    for sig, h in ((signal.SIGTERM, _raise), (signal.SIGHUP, _raise), (signal.SIGINT, signal.default_int_handler)):
         try:
-            handlers[sig] = signal.signal(sig, _raise)
+            handlers[sig] = signal.signal(sig, h)
         except ValueError:  # not the main thread (a test runner): leave the handlers alone
             pass
     try:
