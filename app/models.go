@@ -18,8 +18,10 @@ import (
 )
 
 // DefaultUNet is the segmentation model a session runs unless told
-// otherwise: the liver U-Net shipped in the repository's models folder.
-const DefaultUNet = "polycl-liver"
+// otherwise: the seven-organ U-Net of the learning loop, compiled in
+// (models/polycl-abdomen; docs/learning-loop.md says how it was trained
+// and measured).
+const DefaultUNet = "polycl-abdomen"
 
 // ErrNoModel marks a model that could not be found or loaded: a missing
 // manifest, a missing or damaged weights file. Scan viewing goes on.

@@ -16,15 +16,18 @@ import (
 	"github.com/polyseg/polyseg/internal/atomicfile"
 )
 
-// The default U-Net, trained by training/ and committed beside this file,
-// is compiled into the binary so that a lone polyseg binary can segment
-// without a models folder: one file to install.
+// The U-Nets trained by training/ and committed beside this file are
+// compiled into the binary so that a lone polyseg binary can segment
+// without a models folder: one file to install. polycl-abdomen (seven
+// organs, the learning loop's model, docs/learning-loop.md) is the
+// default; polycl-liver (liver only, phantoms only), the default before it,
+// stays so that it can still be chosen and its results reproduced.
 //
-//go:embed polycl-liver.json polycl-liver.onnx
+//go:embed polycl-abdomen.json polycl-abdomen.onnx polycl-liver.json polycl-liver.onnx
 var builtin embed.FS
 
-// BuiltinNames lists the models compiled into the binary.
-func BuiltinNames() []string { return []string{"polycl-liver"} }
+// BuiltinNames lists the models compiled into the binary, the default first.
+func BuiltinNames() []string { return []string{"polycl-abdomen", "polycl-liver"} }
 
 // SearchDirs returns the folders a model name is looked up in, in order:
 // $POLYSEG_MODELS (a list like PATH) when set; else the models folder

@@ -310,7 +310,7 @@ func TestModelActionsDisabledWithoutModels(t *testing.T) {
 		{"no runtime", app.ModelOptions{Runtime: onnxrt.Options{Library: "/nonexistent/libonnxruntime.so.1"}}, false, false, false,
 			"no ONNX Runtime", "ONNX Runtime: ONNX Runtime library not found: /nonexistent/libonnxruntime.so.1"},
 		{"no U-Net", app.ModelOptions{Dirs: []string{t.TempDir()}}, true, false, true,
-			"no U-Net (Segment off)", `U-Net: no model found: model "polycl-liver": no polycl-liver.json in`},
+			"no U-Net (Segment off)", `U-Net: no model found: model "polycl-abdomen": no polycl-abdomen.json in`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

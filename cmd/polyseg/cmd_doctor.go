@@ -131,6 +131,11 @@ func runDoctor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	r.section("Models")
 	modelDir := filepath.Join(cache, "models")
 	r.doctorModel(app.DefaultUNet, modelDir, true, models.SearchDirs(modelDir)...)
+	for _, name := range models.BuiltinNames() {
+		if name != app.DefaultUNet {
+			r.doctorModel(name, modelDir, false, models.SearchDirs(modelDir)...)
+		}
+	}
 	for _, name := range []string{"sam-encoder", "sam-decoder"} {
 		r.doctorModel(name, modelDir, true, modelDir)
 		r.doctorModel(name+onnxrt.VariantSuffix, modelDir, false, modelDir)

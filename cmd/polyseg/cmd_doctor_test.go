@@ -21,7 +21,7 @@ func TestDoctorHealthy(t *testing.T) {
 	code, out, errs := runVolumeCmd(t, "doctor")
 	for _, want := range []string{
 		"ONNX Runtime", "library: ", "version: 1.", "device: CPUExecutionProvider on CPU", "CUDA: ",
-		"polycl-liver", "sam-encoder (sam-encoder): ", "sam-decoder (sam-decoder): ", "sha256 ", "ok",
+		"polycl-abdomen", "polycl-liver", "sam-encoder (sam-encoder): ", "sam-decoder (sam-decoder): ", "sha256 ", "ok",
 		"Cache", " MB", "Display", "SAM embeddings: ", "(bound 2048 MB;", "SAM encoder: float32",
 		"sam-encoder-int8",
 	} {

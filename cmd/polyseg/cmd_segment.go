@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/polyseg/polyseg/app"
 	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/unet"
 	"github.com/polyseg/polyseg/models"
@@ -131,7 +132,7 @@ func parseScanToLabels(fs *flag.FlagSet, args []string) (in, out string, err err
 
 func runSegment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("segment", stderr)
-	model := fs.String("model", "polycl-liver", "model `name` (NAME.json in $POLYSEG_MODELS, ./models or the cache) or manifest path")
+	model := fs.String("model", app.DefaultUNet, "model `name` (NAME.json in $POLYSEG_MODELS, ./models or the cache) or manifest path")
 	largest := fs.Bool("largest", true, "keep only the largest 3D connected component of each label")
 	batch := fs.Int("batch", 8, "slices per model run")
 	var series seriesFlag

@@ -86,7 +86,7 @@ def main() -> None:
             means = [float(np.mean([runs[arm][s][part][o] for o in organs])) for s in seeds if all(o in runs[arm][s][part] for o in organs)]
             out.append(f"| {arm} | {','.join(map(str, seeds))} | " + " | ".join(cells) + f" | {fmt(means)} |")
         if liver and liver[part]:
-            out.append("| polycl-liver (today's default, phantoms only, liver only) | 0 | " +
+            out.append("| polycl-liver (the default before, phantoms only, liver only) | 0 | " +
                        " | ".join(f"{liver[part][o]:.3f}" if o in liver[part] else "-" for o in organs) + " | - |")
         out.append("")
 
