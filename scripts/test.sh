@@ -25,6 +25,15 @@ go vet ./...
 race=(./viewer ./app/tools ./internal/...)
 plain=$(go list ./... | grep -vxF -f <(go list "${race[@]}"))
 go test -timeout 25m $plain
+# The GUI smoke test mostly waits for the window (a third of its wall time is
+# CPU) and the trainer's tests use one core: both run beside the race
+# detector's runs, their output shown after them (docs/benchmarks.md).
+side=$(mktemp -d)
+trap 'rm -rf "$side"' EXIT
+./scripts/gui_smoke.sh >"$side/smoke" 2>&1 &
+smoke=$!
+(cd training && /usr/bin/python3 -m pytest -q -p no:cacheprovider) >"$side/pytest" 2>&1 &
+pytest=$!
 go test -race -timeout 15m "${race[@]}"
 threaded_ui='TestExportSEGFromTheFileMenu|TestFillBetweenDialog|TestUndoRedoKeys|TestFileKeys|TestNoKeysBehindDialogs'
 threaded_ui+='|TestControlsGiveKeysBack|TestDropSegmentation|TestDropLabelsAsks|TestOpenErrorsShowADialog'
@@ -32,5 +41,11 @@ threaded_ui+='|TestAutosaveIsOfferedBack|TestJobsBarShowsProgressAndCancels|Test
 threaded_ui+='|TestSegmentListActions|TestStrokeEndedByALoadSaysSo|TestTrain|TestWorklist|TestLeaveDataset'
 threaded_ui+='|TestPointsToolThroughTheWindow|TestShiftKeys'
 go test -race -timeout 15m -run "$threaded_ui" ./ui
-./scripts/gui_smoke.sh
-(cd training && /usr/bin/python3 -m pytest -q -p no:cacheprovider)
+smoke_status=0 pytest_status=0
+wait "$smoke" || smoke_status=$?
+wait "$pytest" || pytest_status=$?
+cat "$side/smoke" "$side/pytest"
+if [ "$smoke_status" != 0 ] || [ "$pytest_status" != 0 ]; then
+  echo "gui_smoke.sh exit $smoke_status, training pytest exit $pytest_status" >&2
+  exit 1
+fi
