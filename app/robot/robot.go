@@ -322,22 +322,11 @@ func NextClick(pred, ref *section.Mask, dr, dc float64) (row, col int, positive,
 	if region == nil {
 		return 0, 0, false, false
 	}
-	out := section.NewMask(region.Rows+2, region.Cols+2)
-	for i := range out.Data {
-		out.Data[i] = true
-	}
-	for rr := 0; rr < region.Rows; rr++ {
-		for cc := 0; cc < region.Cols; cc++ {
-			out.Data[(rr+1)*out.Cols+cc+1] = !region.Data[rr*region.Cols+cc]
-		}
-	}
-	d := section.DistanceTo(out, dr, dc)
+	d := section.Depth(region, dr, dc)
 	best := -1.0
-	for rr := 0; rr < region.Rows; rr++ {
-		for cc := 0; cc < region.Cols; cc++ {
-			if x := d[(rr+1)*out.Cols+cc+1]; region.Data[rr*region.Cols+cc] && x > best {
-				best, row, col = x, rr, cc
-			}
+	for i, x := range d {
+		if region.Data[i] && x > best {
+			best, row, col = x, i/region.Cols, i%region.Cols
 		}
 	}
 	return row, col, positive, true

@@ -388,7 +388,7 @@ func forceClicks(img []float32, m, raw *section.Mask, clicks []sam.Point, radius
 		r := radius
 		if !q.Positive {
 			if inside == nil {
-				inside = depth(m, dr, dc)
+				inside = section.Depth(m, dr, dc)
 			}
 			r = min(r, inside[i])
 		} else if m.Area() > 0 {
@@ -423,7 +423,7 @@ func forceClicks(img []float32, m, raw *section.Mask, clicks []sam.Point, radius
 // NegativeClearMM from negative clicks, and none closer than two pixels
 // to m's edge.
 func implicitPoints(m *section.Mask, clicks []sam.Point, co ClickOptions, dr, dc float64) []sam.Point {
-	d := depth(m, dr, dc)
+	d := section.Depth(m, dr, dc)
 	var pts []sam.Point
 	for len(pts) < co.ImplicitPoints {
 		best, bi := 2*max(dr, dc), -1
@@ -453,26 +453,6 @@ func implicitPoints(m *section.Mask, clicks []sam.Point, co ClickOptions, dr, dc
 		pts = append(pts, sam.Point{Row: float64(bi/m.Cols) + 0.5, Col: float64(bi%m.Cols) + 0.5, Positive: true})
 	}
 	return pts
-}
-
-// depth returns every pixel's distance in mm to the nearest pixel outside
-// m (pixels beyond the slice count as outside).
-func depth(m *section.Mask, dr, dc float64) []float64 {
-	out := section.NewMask(m.Rows+2, m.Cols+2)
-	for i := range out.Data {
-		out.Data[i] = true
-	}
-	for r := 0; r < m.Rows; r++ {
-		for c := 0; c < m.Cols; c++ {
-			out.Data[(r+1)*out.Cols+c+1] = !m.Data[r*m.Cols+c]
-		}
-	}
-	d := section.DistanceTo(out, dr, dc)
-	res := make([]float64, len(m.Data))
-	for r := 0; r < m.Rows; r++ {
-		copy(res[r*m.Cols:(r+1)*m.Cols], d[(r+1)*out.Cols+1:(r+1)*out.Cols+1+m.Cols])
-	}
-	return res
 }
 
 // clickBox is the box of m and the positive clicks, widened by marginMM.

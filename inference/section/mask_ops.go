@@ -169,3 +169,25 @@ func Overlapping(m, ref *Mask) *Mask {
 	}
 	return out
 }
+
+// Depth returns every pixel's distance in mm to the nearest pixel outside
+// m, counting pixels beyond the slice as outside: how deep inside m each
+// pixel lies (0 outside m). Click simulation and SAM's implicit points take
+// a region's deepest pixel as its most certain one.
+func Depth(m *Mask, dr, dc float64) []float64 {
+	out := NewMask(m.Rows+2, m.Cols+2)
+	for i := range out.Data {
+		out.Data[i] = true
+	}
+	for r := 0; r < m.Rows; r++ {
+		for c := 0; c < m.Cols; c++ {
+			out.Data[(r+1)*out.Cols+c+1] = !m.Data[r*m.Cols+c]
+		}
+	}
+	d := DistanceTo(out, dr, dc)
+	res := make([]float64, len(m.Data))
+	for r := 0; r < m.Rows; r++ {
+		copy(res[r*m.Cols:(r+1)*m.Cols], d[(r+1)*out.Cols+1:(r+1)*out.Cols+1+m.Cols])
+	}
+	return res
+}
