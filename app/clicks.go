@@ -171,13 +171,7 @@ func (s *Session) Clicks(label uint16) []Click {
 	if cs == nil || cs.label != label || !s.clicksCurrentLocked(cs) {
 		return nil
 	}
-	var out []Click
-	seen := map[int]int{}
-	for _, k := range cs.order {
-		out = append(out, cs.slices[k].clicks[seen[k]])
-		seen[k]++
-	}
-	return out
+	return s.clicksOfLocked(cs)
 }
 
 // clicksCurrentLocked reports whether cs still belongs to the pending
