@@ -28,38 +28,7 @@ labels="$tmp/phantom_A_0001_labels.nii.gz"
 
 POLYSEG_MESH_BENCH_LABELS="$labels" go test -run '^$' -bench Remesh -benchtime 10x -count "$RUNS" ./mesh | tee "$tmp/go.txt"
 
-"$PY" - "$labels" "$RUNS" <<'PYEOF' | tee "$tmp/py.txt"
-import statistics, sys, time
-import nibabel as nib
-import numpy as np
-from skimage import measure
-
-img = nib.load(sys.argv[1])
-data = np.asarray(img.dataobj)
-runs = int(sys.argv[2])
-spacing = tuple(float(s) for s in img.header.get_zooms()[:3])
-
-def remesh():
-    m = data == 5
-    box = []
-    for ax in range(3):
-        other = tuple(a for a in range(3) if a != ax)
-        nz = np.nonzero(m.any(axis=other))[0]
-        box.append(slice(nz[0], nz[-1] + 1))
-    sub = np.pad(m[tuple(box)], 1).astype(np.uint8)
-    _, faces, _, _ = measure.marching_cubes(sub, 0.5, spacing=spacing)
-    return len(faces)
-
-remesh()  # warm-up
-wall, cpu = [], []
-for _ in range(runs):
-    w0, c0 = time.perf_counter(), time.process_time()
-    n = remesh()
-    wall.append(time.perf_counter() - w0)
-    cpu.append(time.process_time() - c0)
-print(f"skimage marching_cubes: median {1e3*statistics.median(wall):.1f} ms wall, "
-      f"{1e3*statistics.median(cpu):.1f} ms CPU, {n} triangles")
-PYEOF
+"$PY" scripts/skimage_remesh.py "$labels" "$RUNS" | tee "$tmp/py.txt"
 
 med() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
 for case in extract box extract+smooth20; do
