@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/polyseg/polyseg/internal/parallel"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -458,7 +459,7 @@ func (x *Extractor) surface(ctx context.Context, f *field, workers int) (*rawMes
 	r := &rawMesh{verts: make([][3]float32, offs[ns]), tris: make([][3]uint32, toff[ns])}
 	nxy := f.n[0] * f.n[1]
 	var bad atomic.Bool
-	parallel(ns, workers, func(n int) {
+	parallel.For(ns, workers, func(n int) {
 		s := slabs[n]
 		copy(r.verts[offs[n]:], s.verts)
 		dst := r.tris[toff[n]:]
@@ -487,30 +488,4 @@ func (x *Extractor) surface(ctx context.Context, f *field, workers int) (*rawMes
 		return nil, fmt.Errorf("mesh: internal error: an edge between slabs has no vertex")
 	}
 	return r, nil
-}
-
-// parallel calls fn(0..n-1) on up to workers goroutines.
-func parallel(n, workers int, fn func(i int)) {
-	if workers <= 1 || n <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int32
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 
+	"github.com/polyseg/polyseg/internal/parallel"
 	"github.com/polyseg/polyseg/volume"
 )
 
@@ -104,7 +105,7 @@ func census(ctx context.Context, l *volume.Labels, labels []uint16, workers int)
 	parts := make([][]acc, min(workers, nz))
 	var mu sync.Mutex
 	var cerr error
-	parallel(len(parts), len(parts), func(w int) {
+	parallel.For(len(parts), len(parts), func(w int) {
 		a := make([]acc, len(labels))
 		for n := range a {
 			a[n].lo = [3]int{nx, ny, nz}
@@ -192,7 +193,7 @@ func maxDiameter(pts [][3]float32, lin [3][3]float64, workers int) float64 {
 		}
 	}
 	best := make([]float64, workers)
-	parallel(workers, workers, func(w int) {
+	parallel.For(workers, workers, func(w int) {
 		var b float64
 		// Rows of the triangle of pairs, interleaved so that each worker
 		// gets a fair share of long and short rows.

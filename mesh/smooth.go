@@ -3,6 +3,8 @@ package mesh
 import (
 	"runtime"
 	"slices"
+
+	"github.com/polyseg/polyseg/internal/parallel"
 )
 
 // Taubin's λ|μ filter ("A signal processing approach to fair surface
@@ -42,7 +44,7 @@ func (m *Mesh) smooth(iterations, workers int) {
 	const chunk = 8192
 	chunks := (len(a) + chunk - 1) / chunk
 	step := func(dst, src [][3]float32, w float32) {
-		parallel(chunks, workers, func(c int) {
+		parallel.For(chunks, workers, func(c int) {
 			end := min(len(src), (c+1)*chunk)
 			for v := c * chunk; v < end; v++ {
 				lo, hi := first[v], first[v+1]

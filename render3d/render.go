@@ -7,6 +7,8 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+
+	"github.com/polyseg/polyseg/internal/parallel"
 )
 
 // Shading is how a triangle's colour varies across it.
@@ -229,7 +231,7 @@ func (r *Renderer) transform(o *Object, f *frame, out []svert, workers int) []sv
 	}
 	s, cx, cy := float32(pr.s), float32(pr.cx), float32(pr.cy)
 	const chunk = 8192
-	parallelFor((len(vs)+chunk-1)/chunk, workers, func(c int) {
+	parallel.For((len(vs)+chunk-1)/chunk, workers, func(c int) {
 		for v := c * chunk; v < min(len(vs), (c+1)*chunk); v++ {
 			p := vs[v]
 			xc := m[0][0]*p[0] + m[0][1]*p[1] + m[0][2]*p[2] + m[0][3]
@@ -587,30 +589,4 @@ func (s *Scene) Raycast(origin, dir Vec) (Hit, bool) {
 		}
 	}
 	return hit, found
-}
-
-// parallelFor calls fn(0..n-1) on up to workers goroutines.
-func parallelFor(n, workers int, fn func(i int)) {
-	if workers <= 1 || n <= 1 {
-		for i := range n {
-			fn(i)
-		}
-		return
-	}
-	var next atomic.Int32
-	var wg sync.WaitGroup
-	for range min(workers, n) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				fn(i)
-			}
-		}()
-	}
-	wg.Wait()
 }

@@ -41,6 +41,7 @@ var forbidden = map[string][]string{
 	"stats":             {"fyne.io/", ort, module + "app", module + "ui", module + "inference", module + "models"},
 	"internal/lockfile": {"fyne.io/", ort, module + "volume", module + "dataset", module + "app", module + "ui"},
 	"internal/xdg":      {module},
+	"internal/parallel": {module},
 	// Settings are a file the app and the commands read: no model runs here.
 	"internal/settings": {"fyne.io/", ort, module + "inference", module + "app", module + "ui", module + "viewer", module + "volume"},
 	// Surfaces and the 3D view's renderer are headless: the UI shows their
