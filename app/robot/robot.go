@@ -339,17 +339,8 @@ func largestComponent(m *section.Mask) (*section.Mask, int) {
 	if n == 0 {
 		return nil, 0
 	}
-	sizes := make([]int, n+1)
-	for _, id := range lab {
-		sizes[id]++
-	}
-	best := int32(1)
-	for id := int32(2); id <= int32(n); id++ {
-		if sizes[id] > sizes[best] {
-			best = id
-		}
-	}
-	return section.Component(lab, best, m.Rows, m.Cols), sizes[best]
+	best, size := section.Largest(lab, n)
+	return section.Component(lab, best, m.Rows, m.Cols), size
 }
 
 // SAM runs the SAM robot on session s, whose scan ref labels: interaction

@@ -662,16 +662,7 @@ func mainBody(m *section.Mask, r, dr, dc float64) *section.Mask {
 	if n == 0 {
 		return m // nothing survives the opening: too thin to judge
 	}
-	sizes := make([]int, n+1)
-	for _, id := range lab {
-		sizes[id]++
-	}
-	best := int32(1)
-	for id := int32(2); id <= int32(n); id++ {
-		if sizes[id] > sizes[best] {
-			best = id
-		}
-	}
+	best, _ := section.Largest(lab, n)
 	body := section.Component(lab, best, m.Rows, m.Cols)
 	// What the opening shaved off the body's own edge comes back: the
 	// pixels of m within r of the body, and what touches them.

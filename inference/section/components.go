@@ -36,7 +36,27 @@ func Components(m *Mask) (lab []int32, n int) {
 	return lab, n
 }
 
-// component returns the mask of component id of lab.
+// Largest returns the id and pixel count of the largest of the n
+// components of lab (Components' labelling; the lowest id on a tie), or
+// 0, 0 when there is none.
+func Largest(lab []int32, n int) (id int32, size int) {
+	if n == 0 {
+		return 0, 0
+	}
+	sizes := make([]int, n+1)
+	for _, l := range lab {
+		sizes[l]++
+	}
+	id = 1
+	for c := int32(2); c <= int32(n); c++ {
+		if sizes[c] > sizes[id] {
+			id = c
+		}
+	}
+	return id, sizes[id]
+}
+
+// Component returns the mask of component id of lab.
 func Component(lab []int32, id int32, rows, cols int) *Mask {
 	m := NewMask(rows, cols)
 	for i, l := range lab {

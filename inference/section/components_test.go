@@ -41,3 +41,24 @@ func TestKeepLargest3D(t *testing.T) {
 		t.Errorf("wrong component kept: %v", on)
 	}
 }
+
+func TestLargest(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		lab  []int32
+		n    int
+		id   int32
+		size int
+	}{
+		{"none", []int32{0, 0}, 0, 0, 0},
+		{"one", []int32{0, 1, 1}, 1, 1, 2},
+		{"second larger", []int32{1, 0, 2, 2, 2, 0, 1}, 2, 2, 3},
+		{"tie keeps the lowest id", []int32{1, 1, 0, 2, 2}, 2, 1, 2},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if id, size := Largest(tt.lab, tt.n); id != tt.id || size != tt.size {
+				t.Errorf("Largest = %d, %d; want %d, %d", id, size, tt.id, tt.size)
+			}
+		})
+	}
+}
