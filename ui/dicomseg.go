@@ -12,7 +12,6 @@ import (
 	"strings"
 
 	"fyne.io/fyne/v2"
-	"fyne.io/fyne/v2/dialog"
 
 	"github.com/polyseg/polyseg/app"
 )
@@ -46,24 +45,13 @@ func (m *MainWindow) exportSEGDialog() {
 		return
 	}
 	_, path := m.session.Volume()
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			m.showError("", err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		// The session writes the file itself, atomically.
-		out := w.URI().Path()
-		w.Close()
+	d := m.saveDialog(filepath.Base(filepath.Clean(path))+"_seg.dcm", func(out string) {
 		if strings.HasSuffix(out, ".nii") || strings.HasSuffix(out, ".nii.gz") {
 			m.showError(out, errors.New("a DICOM SEG is a DICOM file: name it .dcm"))
 			return
 		}
 		m.ExportSEG(out)
-	}, m.win)
-	d.SetFileName(filepath.Base(filepath.Clean(path)) + "_seg.dcm")
+	})
 	d.SetFilter(suffixFilter{".dcm"})
 	besideScan(d, path)
 	m.showDialog(d)

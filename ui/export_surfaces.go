@@ -149,20 +149,10 @@ func (m *MainWindow) surfacesChosen(e app.SurfaceExport) {
 		return
 	}
 	_, path := m.session.Volume()
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			m.showError("", err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		// The session writes the files itself, atomically. The dialog
-		// made an empty file of the name chosen: it is replaced, or
+	d := m.saveDialog(scanBaseName(path)+"_surfaces"+e.Format.Ext(), func(chosen string) {
+		// The dialog's empty file of the name chosen is replaced, or
 		// removed when the surfaces go to other names (one file per
 		// segment, the name completed with the format's extension).
-		chosen := w.URI().Path()
-		w.Close()
 		out := chosen
 		if filepath.Ext(out) == "" {
 			out += e.Format.Ext()
@@ -174,12 +164,7 @@ func (m *MainWindow) surfacesChosen(e app.SurfaceExport) {
 				os.Remove(chosen)
 			}
 		}()
-	}, m.win)
-	base := scanBaseName(path)
-	if base == "" || base == "." {
-		base = "scan"
-	}
-	d.SetFileName(base + "_surfaces" + e.Format.Ext())
+	})
 	m.showDialog(d)
 }
 

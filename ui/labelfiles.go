@@ -16,8 +16,12 @@ func labelFileName(path string) bool {
 }
 
 // scanBaseName is the scan's file name without its format's ending, from
-// which the export dialog proposes "<base>_labels.nii.gz".
+// which the export dialogs propose "<base>_labels.nii.gz" and the like;
+// "scan" when there is no scan file.
 func scanBaseName(path string) string {
+	if path == "" {
+		return "scan"
+	}
 	base := filepath.Base(path)
 	l := strings.ToLower(base)
 	for _, ext := range []string{".nii.gz", ".nii", ".seg.nrrd", ".nrrd", ".nhdr"} {

@@ -770,6 +770,24 @@ func (m *MainWindow) exportDialog() {
 		m.showInfo("Export labels", "There is no scan open, and so no labels.")
 		return
 	}
+	d := m.saveDialog(scanBaseName(path)+"_labels.nii.gz", func(out string) {
+		if !labelFileName(out) {
+			m.showError(out, errors.New("label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"))
+			return
+		}
+		m.ExportLabels(out)
+	})
+	d.SetFilter(suffixFilter{".nii.gz", ".nii", ".seg.nrrd"})
+	besideScan(d, path)
+	m.showDialog(d)
+}
+
+// saveDialog asks where to write a file, proposing name, and calls write
+// with the path chosen. The session writes the file itself, atomically,
+// replacing the empty file the dialog made; an error of the dialog is
+// shown and a cancel does nothing. The caller sets the filter and the
+// folder and shows the dialog.
+func (m *MainWindow) saveDialog(name string, write func(path string)) *dialog.FileDialog {
 	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
 		if err != nil {
 			m.showError("", err)
@@ -778,24 +796,12 @@ func (m *MainWindow) exportDialog() {
 		if w == nil {
 			return
 		}
-		// The session writes the file itself, atomically; the dialog's
-		// empty file is replaced.
-		out := w.URI().Path()
+		path := w.URI().Path()
 		w.Close()
-		if !labelFileName(out) {
-			m.showError(out, errors.New("label files are NIfTI or 3D Slicer segmentations: name it .nii.gz, .nii or .seg.nrrd"))
-			return
-		}
-		m.ExportLabels(out)
+		write(path)
 	}, m.win)
-	base := scanBaseName(path)
-	if base == "" || base == "." {
-		base = "scan"
-	}
-	d.SetFileName(base + "_labels.nii.gz")
-	d.SetFilter(suffixFilter{".nii.gz", ".nii", ".seg.nrrd"})
-	besideScan(d, path)
-	m.showDialog(d)
+	d.SetFileName(name)
+	return d
 }
 
 // suffixFilter lets a file dialog show files whose names end in one of

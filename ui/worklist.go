@@ -729,20 +729,7 @@ func (p *worklistPanel) exportThen(id string, then func(user bool) <-chan struct
 // saveFile asks for a file to write, proposing name, and calls write
 // with its path; the session writes it itself, atomically.
 func (p *worklistPanel) saveFile(name string, write func(path string)) {
-	d := dialog.NewFileSave(func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			p.m.showError("", err)
-			return
-		}
-		if w == nil {
-			return
-		}
-		path := w.URI().Path()
-		w.Close()
-		// The dialog made an empty file: the writer replaces it.
-		write(path)
-	}, p.m.win)
-	d.SetFileName(name)
+	d := p.m.saveDialog(name, write)
 	if p.fileDir != "" {
 		if l, err := storage.ListerForURI(storage.NewFileURI(p.fileDir)); err == nil {
 			d.SetLocation(l)
