@@ -12,6 +12,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/polyseg/polyseg/internal/atomicfile"
 )
 
 // Format is the manifest format this package reads.
@@ -130,6 +132,20 @@ func Load(path string) (*Manifest, error) {
 		return nil, err
 	}
 	return &m, nil
+}
+
+// Write writes m as the manifest at path, indented, atomically (a reader
+// sees the old file or the new one, never a part), and sets m.Path.
+func Write(m *Manifest, path string) error {
+	js, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("model manifest %s: %w", m.Name, err)
+	}
+	if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error { _, err := w.Write(append(js, '\n')); return err }); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	m.Path = path
+	return nil
 }
 
 // Validate checks the fields every consumer relies on. Errors name the model

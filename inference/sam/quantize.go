@@ -100,13 +100,8 @@ func Quantize(ctx context.Context, r *onnxrt.Runtime, m *models.Manifest, outDir
 	if v.Provenance, err = json.Marshal(prov); err != nil {
 		return nil, err
 	}
-	v.Path = filepath.Join(outDir, name+".json")
-	js, err := json.MarshalIndent(&v, "", "  ")
-	if err != nil {
+	if err := models.Write(&v, filepath.Join(outDir, name+".json")); err != nil {
 		return nil, err
-	}
-	if err := atomicfile.WriteFile(v.Path, 0o644, func(w io.Writer) error { _, err := w.Write(append(js, '\n')); return err }); err != nil {
-		return nil, fmt.Errorf("write %s: %w", v.Path, err)
 	}
 	return models.Load(v.Path)
 }

@@ -12,7 +12,6 @@ import (
 	"path/filepath"
 
 	"github.com/polyseg/polyseg/inference/onnxrt"
-	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/models"
 )
 
@@ -147,19 +146,11 @@ func WriteManifests(r *onnxrt.Runtime, dir string) ([]string, error) {
 		ms[i] = m
 	}
 	var paths []string
-	for _, m := range ms {
-		b, err := json.MarshalIndent(m, "", "  ")
-		if err != nil {
-			return nil, fmt.Errorf("sam2 manifest %s: %w", m.Name, err)
+	for i := range ms {
+		if err := models.Write(&ms[i], filepath.Join(dir, ms[i].Kind+".json")); err != nil {
+			return nil, fmt.Errorf("sam2 folder %s: %w", dir, err)
 		}
-		path := filepath.Join(dir, m.Kind+".json")
-		if err := atomicfile.WriteFile(path, 0o644, func(w io.Writer) error {
-			_, err := w.Write(append(b, '\n'))
-			return err
-		}); err != nil {
-			return nil, fmt.Errorf("sam2 folder %s: write %s: %w", dir, path, err)
-		}
-		paths = append(paths, path)
+		paths = append(paths, ms[i].Path)
 	}
 	return paths, nil
 }
