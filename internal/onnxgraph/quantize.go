@@ -41,19 +41,7 @@ func QuantizeMatMuls(m *pb.ModelProto) (QuantizeStats, error) {
 		return st, fmt.Errorf("%w: opset %d: dynamic quantization needs DynamicQuantizeLinear (opset 11)", ErrFormat, v)
 	}
 	g := m.GetGraph()
-	r := &rewriter{g: g, opset: Opset(m), taken: map[string]bool{}}
-	for _, n := range g.GetNode() {
-		r.taken[n.GetName()] = true
-		for _, o := range n.GetOutput() {
-			r.taken[o] = true
-		}
-	}
-	for _, t := range g.GetInitializer() {
-		r.taken[t.GetName()] = true
-	}
-	for _, in := range g.GetInput() {
-		r.taken[in.GetName()] = true
-	}
+	r := newRewriter(g, Opset(m))
 	consts := Constants(g)
 	type qweight struct{ q, zero, scale string }
 	done := map[string]qweight{} // weights quantized already, by name

@@ -49,19 +49,7 @@ func ReplaceSlices(m *pb.ModelProto, info map[string]SliceInfo, strategy SliceSt
 	g := m.GetGraph()
 	opset := Opset(m)
 	consts := Constants(g)
-	r := &rewriter{g: g, opset: opset, taken: map[string]bool{}}
-	for _, n := range g.GetNode() {
-		r.taken[n.GetName()] = true
-		for _, o := range n.GetOutput() {
-			r.taken[o] = true
-		}
-	}
-	for _, t := range g.GetInitializer() {
-		r.taken[t.GetName()] = true
-	}
-	for _, in := range g.GetInput() {
-		r.taken[in.GetName()] = true
-	}
+	r := newRewriter(g, opset)
 	var out []*pb.NodeProto
 	replaced := 0
 	for _, n := range g.GetNode() {
@@ -86,6 +74,26 @@ type rewriter struct {
 	opset int64
 	taken map[string]bool
 	inits []*pb.TensorProto
+}
+
+// newRewriter returns a rewriter of g that knows every name g uses
+// (nodes, their outputs, initializers, inputs), so that the names it makes
+// never collide with them.
+func newRewriter(g *pb.GraphProto, opset int64) *rewriter {
+	r := &rewriter{g: g, opset: opset, taken: map[string]bool{}}
+	for _, n := range g.GetNode() {
+		r.taken[n.GetName()] = true
+		for _, o := range n.GetOutput() {
+			r.taken[o] = true
+		}
+	}
+	for _, t := range g.GetInitializer() {
+		r.taken[t.GetName()] = true
+	}
+	for _, in := range g.GetInput() {
+		r.taken[in.GetName()] = true
+	}
+	return r
 }
 
 // name returns an unused value or node name built from base.

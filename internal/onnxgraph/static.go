@@ -173,19 +173,7 @@ type Probe struct {
 func WithProbes(m *pb.ModelProto, shapes, values []string) Probe {
 	c := cloneModel(m)
 	g := c.GetGraph()
-	r := &rewriter{g: g, opset: Opset(c), taken: map[string]bool{}}
-	for _, n := range g.GetNode() {
-		r.taken[n.GetName()] = true
-		for _, o := range n.GetOutput() {
-			r.taken[o] = true
-		}
-	}
-	for _, t := range g.GetInitializer() {
-		r.taken[t.GetName()] = true
-	}
-	for _, in := range g.GetInput() {
-		r.taken[in.GetName()] = true
-	}
+	r := newRewriter(g, Opset(c))
 	p := Probe{Model: c, Shapes: map[string]string{}, Values: map[string]string{}}
 	minus1 := r.constInts("polyseg_probe/minus1", []int64{1}, []int64{-1})
 	pads := r.constInts("polyseg_probe/pads", []int64{2}, []int64{0, 1})
