@@ -31,17 +31,8 @@ cleanup() {
 	rm -rf "$(dirname "$bin")"
 }
 trap cleanup EXIT INT TERM
-# Wait for the server's socket; a server still running on the display (an
-# earlier run shutting down) makes ours exit.
-i=0
-while [ ! -S "/tmp/.X11-unix/X${display#:}" ] || ! kill -0 "$xvfb" 2>/dev/null; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$xvfb" 2>/dev/null; then
-		echo "screenshot.sh: Xvfb did not start on $display (in use? set DISPLAY_NUM)" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+. scripts/xvfb_wait.sh
+wait_for_xvfb screenshot.sh "$display" "$xvfb"
 
 # Fyne reads the locale from LANG and rejects plain "C".
 DISPLAY=$display LANG=en_US.UTF-8 "$bin" view "$@" &

@@ -29,15 +29,8 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT INT TERM
-i=0
-while [ ! -S "/tmp/.X11-unix/X${display#:}" ] || ! kill -0 "$xvfb" 2>/dev/null; do
-	i=$((i + 1))
-	if [ "$i" -gt 100 ] || ! kill -0 "$xvfb" 2>/dev/null; then
-		echo "screenshot_propagate.sh: Xvfb did not start on $display (in use? set DISPLAY_NUM)" >&2
-		exit 1
-	fi
-	sleep 0.1
-done
+. scripts/xvfb_wait.sh
+wait_for_xvfb screenshot_propagate.sh "$display" "$xvfb"
 # A home of its own: no autosave of an earlier session is offered back.
 HOME=$tmp DISPLAY=$display LANG=en_US.UTF-8 "$bin" view "$data/example_ct.nii.gz" --labels "$tmp/anchor.nii.gz" --goto liver &
 app=$!
