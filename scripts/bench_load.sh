@@ -23,27 +23,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 go build -o "$tmp/loadtime" ./scripts/loadtime
 
-# A CT-like phantom: air, a soft-tissue ellipse, a bony ring and noise inside
-# the body, so that it compresses about as a real scan does (32 MB).
-"$PY" - "$tmp/ct512.nii.gz" <<'EOF'
-import sys
-import numpy as np, nibabel as nib
-nx, ny, nz = 512, 512, 300
-rng = np.random.default_rng(1)
-x, y = np.meshgrid(np.arange(nx) - nx / 2, np.arange(ny) - ny / 2, indexing="ij")
-r = (x / 200) ** 2 + (y / 150) ** 2
-sl = np.full((nx, ny), -1000, np.int16)
-sl[r < 1] = 40
-sl[(r > 0.8) & (r < 0.9)] = 700
-vol = np.empty((nx, ny, nz), np.int16)
-for k in range(nz):
-    vol[:, :, k] = sl + (rng.normal(0, 15, (nx, ny)) * (r < 1)).astype(np.int16)
-aff = np.diag([-0.75, -0.75, 1.0, 1.0])
-aff[:3, 3] = [190, 190, -150]
-img = nib.Nifti1Image(vol, aff)
-img.header.set_xyzt_units("mm")
-nib.save(img, sys.argv[1])
-EOF
+"$PY" scripts/ct_phantom.py "$tmp/ct512.nii.gz"  # a CT-like volume, 32 MB
 
 # median CMD...: wall seconds of the median of $RUNS runs after a warm-up.
 median() {

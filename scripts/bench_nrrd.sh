@@ -22,29 +22,7 @@ trap 'rm -rf "$tmp"' EXIT INT TERM
 
 go build -o "$tmp/loadtime" ./scripts/loadtime
 
-"$PY" - "$tmp/ct512.nrrd" <<'PYEOF'
-import sys, zlib
-import numpy as np
-nx, ny, nz = 512, 512, 300
-rng = np.random.default_rng(1)
-x, y = np.meshgrid(np.arange(nx) - nx / 2, np.arange(ny) - ny / 2, indexing="ij")
-r = (x / 200) ** 2 + (y / 150) ** 2
-sl = np.full((nx, ny), -1000, np.int16)
-sl[r < 1] = 40
-sl[(r > 0.8) & (r < 0.9)] = 700
-vol = np.empty((nx, ny, nz), np.int16)
-for k in range(nz):
-    vol[:, :, k] = sl + (rng.normal(0, 15, (nx, ny)) * (r < 1)).astype(np.int16)
-hdr = ("NRRD0004\n# Complete NRRD file format specification at:\n# http://teem.sourceforge.net/nrrd/format.html\n"
-       "type: short\ndimension: 3\nspace: left-posterior-superior\nsizes: 512 512 300\n"
-       "space directions: (0.75,0,0) (0,0.75,0) (0,0,1)\nkinds: domain domain domain\nendian: little\n"
-       "encoding: gzip\nspace origin: (-190,-190,-150)\n\n")
-z = zlib.compressobj(1, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-with open(sys.argv[1], "wb") as f:
-    f.write(hdr.encode())
-    f.write(z.compress(vol.tobytes(order="F")))
-    f.write(z.flush())
-PYEOF
+"$PY" scripts/ct_phantom.py "$tmp/ct512.nrrd"
 
 # pynrrd's read path (nrrd/reader.py: read_header, then read_data with
 # zlib.decompressobj(zlib.MAX_WBITS | 16) in chunks and numpy.frombuffer).
