@@ -62,7 +62,7 @@ func (s *Session) ExportSEG(ctx context.Context, path string) (dicomseg.Summary,
 	if err != nil {
 		return dicomseg.Summary{}, fmt.Errorf("export DICOM SEG %s: %w", path, err)
 	}
-	segs := dicomseg.Describe(dicomseg.Present(l), table, SegmentAlgorithms(entries))
+	segs := dicomseg.Describe(l.Present(), table, SegmentAlgorithms(entries))
 	sum, err := dicomseg.WriteFile(ctx, path, src, l, dicomseg.WriteOptions{Segments: segs, Software: programVersion()})
 	if err != nil {
 		return dicomseg.Summary{}, err

@@ -106,7 +106,7 @@ func sameMesh(t *testing.T, what string, got, want *mesh.Mesh) {
 func checkSurfaces(t *testing.T, s *Session, x *Surfaces, smooth int) {
 	t.Helper()
 	l := currentLabels(s)
-	present := mesh.Present(l)
+	present := l.Present()
 	stats, err := mesh.Measure(context.Background(), l, present)
 	if err != nil {
 		t.Fatal(err)

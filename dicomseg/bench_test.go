@@ -15,7 +15,7 @@ import (
 // same labels as the NIfTI file polyseg's ordinary export writes.
 func BenchmarkExportPatientB(b *testing.B) {
 	fx := loadPatientB(b)
-	segs := Describe(Present(fx.ref), assets.DefaultColorTable(), automatic)
+	segs := Describe(fx.ref.Present(), assets.DefaultColorTable(), automatic)
 	b.Run("seg", func(b *testing.B) {
 		for b.Loop() {
 			if _, err := Write(context.Background(), io.Discard, fx.src, fx.ref, WriteOptions{Segments: segs}); err != nil {

@@ -81,7 +81,7 @@ func loadPatientB(t testing.TB) *patientBFixture {
 			return
 		}
 		f.path = filepath.Join(patientBDir, "b.dcm")
-		segs := Describe(Present(f.ref), assets.DefaultColorTable(), automatic)
+		segs := Describe(f.ref.Present(), assets.DefaultColorTable(), automatic)
 		f.sum, f.err = WriteFile(context.Background(), f.path, f.src, f.ref, WriteOptions{Segments: segs})
 	})
 	if patientB.err != nil {
@@ -103,7 +103,7 @@ func TestMain(m *testing.M) {
 // the series: voxel for voxel the same.
 func TestPatientBRoundTrip(t *testing.T) {
 	b := loadPatientB(t)
-	if got, want := len(b.sum.Segments), len(Present(b.ref)); got != want || want < 30 {
+	if got, want := len(b.sum.Segments), len(b.ref.Present()); got != want || want < 30 {
 		t.Fatalf("%d segments written, want %d (> 30)", got, want)
 	}
 	if len(b.sum.Notes) != 2 {
@@ -403,7 +403,7 @@ func writeCT2(t *testing.T, src *Source) string {
 	}
 	l.Data[src.Grid.Index(12, 12, 2)] = 1
 	path := filepath.Join(t.TempDir(), "ct2.dcm")
-	segs := Describe(Present(l), assets.DefaultColorTable(), func(uint16) Algorithm { return Algorithm{Type: Manual} })
+	segs := Describe(l.Present(), assets.DefaultColorTable(), func(uint16) Algorithm { return Algorithm{Type: Manual} })
 	if _, err := WriteFile(context.Background(), path, src, l, WriteOptions{Segments: segs}); err != nil {
 		t.Fatal(err)
 	}

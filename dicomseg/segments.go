@@ -5,23 +5,7 @@ import (
 	"strconv"
 
 	"github.com/polyseg/polyseg/assets"
-	"github.com/polyseg/polyseg/volume"
 )
-
-// Present returns the label values other than 0 in l, in increasing order.
-func Present(l *volume.Labels) []uint16 {
-	var seen [1 << 16]bool
-	for _, v := range l.Data {
-		seen[v] = true
-	}
-	var out []uint16
-	for v := 1; v < len(seen); v++ {
-		if seen[v] {
-			out = append(out, uint16(v))
-		}
-	}
-	return out
-}
 
 // Describe describes label values as segments: name and colour from
 // table (a value it lacks is called "label_N", with its fallback colour),

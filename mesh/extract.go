@@ -117,7 +117,7 @@ func ExtractAll(ctx context.Context, l *volume.Labels, labels []uint16, opt Opti
 		return nil, err
 	}
 	if labels == nil {
-		labels = Present(l)
+		labels = l.Present()
 	}
 	st, err := census(ctx, l, labels, opt.workers())
 	if err != nil {
@@ -134,22 +134,6 @@ func ExtractAll(ctx context.Context, l *volume.Labels, labels []uint16, opt Opti
 		}
 	}
 	return out, nil
-}
-
-// Present returns the labels other than 0 that l holds, in increasing
-// order.
-func Present(l *volume.Labels) []uint16 {
-	var seen [1 << 16]bool
-	for _, v := range l.Data {
-		seen[v] = true
-	}
-	var out []uint16
-	for v := 1; v < len(seen); v++ {
-		if seen[v] {
-			out = append(out, uint16(v))
-		}
-	}
-	return out
 }
 
 func checkLabels(l *volume.Labels) error {

@@ -39,7 +39,7 @@ func Measure(ctx context.Context, l *volume.Labels, labels []uint16) ([]Stats, e
 		return nil, err
 	}
 	if labels == nil {
-		labels = Present(l)
+		labels = l.Present()
 	}
 	workers := Options{}.workers()
 	st, err := census(ctx, l, labels, workers)

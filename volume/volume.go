@@ -291,6 +291,22 @@ func NewLabels(g Grid) *Labels {
 // At returns the label of voxel (i, j, k).
 func (l *Labels) At(i, j, k int) uint16 { return l.Data[l.Index(i, j, k)] }
 
+// Present returns the label values other than 0 that l holds, in
+// increasing order: the segments a writer of meshes or DICOM SEG makes.
+func (l *Labels) Present() []uint16 {
+	var seen [1 << 16]bool
+	for _, v := range l.Data {
+		seen[v] = true
+	}
+	var out []uint16
+	for v := 1; v < len(seen); v++ {
+		if seen[v] {
+			out = append(out, uint16(v))
+		}
+	}
+	return out
+}
+
 // Max returns the largest label value.
 func (l *Labels) Max() uint16 {
 	var m uint16

@@ -84,7 +84,7 @@ func runExportSEG(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	default:
 		return err
 	}
-	segs := dicomseg.Describe(dicomseg.Present(labels), table, alg)
+	segs := dicomseg.Describe(labels.Present(), table, alg)
 	sum, err := dicomseg.WriteFile(ctx, out, src, labels, dicomseg.WriteOptions{Segments: segs, Software: "polyseg"})
 	if err != nil {
 		return err

@@ -103,7 +103,7 @@ func runMesh(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	vs := []uint16(labels)
 	if vs == nil {
-		if vs = mesh.Present(l); len(vs) == 0 {
+		if vs = l.Present(); len(vs) == 0 {
 			return fmt.Errorf("LABELS %s holds no segment (every voxel is 0)", in)
 		}
 		if err := checkOuts(named(vs)); err != nil {
