@@ -60,7 +60,6 @@ func (m *MainWindow) exportSEGDialog() {
 // ExportSEG writes the labels as a DICOM SEG in the background; the
 // channel is closed once the result is shown.
 func (m *MainWindow) ExportSEG(path string) <-chan struct{} {
-	done := make(chan struct{})
 	var msg string
 	job := m.session.RunJob("Export "+filepath.Base(path), func(ctx context.Context, p app.Progress) error {
 		p.Report(-1, "writing DICOM SEG")
@@ -73,16 +72,5 @@ func (m *MainWindow) ExportSEG(path string) <-chan struct{} {
 		}
 		return err
 	})
-	go func() {
-		defer close(done)
-		err := job.Wait()
-		fyne.DoAndWait(func() {
-			if err != nil {
-				m.showError(path, err)
-				return
-			}
-			m.say(msg, false)
-		})
-	}()
-	return done
+	return m.whenDone(job, path, func() { m.say(msg, false) })
 }

@@ -171,7 +171,6 @@ func (m *MainWindow) surfacesChosen(e app.SurfaceExport) {
 // ExportSurfaces writes the surfaces in the background; the channel is
 // closed once the result is shown.
 func (m *MainWindow) ExportSurfaces(path string, e app.SurfaceExport) <-chan struct{} {
-	done := make(chan struct{})
 	var paths []string
 	job := m.session.RunJob("Export "+filepath.Base(path), func(ctx context.Context, p app.Progress) error {
 		p.Report(-1, "making surfaces")
@@ -179,16 +178,7 @@ func (m *MainWindow) ExportSurfaces(path string, e app.SurfaceExport) <-chan str
 		paths, err = m.session.ExportSurfaces(ctx, path, e)
 		return err
 	})
-	go func() {
-		defer close(done)
-		err := job.Wait()
-		fyne.DoAndWait(func() {
-			if err != nil {
-				m.showError(path, err)
-				return
-			}
-			m.say(fmt.Sprintf("Surfaces written (%s, mm): %s", e.Coords, strings.Join(paths, ", ")), false)
-		})
-	}()
-	return done
+	return m.whenDone(job, path, func() {
+		m.say(fmt.Sprintf("Surfaces written (%s, mm): %s", e.Coords, strings.Join(paths, ", ")), false)
+	})
 }

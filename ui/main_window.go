@@ -543,20 +543,26 @@ func (m *MainWindow) loadLabels(path string) {
 
 // ExportLabels writes the label volume in the background.
 func (m *MainWindow) ExportLabels(path string) <-chan struct{} {
-	done := make(chan struct{})
 	job := m.session.RunJob("Export "+filepath.Base(path), func(ctx context.Context, p app.Progress) error {
 		p.Report(-1, "writing labels")
 		return m.session.ExportLabels(path)
 	})
+	return m.whenDone(job, path, func() { m.say("Labels written to "+path, false) })
+}
+
+// whenDone waits for job off the UI thread, then on it shows the job's
+// error about what, or calls ok; the channel is closed after that.
+func (m *MainWindow) whenDone(job *app.Job, what string, ok func()) <-chan struct{} {
+	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		err := job.Wait()
 		fyne.DoAndWait(func() {
 			if err != nil {
-				m.showError(path, err)
+				m.showError(what, err)
 				return
 			}
-			m.say("Labels written to "+path, false)
+			ok()
 		})
 	}()
 	return done

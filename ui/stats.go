@@ -19,11 +19,9 @@ import (
 // axial slices, surface area and maximum 3D diameter, as polyseg stats
 // prints them, with a button that exports it as CSV.
 func (m *MainWindow) showStatistics() <-chan struct{} {
-	done := make(chan struct{})
 	if v, _ := m.session.Volume(); v == nil {
 		m.showInfo("Statistics", "Open a scan first.")
-		close(done)
-		return done
+		return closedChan()
 	}
 	var table *app.StatsTable
 	job := m.session.RunJob("Statistics", func(ctx context.Context, p app.Progress) error {
@@ -32,18 +30,7 @@ func (m *MainWindow) showStatistics() <-chan struct{} {
 		table, err = m.session.Statistics(ctx)
 		return err
 	})
-	go func() {
-		defer close(done)
-		err := job.Wait()
-		fyne.DoAndWait(func() {
-			if err != nil {
-				m.showError("statistics", err)
-				return
-			}
-			m.statsDialog(table)
-		})
-	}()
-	return done
+	return m.whenDone(job, "statistics", func() { m.statsDialog(table) })
 }
 
 // statsDialog shows table.
