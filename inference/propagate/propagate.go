@@ -84,7 +84,9 @@ type SliceResult struct {
 	Confidence float64
 	// Anchor is set for the anchors themselves.
 	Anchor bool
-	// Stop, on the slice where a chain ended, says why (empty mask).
+	// Stop, on the slice where a chain ended, says why. The mask there is
+	// empty, or what the engine could still trust of the structure's end
+	// (the "sam" engine's SAMOptions.EndKeep).
 	Stop string
 	// Note says in a few words what the confidence is made of, for a
 	// tooltip or a log.

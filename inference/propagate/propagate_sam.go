@@ -96,6 +96,17 @@ type SAMOptions struct {
 	// re-decide its neighbours from a mask still worse than theirs. Zero
 	// switches it off: every slice of the span is decided afresh.
 	SettleDice float64 `json:"settle_dice"`
+	// EndKeep: on the slice where a chain going outward stops, the part of
+	// SAM's mask that passed the guards (the structure's density, within
+	// GrowMM of the previous slice's mask and touching it) stays when its
+	// area is at most EndKeep times the previous slice's: at an organ's
+	// end, partial volume mixes it with the fat around it and SAM's mask
+	// with that, so a stop rule fires on a slice that still holds the
+	// organ's tip (1: the tip is no larger than the slice before it;
+	// chosen on patient A, where it took the kidneys' 3D Dice up by 0.003
+	// to 0.006 from every anchor setup and cost the liver 0.001 at most,
+	// docs/propagation.md). Zero leaves every stopped slice empty.
+	EndKeep float64 `json:"end_keep"`
 	// DoubtBelow is the confidence under which a slice counts as doubtful
 	// (Doubtful): the app's strip, its "next doubtful slice" and the
 	// command line all use it; it does not change the result.
@@ -124,6 +135,7 @@ func DefaultSAMOptions() SAMOptions {
 		ConfidenceIoUFrom:   0.8,
 		ConfidenceAreaShare: 0.25,
 		SettleDice:          0.99,
+		EndKeep:             1,
 		DoubtBelow:          DefaultDoubtBelow,
 	}
 }
@@ -158,6 +170,7 @@ func (o SAMOptions) Check() error {
 		{"confidence_iou_from", o.ConfidenceIoUFrom, 0, 0.999},
 		{"confidence_area_share", o.ConfidenceAreaShare, 0, 1},
 		{"settle_dice", o.SettleDice, 0, 1},
+		{"end_keep", o.EndKeep, 0, 1e6},
 		{"doubt_below", o.DoubtBelow, 0, 1},
 	} {
 		if math.IsNaN(f.x) || f.x < f.lo || f.x > f.hi {
@@ -186,7 +199,8 @@ func (o SAMOptions) asMap() map[string]any {
 		"min_hu_fraction": o.MinHUFraction, "min_iou": o.MinIoU, "min_area_ratio": o.MinAreaRatio,
 		"min_area_mm2": o.MinAreaMM2, "max_outside": o.MaxOutside, "max_mean_shift": o.MaxMeanShift,
 		"min_shift_std_hu": o.MinShiftStdHU, "prior_min": o.PriorMin,
-		"confidence_iou_from": o.ConfidenceIoUFrom, "confidence_area_share": o.ConfidenceAreaShare, "settle_dice": o.SettleDice, "doubt_below": o.DoubtBelow,
+		"confidence_iou_from": o.ConfidenceIoUFrom, "confidence_area_share": o.ConfidenceAreaShare, "settle_dice": o.SettleDice,
+		"end_keep": o.EndKeep, "doubt_below": o.DoubtBelow,
 	}
 }
 
@@ -536,6 +550,10 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 	if res.Stop != "" && c.outer {
 		res.Mask = section.NewMask(raw.Rows, raw.Cols)
 		res.Reason = "the propagation stopped here: " + res.Stop
+		if area > 0 && float64(area) <= o.EndKeep*float64(prevArea) {
+			res.Mask = g
+			res.Reason = "the propagation ended here (" + res.Stop + "); only the part of SAM's mask with the structure's density, next to the slice before, was kept"
+		}
 		return res, nil
 	}
 	if res.Stop != "" && area == 0 {

@@ -96,6 +96,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.MinAreaMM2, "min-area-mm2", o.MinAreaMM2, "stop below this area in mm²")
 	fs.Float64Var(&o.MaxOutside, "max-outside", o.MaxOutside, "stop when more than this fraction of SAM's mask lies beyond the growth limit")
 	fs.Float64Var(&o.MaxMeanShift, "max-mean-shift", o.MaxMeanShift, "stop when SAM's mask's median HU is this many anchor std from the anchors'")
+	fs.Float64Var(&o.EndKeep, "end-keep", o.EndKeep, "keep the guarded part of SAM's mask on a chain's last slice when at most this share of the previous slice's area")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -466,7 +467,7 @@ func report(rows []row, o propagate.SAMOptions, rt *onnxrt.Runtime, args []strin
 	fmt.Fprintf(&b, "\n## Confidence strip against per-slice Dice\n\n%s", pictures)
 	fmt.Fprintf(&b, reportOptions, o.MarginMM, o.MaskLogit, o.GrowMM, o.ReferenceSpacingMM, o.HUStd, o.MinHUSpread, o.CoreErosionPx,
 		o.MinCorePixels, o.MinHUFraction, o.MinIoU, o.MinAreaRatio, o.MinAreaMM2, o.MaxOutside, o.MaxMeanShift, o.MinShiftStdHU,
-		o.PriorMin, o.ConfidenceIoUFrom, o.ConfidenceAreaShare, o.SettleDice, o.DoubtBelow)
+		o.PriorMin, o.ConfidenceIoUFrom, o.ConfidenceAreaShare, o.SettleDice, o.EndKeep, o.DoubtBelow)
 	b.WriteString(reportTail)
 	return b.String()
 }
@@ -656,6 +657,7 @@ nearer anchor), and a chain there never stops: an empty answer carries the previ
 | confidence_iou_from (--confidence-iou-from) | %g | the confidence stretches SAM's IoU estimate from this value to 1: the estimate is 0.95–1 on most slices, good or bad |
 | confidence_area_share (--confidence-area-share) | %g | slices below this share of the largest area the chain has seen lose confidence in proportion: an organ's ends are where chains go wrong |
 | settle_dice | %g | after a correction, a chain carries only its anchor's change and stops where the slice agrees with what it had at this Dice (docs/interactive.md) |
+| end_keep (--end-keep) | %g | where a chain going outward stops, the guarded part of SAM's mask stays when no larger than this share of the slice before: an organ's tip mixed with fat |
 | doubt_below (--doubt-below) | %g | confidence under which a slice is doubtful (propagate.Doubtful), in the strip, X, the status line and the command line alike |
 `
 
