@@ -286,6 +286,7 @@ func registerPropagationOptions(fs *flag.FlagSet, o *propagate.SAMOptions) {
 	fs.Float64Var(&o.MinShiftStdHU, "min-shift-std-hu", o.MinShiftStdHU, "least standard deviation --max-mean-shift counts in, in HU")
 	fs.Float64Var(&o.ConfidenceIoUFrom, "confidence-iou-from", o.ConfidenceIoUFrom, "the confidence stretches SAM's IoU estimate from this value to 1")
 	fs.Float64Var(&o.ConfidenceAreaShare, "confidence-area-share", o.ConfidenceAreaShare, "slices below this share of the largest area lose confidence")
+	fs.Float64Var(&o.EndKeep, "end-keep", o.EndKeep, "where a chain stops at the structure's end, keep the guarded part of SAM's mask when no larger than this share of the slice before (0: leave it empty)")
 }
 
 // checkPropagationOptions refuses thresholds outside their meaning, as

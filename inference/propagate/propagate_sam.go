@@ -551,7 +551,10 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Mask = section.NewMask(raw.Rows, raw.Cols)
 		res.Reason = "the propagation stopped here: " + res.Stop
 		if area > 0 && float64(area) <= o.EndKeep*float64(prevArea) {
+			// The tip is decided like any slice, and its confidence says
+			// as much of it: an organ's small end slices lose it by area.
 			res.Mask = g
+			res.Confidence = confidence(pred.IoU, pred.Stability, area, max(c.maxArea, prevArea), o)
 			res.Reason = "the propagation ended here (" + res.Stop + "); only the part of SAM's mask with the structure's density, next to the slice before, was kept"
 		}
 		return res, nil
