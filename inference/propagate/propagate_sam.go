@@ -102,10 +102,11 @@ type SAMOptions struct {
 	// area is at most EndKeep times the previous slice's: at an organ's
 	// end, partial volume mixes it with the fat around it and SAM's mask
 	// with that, so a stop rule fires on a slice that still holds the
-	// organ's tip (1: the tip is no larger than the slice before it;
-	// chosen on patient A, where it took the kidneys' 3D Dice up by 0.003
-	// to 0.006 from every anchor setup and cost the liver 0.001 at most,
-	// docs/propagation.md). Zero leaves every stopped slice empty.
+	// organ's tip (0.7: an end narrows; chosen on patient A, where it took
+	// the kidneys' 3D Dice up by 0.003 to 0.006 from every anchor setup
+	// and cost no organ anything, where 1 also kept a slice below the
+	// liver's end, docs/propagation.md). Zero leaves every stopped slice
+	// empty.
 	EndKeep float64 `json:"end_keep"`
 	// DoubtBelow is the confidence under which a slice counts as doubtful
 	// (Doubtful): the app's strip, its "next doubtful slice" and the
@@ -135,7 +136,7 @@ func DefaultSAMOptions() SAMOptions {
 		ConfidenceIoUFrom:   0.8,
 		ConfidenceAreaShare: 0.25,
 		SettleDice:          0.99,
-		EndKeep:             1,
+		EndKeep:             0.7,
 		DoubtBelow:          DefaultDoubtBelow,
 	}
 }

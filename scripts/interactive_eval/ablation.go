@@ -38,10 +38,11 @@ type ablationRun struct {
 	worse              []int     // slices losing more than 0.2, per way
 }
 
-// guardRun is the SAM robot's first interaction on the liver with and
+// guardRun is the SAM robot's first interaction on an organ with and
 // without the U-Net guarding SAM.
 type guardRun struct {
 	patient     string
+	organ       string
 	with        bool    // other ran with the U-Net guard
 	other, this float64 // first-interaction Dice of that run and of the main one
 }
@@ -154,13 +155,13 @@ func ablationSection(abls []ablationRun, guards []guardRun) string {
 		}
 	}
 	if len(guards) > 0 {
-		b.WriteString("\n## The U-Net guarding SAM\n\nThe SAM robot's first interaction (box and propagation) on the liver, with the liver U-Net's probabilities guarding the box and the propagation (pixels below 0.1 removed) and without:\n\n| patient | without | with the U-Net guard |\n|---|---|---|\n")
+		b.WriteString("\n## The U-Net guarding SAM\n\nThe SAM robot's first interaction (box and propagation), with the default U-Net's probabilities of the segment's organ guarding the box and the propagation (pixels below 0.1 removed) and without:\n\n| patient | organ | without | with the U-Net guard |\n|---|---|---|---|\n")
 		for _, g := range guards {
 			without, with := g.this, g.other
 			if !g.with {
 				without, with = g.other, g.this
 			}
-			fmt.Fprintf(&b, "| %s | %.3f | %.3f |\n", g.patient, without, with)
+			fmt.Fprintf(&b, "| %s | %s | %.3f | %.3f |\n", g.patient, g.organ, without, with)
 		}
 	}
 	return b.String()
