@@ -38,6 +38,9 @@ const DefaultClickDelay = 700 * time.Millisecond
 type clickSet struct {
 	label   uint16
 	preview *preview // the preview they are in; nil until the first answer
+	// fresh says no preview was pending at the first click: the preview
+	// is the clicks' own, or the propagation they started.
+	fresh bool
 	slices  map[int]*clickSlice
 	order   []int // axial slice of every click, oldest first
 	gen     uint64
@@ -135,7 +138,12 @@ func (s *Session) Click(plane viewer.Plane, slice int, voxel [3]int, positive bo
 
 // RemoveLastClick takes back the label's latest click and re-decodes its
 // slice without it; a slice left without clicks gets back the mask it had
-// before them. It returns nil and no error when there is no click.
+// before them, and the spans next to the clicked slices are propagated
+// again as after a click. When no click is left and the clicks made the
+// preview (none was pending at the first), the preview goes, with the
+// propagation they started: the labels are exactly as before the first
+// click. It returns nil and no error when there is no click, or when
+// nothing is left to decode.
 func (s *Session) RemoveLastClick(label uint16) (*Job, error) {
 	s.mu.Lock()
 	cs := s.props.clicks
@@ -152,6 +160,20 @@ func (s *Session) RemoveLastClick(label uint16) (*Job, error) {
 	cs.gen++
 	if cs.timer != nil {
 		cs.timer.Stop()
+	}
+	if len(cs.order) == 0 && cs.fresh {
+		if live := s.props.live; live != nil && live.preview == s.preview {
+			live.cancel()
+			s.props.live = nil
+		}
+		s.dropClicksLocked()
+		had := s.preview != nil
+		s.preview = nil
+		s.mu.Unlock()
+		if had {
+			s.changed(ChangePreview)
+		}
+		return nil, nil
 	}
 	view := cl.view
 	s.mu.Unlock()
@@ -208,7 +230,7 @@ func (s *Session) clickSetLocked(label uint16) (*clickSet, error) {
 	default:
 		return nil, fmt.Errorf("click: %q is waiting: accept (Enter) or reject (Esc) it first", pv.info.Name)
 	}
-	cs = &clickSet{label: label, preview: pv, slices: map[int]*clickSlice{}}
+	cs = &clickSet{label: label, preview: pv, fresh: pv == nil, slices: map[int]*clickSlice{}}
 	s.props.clicks = cs
 	return cs, nil
 }

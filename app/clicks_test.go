@@ -1,6 +1,7 @@
 package app
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"strings"
@@ -393,5 +394,110 @@ func TestClicksOnAPendingPropagationPatientA(t *testing.T) {
 	}
 	if _, ok := s.Undo(); !ok || dice(labelsOf(s), ref.Data, kidney, func(i int) bool { return true }) > 0.1 {
 		t.Error("one undo did not take the propagation and its correction away")
+	}
+}
+
+// waitSpanPropagation waits for the propagation a click's delay starts,
+// and returns once it has ended.
+func waitSpanPropagation(t *testing.T, s *Session) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		var prop *Job
+		for _, j := range s.Jobs() {
+			if strings.HasPrefix(j.Name(), "Propagate") {
+				prop = j
+			}
+		}
+		if prop != nil {
+			if err := prop.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if info, ok := s.Preview(); ok && strings.HasPrefix(info.Name, "Propagate") {
+			return // it ran and ended already
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("no propagation after the click's delay")
+}
+
+// Ctrl+Z (Session.Undo) takes back what the user did last: with a click
+// pending, the click and the propagation it started, leaving the labels
+// exactly as accepted; with a preview pending and no click, the preview;
+// only then the accepted edits. Undoing an accepted edit under a pending
+// preview would come back with the preview's Enter.
+func TestUndoTakesBackTheLastInteractionPatientB(t *testing.T) {
+	s, ref := newPatientBSession(t, Options{ClickDelay: 20 * time.Millisecond})
+	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
+	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
+	for _, k := range []int{5, 14} {
+		m, _ := sl.Mask(ref, k, liver)
+		var idx []int
+		for i, on := range m.Data {
+			if on {
+				vx := sl.Voxel(k, i/sl.Cols, i%sl.Cols)
+				idx = append(idx, ref.Index(vx[0], vx[1], vx[2]))
+			}
+		}
+		if _, err := s.Paint("Paint", idx, liver); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, 5), Label: liver, AllAnchors: true})
+	accepted := acceptJob(t, s, job, err)
+	before := slices.Clone(labelsOf(s))
+
+	const k = 9
+	pred, _ := sl.Mask(&volume.Labels{Grid: ref.Grid, Data: before}, k, liver)
+	refm, _ := sl.Mask(ref, k, liver)
+	voxel, positive := aClick(sl, pred, refm, k)
+	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitSpanPropagation(t, s)
+	clickName := fmt.Sprintf("SAM click on slice %d", viewSlice(vs, sl, k)+1)
+	if undo, _ := s.UndoRedoNames(); undo != clickName {
+		t.Errorf("Undo would take back %q; want %q", undo, clickName)
+	}
+	if name, ok := s.Undo(); !ok || name != clickName {
+		t.Fatalf("Undo after the click: %q, %v; want %q", name, ok, clickName)
+	}
+	if info, ok := s.Preview(); ok {
+		t.Errorf("the click's propagation %q is still pending after Undo", info.Name)
+	}
+	if !slices.Equal(labelsOf(s), before) {
+		t.Error("the labels changed")
+	}
+	if undo, _ := s.UndoRedoNames(); undo != accepted.Name {
+		t.Errorf("next Undo %q; want the accepted %q", undo, accepted.Name)
+	}
+
+	// A propagation pending with no click: Undo rejects it.
+	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	pending, ok := s.Preview()
+	if !ok {
+		t.Fatal("P left no preview")
+	}
+	if name, ok := s.Undo(); !ok || name != pending.Name {
+		t.Fatalf("Undo with %q pending: %q, %v", pending.Name, name, ok)
+	}
+	if _, ok := s.Preview(); ok || !slices.Equal(labelsOf(s), before) {
+		t.Error("Undo left the preview, or changed the labels")
+	}
+	// Then the accepted edits, newest first.
+	if name, ok := s.Undo(); !ok || name != accepted.Name || slices.Equal(labelsOf(s), before) {
+		t.Errorf("Undo with nothing pending: %q, %v", name, ok)
 	}
 }

@@ -158,9 +158,36 @@ func (s *Session) push(e *edit) int {
 	return len(e.idx)
 }
 
-// Undo reverts the newest edit and returns its name, or reports false when
-// there is none.
+// Undo takes back the newest interaction and returns its name, or reports
+// false when there is none. With a preview pending, that is the latest SAM
+// click in it (as Backspace does), or the preview itself when it holds no
+// click (as Esc does): what the user did last, and an edit undone under a
+// pending preview would come back when the preview is accepted. Otherwise
+// it reverts the newest edit of the labels (a stroke still going on is
+// ended and reverted).
 func (s *Session) Undo() (string, bool) {
+	s.mu.RLock()
+	pending, stroke := s.preview, s.stroke != nil
+	var clicked bool
+	var label uint16
+	var name string
+	if cs := s.props.clicks; cs != nil && s.clicksCurrentLocked(cs) && len(cs.order) > 0 {
+		clicked, label = true, cs.label
+		name = fmt.Sprintf("SAM click on slice %d", cs.slices[cs.order[len(cs.order)-1]].view+1)
+	}
+	s.mu.RUnlock()
+	switch {
+	case stroke || pending == nil && !clicked:
+	case clicked:
+		// A failed decode shows as the job's error, as for Backspace.
+		if _, err := s.RemoveLastClick(label); err == nil {
+			return name, true
+		}
+	default:
+		if s.RejectPreview() {
+			return pending.info.Name, true
+		}
+	}
 	return s.replay(&s.history.undo, &s.history.redo, true)
 }
 
@@ -208,7 +235,15 @@ func (s *Session) replay(from, to *[]*edit, undo bool) (string, bool) {
 func (s *Session) UndoRedoNames() (undo, redo string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if n := len(s.history.undo); n > 0 {
+	cs := s.props.clicks
+	switch {
+	case s.stroke != nil:
+	case cs != nil && s.clicksCurrentLocked(cs) && len(cs.order) > 0:
+		undo = fmt.Sprintf("SAM click on slice %d", cs.slices[cs.order[len(cs.order)-1]].view+1)
+	case s.preview != nil:
+		undo = s.preview.info.Name
+	}
+	if n := len(s.history.undo); n > 0 && undo == "" {
 		undo = s.history.undo[n-1].name
 	}
 	if n := len(s.history.redo); n > 0 {

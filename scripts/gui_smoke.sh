@@ -133,4 +133,45 @@ expect 's["sphere"]'
 xdotool mousemove --window "$win" "$cx" "$cy" key e
 expect 's["tool"] == "Eraser" and s["focus"] == ""'
 shot 4-end
-echo "gui_smoke: ok (a stroke of $painted voxels undone and redone, the Add dialog typed in and closed, keys back after 3D)"
+
+# A display whose socket accepts and then closes (a server going away, or
+# refusing this user): one line naming the display, exit status 1, no
+# stack trace.
+step="a display that refuses gives one line"
+fake=$(python3 - <<'PY'
+import os
+for n in range(90, 200):
+    if not os.path.exists("/tmp/.X11-unix/X%d" % n):
+        print(n)
+        break
+PY
+)
+python3 -c '
+import os, socket, sys, time
+p = sys.argv[1]
+s = socket.socket(socket.AF_UNIX)
+s.bind(p)
+s.listen(8)
+s.settimeout(30)
+end = time.time() + 30
+try:
+    while time.time() < end:
+        c, _ = s.accept()
+        c.close()
+except OSError:
+    pass
+finally:
+    os.unlink(p)
+' "/tmp/.X11-unix/X$fake" &
+refuser=$!
+for _ in $(seq 50); do [ -S "/tmp/.X11-unix/X$fake" ] && break; sleep 0.1; done
+set +e
+DISPLAY=":$fake" HOME="$work/home" "$work/polyseg" view "$scan" >"$work/refused.log" 2>&1
+code=$?
+set -e
+kill "$refuser" 2>/dev/null || true
+wait "$refuser" 2>/dev/null || true
+[ "$code" = 1 ] || fail "exit status $code on a refusing display, want 1: $(cat "$work/refused.log")"
+grep -q "polyseg view: cannot open a window on DISPLAY \":$fake\"" "$work/refused.log" || fail "no one-line error: $(cat "$work/refused.log")"
+! grep -q "goroutine" "$work/refused.log" || fail "a stack trace: $(head -5 "$work/refused.log")"
+echo "gui_smoke: ok (a stroke of $painted voxels undone and redone, the Add dialog typed in and closed, keys back after 3D, a refusing display named in one line)"

@@ -119,7 +119,7 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 		Help: "which models were found, and why others were not"})
 
 	add(Shortcut{Group: "Edit", Name: "Undo", Key: fyne.KeyZ, Modifier: fyne.KeyModifierShortcutDefault,
-		Run: func() { m.session.Undo() }, Help: "a stroke, a polygon, a fill or an accepted preview is one step"})
+		Run: func() { m.session.Undo() }, Help: "a stroke, a polygon, a fill or an accepted preview is one step; with a preview pending, its last SAM click, else the preview"})
 	add(Shortcut{Group: "Edit", Name: "Redo", Key: fyne.KeyY, Modifier: fyne.KeyModifierShortcutDefault,
 		Run: func() { m.session.Redo() }})
 	add(Shortcut{Group: "File", Name: "Open file", Key: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault, Run: m.openFileDialog})

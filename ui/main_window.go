@@ -219,8 +219,11 @@ func (m *MainWindow) changed(c app.Change) {
 		m.sidebar.updateLabels()
 		m.toolbar.updateSegment()
 	}
-	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
+	if c&(app.ChangeLabels|app.ChangeVolume|app.ChangePreview) != 0 {
+		// Undo takes back a pending preview's last click, or the preview.
 		m.updateUndoItems()
+	}
+	if c&(app.ChangeLabels|app.ChangeVolume) != 0 {
 		m.worklist.labelsChanged()
 	}
 	if c&app.ChangeWindow != 0 {
@@ -266,15 +269,20 @@ func (m *MainWindow) changed(c app.Change) {
 // disables them when there is none.
 func (m *MainWindow) updateUndoItems() {
 	undo, redo := m.session.UndoRedoNames()
+	changed := false
 	set := func(it *fyne.MenuItem, verb, name string) {
-		it.Label, it.Disabled = verb, name == ""
+		label := verb
 		if name != "" {
-			it.Label = verb + " " + name
+			label = verb + " " + name
 		}
+		changed = changed || it.Label != label || it.Disabled != (name == "")
+		it.Label, it.Disabled = label, name == ""
 	}
 	set(m.undoItem, "Undo", undo)
 	set(m.redoItem, "Redo", redo)
-	if mm := m.win.MainMenu(); mm != nil {
+	// A propagation's preview changes with every slice: the menu is
+	// redrawn only when its names change.
+	if mm := m.win.MainMenu(); mm != nil && changed {
 		mm.Refresh()
 	}
 }

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"image/color"
+	"strings"
 	"testing"
 
 	"fyne.io/fyne/v2"
@@ -118,6 +119,23 @@ func TestPointsToolThroughTheWindow(t *testing.T) {
 	}
 	if p, n := visibleClicks(ax); p != 1 || n != 1 {
 		t.Errorf("after Backspace %d green and %d red points drawn", p, n)
+	}
+	// Ctrl+Z as the driver sends it takes back the last click too, and
+	// the Edit menu says so.
+	if got := m.undoItem.Label; !strings.HasPrefix(got, "Undo SAM click on slice ") {
+		t.Errorf("Undo menu item %q with clicks pending", got)
+	}
+	press(m, fyne.KeyModifierControl, fyne.KeyZ)
+	for _, j := range m.session.Jobs() {
+		if err := waitJob(t, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := m.session.Clicks(liver); len(got) != 1 || !got[0].Positive {
+		t.Fatalf("Ctrl+Z left clicks %+v; want the positive one", got)
+	}
+	if p, n := visibleClicks(ax); p != 1 || n != 0 {
+		t.Errorf("after Ctrl+Z %d green and %d red points drawn; want 1 green", p, n)
 	}
 	typeKey(m, fyne.KeyReturn)
 	if _, ok := m.session.Preview(); ok {

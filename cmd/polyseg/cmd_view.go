@@ -159,7 +159,10 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	limitGoHeap(ctx)
 	a := fyneapp.NewWithID(appID)
-	m := ui.New(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
+	m, err := newWindow(a, app.Options{ModelOptions: va.models, EncodeAhead: true})
+	if err != nil {
+		return err
+	}
 	switch {
 	case opensDataset(va):
 		m.OpenDataset(va.path, va.caseID)
@@ -195,4 +198,17 @@ func runView(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return fmt.Errorf("the open dataset case was not saved into the dataset (its edits are in its autosave): %w", err)
 	}
 	return nil
+}
+
+// newWindow opens the main window. GLFW panics when it cannot open the
+// display after all (a server that accepts the connection and then
+// refuses it, or goes away between displayError's check and now): that
+// is a one-line error for the user, not a stack trace.
+func newWindow(a fyne.App, opts app.Options) (m *ui.MainWindow, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("cannot open a window on DISPLAY %q: %v", os.Getenv("DISPLAY"), r)
+		}
+	}()
+	return ui.New(a, opts), nil
 }
