@@ -40,12 +40,12 @@ type clickSet struct {
 	preview *preview // the preview they are in; nil until the first answer
 	// fresh says no preview was pending at the first click: the preview
 	// is the clicks' own, or the propagation they started.
-	fresh bool
-	slices  map[int]*clickSlice
-	order   []int // axial slice of every click, oldest first
-	gen     uint64
-	decode  sync.Mutex // one decode at a time, in click order
-	timer   *time.Timer
+	fresh  bool
+	slices map[int]*clickSlice
+	order  []int // axial slice of every click, oldest first
+	gen    uint64
+	decode sync.Mutex // one decode at a time, in click order
+	timer  *time.Timer
 }
 
 // clickSlice is the clicks on one axial slice.
