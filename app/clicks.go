@@ -39,13 +39,18 @@ type clickSet struct {
 	label   uint16
 	preview *preview // the preview they are in; nil until the first answer
 	// fresh says no preview was pending at the first click: the preview
-	// is the clicks' own, or the propagation they started.
-	fresh  bool
-	slices map[int]*clickSlice
-	order  []int // axial slice of every click, oldest first
-	gen    uint64
-	decode sync.Mutex // one decode at a time, in click order
-	timer  *time.Timer
+	// is the clicks' own, or the propagation they started. Otherwise
+	// origin is a copy of the preview that was (a box's, a propagation's)
+	// and originLive of its propagation: taking back the last click
+	// brings them back as they were.
+	fresh      bool
+	origin     *preview
+	originLive *livePropagation
+	slices     map[int]*clickSlice
+	order      []int // axial slice of every click, oldest first
+	gen        uint64
+	decode     sync.Mutex // one decode at a time, in click order
+	timer      *time.Timer
 }
 
 // clickSlice is the clicks on one axial slice.
@@ -139,11 +144,11 @@ func (s *Session) Click(plane viewer.Plane, slice int, voxel [3]int, positive bo
 // RemoveLastClick takes back the label's latest click and re-decodes its
 // slice without it; a slice left without clicks gets back the mask it had
 // before them, and the spans next to the clicked slices are propagated
-// again as after a click. When no click is left and the clicks made the
-// preview (none was pending at the first), the preview goes, with the
-// propagation they started: the labels are exactly as before the first
-// click. It returns nil and no error when there is no click, or when
-// nothing is left to decode.
+// again as after a click. When no click is left, what was pending before
+// the first comes back as it was (restoreOriginLocked): no preview, or the
+// box's or propagation's preview clicked on, without the propagation the
+// clicks started. It returns nil and no error when there is no click, or
+// when nothing is left to decode.
 func (s *Session) RemoveLastClick(label uint16) (*Job, error) {
 	s.mu.Lock()
 	cs := s.props.clicks
@@ -161,18 +166,9 @@ func (s *Session) RemoveLastClick(label uint16) (*Job, error) {
 	if cs.timer != nil {
 		cs.timer.Stop()
 	}
-	if len(cs.order) == 0 && cs.fresh {
-		if live := s.props.live; live != nil && live.preview == s.preview {
-			live.cancel()
-			s.props.live = nil
-		}
-		s.dropClicksLocked()
-		had := s.preview != nil
-		s.preview = nil
+	if len(cs.order) == 0 && s.restoreOriginLocked(cs) {
 		s.mu.Unlock()
-		if had {
-			s.changed(ChangePreview)
-		}
+		s.changed(ChangePreview)
 		return nil, nil
 	}
 	view := cl.view
@@ -231,6 +227,12 @@ func (s *Session) clickSetLocked(label uint16) (*clickSet, error) {
 		return nil, fmt.Errorf("click: %q is waiting: accept (Enter) or reject (Esc) it first", pv.info.Name)
 	}
 	cs = &clickSet{label: label, preview: pv, fresh: pv == nil, slices: map[int]*clickSlice{}}
+	if pv != nil {
+		cs.origin = pv.clone()
+		if live := s.props.live; live != nil && live.preview == pv {
+			cs.originLive = live.clone(cs.origin)
+		}
+	}
 	s.props.clicks = cs
 	return cs, nil
 }
@@ -369,6 +371,7 @@ func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.S
 	}
 	cl.answer, cl.gen = a, gen
 	pv := cs.preview
+
 	if pv == nil {
 		name := fmt.Sprintf("SAM clicks on %s", s.layer.Table.Name(cs.label))
 		pv = newPreview(name, v, newProposal(v.Grid), []uint16{cs.label}, cl.view, []uint32{})
@@ -428,6 +431,22 @@ func (s *Session) writeSliceLocked(pv *preview, sl *section.Slicer, k int, m *se
 		}
 	})
 	pv.markWhole(k)
+}
+
+// restoreOriginLocked brings back what was pending before the first click
+// of cs, which has none left: nothing, or the preview (and propagation) it
+// clicked on, as it was. A propagation still running at the first click
+// cannot come back; false then. The lock is held.
+func (s *Session) restoreOriginLocked(cs *clickSet) bool {
+	if !cs.fresh && (cs.origin == nil || cs.originLive != nil && !cs.originLive.done) {
+		return false
+	}
+	if cur := s.props.live; cur != nil && cur.preview == s.preview {
+		cur.cancel() // the propagation the clicks started, if running
+	}
+	s.dropClicksLocked()
+	s.props.live, s.preview = cs.originLive, cs.origin
+	return true
 }
 
 // clickPromptsLocked lists the click set's clicks (and boxes) for the

@@ -97,12 +97,11 @@ func TestClicksOnABoxPatientB(t *testing.T) {
 	}
 	t.Logf("after one click (positive %v): 2D Dice %.3f", positive, section.Dice(after, refm))
 
+	// The last click taken back brings the box's preview back as it was,
+	// with nothing to decode.
 	job, err = s.RemoveLastClick(liver)
-	if err != nil || job == nil {
-		t.Fatalf("RemoveLastClick: %v, %v", job, err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
+	if err != nil || job != nil {
+		t.Fatalf("RemoveLastClick of the last click: %v, %v", job, err)
 	}
 	if back := previewSlice(t, s, sl, k, liver); !slices.Equal(back.Data, boxed.Data) || len(s.Clicks(liver)) != 0 {
 		t.Error("taking the click back did not bring the box's answer back")
@@ -489,6 +488,47 @@ func TestUndoTakesBackTheLastInteractionPatientB(t *testing.T) {
 	pending, ok := s.Preview()
 	if !ok {
 		t.Fatal("P left no preview")
+	}
+	// A click on it, and the propagation the click starts, taken back:
+	// the propagation's preview comes back as it was, slice by slice and
+	// in the strip.
+	snapshot := func() ([]*section.Mask, []SliceConfidence) {
+		var ms []*section.Mask
+		for kk := 0; kk < sl.Slices; kk++ {
+			ms = append(ms, previewSlice(t, s, sl, kk, liver))
+		}
+		return ms, s.Confidence(viewer.Axial, liver)
+	}
+	masks, conf := snapshot()
+	const k2 = 12
+	pred, _ = sl.Mask(&volume.Labels{Grid: ref.Grid, Data: before}, k2, liver)
+	refm, _ = sl.Mask(ref, k2, liver)
+	voxel, positive = aClick(sl, pred, refm, k2)
+	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k2), voxel, positive, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitSpanPropagation(t, s)
+	if name, ok := s.Undo(); !ok || !strings.HasPrefix(name, "SAM click") {
+		t.Fatalf("Undo after a click on the pending propagation: %q, %v", name, ok)
+	}
+	masks2, conf2 := snapshot()
+	for kk := range masks {
+		if (masks[kk] == nil) != (masks2[kk] == nil) || masks[kk] != nil && !slices.Equal(masks[kk].Data, masks2[kk].Data) {
+			t.Errorf("slice %d of the preview differs after the click was taken back", kk)
+		}
+	}
+	if !slices.EqualFunc(conf, conf2, func(a, b SliceConfidence) bool {
+		return a.Anchor == b.Anchor && a.Doubtful == b.Doubtful && a.Reason == b.Reason &&
+			(a.Confidence == b.Confidence || math.IsNaN(a.Confidence) && math.IsNaN(b.Confidence))
+	}) {
+		t.Error("the confidence strip differs after the click was taken back")
+	}
+	if info, ok := s.Preview(); !ok || info.Name != pending.Name || info.Voxels != pending.Voxels {
+		t.Fatalf("preview %+v, %v after the click was taken back; want %+v", info, ok, pending)
 	}
 	if name, ok := s.Undo(); !ok || name != pending.Name {
 		t.Fatalf("Undo with %q pending: %q, %v", pending.Name, name, ok)

@@ -3,6 +3,7 @@ package app
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/polyseg/polyseg/volume"
@@ -49,6 +50,23 @@ type preview struct {
 	// which is in scope, so that a slice decided again is not added to
 	// the scope twice.
 	whole map[int]bool
+}
+
+// clone returns a copy of p that later writes into p leave as it is.
+func (p *preview) clone() *preview {
+	c := *p
+	c.labels = p.labels.clone()
+	c.scope = slices.Clone(p.scope)
+	c.whole = maps.Clone(p.whole)
+	if p.prov != nil {
+		prov := *p.prov
+		if p.prov.Prompts != nil {
+			prompts := *p.prov.Prompts
+			prov.Prompts = &prompts
+		}
+		c.prov = &prov
+	}
+	return &c
 }
 
 // markWhole records that every voxel of axial slice k is in p's scope.

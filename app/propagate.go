@@ -93,6 +93,19 @@ type livePropagation struct {
 	cancel     context.CancelFunc
 }
 
+// clone returns a copy of l for preview pv, which later changes to l
+// leave as it is.
+func (l *livePropagation) clone(pv *preview) *livePropagation {
+	c := *l
+	c.preview = pv
+	c.confidence = maps.Clone(l.confidence)
+	c.notes = maps.Clone(l.notes)
+	c.reasons = maps.Clone(l.reasons)
+	c.lowres = maps.Clone(l.lowres)
+	c.anchors = slices.Clone(l.anchors)
+	return &c
+}
+
 // SliceConfidence is what the confidence strip shows for one slice.
 type SliceConfidence struct {
 	// Slice is the view's slice number of the plane asked for.
@@ -130,6 +143,15 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("propagate: %w", err)
 	}
+	// The clicks it runs for, if any: taken back (or added to) before its
+	// preview shows, it shows none.
+	var clicks *clickSet
+	var clickGen uint64
+	s.mu.RLock()
+	if cs := s.props.clicks; cs != nil && cs.label == r.Label && s.clicksCurrentLocked(cs) && len(cs.order) > 0 {
+		clicks, clickGen = cs, cs.gen
+	}
+	s.mu.RUnlock()
 	anchors, rng, err := s.anchorsFor(sl, k, r)
 	if err != nil {
 		return nil, err
@@ -155,7 +177,8 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 		rr := *r.Range
 		rng = &rr
 	}
-	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "", propExtras{prior: r.Prior, source: r.Source, rerun: rerun})
+	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "",
+		propExtras{prior: r.Prior, source: r.Source, rerun: rerun, clicks: clicks, clickGen: clickGen})
 }
 
 // propExtras are what a propagation asked for besides its anchors.
@@ -163,6 +186,10 @@ type propExtras struct {
 	prior  bool   // the U-Net's probabilities, asked for explicitly
 	source string // the file the anchors came from
 	rerun  bool   // a span of an earlier propagation runs again
+	// clicks, when the anchors hold clicked slices, is their click set at
+	// clickGen clicks.
+	clicks   *clickSet
+	clickGen uint64
 }
 
 // SetVolumeWithLabels makes v the session's scan, read from path, with
@@ -427,6 +454,12 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 		if s.vol != v {
 			s.mu.Unlock()
 			return fmt.Errorf("%s: the scan changed; nothing propagated", name)
+		}
+		if cs := extra.clicks; cs != nil && (!s.clicksCurrentLocked(cs) || cs.gen != extra.clickGen) {
+			// The clicks it ran for were taken back, or another came
+			// (which propagates in its turn): not a failure.
+			s.mu.Unlock()
+			return nil
 		}
 		s.carryPreviewLocked(pv, live, rng)
 		s.preview = pv

@@ -1,6 +1,8 @@
 package app
 
 import (
+	"slices"
+
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -16,6 +18,9 @@ type Proposal struct {
 	grid   volume.Grid
 	nxy    int
 	planes [][]uint16 // nil: every voxel of the plane is 0
+	// shared marks the planes a clone shares with its original: the
+	// first write into one copies it. Nil: none is shared.
+	shared []bool
 }
 
 // newProposal returns an empty proposal on grid g.
@@ -56,22 +61,32 @@ func (p *Proposal) At(i int) uint16 {
 func (p *Proposal) set(i int, v uint16) {
 	z := i / p.nxy
 	pl := p.planes[z]
-	if pl == nil {
+	switch {
+	case pl == nil:
 		if v == 0 {
 			return
 		}
 		pl = make([]uint16, p.nxy)
 		p.planes[z] = pl
+	case p.shared != nil && p.shared[z]:
+		pl = append([]uint16(nil), pl...)
+		p.planes[z], p.shared[z] = pl, false
 	}
 	pl[i%p.nxy] = v
 }
 
-// clone returns a copy of p sharing no memory with it.
+// clone returns a copy of p that writes into either leave the other as it
+// is. They share their planes until one is written (copy on write): a
+// propagation run again over a span, or clicks that may be taken back,
+// keep a copy of a preview most of whose planes never change.
 func (p *Proposal) clone() *Proposal {
-	c := &Proposal{grid: p.grid, nxy: p.nxy, planes: make([][]uint16, len(p.planes))}
+	c := &Proposal{grid: p.grid, nxy: p.nxy, planes: slices.Clone(p.planes), shared: make([]bool, len(p.planes))}
+	if p.shared == nil {
+		p.shared = make([]bool, len(p.planes))
+	}
 	for z, pl := range p.planes {
 		if pl != nil {
-			c.planes[z] = append([]uint16(nil), pl...)
+			p.shared[z], c.shared[z] = true, true
 		}
 	}
 	return c

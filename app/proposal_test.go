@@ -169,3 +169,44 @@ func TestSlicePreviewAllocatesNoVolume(t *testing.T) {
 		t.Errorf("a slice's preview, shown and accepted, allocated %d bytes; a label volume is %d", got, volumeBytes)
 	}
 }
+
+// A clone and its original share planes until one is written: each write
+// lands in its own proposal only, and the planes neither wrote stay one.
+func TestProposalCloneCopiesOnWrite(t *testing.T) {
+	g := volume.Grid{Dims: [3]int{4, 3, 3}, Affine: volume.Identity()}
+	p := newProposal(g)
+	nxy := 12
+	p.set(0*nxy+1, 5)
+	p.set(1*nxy+2, 5)
+	c := p.clone()
+	c.set(0*nxy+1, 7) // plane 0 in the clone
+	p.set(1*nxy+3, 9) // plane 1 in the original
+	c.set(2*nxy+0, 3) // a plane neither had
+	for _, tc := range []struct {
+		name string
+		pr   *Proposal
+		i    int
+		want uint16
+	}{
+		{"original, plane 0", p, 0*nxy + 1, 5},
+		{"clone, plane 0", c, 0*nxy + 1, 7},
+		{"original, plane 1", p, 1*nxy + 3, 9},
+		{"clone, plane 1", c, 1*nxy + 3, 0},
+		{"clone, plane 1 before", c, 1*nxy + 2, 5},
+		{"original, plane 2", p, 2*nxy + 0, 0},
+		{"clone, plane 2", c, 2*nxy + 0, 3},
+	} {
+		if got := tc.pr.At(tc.i); got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
+	}
+	q := p.clone()
+	if &q.planes[0][0] != &p.planes[0][0] {
+		t.Error("an unwritten plane of a clone is a copy, not shared")
+	}
+	// A clone of a clone: writes stay apart three ways.
+	q.set(0*nxy+1, 1)
+	if p.At(0*nxy+1) != 5 || c.At(0*nxy+1) != 7 || q.At(0*nxy+1) != 1 {
+		t.Error("a write into a clone of a clone reached another")
+	}
+}

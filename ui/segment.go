@@ -79,9 +79,11 @@ func newModelTools(m *MainWindow) *modelTools {
 	// Light text on a dark band whatever the theme, as in the views.
 	t.bannerText = canvas.NewText("", color.White)
 	t.bannerText.TextStyle.Bold = true
-	accept := widget.NewButtonWithIcon("Accept", theme.ConfirmIcon(), t.accept)
+	// The buttons name their keys: the banner's text is the preview's,
+	// and leaves the band's message the room it needs (band.go).
+	accept := widget.NewButtonWithIcon("Accept (Enter)", theme.ConfirmIcon(), t.accept)
 	accept.Importance = widget.HighImportance
-	reject := widget.NewButtonWithIcon("Reject", theme.CancelIcon(), t.reject)
+	reject := widget.NewButtonWithIcon("Reject (Esc)", theme.CancelIcon(), t.reject)
 	bg := canvas.NewRectangle(color.NRGBA{R: 0, G: 90, B: 100, A: 255})
 	t.banner = container.NewStack(bg, container.NewBorder(nil, nil, nil,
 		container.NewHBox(accept, reject), container.NewPadded(t.bannerText)))
@@ -263,8 +265,7 @@ func (t *modelTools) updatePreview() {
 		if info.Slice < 0 {
 			where = ", whole volume"
 		}
-		t.bannerText.Text = fmt.Sprintf("Preview: %s%s, %s. Enter to accept, Esc to reject",
-			info.Name, where, voxelCount(info.Voxels))
+		t.bannerText.Text = fmt.Sprintf("Preview: %s%s, %s", info.Name, where, voxelCount(info.Voxels))
 		t.bannerText.Refresh()
 		t.banner.Show()
 	}

@@ -197,7 +197,7 @@ func TestBoxToolPreviewEnterEsc(t *testing.T) {
 	if err := waitJob(t, m.tools.lastJob); err != nil {
 		t.Fatal(err)
 	}
-	if !m.tools.banner.Visible() || !strings.Contains(m.tools.bannerText.Text, "Enter to accept, Esc to reject") {
+	if !m.tools.banner.Visible() || !strings.HasPrefix(m.tools.bannerText.Text, "Preview: ") {
 		t.Fatalf("banner visible %v, text %q", m.tools.banner.Visible(), m.tools.bannerText.Text)
 	}
 	if got := countColor(capture(m, ax)); got <= before+50 {

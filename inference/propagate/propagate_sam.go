@@ -556,7 +556,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 			// as much of it: an organ's small end slices lose it by area.
 			res.Mask = g
 			res.Confidence = confidence(pred.IoU, pred.Stability, area, max(c.maxArea, prevArea), o)
-			res.Reason = "the propagation ended here (" + res.Stop + "); only the part of SAM's mask with the structure's density, next to the slice before, was kept"
+			res.Reason = "the propagation ended here: " + res.Stop + " (the organ's tip kept)"
 		}
 		return res, nil
 	}
@@ -710,11 +710,11 @@ func weakest(iou float32, stab float64, area, largest int, o SAMOptions) string 
 	}
 	switch {
 	case fArea <= fIoU && fArea <= stab:
-		return fmt.Sprintf("the structure is small here (%.0f%% of its largest cross-section): an end slice, where propagation often goes wrong", 100*float64(area)/float64(max(largest, 1)))
+		return fmt.Sprintf("an end slice (%.0f%% of the largest cross-section), where propagation often goes wrong", 100*float64(area)/float64(max(largest, 1)))
 	case fIoU <= stab:
 		return fmt.Sprintf("SAM is unsure of its mask here (its own IoU estimate %.2f)", iou)
 	}
-	return fmt.Sprintf("the mask's edge is unsharp here: it moves with SAM's threshold (stability %.2f)", stab)
+	return fmt.Sprintf("the mask's edge is unsharp here (SAM's stability %.2f)", stab)
 }
 
 // median returns the median of img over m, whose set pixels lie in box b
