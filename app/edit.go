@@ -180,9 +180,10 @@ func (s *Session) Undo() (string, bool) {
 	case stroke || pending == nil && !clicked:
 	case clicked:
 		// A failed decode shows as the job's error, as for Backspace.
-		if _, err := s.RemoveLastClick(label); err == nil {
-			return name, true
+		if _, err := s.RemoveLastClick(label); err != nil {
+			return "", false
 		}
+		return name, true
 	default:
 		if s.RejectPreview() {
 			return pending.info.Name, true
