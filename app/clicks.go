@@ -49,6 +49,7 @@ type clickSet struct {
 	slices     map[int]*clickSlice
 	order      []int // axial slice of every click, oldest first
 	gen        uint64
+	taken      uint64     // clicks taken back so far
 	decode     sync.Mutex // one decode at a time, in click order
 	timer      *time.Timer
 }
@@ -163,6 +164,7 @@ func (s *Session) RemoveLastClick(label uint16) (*Job, error) {
 	cl.clicks = cl.clicks[:len(cl.clicks)-1]
 	cl.points = cl.points[:len(cl.points)-1]
 	cs.gen++
+	cs.taken++
 	if cs.timer != nil {
 		cs.timer.Stop()
 	}
@@ -371,7 +373,6 @@ func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.S
 	}
 	cl.answer, cl.gen = a, gen
 	pv := cs.preview
-
 	if pv == nil {
 		name := fmt.Sprintf("SAM clicks on %s", s.layer.Table.Name(cs.label))
 		pv = newPreview(name, v, newProposal(v.Grid), []uint16{cs.label}, cl.view, []uint32{})

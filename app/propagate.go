@@ -143,13 +143,13 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 	if err != nil {
 		return nil, fmt.Errorf("propagate: %w", err)
 	}
-	// The clicks it runs for, if any: taken back (or added to) before its
-	// preview shows, it shows none.
+	// The clicks it runs for, if any: one taken back before its preview
+	// shows, it shows none.
 	var clicks *clickSet
-	var clickGen uint64
+	var taken uint64
 	s.mu.RLock()
 	if cs := s.props.clicks; cs != nil && cs.label == r.Label && s.clicksCurrentLocked(cs) && len(cs.order) > 0 {
-		clicks, clickGen = cs, cs.gen
+		clicks, taken = cs, cs.taken
 	}
 	s.mu.RUnlock()
 	anchors, rng, err := s.anchorsFor(sl, k, r)
@@ -178,7 +178,7 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 		rng = &rr
 	}
 	return s.startPropagation(v, sl, r.Label, r.Engine, anchors, rng, nil, "",
-		propExtras{prior: r.Prior, source: r.Source, rerun: rerun, clicks: clicks, clickGen: clickGen})
+		propExtras{prior: r.Prior, source: r.Source, rerun: rerun, clicks: clicks, taken: taken})
 }
 
 // propExtras are what a propagation asked for besides its anchors.
@@ -186,10 +186,10 @@ type propExtras struct {
 	prior  bool   // the U-Net's probabilities, asked for explicitly
 	source string // the file the anchors came from
 	rerun  bool   // a span of an earlier propagation runs again
-	// clicks, when the anchors hold clicked slices, is their click set at
-	// clickGen clicks.
-	clicks   *clickSet
-	clickGen uint64
+	// clicks, when the anchors hold clicked slices, is their click set,
+	// which had had taken clicks taken back.
+	clicks *clickSet
+	taken  uint64
 }
 
 // SetVolumeWithLabels makes v the session's scan, read from path, with
@@ -455,9 +455,8 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 			s.mu.Unlock()
 			return fmt.Errorf("%s: the scan changed; nothing propagated", name)
 		}
-		if cs := extra.clicks; cs != nil && (!s.clicksCurrentLocked(cs) || cs.gen != extra.clickGen) {
-			// The clicks it ran for were taken back, or another came
-			// (which propagates in its turn): not a failure.
+		if cs := extra.clicks; cs != nil && (!s.clicksCurrentLocked(cs) || cs.taken != extra.taken) {
+			// A click it ran for was taken back: not a failure.
 			s.mu.Unlock()
 			return nil
 		}
