@@ -3,6 +3,7 @@ package ui
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -172,6 +173,13 @@ func (p *propagateTools) jumpDoubtful(dir int) {
 	if next, ok := p.m.session.NextDoubtful(viewer.Axial, p.m.tools.value, slice, dir); ok {
 		v.GoToSlice(next.Slice)
 		p.m.say(fmt.Sprintf("Slice %d is doubtful: %s.", next.Slice+1, next.Reason), false)
+		return
+	}
+	conf := p.m.session.Confidence(viewer.Axial, p.m.tools.value)
+	if !slices.ContainsFunc(conf, func(c app.SliceConfidence) bool { return !math.IsNaN(c.Confidence) }) {
+		// The strip shows the chosen segment; one never propagated has
+		// nothing to doubt, which is not the same as nothing doubtful.
+		p.m.say(fmt.Sprintf("No propagation of %s to check: X goes to the doubtful slices of the chosen segment's propagation.", p.m.tools.label.Selected), false)
 		return
 	}
 	p.m.say("No doubtful slice: every propagated slice is above the confidence threshold.", false)

@@ -149,6 +149,14 @@ func TestPropagateBoxAcceptUndoRedoExport(t *testing.T) {
 			t.Errorf("X without doubtful slices: message %q", m.toolbar.message.Text)
 		}
 	}
+	// X on a segment never propagated says so, rather than that nothing
+	// is doubtful.
+	m.tools.label.SetSelected("1 spleen")
+	press(m, 0, fyne.KeyX)
+	if got := m.toolbar.message.Text; !strings.Contains(got, "No propagation of 1 spleen") {
+		t.Errorf("X on a segment never propagated: message %q", got)
+	}
+	m.tools.label.SetSelected("5 liver")
 
 	// The scan opened again in a new window: its autosave, restored,
 	// brings the strip back as it was, and X goes where it went.
