@@ -343,7 +343,7 @@ func (s *Session) decodeClicks(cs *clickSet, v *volume.Volume, sl *section.Slice
 				return err
 			}
 			p.Report(-1, "decoding")
-			if a, err = pr.Ask(ctx, k, q, nil); err != nil {
+			if a, err = pr.AskWith(ctx, k, q, nil, s.models.ClickOptions()); err != nil {
 				return err
 			}
 		}

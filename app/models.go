@@ -10,6 +10,7 @@ import (
 
 	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/refine"
 	"github.com/polyseg/polyseg/inference/sam"
 	"github.com/polyseg/polyseg/inference/sam2"
 	"github.com/polyseg/polyseg/inference/unet"
@@ -54,6 +55,9 @@ type ModelOptions struct {
 	// Propagation tunes the "sam" propagation engine; nil means
 	// propagate.DefaultSAMOptions.
 	Propagation *propagate.SAMOptions
+	// Clicks tunes how SAM clicks are asked (refine.ClickOptions; the zero
+	// value gives its defaults): for the measurements that chose them.
+	Clicks refine.ClickOptions
 	// SAM2Dir is the folder of a SAM 2 export with its manifests (see
 	// docs/sam2.md); empty means the "sam2" engine is unavailable.
 	SAM2Dir string
@@ -371,6 +375,9 @@ func (m *Models) PropagationOptions() propagate.SAMOptions {
 	}
 	return propagate.DefaultSAMOptions()
 }
+
+// ClickOptions returns how SAM clicks are asked (ModelOptions.Clicks).
+func (m *Models) ClickOptions() refine.ClickOptions { return m.opts.Clicks }
 
 // DoubtBelow is the confidence under which a propagated slice is doubtful:
 // the "sam" engine's option, whichever engine ran, so that every part of

@@ -176,6 +176,13 @@ type ClickOptions struct {
 	// 10 mm). A click that changes nothing would be clicked again and
 	// again. Negative: off.
 	ForceMM float64
+	// OpenMM: SAM's previous answer, given back as its mask prompt, says
+	// "background" firmly wherever the slice's mask is not (cut); around
+	// a positive click outside the mask, within OpenMM (default 20 mm), it
+	// says nothing instead, so that the click can add what it points at
+	// (chosen on patient A with the robot annotator, docs/interactive.md).
+	// Negative: off.
+	OpenMM float64
 }
 
 // Defaults of ClickOptions.
@@ -185,6 +192,7 @@ const (
 	DefaultNegativeClearMM = 15
 	DefaultClickBoxMargin  = 6
 	DefaultForceMM         = 10
+	DefaultOpenMM          = 20
 )
 
 func (o ClickOptions) withDefaults() ClickOptions {
@@ -202,6 +210,9 @@ func (o ClickOptions) withDefaults() ClickOptions {
 	}
 	if o.ForceMM == 0 {
 		o.ForceMM = DefaultForceMM
+	}
+	if o.OpenMM == 0 {
+		o.OpenMM = DefaultOpenMM
 	}
 	return o
 }
@@ -241,6 +252,10 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	prompt := sam.Prompt{Box: q.Box, Points: q.Points, MaskInput: q.Previous}
 	clicks := len(q.Points) > 0
 	dr, dc := sl.PixelSpacing()
+	if clicks && q.Previous != nil && co.OpenMM > 0 {
+		rs, cs := p.SAM.LowResPixels(sl.Rows, sl.Cols)
+		prompt.MaskInput = openAround(q.Previous, rs, cs, q.Before, q.Points, co.OpenMM, dr, dc)
+	}
 	if clicks && q.Before != nil && q.Before.Area() > 0 {
 		if co.ImplicitPoints > 0 {
 			// On the mask's own window: a distance map of a whole 512²
@@ -469,6 +484,39 @@ func clickBox(m *section.Mask, clicks []sam.Point, marginMM, dr, dc float64) sec
 	b.R0, b.C0 = max(b.R0-mr, 0), max(b.C0-mc, 0)
 	b.R1, b.C1 = min(b.R1+mr, m.Rows-1), min(b.C1+mc, m.Cols-1)
 	return b
+}
+
+// openAround returns the mask prompt low with the cells within mm of a
+// positive click outside before (nil: no mask) raised to 0, neither
+// object nor background; rs and cs are the slice pixel of each row and
+// column of cells (-1: none, sam.Model.LowResPixels). low itself is
+// returned when no click is such.
+func openAround(low []float32, rs, cs []int, before *section.Mask, pts []sam.Point, mm, dr, dc float64) []float32 {
+	var out []float32
+	for _, q := range pts {
+		r0, c0 := int(q.Row), int(q.Col)
+		if !q.Positive || before != nil && before.Data[r0*before.Cols+c0] {
+			continue
+		}
+		if out == nil {
+			out = slices.Clone(low)
+		}
+		for v, r := range rs {
+			if r < 0 || math.Abs(float64(r-r0))*dr > mm {
+				continue
+			}
+			for u, c := range cs {
+				dy, dx := float64(r-r0)*dr, float64(c-c0)*dc
+				if c >= 0 && dy*dy+dx*dx <= mm*mm {
+					out[v*len(cs)+u] = max(out[v*len(cs)+u], 0)
+				}
+			}
+		}
+	}
+	if out == nil {
+		return low
+	}
+	return out
 }
 
 // cut returns SAM's low-resolution logits with the cells over pixels

@@ -3,6 +3,7 @@ package refine
 import (
 	"context"
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,5 +195,46 @@ func TestBoxAndClicksPatientB(t *testing.T) {
 	}
 	if _, err := pr.Ask(ctx, sl.Slices, SlicePrompt{Box: &box}, nil); err == nil {
 		t.Error("a slice outside the scan was accepted")
+	}
+}
+
+// openAround neutralises the mask prompt around a positive click outside
+// the mask, within its radius only, and leaves it as it was for clicks
+// inside the mask and for negative ones.
+func TestOpenAround(t *testing.T) {
+	// Four cells a side over an 8×8 slice of 1 mm pixels: a cell per 2
+	// pixels, cell v over pixel 2v.
+	rs, cs := []int{0, 2, 4, 6}, []int{0, 2, 4, 6}
+	low := make([]float32, 16)
+	for i := range low {
+		low[i] = -10
+	}
+	before := section.NewMask(8, 8)
+	before.Data[0] = true // pixel (0, 0)
+	tests := []struct {
+		name   string
+		pts    []sam.Point
+		opened []int // the cells raised to 0
+	}{
+		{"positive outside the mask", []sam.Point{{Row: 4.5, Col: 4.5, Positive: true}}, []int{1*4 + 2, 2*4 + 1, 2*4 + 2, 2*4 + 3, 3*4 + 2}},
+		{"positive inside the mask", []sam.Point{{Row: 0.5, Col: 0.5, Positive: true}}, nil},
+		{"negative", []sam.Point{{Row: 4.5, Col: 4.5}}, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			out := openAround(low, rs, cs, before, tc.pts, 2, 1, 1)
+			for i, x := range out {
+				want := float32(-10)
+				if slices.Contains(tc.opened, i) {
+					want = 0
+				}
+				if x != want {
+					t.Errorf("cell %d (row %d, column %d): %v, want %v", i, i/4, i%4, x, want)
+				}
+			}
+			if low[2*4+2] != -10 {
+				t.Fatal("the prompt given was changed")
+			}
+		})
 	}
 }

@@ -21,11 +21,12 @@ type clickWay struct {
 }
 
 var clickWays = []clickWay{
-	{"the clicks and SAM's previous answer", refine.ClickOptions{ImplicitPoints: -1, BoxMarginMM: -1, Unguarded: true, ForceMM: -1}},
-	{"… and the mask's box, widened by 6 mm", refine.ClickOptions{ImplicitPoints: -1, Unguarded: true, ForceMM: -1}},
-	{"… and 3 points at the mask's core", refine.ClickOptions{Unguarded: true, ForceMM: -1}},
-	{"… and the guards", refine.ClickOptions{ForceMM: -1}},
-	{"… and a disc where SAM ignored the click (the app's)", refine.ClickOptions{}},
+	{"the clicks and SAM's previous answer", refine.ClickOptions{ImplicitPoints: -1, BoxMarginMM: -1, Unguarded: true, ForceMM: -1, OpenMM: -1}},
+	{"… and the mask's box, widened by 6 mm", refine.ClickOptions{ImplicitPoints: -1, Unguarded: true, ForceMM: -1, OpenMM: -1}},
+	{"… and 3 points at the mask's core", refine.ClickOptions{Unguarded: true, ForceMM: -1, OpenMM: -1}},
+	{"… and the guards", refine.ClickOptions{ForceMM: -1, OpenMM: -1}},
+	{"… and a disc where SAM ignored the click", refine.ClickOptions{OpenMM: -1}},
+	{"… and SAM's previous answer left open around a positive click (the app's)", refine.ClickOptions{}},
 }
 
 // ablationRun is what one organ says about the box guard and the ways of

@@ -42,6 +42,7 @@ import (
 	"github.com/polyseg/polyseg/app/robot"
 	"github.com/polyseg/polyseg/inference/onnxrt"
 	"github.com/polyseg/polyseg/inference/propagate"
+	"github.com/polyseg/polyseg/inference/refine"
 	"github.com/polyseg/polyseg/internal/atomicfile"
 	"github.com/polyseg/polyseg/internal/evalkit"
 	"github.com/polyseg/polyseg/volume"
@@ -69,12 +70,13 @@ func evaluate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	organsFlag := fs.String("organs", "liver,spleen,kidney_right,kidney_left", "organs to run")
 	maxN := fs.Int("max", robot.DefaultMax, "interactions per run")
 	guard := fs.Bool("unet-guard", false, "let the U-Net guard SAM (app.ModelOptions.UNetGuard)")
+	openMM := fs.Float64("open-mm", 0, "how far around a positive click SAM's previous answer is left open, in mm (refine.ClickOptions.OpenMM; 0: its default, negative: off)")
 	ablate := fs.Bool("ablate", true, "also measure the box guard, the ways of asking a click, and the U-Net guard")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	threads := &ef.Threads
-	models := app.NewModels(app.ModelOptions{Runtime: onnxrt.Options{Threads: *threads}, UNetGuard: *guard})
+	models := app.NewModels(app.ModelOptions{Runtime: onnxrt.Options{Threads: *threads}, UNetGuard: *guard, Clicks: refine.ClickOptions{OpenMM: *openMM}})
 	defer models.Close()
 
 	var runs []run
@@ -543,11 +545,22 @@ const tail = `
   the box of the slice's mask widened by 6 mm and three positive points at the mask's deepest places
   away from the clicks, then the guards, and a click's pixel ends as the click said. Chosen on patient A
   (the table "How a click is asked"); patient B was not looked at for it.
+- **A positive click opens SAM's previous answer around it** (ClickOptions.OpenMM, 20 mm): the answer
+  a slice had is given back to SAM as its mask prompt, firmly background wherever the mask is not, so a
+  positive click in a region the mask missed fought the prompt and added little more than ForceMM's
+  disc. Within 20 mm of such a click the prompt now says nothing. Chosen on patient A with the SAM
+  robot (Dice after five interactions, mean of A's four organs; ` + "`-open-mm -1`, `10`, `30`" + ` give the others): off 0.926, 10 mm
+  0.929, **20 mm 0.930**, 30 mm 0.926 (30 mm cost the spleen 0.013); with 20 mm A's liver goes from
+  0.891 to 0.908 after five interactions and reaches 0.90 at the third (NoC@0.90 8 → 3), the spleen
+  loses 0.003. Patient B, held out: its spleen 0.879 → 0.901 after five, its liver unchanged. The
+  last two columns of "How a click is asked" are the same click with the disc and with the prompt
+  opened.
 - **A click SAM ignores still acts** (ClickOptions.ForceMM): where SAM's answer leaves the pixel under a
   click as it was, a disc around the click becomes what the click said (for a negative click no deeper
   than the click lies in the mask; for a positive one up to the mask's edge and only on tissue of the
-  mask's density; at most 10 mm): a click that changes nothing would be made again and again. The last
-  column of "How a click is asked" is its effect; chosen on patient A.
+  mask's density; at most 10 mm): a click that changes nothing would be made again and again. The column
+  "… and a disc where SAM ignored the click" of "How a click is asked" is its effect; chosen on
+  patient A.
 - **A clicked slice decides its whole slice** in the preview, and becomes an anchor: P (or, in the app,
   the end of clicking) propagates again only the span between its neighbouring anchors, and there each
   chain carries only what the correction changed, within the growth limit of where it changed it, and
