@@ -63,7 +63,9 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; outputs are meant to be shared and committed
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        # A signal's exception can arrive just after the rename, when tmp is gone: the
+        # interruption, not a FileNotFoundError, is what the caller must see.
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
@@ -80,7 +82,7 @@ def atomic_torch_save(obj: object, path: Path) -> None:
         torch.save(obj, tmp)
         os.replace(tmp, path)
     except BaseException:
-        os.unlink(tmp)
+        Path(tmp).unlink(missing_ok=True)  # see atomic_write_bytes
         raise
 
 
