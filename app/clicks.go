@@ -38,12 +38,10 @@ const DefaultClickDelay = 700 * time.Millisecond
 type clickSet struct {
 	label   uint16
 	preview *preview // the preview they are in; nil until the first answer
-	// fresh says no preview was pending at the first click: the preview
-	// is the clicks' own, or the propagation they started. Otherwise
-	// origin is a copy of the preview that was (a box's, a propagation's)
-	// and originLive of its propagation: taking back the last click
-	// brings them back as they were.
-	fresh      bool
+	// origin is a copy of the preview pending at the first click (a
+	// box's, a propagation's; nil: none, the preview is the clicks' own or
+	// the propagation they started) and originLive of its propagation:
+	// taking back the last click brings them back as they were.
 	origin     *preview
 	originLive *livePropagation
 	slices     map[int]*clickSlice
@@ -228,7 +226,7 @@ func (s *Session) clickSetLocked(label uint16) (*clickSet, error) {
 	default:
 		return nil, fmt.Errorf("click: %q is waiting: accept (Enter) or reject (Esc) it first", pv.info.Name)
 	}
-	cs = &clickSet{label: label, preview: pv, fresh: pv == nil, slices: map[int]*clickSlice{}}
+	cs = &clickSet{label: label, preview: pv, slices: map[int]*clickSlice{}}
 	if pv != nil {
 		cs.origin = pv.clone()
 		if live := s.props.live; live != nil && live.preview == pv {
@@ -434,12 +432,26 @@ func (s *Session) writeSliceLocked(pv *preview, sl *section.Slicer, k int, m *se
 	pv.markWhole(k)
 }
 
+// pendingClicksLocked returns the click set waiting in the pending preview
+// when it holds a click, else nil; the lock is held.
+func (s *Session) pendingClicksLocked() *clickSet {
+	if cs := s.props.clicks; cs != nil && s.clicksCurrentLocked(cs) && len(cs.order) > 0 {
+		return cs
+	}
+	return nil
+}
+
+// lastClickName names cs's latest click, for Undo and its menu item.
+func (cs *clickSet) lastClickName() string {
+	return fmt.Sprintf("SAM click on slice %d", cs.slices[cs.order[len(cs.order)-1]].view+1)
+}
+
 // restoreOriginLocked brings back what was pending before the first click
 // of cs, which has none left: nothing, or the preview (and propagation) it
 // clicked on, as it was. A propagation still running at the first click
 // cannot come back; false then. The lock is held.
 func (s *Session) restoreOriginLocked(cs *clickSet) bool {
-	if !cs.fresh && (cs.origin == nil || cs.originLive != nil && !cs.originLive.done) {
+	if cs.originLive != nil && !cs.originLive.done {
 		return false
 	}
 	if cur := s.props.live; cur != nil && cur.preview == s.preview {

@@ -167,20 +167,17 @@ func (s *Session) push(e *edit) int {
 // ended and reverted).
 func (s *Session) Undo() (string, bool) {
 	s.mu.RLock()
-	pending, stroke := s.preview, s.stroke != nil
-	var clicked bool
-	var label uint16
+	pending, stroke, cs := s.preview, s.stroke != nil, s.pendingClicksLocked()
 	var name string
-	if cs := s.props.clicks; cs != nil && s.clicksCurrentLocked(cs) && len(cs.order) > 0 {
-		clicked, label = true, cs.label
-		name = fmt.Sprintf("SAM click on slice %d", cs.slices[cs.order[len(cs.order)-1]].view+1)
+	if cs != nil {
+		name = cs.lastClickName()
 	}
 	s.mu.RUnlock()
 	switch {
-	case stroke || pending == nil && !clicked:
-	case clicked:
+	case stroke || pending == nil && cs == nil:
+	case cs != nil:
 		// A failed decode shows as the job's error, as for Backspace.
-		if _, err := s.RemoveLastClick(label); err != nil {
+		if _, err := s.RemoveLastClick(cs.label); err != nil {
 			return "", false
 		}
 		return name, true
@@ -236,11 +233,11 @@ func (s *Session) replay(from, to *[]*edit, undo bool) (string, bool) {
 func (s *Session) UndoRedoNames() (undo, redo string) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	cs := s.props.clicks
+	cs := s.pendingClicksLocked()
 	switch {
 	case s.stroke != nil:
-	case cs != nil && s.clicksCurrentLocked(cs) && len(cs.order) > 0:
-		undo = fmt.Sprintf("SAM click on slice %d", cs.slices[cs.order[len(cs.order)-1]].view+1)
+	case cs != nil:
+		undo = cs.lastClickName()
 	case s.preview != nil:
 		undo = s.preview.info.Name
 	}

@@ -148,7 +148,7 @@ func (s *Session) Propagate(r PropagateRequest) (*Job, error) {
 	var clicks *clickSet
 	var taken uint64
 	s.mu.RLock()
-	if cs := s.props.clicks; cs != nil && cs.label == r.Label && s.clicksCurrentLocked(cs) && len(cs.order) > 0 {
+	if cs := s.pendingClicksLocked(); cs != nil && cs.label == r.Label {
 		clicks, taken = cs, cs.taken
 	}
 	s.mu.RUnlock()

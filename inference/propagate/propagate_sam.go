@@ -548,6 +548,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Stop = fmt.Sprintf("%.0f%% of SAM's mask lies beyond %.0f mm of the previous slice's", 100*outFrac, p.grow)
 	}
 	stab := pred.Stability
+	largest := max(c.maxArea, prevArea)
 	if res.Stop != "" && c.outer {
 		res.Mask = section.NewMask(raw.Rows, raw.Cols)
 		res.Reason = "the propagation stopped here: " + res.Stop
@@ -555,7 +556,7 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 			// The tip is decided like any slice, and its confidence says
 			// as much of it: an organ's small end slices lose it by area.
 			res.Mask = g
-			res.Confidence = confidence(pred.IoU, pred.Stability, area, max(c.maxArea, prevArea), o)
+			res.Confidence = confidence(pred.IoU, stab, area, largest, o)
 			res.Reason = "the propagation ended here: " + res.Stop + " (the organ's tip kept)"
 		}
 		return res, nil
@@ -570,7 +571,6 @@ func (p *propagation) step(ctx context.Context, c *chain, w models.Window) (Slic
 		res.Reason = "SAM lost the structure here; the neighbouring slice's mask is carried over"
 	} else {
 		res.Stop = ""
-		largest := max(c.maxArea, prevArea)
 		res.Confidence = confidence(pred.IoU, stab, area, largest, o)
 		res.Reason = weakest(pred.IoU, stab, area, largest, o)
 	}

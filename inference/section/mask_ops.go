@@ -54,22 +54,9 @@ func Crop(m *Mask, b Box) *Mask {
 // ErodeMM returns the pixels of m farther than r mm from its outside
 // (pixels beyond the image count as outside).
 func ErodeMM(m *Mask, r, dr, dc float64) *Mask {
-	// Pad by one pixel so that the image border counts as outside.
-	p := NewMask(m.Rows+2, m.Cols+2)
-	for i := range p.Data {
-		p.Data[i] = true
-	}
-	for row := 0; row < m.Rows; row++ {
-		for c := 0; c < m.Cols; c++ {
-			p.Data[(row+1)*p.Cols+c+1] = !m.Data[row*m.Cols+c]
-		}
-	}
-	dist := DistanceTo(p, dr, dc)
 	out := NewMask(m.Rows, m.Cols)
-	for row := 0; row < m.Rows; row++ {
-		for c := 0; c < m.Cols; c++ {
-			out.Data[row*m.Cols+c] = dist[(row+1)*p.Cols+c+1] > r
-		}
+	for i, d := range Depth(m, dr, dc) {
+		out.Data[i] = d > r
 	}
 	return out
 }
