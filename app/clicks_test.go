@@ -130,56 +130,12 @@ func TestClicksOnABoxPatientB(t *testing.T) {
 // span between the clicked slice's neighbouring anchors; the clicked slice
 // becomes an anchor, the slices outside the span keep what was accepted.
 func TestClickRepropagatesTheSpanPatientB(t *testing.T) {
-	s, ref := newPatientBSession(t, Options{ClickDelay: 20 * time.Millisecond})
-	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
-	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
-	for _, k := range []int{5, 14} {
-		m, _ := sl.Mask(ref, k, liver)
-		var idx []int
-		for i, on := range m.Data {
-			if on {
-				vx := sl.Voxel(k, i/sl.Cols, i%sl.Cols)
-				idx = append(idx, ref.Index(vx[0], vx[1], vx[2]))
-			}
-		}
-		if _, err := s.Paint("Paint", idx, liver); err != nil {
-			t.Fatal(err)
-		}
-	}
-	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, 5), Label: liver, AllAnchors: true})
-	acceptJob(t, s, job, err)
-	before := slices.Clone(labelsOf(s))
-
+	f := newLiverFixture(t, Options{ClickDelay: 20 * time.Millisecond})
+	s, ref, sl, vs, before := f.s, f.ref, f.sl, f.vs, f.before
 	const k = 9
-	pred, _ := sl.Mask(&volume.Labels{Grid: ref.Grid, Data: before}, k, liver)
-	refm, _ := sl.Mask(ref, k, liver)
-	voxel, positive := aClick(sl, pred, refm, k)
-	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	voxel, positive := f.click(t, k)
 	// The click's delay ends; the span's propagation runs and ends.
-	deadline := time.Now().Add(2 * time.Minute)
-	var prop *Job
-	for prop == nil && time.Now().Before(deadline) {
-		for _, j := range s.Jobs() {
-			if strings.HasPrefix(j.Name(), "Propagate") {
-				prop = j
-			}
-		}
-		if info, ok := s.Preview(); prop == nil && ok && strings.HasPrefix(info.Name, "Propagate") {
-			break // it ran and ended already
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if prop != nil {
-		if err := prop.Wait(); err != nil {
-			t.Fatal(err)
-		}
-	}
+	waitSpanPropagation(t, s)
 	info, ok := s.Preview()
 	if !ok || !strings.HasPrefix(info.Name, "Propagate") {
 		t.Fatalf("preview %+v after the click's delay: want the span's propagation", info)
@@ -428,37 +384,10 @@ func waitSpanPropagation(t *testing.T, s *Session) {
 // only then the accepted edits. Undoing an accepted edit under a pending
 // preview would come back with the preview's Enter.
 func TestUndoTakesBackTheLastInteractionPatientB(t *testing.T) {
-	s, ref := newPatientBSession(t, Options{ClickDelay: 20 * time.Millisecond})
-	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
-	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
-	for _, k := range []int{5, 14} {
-		m, _ := sl.Mask(ref, k, liver)
-		var idx []int
-		for i, on := range m.Data {
-			if on {
-				vx := sl.Voxel(k, i/sl.Cols, i%sl.Cols)
-				idx = append(idx, ref.Index(vx[0], vx[1], vx[2]))
-			}
-		}
-		if _, err := s.Paint("Paint", idx, liver); err != nil {
-			t.Fatal(err)
-		}
-	}
-	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, 5), Label: liver, AllAnchors: true})
-	accepted := acceptJob(t, s, job, err)
-	before := slices.Clone(labelsOf(s))
-
+	f := newLiverFixture(t, Options{ClickDelay: 20 * time.Millisecond})
+	s, sl, vs, before, accepted := f.s, f.sl, f.vs, f.before, f.accepted
 	const k = 9
-	pred, _ := sl.Mask(&volume.Labels{Grid: ref.Grid, Data: before}, k, liver)
-	refm, _ := sl.Mask(ref, k, liver)
-	voxel, positive := aClick(sl, pred, refm, k)
-	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	f.click(t, k)
 	waitSpanPropagation(t, s)
 	clickName := fmt.Sprintf("SAM click on slice %d", viewSlice(vs, sl, k)+1)
 	if undo, _ := s.UndoRedoNames(); undo != clickName {
@@ -478,17 +407,8 @@ func TestUndoTakesBackTheLastInteractionPatientB(t *testing.T) {
 	}
 
 	// A propagation pending with no click: Undo rejects it.
-	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	pending, ok := s.Preview()
-	if !ok {
-		t.Fatal("P left no preview")
-	}
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
+	pending := waitPreview(t, s, job, err)
 	// A click on it, and the propagation the click starts, taken back:
 	// the propagation's preview comes back as it was, slice by slice and
 	// in the strip.
@@ -500,17 +420,7 @@ func TestUndoTakesBackTheLastInteractionPatientB(t *testing.T) {
 		return ms, s.Confidence(viewer.Axial, liver)
 	}
 	masks, conf := snapshot()
-	const k2 = 12
-	pred, _ = sl.Mask(&volume.Labels{Grid: ref.Grid, Data: before}, k2, liver)
-	refm, _ = sl.Mask(ref, k2, liver)
-	voxel, positive = aClick(sl, pred, refm, k2)
-	job, err = s.Click(viewer.Axial, viewSlice(vs, sl, k2), voxel, positive, liver)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
+	f.click(t, 12)
 	waitSpanPropagation(t, s)
 	if name, ok := s.Undo(); !ok || !strings.HasPrefix(name, "SAM click") {
 		t.Fatalf("Undo after a click on the pending propagation: %q, %v", name, ok)

@@ -12,8 +12,8 @@ import (
 	"github.com/polyseg/polyseg/volume"
 )
 
-// acceptJob waits for job and accepts its preview.
-func acceptJob(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
+// waitPreview waits for job and returns the preview it left pending.
+func waitPreview(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -25,6 +25,13 @@ func acceptJob(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
 	if !ok {
 		t.Fatalf("%s left no preview", job.Name())
 	}
+	return info
+}
+
+// acceptJob waits for job and accepts its preview.
+func acceptJob(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
+	t.Helper()
+	info := waitPreview(t, s, job, err)
 	if _, err := s.AcceptPreview(); err != nil {
 		t.Fatal(err)
 	}
@@ -111,34 +118,8 @@ func TestPropagateFromBoxPatientB(t *testing.T) {
 // Correcting a slice and propagating again re-runs only the span between
 // it and the neighbouring anchors; the other slices keep what was accepted.
 func TestPropagateAgainRerunsOnlyTheSpan(t *testing.T) {
-	s, ref := newPatientBSession(t, Options{})
-	sl, err := section.NewSlicer(ref.Grid, section.Axial)
-	if err != nil {
-		t.Fatal(err)
-	}
-	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
-	// The reference liver on two slices, drawn as a user would.
-	anchorK := []int{5, 14}
-	for _, k := range anchorK {
-		m, err := sl.Mask(ref, k, liver)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var idx []int
-		for i, on := range m.Data {
-			if on {
-				vx := sl.Voxel(k, i/sl.Cols, i%sl.Cols)
-				idx = append(idx, ref.Index(vx[0], vx[1], vx[2]))
-			}
-		}
-		if _, err := s.Paint("Paint", idx, liver); err != nil {
-			t.Fatal(err)
-		}
-	}
-	first := viewSlice(vs, sl, anchorK[0])
-	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: first, Label: liver, AllAnchors: true})
-	acceptJob(t, s, job, err)
-	before := slices.Clone(labelsOf(s))
+	f := newLiverFixture(t, Options{})
+	s, ref, sl, vs, before, anchorK := f.s, f.ref, f.sl, f.vs, f.before, f.anchors
 	if d := dice(before, ref.Data, liver, nil); d < 0.85 {
 		t.Fatalf("two-anchor propagation Dice %.3f < 0.85", d)
 	}
@@ -164,7 +145,7 @@ func TestPropagateAgainRerunsOnlyTheSpan(t *testing.T) {
 	if _, err := s.Paint("Erase", clear, 0); err != nil {
 		t.Fatal(err)
 	}
-	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,4 +260,65 @@ func TestPropagateFromModelPatientB(t *testing.T) {
 	if err := job.Wait(); err == nil || !strings.Contains(err.Error(), `no structure named "aorta"`) {
 		t.Errorf("propagating the aorta from the default U-Net: %v", err)
 	}
+}
+
+// liverFixture is patient B with its reference liver drawn on axial slices
+// 5 and 14, as a user would, propagated from both and accepted: where the
+// corrections' tests start.
+type liverFixture struct {
+	s        *Session
+	ref      *volume.Labels
+	sl       *section.Slicer
+	vs       viewer.Slicer
+	anchors  []int       // the axial slices drawn
+	accepted PreviewInfo // the accepted propagation
+	before   []uint16    // the labels after it
+}
+
+func newLiverFixture(t *testing.T, opts Options) liverFixture {
+	t.Helper()
+	s, ref := newPatientBSession(t, opts)
+	f := liverFixture{s: s, ref: ref, vs: viewer.NewSlicer(ref.Grid, viewer.Axial), anchors: []int{5, 14}}
+	var err error
+	if f.sl, err = section.NewSlicer(ref.Grid, section.Axial); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range f.anchors {
+		m, err := f.sl.Mask(ref, k, liver)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var idx []int
+		for i, on := range m.Data {
+			if on {
+				vx := f.sl.Voxel(k, i/f.sl.Cols, i%f.sl.Cols)
+				idx = append(idx, ref.Index(vx[0], vx[1], vx[2]))
+			}
+		}
+		if _, err := s.Paint("Paint", idx, liver); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job, err := s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(f.vs, f.sl, f.anchors[0]), Label: liver, AllAnchors: true})
+	f.accepted = acceptJob(t, s, job, err)
+	f.before = slices.Clone(labelsOf(s))
+	return f
+}
+
+// click clicks, as the robot annotator would (aClick), on axial slice k
+// where the accepted labels differ from the reference, and waits for the
+// click's decode; it returns the click.
+func (f liverFixture) click(t *testing.T, k int) (voxel [3]int, positive bool) {
+	t.Helper()
+	pred, _ := f.sl.Mask(&volume.Labels{Grid: f.ref.Grid, Data: labelsOf(f.s)}, k, liver)
+	refm, _ := f.sl.Mask(f.ref, k, liver)
+	voxel, positive = aClick(f.sl, pred, refm, k)
+	job, err := f.s.Click(viewer.Axial, viewSlice(f.vs, f.sl, k), voxel, positive, liver)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	return voxel, positive
 }
