@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"runtime"
-	"sync"
 	"sync/atomic"
 
 	"github.com/polyseg/polyseg/internal/parallel"
@@ -412,22 +411,11 @@ func (x *Extractor) surface(ctx context.Context, f *field, workers int) (*rawMes
 		s.c0, s.c1 = n*layers/ns, (n+1)*layers/ns
 		s.last = n == ns-1
 	}
-	var next atomic.Int32
-	var wg sync.WaitGroup
-	for range min(workers, ns) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				n := int(next.Add(1)) - 1
-				if n >= ns || ctx.Err() != nil {
-					return
-				}
-				slabs[n].run(f, tab, &locs)
-			}
-		}()
-	}
-	wg.Wait()
+	parallel.For(ns, workers, func(n int) {
+		if ctx.Err() == nil {
+			slabs[n].run(f, tab, &locs)
+		}
+	})
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}

@@ -6,7 +6,6 @@ import (
 	"math"
 	"runtime"
 	"sync"
-	"sync/atomic"
 
 	"github.com/polyseg/polyseg/internal/parallel"
 )
@@ -170,31 +169,19 @@ func (r *Renderer) Render(dst *image.RGBA, s *Scene, cam *Camera) {
 
 	// Bands rasterised in parallel: clear, triangles, quads.
 	quads := r.quadTriangles(s, &f)
-	var next atomic.Int32
-	for range min(workers, bands) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				bi := int(next.Add(1)) - 1
-				if bi >= bands {
-					return
-				}
-				y0, y1 := bi*bandRows, min((bi+1)*bandRows, h)
-				r.clear(dst, y0, y1)
-				for wk := range workers {
-					bin := r.bins[wk][bi]
-					for k := range bin {
-						r.raster(dst, s, &bin[k], y0, y1)
-					}
-				}
-				for _, q := range quads {
-					r.blend(dst, q, y0, y1)
-				}
+	parallel.For(bands, workers, func(bi int) {
+		y0, y1 := bi*bandRows, min((bi+1)*bandRows, h)
+		r.clear(dst, y0, y1)
+		for wk := range workers {
+			bin := r.bins[wk][bi]
+			for k := range bin {
+				r.raster(dst, s, &bin[k], y0, y1)
 			}
-		}()
-	}
-	wg.Wait()
+		}
+		for _, q := range quads {
+			r.blend(dst, q, y0, y1)
+		}
+	})
 }
 
 // frame sets the depth range around the scene's bounding sphere.
