@@ -11,6 +11,7 @@ the single-process gradient, as every rank computes the same loss) and DDP divid
 """
 from __future__ import annotations
 
+import atexit
 import os
 from dataclasses import dataclass
 
@@ -45,7 +46,17 @@ def init(device: str = "auto") -> DistInfo:
         if cuda:
             torch.cuda.set_device(info.local_rank)
         dist.init_process_group(backend="nccl" if cuda else "gloo")
+        # A process leaving with its group alive lets gloo's worker threads be torn down with the
+        # interpreter, which aborts it ("terminate called without an active exception", SIGABRT)
+        # after the work is done: the group goes while the interpreter is still whole.
+        atexit.register(close)
     return info
+
+
+def close() -> None:
+    """Leave the process group, if this process is in one."""
+    if dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def device_for(info: DistInfo, device: torch.device) -> torch.device:

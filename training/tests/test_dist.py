@@ -88,3 +88,24 @@ def test_two_gloo_processes_match_one(msd_a: Path, tmp_path: Path) -> None:
     for x, y in zip(ea, eb):
         assert np.isclose(x["loss"], y["loss"], rtol=1e-4) and np.allclose(x["val_dice"], y["val_dice"], atol=1e-6)
     assert json.loads((two / "finetune" / "finetune.jsonl").read_text().splitlines()[0])["world"] == 2
+
+
+def test_process_group_left_at_exit() -> None:
+    """A rank that joined the group leaves it at exit, while the interpreter is whole: a gloo
+    group left for the interpreter's teardown aborts the process (SIGABRT) after its work."""
+    code = ("import atexit, torch.distributed as d\n"
+            "from polycl import dist as D\n"
+            "D.init('cpu')\n"
+            "print(d.is_initialized())\n"
+            "atexit._run_exitfuncs()\n"
+            "print(d.is_initialized())\n")
+    port = _free_port()
+    procs = []
+    for rank in range(2):
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(HERE.parent), "RANK": str(rank), "LOCAL_RANK": str(rank),
+               "WORLD_SIZE": "2", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        procs.append(subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for p in procs:
+        out, _ = p.communicate(timeout=120)
+        assert p.returncode == 0, out
+        assert out.split() == ["True", "False"], out
