@@ -534,6 +534,21 @@ const tail = `
   cut, keeping the answer's main body (unless the guards would keep less than half of SAM's answer).
   The table above gives SAM alone and guarded on each box slice; the guards were designed on patient A,
   patient B is held out (there SAM alone took in the vessels beside the liver).
+- **A box holding two tissues keeps the one that fills it, and the answer is grown to the box's sides**
+  (inference/refine, box.go). SAM's answer to patient B's spleen box takes in the part of the stomach
+  in the box's corner and stops along a straight line 2 cm short of the spleen's back (2D Dice 0.62);
+  the density guard cannot tell the stomach out, since it is nearly half of the answer and widens the
+  range. Now, when Otsu's split of the core's densities explains at least 0.7 of their variance (one
+  tissue of Gaussian density gives 2/π ≈ 0.64), the side whose largest piece fits the drawn box better
+  (by 0.1 of box IoU) is kept; the guarded answer is given back to SAM once with the box as its mask
+  prompt (±10) and guarded again; and where the answer stops more than 5 mm short of a side of the box,
+  the pixels in the box of its density (median ± 2 robust SD) that join it through no neck narrower than
+  8 mm are added. Chosen on patient A, box on every slice holding at least a quarter of the organ's
+  largest cross-section, mean 2D Dice of the four organs: guards alone 0.867, with the split (η 0.6 /
+  0.68 / 0.70 / 0.72 / 0.75: 0.868 / 0.881 / 0.881 / 0.878 / 0.878), asked again 0.887 (SAM's own
+  logits cut to the mask instead of ±10: 0.889, a tie taken by the simpler prompt), grown to the
+  sides 0.890 (2 robust SD; 1.5 and 2.5 within 0.002; a gap of 3, 5 or 8 mm the same). On patient B
+  (held out), the same slices: liver 0.944 → 0.955, spleen 0.671 → 0.857.
 - **The U-Net does not guard SAM by default** (the table above). With the default model
   (polycl-abdomen, which knows all four organs) it helps a little where SAM leaks into neighbours of the
   organ's density (the livers, patient B's spleen), but where the U-Net misses part of the organ it
