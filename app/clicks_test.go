@@ -223,7 +223,7 @@ func TestClickRefusals(t *testing.T) {
 // DoubtBelow as the session's models are set, and each doubtful slice
 // says why.
 func TestOneMeaningOfDoubtful(t *testing.T) {
-	for _, below := range []float64{propagate.DefaultDoubtBelow, 0.3} {
+	for _, below := range []float64{propagate.DefaultDoubtBelow, 0.6} {
 		o := propagate.DefaultSAMOptions()
 		o.DoubtBelow = below
 		s := New(Options{ModelOptions: ModelOptions{Propagation: &o}})

@@ -340,7 +340,7 @@ func doubtSection(runs []run, below float64) string {
 	b.WriteString("\n## Do the doubt flags point at the slices to correct?\n\n")
 	b.WriteString("After the first interaction (box and propagation), over every axial slice that the reference or the result holds the organ on, or that the propagation decided: a slice is *bad* when its 2D Dice against the reference is below 0.8, and *flagged* when the app marks it doubtful (`propagate.Doubtful`: a decided slice, not an anchor, with a confidence below the threshold; a slice where the propagation stopped counts by its confidence, 0). Precision: the share of flagged slices that are bad; recall: the share of bad slices that are flagged (a bad slice the propagation never reached cannot be flagged). The issue asks for precision ≥ 2/3 (at most a third of the flagged slices fine) and recall ≥ 0.7. Patient A tunes the threshold; patient B is held out.\n\n")
 	b.WriteString("| threshold | A: flagged / bad / slices | A precision | A recall | B: flagged / bad / slices | B precision | B recall |\n|---|---|---|---|---|---|---|\n")
-	for _, t := range []float64{0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9} {
+	for _, t := range []float64{0.1, 0.2, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9} {
 		a, bb := countFlags(runs, "A", t), countFlags(runs, "B", t)
 		mark := ""
 		if math.Abs(t-below) < 1e-9 {
