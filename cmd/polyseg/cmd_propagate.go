@@ -287,6 +287,7 @@ func registerPropagationOptions(fs *flag.FlagSet, o *propagate.SAMOptions) {
 	fs.Float64Var(&o.ConfidenceIoUFrom, "confidence-iou-from", o.ConfidenceIoUFrom, "the confidence stretches SAM's IoU estimate from this value to 1")
 	fs.Float64Var(&o.ConfidenceAreaShare, "confidence-area-share", o.ConfidenceAreaShare, "slices below this share of the largest area lose confidence")
 	fs.Float64Var(&o.EndKeep, "end-keep", o.EndKeep, "where a chain stops at the structure's end, keep the guarded part of SAM's mask when no larger than this share of the slice before (0: leave it empty)")
+	fs.Float64Var(&o.NeckMM, "neck-mm", o.NeckMM, "drop a piece of a slice's mask joined through a neck narrower than twice this many mm and lying mostly off the slice before (0: off)")
 }
 
 // checkPropagationOptions refuses thresholds outside their meaning, as

@@ -44,10 +44,10 @@ func largestSlice(t *testing.T, sl *section.Slicer, ref *volume.Labels, value ui
 // One anchor on the slice of largest area, 3D Dice against the reference,
 // and no run more than 2 slices past the organ's ends. The floors lie a
 // little under the values measured with the defaults (docs/propagation.md:
-// B liver 0.968, B spleen 0.957, A liver 0.882, A spleen 0.912), and each
+// B liver 0.968, B spleen 0.957, A liver 0.912, A spleen 0.912), and each
 // is one the engine without its guards fails (the "naive" rows there:
 // 0.952, 0.893, 0.506, 0.365, running up to 82 slices past patient A's
-// organs). Patient B's organs span every slice, so only patient A's cases
+// organs); A liver's is one it fails without NeckMM too (0.888). Patient B's organs span every slice, so only patient A's cases
 // can check the overrun.
 func TestPropagateSAMRealPatients(t *testing.T) {
 	sm := modeltest.SAM(t)
@@ -63,7 +63,7 @@ func TestPropagateSAMRealPatients(t *testing.T) {
 	}{
 		{"B", vb, refB, "liver", 5, 0.96},
 		{"B", vb, refB, "spleen", 1, 0.95},
-		{"A", va, refA, "liver", 5, 0.87},
+		{"A", va, refA, "liver", 5, 0.90},
 		{"A", va, refA, "spleen", 1, 0.90},
 	} {
 		t.Run(tc.patient+" "+tc.organ, func(t *testing.T) {
@@ -386,5 +386,49 @@ func TestPropagateSAMKeepsTheEndSlice(t *testing.T) {
 				t.Errorf("keeping the end slices: Dice %.4f → %.4f, slices < 0.8 %d → %d; want both better", d0, d1, bad0, bad1)
 			}
 		})
+	}
+}
+
+// continuing drops a piece joined through a neck that lies off the slice
+// before (a neighbour coming in), keeps one that continues it (an organ's
+// second lobe), and leaves a mask the opening does not cut as it is.
+func TestContinuing(t *testing.T) {
+	const n = 40
+	disc := func(m *section.Mask, r0, c0, rad int) {
+		for r := 0; r < n; r++ {
+			for c := 0; c < n; c++ {
+				if (r-r0)*(r-r0)+(c-c0)*(c-c0) <= rad*rad {
+					m.Data[r*n+c] = true
+				}
+			}
+		}
+	}
+	bridge := func(m *section.Mask, r, c0, c1 int) {
+		for c := c0; c <= c1; c++ {
+			m.Data[r*n+c], m.Data[(r+1)*n+c] = true, true
+		}
+	}
+	prev := section.NewMask(n, n)
+	disc(prev, 12, 12, 8)
+	disc(prev, 31, 12, 6) // the second lobe
+	m := section.NewMask(n, n)
+	disc(m, 12, 12, 8)
+	disc(m, 31, 12, 6)
+	for r := 19; r <= 26; r++ { // a neck from the organ to its second lobe
+		m.Data[r*n+12], m.Data[r*n+13] = true, true
+	}
+	disc(m, 12, 32, 5) // a neighbour, off the slice before
+	bridge(m, 12, 19, 28)
+	got := continuing(m, prev, 2, 1, 1)
+	if got.Data[12*n+32] {
+		t.Error("the neighbour beyond the neck stayed")
+	}
+	if !got.Data[31*n+12] || !got.Data[12*n+12] {
+		t.Error("a piece continuing the slice before went")
+	}
+	whole := section.NewMask(n, n)
+	disc(whole, 20, 20, 10)
+	if d := section.Dice(continuing(whole, prev, 2, 1, 1), whole); d != 1 {
+		t.Errorf("a mask in one piece changed: Dice %.3f", d)
 	}
 }

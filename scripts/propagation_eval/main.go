@@ -97,6 +97,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.Float64Var(&o.MaxOutside, "max-outside", o.MaxOutside, "stop when more than this fraction of SAM's mask lies beyond the growth limit")
 	fs.Float64Var(&o.MaxMeanShift, "max-mean-shift", o.MaxMeanShift, "stop when SAM's mask's median HU is this many anchor std from the anchors'")
 	fs.Float64Var(&o.EndKeep, "end-keep", o.EndKeep, "keep the guarded part of SAM's mask on a chain's last slice when at most this share of the previous slice's area")
+	fs.Float64Var(&o.NeckMM, "neck-mm", o.NeckMM, "drop pieces joined through a neck narrower than twice this many mm and lying mostly off the previous slice (0: off)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -467,7 +468,7 @@ func report(rows []row, o propagate.SAMOptions, rt *onnxrt.Runtime, args []strin
 	fmt.Fprintf(&b, "\n## Confidence strip against per-slice Dice\n\n%s", pictures)
 	fmt.Fprintf(&b, reportOptions, o.MarginMM, o.MaskLogit, o.GrowMM, o.ReferenceSpacingMM, o.HUStd, o.MinHUSpread, o.CoreErosionPx,
 		o.MinCorePixels, o.MinHUFraction, o.MinIoU, o.MinAreaRatio, o.MinAreaMM2, o.MaxOutside, o.MaxMeanShift, o.MinShiftStdHU,
-		o.PriorMin, o.ConfidenceIoUFrom, o.ConfidenceAreaShare, o.SettleDice, o.EndKeep, o.DoubtBelow)
+		o.PriorMin, o.ConfidenceIoUFrom, o.ConfidenceAreaShare, o.SettleDice, o.EndKeep, o.NeckMM, o.DoubtBelow)
 	b.WriteString(reportTail)
 	return b.String()
 }
@@ -658,6 +659,7 @@ nearer anchor), and a chain there never stops: an empty answer carries the previ
 | confidence_area_share (--confidence-area-share) | %g | slices below this share of the largest area the chain has seen lose confidence in proportion: an organ's ends are where chains go wrong |
 | settle_dice | %g | after a correction, a chain carries only its anchor's change and stops where the slice agrees with what it had at this Dice (docs/interactive.md) |
 | end_keep (--end-keep) | %g | where a chain going outward stops, the guarded part of SAM's mask stays when no larger than this share of the slice before: an organ's tip mixed with fat |
+| neck_mm (--neck-mm) | %g | a piece of a slice's mask joined through a neck narrower than twice this, lying mostly off the slice before, is a neighbour coming in and goes |
 | doubt_below (--doubt-below) | %g | confidence under which a slice is doubtful (propagate.Doubtful), in the strip, X, the status line and the command line alike |
 `
 
