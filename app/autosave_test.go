@@ -252,8 +252,8 @@ func TestAutosaveKeepsPropagationRecords(t *testing.T) {
 	s.mu.Lock()
 	s.props.records = map[uint16]*propRecord{5: {
 		anchors:    []int{4},
-		confidence: map[int]float64{2: 0.91, 3: 0.32, 4: 1, 5: math.NaN()},
-		notes:      map[int]string{3: "IoU 0.32: leaked"},
+		confidence: map[int]float64{2: 0.91, 3: 0.05, 4: 1, 5: math.NaN()},
+		notes:      map[int]string{3: "IoU 0.05: leaked"},
 		engine:     "sam", provider: "cpu",
 	}}
 	s.mu.Unlock()

@@ -151,7 +151,7 @@ func DefaultSAMOptions() SAMOptions {
 }
 
 // DefaultDoubtBelow is the confidence under which a slice is doubtful.
-const DefaultDoubtBelow = 0.4
+const DefaultDoubtBelow = 0.1
 
 // Check refuses options outside their meaning; NaN would switch a rule off
 // silently. Errors name the option as its JSON name.

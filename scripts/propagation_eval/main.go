@@ -210,7 +210,7 @@ func listed(list, name string) bool {
 func naiveEngine(sm *sam.Model) propagate.Engine {
 	o := propagate.DefaultSAMOptions()
 	o.MarginMM, o.MaskLogit, o.GrowMM, o.HUStd, o.MaxOutside, o.MaxMeanShift = 0, 10, 1e6, 1e6, 1, 1e6
-	o.MinHUFraction, o.MinIoU, o.MinAreaRatio, o.MinAreaMM2 = 0, 0, 0, 0
+	o.MinHUFraction, o.MinIoU, o.MinAreaRatio, o.MinAreaMM2, o.NeckMM = 0, 0, 0, 0, 0
 	return namedEngine{"naive", propagate.NewSAMEngine(sm, o)}
 }
 
