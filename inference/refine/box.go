@@ -120,7 +120,7 @@ func boxIoU(a, b section.Box) float64 {
 // it falls short of: a box drawn around an organ says the organ reaches
 // each of its sides, and SAM's single answer sometimes stops short inside
 // the organ along a straight line (on patient B's spleen, a band 2 cm
-// deep at its back on every slice). When the answer stops more than
+// deep at its back on every slice). When the answer stops at least
 // o.FillGapMM from some side of the box, the pixels inside the box with
 // the answer's density (its core's median ± o.FillHUStd robust standard
 // deviations, at least MinHUSpread) that join the answer through no neck
@@ -131,7 +131,7 @@ func fillBox(img []float32, m *section.Mask, box section.Box, dr, dc float64, o 
 	if !ok {
 		return m
 	}
-	gr, gc := int(o.FillGapMM/dr), int(o.FillGapMM/dc)
+	gr, gc := int(math.Ceil(o.FillGapMM/dr)), int(math.Ceil(o.FillGapMM/dc))
 	if bb.R0-box.R0 < gr && box.R1-bb.R1 < gr && bb.C0-box.C0 < gc && box.C1-bb.C1 < gc {
 		return m
 	}

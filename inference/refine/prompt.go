@@ -85,9 +85,10 @@ type GuardOptions struct {
 	// defaults 0.7 and 0.1).
 	SplitEta, SplitFit float64
 	// FillGapMM and FillHUStd: SAM's guarded answer to a box alone that
-	// stops more than FillGapMM short of a side of the box is grown there
+	// stops at least FillGapMM short of a side of the box is grown there
 	// through tissue of its density, within FillHUStd robust standard
-	// deviations (fillBox; defaults 5 mm and 2).
+	// deviations (fillBox; defaults 3 mm and 2: on patient A's 3 mm
+	// pixels, one pixel short).
 	FillGapMM, FillHUStd float64
 	// Reask: SAM's guarded answer to a box alone is given back to it, with
 	// the box, as its mask prompt this many times (default 1), and the
@@ -108,7 +109,7 @@ const (
 	DefaultSplitEta      = 0.7
 	DefaultSplitFit      = 0.1
 	DefaultReask         = 1
-	DefaultFillGapMM     = 5
+	DefaultFillGapMM     = 3
 	DefaultFillHUStd     = 2
 )
 
