@@ -175,3 +175,60 @@ func BenchmarkCorrection(b *testing.B) {
 	b.ReportMetric(dec/one, "decoder-runs")
 	b.ReportMetric((end-dec)/dec, "own-work/decoder")
 }
+
+// BenchmarkBoxPrompt times a box drawn around patient B's spleen on its
+// largest slice, from the call to the preview holding the answer
+// (embedding cached; the preview rejected between iterations), against
+// one run of a bare decoder session on the same slice's embedding in the
+// same iteration. On this box every step of the box's answer runs: SAM,
+// the guards with the two-tissue split, SAM asked again with the guarded
+// answer, and the growth to the box's sides (inference/refine, box.go).
+//
+//	go test ./app -run '^$' -bench BoxPrompt -benchtime 10x
+func BenchmarkBoxPrompt(b *testing.B) {
+	const spleen = 1
+	s, ref := newPatientBSession(b, Options{ClickDelay: -1})
+	slice, k, lo, hi := organBox(b, ref, spleen)
+	box := func() {
+		job, err := s.BoxPrompt(viewer.Axial, slice, lo, hi, spleen)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := job.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		s.RejectPreview()
+	}
+	box() // encodes the slice
+	sm, err := s.models.SAM()
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt, err := s.models.Runtime()
+	if err != nil {
+		b.Fatal(err)
+	}
+	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
+	v, _ := s.Volume()
+	m, _ := sl.Mask(ref, k, spleen)
+	bb, _ := m.Bounds()
+	bare := bareort.NewDecoder(b, rt.Threads(), sm.Decoder().ModelPath(), sl.Rows, sl.Cols, bb, nil, 1)
+	b.Cleanup(bare.Close)
+	e, err := sm.SliceEmbedding(context.Background(), v, sl, k, windowOr(s.samWindow(spleen), sm.DefaultWindow()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare.Run(b, e.Data)
+	var boxes, bares []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		box()
+		t1 := time.Now()
+		bare.Run(b, e.Data)
+		t2 := time.Now()
+		boxes, bares = append(boxes, t1.Sub(t0)), append(bares, t2.Sub(t1))
+	}
+	b.ReportMetric(medianMS(boxes), "box-median-ms")
+	b.ReportMetric(medianMS(bares), "bare-decoder-median-ms")
+	b.ReportMetric(medianMS(boxes)/medianMS(bares), "box/bare")
+}

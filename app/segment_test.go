@@ -65,13 +65,19 @@ func newPatientBSession(t testing.TB, opts Options) (*Session, *volume.Labels) {
 // there in voxel indices.
 func liverBox(t testing.TB, ref *volume.Labels) (slice, k int, a, b [3]int) {
 	t.Helper()
+	return organBox(t, ref, liver)
+}
+
+// organBox is liverBox for the organ of value in ref.
+func organBox(t testing.TB, ref *volume.Labels, value uint16) (slice, k int, a, b [3]int) {
+	t.Helper()
 	sl, err := section.NewSlicer(ref.Grid, section.Axial)
 	if err != nil {
 		t.Fatal(err)
 	}
 	best, area := -1, 0
 	for k := range sl.Slices {
-		m, err := sl.Mask(ref, k, liver)
+		m, err := sl.Mask(ref, k, value)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,9 +86,9 @@ func liverBox(t testing.TB, ref *volume.Labels) (slice, k int, a, b [3]int) {
 		}
 	}
 	if best < 0 {
-		t.Fatal("reference has no liver")
+		t.Fatalf("reference has no voxel of value %d", value)
 	}
-	m, _ := sl.Mask(ref, best, liver)
+	m, _ := sl.Mask(ref, best, value)
 	box, _ := m.Bounds()
 	a, b = sl.Voxel(best, box.R0, box.C0), sl.Voxel(best, box.R1, box.C1)
 	slice, _, _ = viewer.NewSlicer(ref.Grid, viewer.Axial).Locate(a[0], a[1], a[2])
