@@ -793,11 +793,7 @@ func selectKth(xs []float32, k int) float32 {
 // continue one of the slice before. m is returned as it is when the
 // opening leaves at most one piece.
 func continuing(m, prev *section.Mask, r, dr, dc float64) *section.Mask {
-	opened := section.DilateMM(section.ErodeMM(m, r, dr, dc), r, dr, dc)
-	for i := range opened.Data {
-		opened.Data[i] = opened.Data[i] && m.Data[i]
-	}
-	lab, n := section.Components(opened)
+	lab, n := section.NeckPieces(m, r, dr, dc)
 	if n <= 1 {
 		return m
 	}
@@ -812,19 +808,13 @@ func continuing(m, prev *section.Mask, r, dr, dc float64) *section.Mask {
 		}
 	}
 	keep := make([]bool, n+1)
-	body := section.NewMask(m.Rows, m.Cols)
-	for i, id := range lab {
-		if id > 0 && 2*over[id] >= size[id] {
-			keep[id] = true
-			body.Data[i] = true
-		}
+	kept := false
+	for id := 1; id <= n; id++ {
+		keep[id] = 2*over[id] >= size[id]
+		kept = kept || keep[id]
 	}
-	if body.Area() == 0 {
+	if !kept {
 		return m
 	}
-	grown := section.DilateMM(body, r*1.5, dr, dc)
-	for i, id := range lab {
-		grown.Data[i] = grown.Data[i] && m.Data[i] && (id == 0 || keep[id])
-	}
-	return section.Overlapping(grown, body)
+	return section.Regrow(m, lab, keep, r*1.5, dr, dc)
 }

@@ -141,10 +141,7 @@ func fillBox(img []float32, m *section.Mask, box section.Box, dr, dc float64, o 
 	if !ok {
 		return m
 	}
-	cand := section.NewMask(m.Rows, m.Cols)
-	for i, on := range m.Data {
-		cand.Data[i] = on
-	}
+	cand := &section.Mask{Rows: m.Rows, Cols: m.Cols, Data: slices.Clone(m.Data)}
 	for r := max(box.R0, 0); r <= min(box.R1, m.Rows-1); r++ {
 		for c := max(box.C0, 0); c <= min(box.C1, m.Cols-1); c++ {
 			i := r*m.Cols + c
@@ -165,6 +162,29 @@ func fillBox(img []float32, m *section.Mask, box section.Box, dr, dc float64, o 
 		opened.Data[i] = (opened.Data[i] && cand.Data[i]) || m.Data[i]
 	}
 	return section.FillHoles(section.Overlapping(opened, m))
+}
+
+// growToBox is fillBox on the window of the slice that the box and the
+// opening's reach hold (an organ is a small part of a slice), m staying
+// as it is beyond it. It returns the grown mask, the pixels added (nil
+// when none) and their count.
+func growToBox(img []float32, m *section.Mask, box section.Box, o GuardOptions, dr, dc float64) (*section.Mask, *section.Mask, int) {
+	w := grow(box, int(math.Ceil(o.NeckMM/dr))+2, int(math.Ceil(o.NeckMM/dc))+2, m.Rows, m.Cols)
+	boxW := section.Box{R0: box.R0 - w.R0, C0: box.C0 - w.C0, R1: box.R1 - w.R0, C1: box.C1 - w.C0}
+	grown := paste(fillBox(cropImage(img, m.Cols, w), section.Crop(m, w), boxW, dr, dc, o), w, m.Rows, m.Cols)
+	added := section.NewMask(m.Rows, m.Cols)
+	n := 0
+	for i, on := range m.Data {
+		if grown.Data[i] && !on {
+			added.Data[i] = true
+			n++
+		}
+		grown.Data[i] = grown.Data[i] || on
+	}
+	if n == 0 {
+		return m, nil, 0
+	}
+	return grown, added, n
 }
 
 // fillSmallHoles fills the holes of m (parts of its background that do not

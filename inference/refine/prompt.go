@@ -308,12 +308,14 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	}
 	a := &Answer{Raw: pred.Mask, IoU: pred.IoU, Stability: pred.Stability}
 	a.Mask, a.Guard = settlePrompt(img, pred, q, g, co, dr, dc, sl.Rows, sl.Cols)
+	var added *section.Mask
 	if g != nil && q.Box != nil && !clicks && q.Previous == nil {
+		o := g.withDefaults()
 		// The answer given back holds one tissue already: asked again,
 		// SAM moves its edge, and a second split would cut the organ.
 		again := *g
 		again.SplitEta = -1
-		for range max(g.withDefaults().Reask, 0) {
+		for range max(o.Reask, 0) {
 			if a.Mask.Area() == 0 {
 				break
 			}
@@ -328,38 +330,22 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 				a.Guard = strings.TrimPrefix(a.Guard+"; asked again, "+why, "; ")
 			}
 		}
-		if o := g.withDefaults(); o.FillGapMM > 0 && o.NeckMM > 0 {
-			// On the box's own window, widened by the opening's reach.
-			w := grow(*q.Box, int(math.Ceil(o.NeckMM/dr))+2, int(math.Ceil(o.NeckMM/dc))+2, sl.Rows, sl.Cols)
-			box := section.Box{R0: q.Box.R0 - w.R0, C0: q.Box.C0 - w.C0, R1: q.Box.R1 - w.R0, C1: q.Box.C1 - w.C0}
-			grown := paste(fillBox(cropImage(img, sl.Cols, w), section.Crop(a.Mask, w), box, dr, dc, o), w, sl.Rows, sl.Cols)
-			added := section.NewMask(sl.Rows, sl.Cols)
-			n := 0
-			for i, on := range grown.Data {
-				if on && !a.Mask.Data[i] {
-					added.Data[i] = true
-					n++
-				}
-			}
-			if n > 0 {
-				for i, on := range a.Mask.Data {
-					grown.Data[i] = grown.Data[i] || on
-				}
-				a.Mask = grown
+		if o.FillGapMM > 0 && o.NeckMM > 0 {
+			var n int
+			if a.Mask, added, n = growToBox(img, a.Mask, *q.Box, o, dr, dc); n > 0 {
 				a.Guard = strings.TrimPrefix(a.Guard+fmt.Sprintf("; grown by %d px of its density toward the box's sides", n), "; ")
-				// The next prompt on the slice (a click) starts from
-				// this answer: SAM's logits say "background" where it
-				// grew, the grown part says otherwise.
-				low := p.cut(pred.LowRes, a.Mask)
-				for i, x := range p.SAM.LowResLogits(added, reaskLogit) {
-					low[i] = max(low[i], x)
-				}
-				a.LowRes = low
-				return a, nil
 			}
 		}
 	}
 	a.LowRes = p.cut(pred.LowRes, a.Mask)
+	if added != nil {
+		// The next prompt on the slice (a click) starts from this answer:
+		// SAM's logits say "background" where it grew, the grown part
+		// says otherwise.
+		for i, x := range p.SAM.LowResLogits(added, reaskLogit) {
+			a.LowRes[i] = max(a.LowRes[i], x)
+		}
+	}
 	return a, nil
 }
 
@@ -802,34 +788,17 @@ func densityRange(img []float32, raw *section.Mask, dr, dc float64, o GuardOptio
 
 // mainBody returns the part of m connected to its largest body once
 // bridges narrower than 2r mm are cut: m opened by a disc of radius r,
-// the largest piece kept, grown back by r within m, and the piece of m
+// the largest piece kept, grown back by 1.5r within m, and the piece of m
 // that growth touches.
 func mainBody(m *section.Mask, r, dr, dc float64) *section.Mask {
-	opened := section.DilateMM(section.ErodeMM(m, r, dr, dc), r, dr, dc)
-	for i := range opened.Data {
-		opened.Data[i] = opened.Data[i] && m.Data[i]
-	}
-	lab, n := section.Components(opened)
+	lab, n := section.NeckPieces(m, r, dr, dc)
 	if n == 0 {
 		return m // nothing survives the opening: too thin to judge
 	}
 	best, _ := section.Largest(lab, n)
-	body := section.Component(lab, best, m.Rows, m.Cols)
-	// What the opening shaved off the body's own edge comes back: the
-	// pixels of m within r of the body, and what touches them.
-	grown := section.DilateMM(body, r*1.5, dr, dc)
-	for i := range grown.Data {
-		grown.Data[i] = grown.Data[i] && m.Data[i]
-	}
-	// Of the pixels regrown, only those closer to the body than to any
-	// other piece of the opening belong to it; a simpler rule holds well
-	// enough: drop what lies in another piece of the opening.
-	for i, id := range lab {
-		if id > 0 && id != best {
-			grown.Data[i] = false
-		}
-	}
-	return section.Overlapping(grown, body)
+	keep := make([]bool, n+1)
+	keep[best] = true
+	return section.Regrow(m, lab, keep, r*1.5, dr, dc)
 }
 
 func countAnd(a, b *section.Mask) int {

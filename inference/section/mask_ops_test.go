@@ -135,3 +135,44 @@ func TestOverlappingKeepsTouchingComponents(t *testing.T) {
 		}
 	}
 }
+
+// Two discs joined by a bridge 2 pixels wide fall into two pieces at a
+// neck radius of 2; regrowing one gives back that disc, its rim
+// included, and neither the other disc nor the bridge beyond the regrowth.
+func TestNeckPiecesRegrow(t *testing.T) {
+	const rows, cols = 30, 60
+	disc := func(m *Mask, r0, c0, rad int) {
+		for r := 0; r < rows; r++ {
+			for c := 0; c < cols; c++ {
+				if (r-r0)*(r-r0)+(c-c0)*(c-c0) <= rad*rad {
+					m.Data[r*cols+c] = true
+				}
+			}
+		}
+	}
+	left, m := NewMask(rows, cols), NewMask(rows, cols)
+	disc(left, 15, 12, 8)
+	disc(m, 15, 12, 8)
+	disc(m, 15, 45, 8)
+	for c := 20; c <= 37; c++ {
+		m.Data[15*cols+c], m.Data[16*cols+c] = true, true
+	}
+	lab, n := NeckPieces(m, 2, 1, 1)
+	if n != 2 {
+		t.Fatalf("%d pieces, want the two discs", n)
+	}
+	keep := make([]bool, n+1)
+	keep[lab[15*cols+12]] = true
+	got := Regrow(m, lab, keep, 3, 1, 1)
+	for i, on := range left.Data {
+		if on && !got.Data[i] {
+			t.Fatalf("pixel (%d, %d) of the disc kept is gone", i/cols, i%cols)
+		}
+	}
+	if got.Data[15*cols+45] || got.Data[15*cols+30] {
+		t.Error("the other disc or the far bridge came back")
+	}
+	if none := Regrow(m, lab, make([]bool, n+1), 3, 1, 1); none.Area() != 0 {
+		t.Errorf("no piece kept: %d pixels", none.Area())
+	}
+}
