@@ -48,6 +48,14 @@ func benchSession(b *testing.B) (*Session, *volume.Labels, *section.Slicer, *bar
 	if _, err := s.AcceptPreview(); err != nil {
 		b.Fatal(err)
 	}
+	sl, bare, emb := bareDecoder(b, s, ref, k, liver)
+	return s, ref, sl, bare, emb
+}
+
+// bareDecoder returns a bare decoder session prompted with the box of
+// value in ref on axial slice k, and the embeddings of s's SAM in the
+// window of value's segment, for the timings to be compared against.
+func bareDecoder(b *testing.B, s *Session, ref *volume.Labels, k int, value uint16) (*section.Slicer, *bareort.Decoder, func(k int) []float32) {
 	sm, err := s.models.SAM()
 	if err != nil {
 		b.Fatal(err)
@@ -58,18 +66,18 @@ func benchSession(b *testing.B) (*Session, *volume.Labels, *section.Slicer, *bar
 	}
 	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
 	v, _ := s.Volume()
-	m, _ := sl.Mask(ref, k, liver)
+	m, _ := sl.Mask(ref, k, value)
 	box, _ := m.Bounds()
 	bare := bareort.NewDecoder(b, rt.Threads(), sm.Decoder().ModelPath(), sl.Rows, sl.Cols, box, nil, 1)
 	b.Cleanup(bare.Close)
 	emb := func(k int) []float32 {
-		e, err := sm.SliceEmbedding(context.Background(), v, sl, k, windowOr(s.samWindow(liver), sm.DefaultWindow()))
+		e, err := sm.SliceEmbedding(context.Background(), v, sl, k, windowOr(s.samWindow(value), sm.DefaultWindow()))
 		if err != nil {
 			b.Fatal(err)
 		}
 		return e.Data
 	}
-	return s, ref, sl, bare, emb
+	return sl, bare, emb
 }
 
 // BenchmarkClickRedecode times one SAM click on a propagated slice of
@@ -200,31 +208,15 @@ func BenchmarkBoxPrompt(b *testing.B) {
 		s.RejectPreview()
 	}
 	box() // encodes the slice
-	sm, err := s.models.SAM()
-	if err != nil {
-		b.Fatal(err)
-	}
-	rt, err := s.models.Runtime()
-	if err != nil {
-		b.Fatal(err)
-	}
-	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
-	v, _ := s.Volume()
-	m, _ := sl.Mask(ref, k, spleen)
-	bb, _ := m.Bounds()
-	bare := bareort.NewDecoder(b, rt.Threads(), sm.Decoder().ModelPath(), sl.Rows, sl.Cols, bb, nil, 1)
-	b.Cleanup(bare.Close)
-	e, err := sm.SliceEmbedding(context.Background(), v, sl, k, windowOr(s.samWindow(spleen), sm.DefaultWindow()))
-	if err != nil {
-		b.Fatal(err)
-	}
-	bare.Run(b, e.Data)
+	_, bare, emb := bareDecoder(b, s, ref, k, spleen)
+	e := emb(k)
+	bare.Run(b, e)
 	var boxes, bares []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
 		box()
 		t1 := time.Now()
-		bare.Run(b, e.Data)
+		bare.Run(b, e)
 		t2 := time.Now()
 		boxes, bares = append(boxes, t1.Sub(t0)), append(bares, t2.Sub(t1))
 	}

@@ -133,11 +133,12 @@ func TestClickPrompt(t *testing.T) {
 	}
 }
 
-// On patient B's spleen, SAM's answer to a box around it on its largest
-// slice takes in part of the stomach and stops along a straight line
-// short of the spleen's back (2D Dice 0.62). The guards keep the tissue
-// that fills the box and grow it to the box's sides (measured 0.94).
-func TestBoxTwoTissuesPatientB(t *testing.T) {
+// boxPatientB draws the box around the organ of value in patient B's
+// reference on its largest axial slice, and returns SAM's guarded answer
+// with the prompter, the slice, the organ's reference mask there and the
+// box.
+func boxPatientB(t *testing.T, value uint16) (pr *Prompter, best int, ref *section.Mask, box section.Box, a *Answer) {
+	t.Helper()
 	sm := modeltest.SAM(t)
 	v, l, _ := realdata.PatientB(t, realData)
 	pr, err := NewPrompter(sm, v, sm.DefaultWindow())
@@ -145,19 +146,27 @@ func TestBoxTwoTissuesPatientB(t *testing.T) {
 		t.Fatal(err)
 	}
 	sl := pr.Slicer
-	best, area := 0, 0
+	area := 0
 	for k := 0; k < sl.Slices; k++ {
-		m, _ := sl.Mask(l, k, 1)
-		if a := m.Area(); a > area {
-			best, area = k, a
+		m, _ := sl.Mask(l, k, value)
+		if n := m.Area(); n > area {
+			best, area = k, n
 		}
 	}
-	ref, _ := sl.Mask(l, best, 1)
-	box, _ := ref.Bounds()
-	a, err := pr.Box(context.Background(), best, box, GuardOptions{})
-	if err != nil {
+	ref, _ = sl.Mask(l, best, value)
+	box, _ = ref.Bounds()
+	if a, err = pr.Box(context.Background(), best, box, GuardOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	return pr, best, ref, box, a
+}
+
+// On patient B's spleen, SAM's answer to a box around it on its largest
+// slice takes in part of the stomach and stops along a straight line
+// short of the spleen's back (2D Dice 0.62). The guards keep the tissue
+// that fills the box and grow it to the box's sides (measured 0.94).
+func TestBoxTwoTissuesPatientB(t *testing.T) {
+	_, best, ref, _, a := boxPatientB(t, 1)
 	raw, guarded := section.Dice(a.Raw, ref), section.Dice(a.Mask, ref)
 	t.Logf("slice %d: SAM alone %.3f, guarded %.3f (%s)", best, raw, guarded, a.Guard)
 	if guarded < 0.9 {
@@ -176,27 +185,8 @@ func TestBoxTwoTissuesPatientB(t *testing.T) {
 // values, where the guards matter; and every click, on the guarded
 // answer, ends as it said.
 func TestBoxAndClicksPatientB(t *testing.T) {
-	sm := modeltest.SAM(t)
-	v, l, _ := realdata.PatientB(t, realData)
-	pr, err := NewPrompter(sm, v, sm.DefaultWindow())
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl := pr.Slicer
-	best, area := 0, 0
-	for k := 0; k < sl.Slices; k++ {
-		m, _ := sl.Mask(l, k, 5)
-		if a := m.Area(); a > area {
-			best, area = k, a
-		}
-	}
-	ref, _ := sl.Mask(l, best, 5)
-	box, _ := ref.Bounds()
-	ctx := context.Background()
-	a, err := pr.Box(ctx, best, box, GuardOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pr, best, ref, box, a := boxPatientB(t, 5)
+	sl, ctx := pr.Slicer, context.Background()
 	raw, guarded := section.Dice(a.Raw, ref), section.Dice(a.Mask, ref)
 	t.Logf("slice %d: SAM alone %.3f, guarded %.3f (%s)", best, raw, guarded, a.Guard)
 	if guarded < 0.95 || guarded < raw+0.05 {
