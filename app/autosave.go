@@ -75,9 +75,12 @@ type autosaveProp struct {
 	Notes      map[int]string  `json:"notes,omitempty"`
 	// Reasons say why the doubtful slices are doubtful (the strip's
 	// hover text, X's status line).
-	Reasons  map[int]string `json:"reasons,omitempty"`
-	Engine   string         `json:"engine,omitempty"`
-	Provider string         `json:"provider,omitempty"`
+	Reasons map[int]string `json:"reasons,omitempty"`
+	// Unchecked lists the slices flagged beyond a chain's end, which the
+	// propagation did not decide.
+	Unchecked []int  `json:"unchecked,omitempty"`
+	Engine    string `json:"engine,omitempty"`
+	Provider  string `json:"provider,omitempty"`
 }
 
 // Autosave describes an autosave file found for the open scan.
@@ -427,6 +430,12 @@ func (s *Session) propagationRecordsLocked() []autosaveProp {
 				p.Notes[k] = note
 			}
 		}
+		for k, on := range rec.unchecked {
+			if _, ok := p.Confidence[k]; ok && on {
+				p.Unchecked = append(p.Unchecked, k)
+			}
+		}
+		slices.Sort(p.Unchecked)
 		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b autosaveProp) int { return int(a.Label) - int(b.Label) })
@@ -475,6 +484,11 @@ func (s *Session) restorePropagationRecords(recs []autosaveProp, grid volume.Gri
 		for k, why := range p.Reasons {
 			if _, ok := rec.confidence[k]; ok {
 				rec.reasons[k] = why
+			}
+		}
+		for _, k := range p.Unchecked {
+			if _, ok := rec.confidence[k]; ok {
+				rec.unchecked[k] = true
 			}
 		}
 		s.props.records[p.Label] = rec

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/viewer"
 	"github.com/polyseg/polyseg/volume"
 )
@@ -252,8 +253,10 @@ func TestAutosaveKeepsPropagationRecords(t *testing.T) {
 	s.mu.Lock()
 	s.props.records = map[uint16]*propRecord{5: {
 		anchors:    []int{4},
-		confidence: map[int]float64{2: 0.91, 3: 0.05, 4: 1, 5: math.NaN()},
+		confidence: map[int]float64{2: 0.91, 3: 0.05, 4: 1, 5: math.NaN(), 6: 0},
 		notes:      map[int]string{3: "IoU 0.05: leaked"},
+		reasons:    map[int]string{6: propagate.BeyondEndReason},
+		unchecked:  map[int]bool{6: true},
 		engine:     "sam", provider: "cpu",
 	}}
 	s.mu.Unlock()
@@ -279,7 +282,7 @@ func TestAutosaveKeepsPropagationRecords(t *testing.T) {
 	}
 	got := r.Confidence(viewer.Axial, 5)
 	same := func(a, b SliceConfidence) bool {
-		return a.Slice == b.Slice && a.Anchor == b.Anchor && a.Note == b.Note &&
+		return a.Slice == b.Slice && a.Anchor == b.Anchor && a.Note == b.Note && a.Unchecked == b.Unchecked && a.Doubtful == b.Doubtful && a.Reason == b.Reason &&
 			(a.Confidence == b.Confidence || math.IsNaN(a.Confidence) && math.IsNaN(b.Confidence))
 	}
 	if !slices.EqualFunc(got, want, same) {
@@ -288,7 +291,11 @@ func TestAutosaveKeepsPropagationRecords(t *testing.T) {
 	if k, ok := r.NextDoubtful(viewer.Axial, 5, 0, 1); !ok || k.Slice != 3 {
 		t.Errorf("NextDoubtful after the restore = %+v, %v, want slice 3", k, ok)
 	}
-	if sum, ok := r.Propagation(5); !ok || sum.Engine != "sam" || sum.Doubtful != 1 {
+	if !got[6].Unchecked || !got[6].Doubtful {
+		t.Errorf("slice 6, flagged past a chain's end, restored as %+v", got[6])
+	}
+	// Decided: 2, 3 and 4 (a NaN has no record; 6 was flagged, not decided).
+	if sum, ok := r.Propagation(5); !ok || sum.Engine != "sam" || sum.Doubtful != 2 || sum.Slices != 3 {
 		t.Errorf("Propagation(5) after the restore = %+v, %v", sum, ok)
 	}
 }

@@ -273,7 +273,7 @@ func (s *Session) pendingMaskLocked(sl *section.Slicer, label uint16, k int) (*s
 		decides = true
 	}
 	if live := s.props.live; live != nil && live.preview == pv && live.label == label {
-		if _, ok := live.confidence[k]; ok {
+		if _, ok := live.confidence[k]; ok && !live.unchecked[k] {
 			decides = true
 		}
 	}
@@ -386,6 +386,7 @@ func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.S
 	if live := s.props.live; live != nil && live.preview == pv {
 		// The clicked slice is the user's now.
 		live.confidence[cl.k], live.notes[cl.k], live.reasons[cl.k] = 1, "corrected with clicks", ""
+		delete(live.unchecked, cl.k)
 		if !slices.Contains(live.anchors, cl.k) {
 			live.anchors = append(live.anchors, cl.k)
 		}
@@ -562,6 +563,7 @@ func (s *Session) acceptedClicks(p *preview) {
 				continue
 			}
 			rec.confidence[k], rec.notes[k], rec.reasons[k] = 1, "corrected with clicks", ""
+			delete(rec.unchecked, k)
 			rec.lowres[k] = cl.answer.LowRes
 			if !slices.Contains(rec.anchors, k) {
 				rec.anchors = append(rec.anchors, k)

@@ -60,6 +60,9 @@ type propRecord struct {
 	confidence map[int]float64 // axial slice index -> confidence
 	notes      map[int]string  // axial slice index -> the engine's note
 	reasons    map[int]string  // axial slice index -> what lowered its confidence
+	// unchecked holds the slices the propagation did not decide but
+	// flagged, beyond a chain's end (propagate.SliceResult.Unchecked).
+	unchecked map[int]bool
 	// lowres holds SAM's low-resolution answer per slice, which a click
 	// correcting the slice starts from.
 	lowres   map[int][]float32
@@ -68,7 +71,7 @@ type propRecord struct {
 }
 
 func newPropRecord() *propRecord {
-	return &propRecord{confidence: map[int]float64{}, notes: map[int]string{}, reasons: map[int]string{}, lowres: map[int][]float32{}}
+	return &propRecord{confidence: map[int]float64{}, notes: map[int]string{}, reasons: map[int]string{}, unchecked: map[int]bool{}, lowres: map[int][]float32{}}
 }
 
 // propagationState is the propagation part of a session: the records of
@@ -86,6 +89,7 @@ type livePropagation struct {
 	confidence map[int]float64
 	notes      map[int]string
 	reasons    map[int]string
+	unchecked  map[int]bool // as propRecord's
 	lowres     map[int][]float32
 	anchors    []int
 	done       bool
@@ -101,6 +105,7 @@ func (l *livePropagation) clone(pv *preview) *livePropagation {
 	c.confidence = maps.Clone(l.confidence)
 	c.notes = maps.Clone(l.notes)
 	c.reasons = maps.Clone(l.reasons)
+	c.unchecked = maps.Clone(l.unchecked)
 	c.lowres = maps.Clone(l.lowres)
 	c.anchors = slices.Clone(l.anchors)
 	return &c
@@ -122,6 +127,10 @@ type SliceConfidence struct {
 	// propagation stopped there.
 	Doubtful bool
 	Reason   string
+	// Unchecked marks a slice no propagation decided that the strip flags
+	// as doubtful all the same: just beyond where a chain stopped with the
+	// organ still on its last slice (propagate.SliceResult.Unchecked).
+	Unchecked bool
 }
 
 // Propagate carries the label's mask on the current slice (and, as the
@@ -436,7 +445,7 @@ func (s *Session) startPropagation(v *volume.Volume, sl *section.Slicer, label u
 			return err
 		}
 		live := &livePropagation{label: label, confidence: map[int]float64{}, notes: map[int]string{}, reasons: map[int]string{},
-			lowres: map[int][]float32{}, cancel: cancel,
+			unchecked: map[int]bool{}, lowres: map[int][]float32{}, cancel: cancel,
 			info: propagate.EngineInfo{Engine: eng.Name(), Provider: strings.ToLower(s.models.Status().Provider)}}
 		for _, a := range anchors {
 			live.anchors = append(live.anchors, a.Slice)
@@ -518,6 +527,17 @@ func (s *Session) addLiveSlice(live *livePropagation, sl *section.Slicer, r prop
 		return false
 	}
 	pv := live.preview
+	if r.Unchecked {
+		// Only the strip hears of it: the slice keeps what it holds.
+		if _, ok := live.confidence[r.Slice]; !ok {
+			live.confidence[r.Slice], live.notes[r.Slice], live.reasons[r.Slice] = r.Confidence, r.Note, r.Reason
+			live.unchecked[r.Slice] = true
+		}
+		s.mu.Unlock()
+		s.changed(ChangePreview)
+		return true
+	}
+	delete(live.unchecked, r.Slice)
 	if cs := s.props.clicks; cs != nil && cs.preview == pv && cs.slices[r.Slice] != nil && cs.slices[r.Slice].answer != nil && !r.Anchor {
 		// The user clicked this slice while the engine was on its way
 		// there: the clicks decide it.
@@ -610,6 +630,11 @@ func (s *Session) acceptedLive(p *preview) {
 		rec.confidence[k] = c
 		rec.notes[k] = live.notes[k]
 		rec.reasons[k] = live.reasons[k]
+		if live.unchecked[k] {
+			rec.unchecked[k] = true
+		} else {
+			delete(rec.unchecked, k)
+		}
 		if low := live.lowres[k]; low != nil {
 			rec.lowres[k] = low
 		} else {
@@ -638,16 +663,17 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 	conf := map[int]float64{}
 	notes := map[int]string{}
 	reasons := map[int]string{}
+	unchecked := map[int]bool{}
 	var anchors []int
 	if rec := s.props.records[label]; rec != nil {
 		for k, c := range rec.confidence {
-			conf[k], notes[k], reasons[k] = c, rec.notes[k], rec.reasons[k]
+			conf[k], notes[k], reasons[k], unchecked[k] = c, rec.notes[k], rec.reasons[k], rec.unchecked[k]
 		}
 		anchors = rec.anchors
 	}
 	if live := s.props.live; live != nil && live.label == label {
 		for k, c := range live.confidence {
-			conf[k], notes[k], reasons[k] = c, live.notes[k], live.reasons[k]
+			conf[k], notes[k], reasons[k], unchecked[k] = c, live.notes[k], live.reasons[k], live.unchecked[k]
 		}
 		anchors = append(slices.Clone(anchors), live.anchors...)
 	}
@@ -664,7 +690,7 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		n := viewSlice(vs, sl, k)
 		anchor := slices.Contains(anchors, k)
 		out[n] = SliceConfidence{Slice: n, Confidence: c, Anchor: anchor, Note: notes[k],
-			Doubtful: propagate.Doubtful(c, anchor, below)}
+			Doubtful: propagate.Doubtful(c, anchor, below) || unchecked[k], Unchecked: unchecked[k]}
 		if out[n].Doubtful {
 			out[n].Reason = reasons[k]
 			if out[n].Reason == "" {
@@ -726,6 +752,9 @@ func (s *Session) labelName(v uint16) string {
 // slices decided and the doubtful ones.
 type PropagationSummary struct {
 	Engine, Provider string
+	// Slices counts the slices decided; Doubtful the doubtful slices,
+	// those flagged beyond a chain's end (SliceConfidence.Unchecked)
+	// included.
 	Slices, Doubtful int
 	Running          bool
 }
@@ -738,19 +767,22 @@ func (s *Session) Propagation(label uint16) (PropagationSummary, bool) {
 	var sum PropagationSummary
 	var conf map[int]float64
 	var anchors []int
+	var unchecked map[int]bool
 	switch live, rec := s.props.live, s.props.records[label]; {
 	case live != nil && live.label == label:
 		sum.Engine, sum.Provider, sum.Running = live.info.Engine, live.info.Provider, !live.done
-		conf, anchors = live.confidence, live.anchors
+		conf, anchors, unchecked = live.confidence, live.anchors, live.unchecked
 	case rec != nil:
 		sum.Engine, sum.Provider = rec.engine, rec.provider
-		conf, anchors = rec.confidence, rec.anchors
+		conf, anchors, unchecked = rec.confidence, rec.anchors, rec.unchecked
 	default:
 		return sum, false
 	}
 	below := s.models.DoubtBelow()
 	for k, c := range conf {
-		sum.Slices++
+		if !unchecked[k] {
+			sum.Slices++
+		}
 		if propagate.Doubtful(c, slices.Contains(anchors, k), below) {
 			sum.Doubtful++
 		}
@@ -790,6 +822,9 @@ func (s *Session) carryPreviewLocked(pv *preview, live *livePropagation, rng *pr
 	if oldLive != nil {
 		for k, c := range oldLive.confidence {
 			live.confidence[k], live.notes[k], live.reasons[k] = c, oldLive.notes[k], oldLive.reasons[k]
+			if oldLive.unchecked[k] {
+				live.unchecked[k] = true
+			}
 			if low := oldLive.lowres[k]; low != nil {
 				live.lowres[k] = low
 			}

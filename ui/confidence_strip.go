@@ -104,6 +104,12 @@ func (s *confidenceStrip) draw(w, h int) image.Image {
 				img.SetNRGBA(x, y, stripEmpty)
 				continue
 			}
+			// A slice flagged but not propagated is drawn hollow: a
+			// doubtful rim around nothing decided.
+			if k := s.sliceAtRow(y, h, max(n, 1)); n > 0 && k != current && conf[k].Unchecked && x > 3 && x < w-4 {
+				img.SetNRGBA(x, y, stripEmpty)
+				continue
+			}
 			img.SetNRGBA(x, y, col)
 		}
 	}

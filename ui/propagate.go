@@ -92,6 +92,8 @@ func (p *propagateTools) hoverStrip(c app.SliceConfidence, ok bool) {
 	}
 	text := fmt.Sprintf("axial slice %d: not propagated", c.Slice+1)
 	switch {
+	case c.Unchecked:
+		text = fmt.Sprintf("axial slice %d is doubtful: %s", c.Slice+1, c.Reason)
 	case c.Anchor:
 		text = fmt.Sprintf("axial slice %d: anchor", c.Slice+1)
 	case !math.IsNaN(c.Confidence):

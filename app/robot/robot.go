@@ -72,12 +72,16 @@ type SliceDoubt struct {
 	Slice int
 	// Dice is the slice's 2D Dice (1 when both are empty).
 	Dice float64
-	// Decided says the propagation decided the slice (it has a
-	// confidence); Anchor and Doubtful are the strip's marks, Confidence
-	// its value (NaN when not decided) and Reason why it is doubtful.
+	// Decided says the propagation decided the slice; Anchor and Doubtful
+	// are the strip's marks (a slice flagged beyond a chain's end is
+	// doubtful, not decided), Confidence its value (NaN when neither) and
+	// Reason why it is doubtful.
 	Decided, Anchor, Doubtful bool
-	Confidence                float64
-	Reason                    string
+	// Unchecked marks a slice flagged beyond a chain's end
+	// (app.SliceConfidence.Unchecked).
+	Unchecked  bool
+	Confidence float64
+	Reason     string
 	// InRef and InPred say whether the reference and the result hold the
 	// organ on the slice.
 	InRef, InPred bool
@@ -437,8 +441,8 @@ func (r *runner) doubts(l *volume.Labels) error {
 			c.Confidence = math.NaN()
 		}
 		d := SliceDoubt{Slice: n, Dice: section.Dice(p, q), InRef: q.Area() > 0, InPred: p.Area() > 0,
-			Decided: !math.IsNaN(c.Confidence), Anchor: c.Anchor, Doubtful: c.Doubtful, Confidence: c.Confidence, Reason: c.Reason}
-		if d.InRef || d.InPred || d.Decided {
+			Decided: !math.IsNaN(c.Confidence) && !c.Unchecked, Anchor: c.Anchor, Doubtful: c.Doubtful, Unchecked: c.Unchecked, Confidence: c.Confidence, Reason: c.Reason}
+		if d.InRef || d.InPred || d.Decided || d.Doubtful {
 			r.res.Slices = append(r.res.Slices, d)
 		}
 	}

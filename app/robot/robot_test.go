@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/polyseg/polyseg/app"
+	"github.com/polyseg/polyseg/inference/propagate"
 	"github.com/polyseg/polyseg/inference/section"
 	"github.com/polyseg/polyseg/internal/modeltest"
 	"github.com/polyseg/polyseg/internal/realdata"
@@ -100,10 +101,20 @@ func TestRobotsPatientALeftKidney(t *testing.T) {
 	if res.NoC90 < 1 || res.NoC90 > 3 || res.NoC95 < res.NoC90 {
 		t.Errorf("NoC@0.90 %d, NoC@0.95 %d", res.NoC90, res.NoC95)
 	}
-	decided, doubtful := 0, 0
+	decided, doubtful, unchecked, goesOn := 0, 0, 0, 0
 	for _, sd := range res.Slices {
 		if sd.Decided {
 			decided++
+		}
+		if sd.Unchecked {
+			// Past a kept tip: flagged, nothing written there.
+			unchecked++
+			if sd.Decided || !sd.Doubtful || sd.InPred || sd.Reason != propagate.BeyondEndReason {
+				t.Errorf("unchecked slice %+v: want it doubtful, undecided, empty, with the reason past an end", sd)
+			}
+			if sd.InRef {
+				goesOn++
+			}
 		}
 		if sd.Doubtful {
 			doubtful++
@@ -111,6 +122,11 @@ func TestRobotsPatientALeftKidney(t *testing.T) {
 				t.Errorf("doubtful slice %d says no reason", sd.Slice+1)
 			}
 		}
+	}
+	// Both ends of the left kidney's chains keep a tip; the kidney goes on
+	// past the upper one (measured, docs/interactive.md).
+	if unchecked == 0 || goesOn == 0 {
+		t.Errorf("%d slices flagged past a chain's end, %d of them holding the kidney; want both at least one", unchecked, goesOn)
 	}
 	if decided < 20 {
 		t.Errorf("%d decided slices in the doubt records; the kidney spans about 30", decided)

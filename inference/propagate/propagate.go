@@ -95,6 +95,12 @@ type SliceResult struct {
 	// stopped slice, why the chain stopped): what a person is told about
 	// a doubtful slice. Empty for anchors.
 	Reason string
+	// Unchecked marks a slice the engine did not decide but asks a person
+	// to look at: just beyond where a chain going outward stopped while
+	// the structure was still on its last slice (the "sam" engine's kept
+	// tip, SAMOptions.EndKeep), the structure may go on. Its Mask is nil,
+	// its Confidence 0 and its Reason says why; nothing is written there.
+	Unchecked bool
 	// LowRes, when the engine has it, is SAM's low-resolution answer for
 	// the slice (sam.LowRes² logits, outside the decided mask pushed to
 	// background): the mask prompt a later prompt on this slice (a click
@@ -118,12 +124,20 @@ type Result struct {
 	Info   EngineInfo
 }
 
-// Range returns the first and last slice decided, and false when none.
+// Range returns the first and last slice decided (Unchecked slices left
+// out), and false when none.
 func (p *Result) Range() (SliceRange, bool) {
-	if len(p.Slices) == 0 {
-		return SliceRange{}, false
+	r, ok := SliceRange{}, false
+	for _, s := range p.Slices {
+		if s.Unchecked {
+			continue
+		}
+		if !ok {
+			r.From, ok = s.Slice, true
+		}
+		r.To = s.Slice
 	}
-	return SliceRange{From: p.Slices[0].Slice, To: p.Slices[len(p.Slices)-1].Slice}, true
+	return r, ok
 }
 
 // EngineInfo says what an engine ran, for provenance records and the

@@ -34,7 +34,7 @@ func BenchmarkPropagateWarm(b *testing.B) {
 	w := sm.DefaultWindow()
 	var embs []*sam.Embedding
 	for _, s := range res.Slices {
-		if s.Anchor {
+		if s.Anchor || s.Unchecked {
 			continue
 		}
 		e, err := sm.SliceEmbedding(ctx, v, sl, s.Slice, w)

@@ -374,6 +374,7 @@ func (e *SAMEngine) Propagate(ctx context.Context, req Request) (*Result, error)
 			p.emit(r)
 			if r.Stop != "" {
 				c.done = true
+				p.beyondEnd(c, r)
 				continue
 			}
 			c.next += c.dir
@@ -397,6 +398,35 @@ func (p *propagation) emit(r SliceResult) {
 		p.req.OnSlice(r)
 	}
 	onnxrt.Report(p.req.Progress, len(p.decided), p.total, fmt.Sprintf("slice %d", r.Slice+1)) // from 1, as shown
+}
+
+// BeyondEndReason is the Reason of an Unchecked slice.
+const BeyondEndReason = "not propagated, but the organ may go on here"
+
+// beyondEnd flags the slice past r, where chain c going outward stopped
+// with the structure's tip kept (EndKeep): the stop rules fired on a slice
+// that still holds the structure, so it may go on. On patient A three of
+// five such ends had more of the organ on the next slice, which no slice
+// of the strip pointed at (docs/interactive.md). A slice already holding
+// the structure (Request.Previous) needs no look.
+func (p *propagation) beyondEnd(c *chain, r SliceResult) {
+	if !c.outer || r.Mask == nil || r.Mask.Area() == 0 {
+		return
+	}
+	k := r.Slice + c.dir
+	if !p.rng.Contains(k) {
+		return
+	}
+	if _, ok := p.decided[k]; ok {
+		return
+	}
+	if p.req.Previous != nil {
+		if m := p.req.Previous(k); m != nil && m.Area() > 0 {
+			return
+		}
+	}
+	p.emit(SliceResult{Slice: k, Unchecked: true, Reason: BeyondEndReason,
+		Note: "past a chain that stopped with the organ still on its last slice"})
 }
 
 // model measures the structure's density inside the anchors, away from

@@ -3,6 +3,7 @@ package propagate
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/polyseg/polyseg/inference/section"
@@ -88,6 +89,12 @@ func TestPropagateSAMRealPatients(t *testing.T) {
 				}
 				if s.Confidence < 0 || s.Confidence > 1 {
 					t.Errorf("slice %d: confidence %v", s.Slice, s.Confidence)
+				}
+				if s.Unchecked {
+					if s.Mask != nil || s.Confidence != 0 || s.Reason != BeyondEndReason {
+						t.Errorf("unchecked slice %d: mask %v, confidence %v, reason %q", s.Slice, s.Mask != nil, s.Confidence, s.Reason)
+					}
+					continue
 				}
 				if err := sl.WriteMask(got, s.Slice, s.Mask, tc.value); err != nil {
 					t.Fatal(err)
@@ -338,27 +345,41 @@ func TestPropagateSAMKeepsTheEndSlice(t *testing.T) {
 				}
 				got := volume.NewLabels(v.Grid)
 				area := map[int]int{}
+				unchecked := map[int]bool{}
 				for _, s := range res.Slices {
+					if s.Unchecked {
+						unchecked[s.Slice] = true
+						continue
+					}
 					if err := sl.WriteMask(got, s.Slice, s.Mask, organ.value); err != nil {
 						t.Fatal(err)
 					}
 					area[s.Slice] = s.Mask.Area()
 				}
 				for _, s := range res.Slices {
-					if s.Stop == "" || s.Mask.Area() == 0 {
+					if s.Unchecked || s.Stop == "" || s.Mask.Area() == 0 {
 						continue
 					}
 					kept++
-					before := s.Slice - 1
+					before, beyond := s.Slice-1, s.Slice+1
 					if s.Slice < anchor.Slice {
-						before = s.Slice + 1
+						before, beyond = s.Slice+1, s.Slice-1
 					}
+					// The organ may go on past a kept tip: the strip
+					// flags the slice there, which nothing decided.
+					if _, decided := area[beyond]; beyond >= 0 && beyond < sl.Slices && (!unchecked[beyond] || decided) {
+						t.Errorf("EndKeep %g: the slice %d past the kept tip %d is not flagged unchecked", endKeep, beyond, s.Slice)
+					}
+					delete(unchecked, beyond)
 					if s.Mask.Area() > area[before] {
 						t.Errorf("EndKeep %g: slice %d kept %d pixels, more than the %d of the slice before", endKeep, s.Slice, s.Mask.Area(), area[before])
 					}
 					if s.Slice < first || s.Slice > last {
 						t.Errorf("EndKeep %g: slice %d kept, beyond the organ's %d..%d", endKeep, s.Slice, first, last)
 					}
+				}
+				if len(unchecked) > 0 {
+					t.Errorf("EndKeep %g: slices %v flagged unchecked, but not past a kept tip", endKeep, unchecked)
 				}
 				for k := first; k <= last; k++ {
 					p, _ := sl.Mask(got, k, organ.value)
@@ -386,6 +407,56 @@ func TestPropagateSAMKeepsTheEndSlice(t *testing.T) {
 				t.Errorf("keeping the end slices: Dice %.4f → %.4f, slices < 0.8 %d → %d; want both better", d0, d1, bad0, bad1)
 			}
 		})
+	}
+}
+
+// A slice flagged past a kept tip is a question to a person; once the
+// slice holds the organ (a propagation run again knows it through
+// Request.Previous) there is nothing to ask, and the range of what was
+// decided never counts the flagged slice.
+func TestPropagateSAMUncheckedOnlyWhereNothingIs(t *testing.T) {
+	sm := modeltest.SAM(t)
+	v, ref := realdata.PatientA(t, realData)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor, _, _ := largestSlice(t, sl, ref, 2) // the right kidney
+	o := DefaultSAMOptions()
+	o.SettleDice = 0 // run again, every slice is decided afresh
+	eng := NewSAMEngine(sm, o)
+	ctx := context.Background()
+	first, err := eng.Propagate(ctx, Request{Volume: v, Label: 2, Anchors: []Anchor{anchor}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := map[int]*section.Mask{}
+	var flagged []int
+	for _, r := range first.Slices {
+		if r.Unchecked {
+			flagged = append(flagged, r.Slice)
+			m, err := sl.Mask(ref, r.Slice, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			held[r.Slice] = m
+		}
+	}
+	if len(flagged) == 0 {
+		t.Fatal("no slice flagged past the right kidney's ends; patient A's chains keep its tips")
+	}
+	if rng, ok := first.Range(); !ok || slices.Contains(flagged, rng.From) || slices.Contains(flagged, rng.To) {
+		t.Errorf("range %v counts a flagged slice of %v", rng, flagged)
+	}
+	again, err := eng.Propagate(ctx, Request{Volume: v, Label: 2, Anchors: []Anchor{anchor},
+		Previous: func(k int) *section.Mask { return held[k] }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range again.Slices {
+		if r.Unchecked && held[r.Slice] != nil {
+			t.Errorf("slice %d flagged again although it holds the organ now", r.Slice)
+		}
 	}
 }
 

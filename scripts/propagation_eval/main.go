@@ -69,6 +69,7 @@ type sliceScore struct {
 	dice       float64
 	confidence float64
 	decided    bool
+	unchecked  bool // flagged past a chain's end, nothing written
 	inRef      bool
 	note       string
 }
@@ -301,9 +302,16 @@ func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *s
 	pred := volume.NewLabels(v.Grid)
 	conf := map[int]float64{}
 	notes := map[int]string{}
+	unchecked := map[int]bool{}
 	propagated := 0
 	for _, s := range res.Slices {
 		notes[s.Slice] = s.Note + s.Stop
+		if s.Unchecked {
+			// Flagged past a chain's end, nothing written: a flag like
+			// any other below.
+			conf[s.Slice], unchecked[s.Slice] = s.Confidence, true
+			continue
+		}
 		if err := sl.WriteMask(pred, s.Slice, s.Mask, org.Value); err != nil {
 			return r, err
 		}
@@ -340,7 +348,7 @@ func evaluate(ctx context.Context, eng propagate.Engine, v *volume.Volume, sl *s
 			refLast = k
 		}
 		c, decided := conf[k]
-		sc := sliceScore{slice: k, confidence: c, decided: decided, inRef: ra > 0, dice: math.NaN(), note: fmt.Sprintf("ref %d px, got %d: %s", ra, pa, notes[k])}
+		sc := sliceScore{slice: k, confidence: c, decided: decided, unchecked: unchecked[k], inRef: ra > 0, dice: math.NaN(), note: fmt.Sprintf("ref %d px, got %d: %s", ra, pa, notes[k])}
 		if pa+ra > 0 {
 			sc.dice = dice(pm, rm)
 			r.sliceCount++
@@ -424,11 +432,15 @@ func report(rows []row, o propagate.SAMOptions, rt *onnxrt.Runtime, args []strin
 				continue
 			}
 			for _, s := range r.perSlice {
-				if !s.decided || slices.Contains(r.anchors, s.slice) || s.dice != s.dice {
+				d := s.dice
+				if d != d && s.unchecked {
+					d = 1 // flagged where the organ did end: a false alarm
+				}
+				if !s.decided || slices.Contains(r.anchors, s.slice) || d != d {
 					continue
 				}
-				doubtful := propagate.Doubtful(s.confidence, false, o.DoubtBelow)
-				if s.dice >= 0.8 {
+				doubtful := s.unchecked || propagate.Doubtful(s.confidence, false, o.DoubtBelow)
+				if d >= 0.8 {
 					good = append(good, s.confidence)
 					if doubtful {
 						falseAlarms++
@@ -600,9 +612,11 @@ overrun is possible there.
 const reportConfidenceHead = `
 ## Does the confidence find the slices to correct?
 
-Over every propagated slice of the "sam" rows above (anchors left out); "bad" is a 2D Dice below 0.8; a
-slice is flagged when ` + "`propagate.Doubtful`" + ` says so (the app's strip, X and the command line use the same
-rule and threshold). Precision: the share of flagged slices that are bad; recall: the share of bad slices
+Over every propagated slice of the "sam" rows above (anchors left out), and every slice flagged past
+where a chain stopped with the organ still on its last slice (` + "`propagate.SliceResult.Unchecked`" + `; one
+where the organ did end counts as a fine slice flagged); "bad" is a 2D Dice below 0.8; a slice is flagged
+when ` + "`propagate.Doubtful`" + ` says so or it is such a slice (the app's strip, X and the command line use the
+same rule and threshold). Precision: the share of flagged slices that are bad; recall: the share of bad slices
 flagged.
 
 | patient | slices ≥ 0.8 | slices < 0.8 | bad flagged | good flagged | precision | recall |
