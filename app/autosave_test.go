@@ -298,6 +298,14 @@ func TestAutosaveKeepsPropagationRecords(t *testing.T) {
 	if sum, ok := r.Propagation(5); !ok || sum.Engine != "sam" || sum.Doubtful != 2 || sum.Slices != 3 {
 		t.Errorf("Propagation(5) after the restore = %+v, %v", sum, ok)
 	}
+	// Drawing the organ on the flagged slice answers its question.
+	r.Paint("Paint", []int{6*12*10 + 5}, 5)
+	if c := r.Confidence(viewer.Axial, 5)[6]; c.Doubtful || c.Unchecked || !math.IsNaN(c.Confidence) {
+		t.Errorf("slice 6 after drawing the organ there: %+v; want it no longer flagged", c)
+	}
+	if sum, _ := r.Propagation(5); sum.Doubtful != 1 || sum.Slices != 3 {
+		t.Errorf("Propagation(5) after drawing on the flagged slice = %+v; want 1 doubtful of 3", sum)
+	}
 }
 
 func TestReadAutosaveRejectsDamagedFiles(t *testing.T) {

@@ -687,6 +687,9 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		out[n] = SliceConfidence{Slice: n, Confidence: math.NaN()}
 	}
 	for k, c := range conf {
+		if unchecked[k] && s.holdsLocked(sl, k, label) {
+			continue // drawn there since: the question is answered
+		}
 		n := viewSlice(vs, sl, k)
 		anchor := slices.Contains(anchors, k)
 		out[n] = SliceConfidence{Slice: n, Confidence: c, Anchor: anchor, Note: notes[k],
@@ -699,6 +702,16 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		}
 	}
 	return out
+}
+
+// holdsLocked reports whether the accepted labels hold label on axial
+// slice k. The lock is held.
+func (s *Session) holdsLocked(sl *section.Slicer, k int, label uint16) bool {
+	held := false
+	sl.Each(k, func(_, idx int) {
+		held = held || s.layer.Labels.Data[idx] == label
+	})
+	return held
 }
 
 // NextDoubtful returns the next doubtful slice of plane p after slice
@@ -778,11 +791,22 @@ func (s *Session) Propagation(label uint16) (PropagationSummary, bool) {
 	default:
 		return sum, false
 	}
+	if s.vol == nil {
+		return sum, false
+	}
 	below := s.models.DoubtBelow()
+	sl, err := section.NewSlicer(s.vol.Grid, section.Axial)
+	if err != nil {
+		return sum, false
+	}
 	for k, c := range conf {
-		if !unchecked[k] {
-			sum.Slices++
+		if unchecked[k] {
+			if !s.holdsLocked(sl, k, label) {
+				sum.Doubtful++
+			}
+			continue
 		}
+		sum.Slices++
 		if propagate.Doubtful(c, slices.Contains(anchors, k), below) {
 			sum.Doubtful++
 		}
