@@ -631,4 +631,33 @@ const tail = `
   3) would have taken patient B's spleen box from 0.67 to 0.79, but it lost on patient A (spleen 0.971 →
   0.961, left kidney 0.935 → 0.925), where the guards are chosen; it was not taken. The two-tissue
   split and the growth to the box's sides (above), chosen on patient A, take that box to 0.94.
+
+## Where the targets after five interactions are missed, and what was tried
+
+What the remaining errors are, seen on the slices after the first interaction (the wrong pixels and
+their density against the organ's):
+
+- **Patient B's spleen** (0.945, target 0.95): 400–800 wrongly added pixels on every slice, mostly at
+  the splenic hilum (on its largest slice median 63 HU against the spleen's 82), inside the spleen's density range (its robust
+  spread is ±54 HU); and on the scan's last slice a rim about 4 pixels wide where the reference (a
+  TotalSegmentator prediction at the volume's end) stops inside an edge the spleen visibly reaches. The
+  robot spends its clicks on that rim, and each gains 0.001.
+- **Patient A's right kidney** (0.929, target 0.93): the renal sinus on its middle slices, median −10 HU
+  against the kidney's 13 on this non-contrast scan, inside the kidney's range.
+- **Patient A's liver** (0.919, target 0.93): the lateral abdominal wall (muscle has the liver's density
+  without contrast), the porta hepatis and the IVC, and a thin anterior strip of the left lobe.
+
+None of these is a matter of density. Three ways to make a click correct more were measured with the
+robot on patient A (five interactions; baseline liver 0.919, spleen 0.940, right kidney 0.929, left
+kidney 0.942) and not kept:
+
+- **A correction carried further** (settle_dice 0.995 or 0.998 instead of 0.99, or a chain that stops
+  when the change it carries falls below 5–25% of the clicked slice's): only the liver gained (0.924);
+  the other organs moved by 0.0005 either way, and patient B lost 0.0005 on both organs.
+- **The clicks themselves carried to the neighbouring slices** as SAM points while the correction
+  spreads (a positive point where the pixel has the organ's density, a negative one where the previous
+  slice's mask still covers it): spleen +0.004, right kidney −0.003, liver +0.001, and less steady curves.
+- **A negative click SAM ignores peels the mask's rim** around it to twice the click's depth, instead
+  of a disc: the left kidney lost up to 0.024 (0.918–0.931), the right 0.003, and patient B's spleen
+  0.003.
 `
