@@ -195,12 +195,16 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	sum, _ := s.Propagation(lv)
-	var doubtful []string
+	var doubtful, unchecked []string
 	for _, c := range s.Confidence(viewer.Axial, lv) {
 		if c.Doubtful {
 			i, j, kk := vs.Voxel(c.Slice, 0, 0)
 			k, _, _ := sl.Pixel([3]int{i, j, kk})
-			doubtful = append(doubtful, strconv.Itoa(k+1))
+			if c.Unchecked {
+				unchecked = append(unchecked, strconv.Itoa(k+1))
+			} else {
+				doubtful = append(doubtful, strconv.Itoa(k+1))
+			}
 		}
 	}
 	slicesOf := make([]int, len(anchors))
@@ -211,9 +215,14 @@ func runPropagate(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	// the flags take indices from 0.
 	fmt.Fprintf(stdout, "wrote %s: label %d propagated from slice(s) %s by engine %s on %s, %d slices decided, %.2f s per slice",
 		out, lv, joinInts(plusOne(slicesOf)), sum.Engine, strings.ToUpper(sum.Provider), sum.Slices, elapsed.Seconds()/math.Max(float64(sum.Slices-len(anchors)), 1))
+	byNumber := func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y }
 	if len(doubtful) > 0 {
-		slices.SortFunc(doubtful, func(a, b string) int { x, _ := strconv.Atoi(a); y, _ := strconv.Atoi(b); return x - y })
+		slices.SortFunc(doubtful, byNumber)
 		fmt.Fprintf(stdout, "; doubtful (confidence < %.2f): slices %s", s.DoubtBelow(), strings.Join(doubtful, ", "))
+	}
+	if len(unchecked) > 0 {
+		slices.SortFunc(unchecked, byNumber)
+		fmt.Fprintf(stdout, "; doubtful, not propagated but the organ may go on there: slices %s", strings.Join(unchecked, ", "))
 	}
 	fmt.Fprintln(stdout)
 	return nil

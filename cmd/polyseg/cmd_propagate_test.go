@@ -141,6 +141,39 @@ func TestPropagatePatientB(t *testing.T) {
 	}
 }
 
+// Patient A's right kidney from its slice 80 (index 79): both chains stop
+// on a slice that still holds a pole of it, and the command names the
+// slice past each as doubtful, apart from the slices whose confidence is
+// low, and writes nothing there (as the app numbers them, from 1: 67 and
+// 102).
+func TestPropagateNamesTheSlicesPastAKeptTip(t *testing.T) {
+	skipWithoutRuntime(t)
+	v, _ := realdata.PatientA(t, realData)
+	sl, err := section.NewSlicer(v.Grid, section.Axial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "kidney.nii.gz")
+	code, stdout, stderr := runCmd("propagate", "--anchor-mask", filepath.Join(realData, "example_seg_fast_force_split.nii.gz"),
+		"--label", "2", "--anchor-slice", "79", filepath.Join(realData, "example_ct.nii.gz"), out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	const want = "doubtful, not propagated but the organ may go on there: slices 67, 102"
+	if !strings.Contains(stdout, want) {
+		t.Errorf("stdout %q; want %q", stdout, want)
+	}
+	got, _, err := volume.LoadLabels(out, v.Grid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{66, 101} {
+		if m, _ := sl.Mask(got, k, 2); m.Area() != 0 {
+			t.Errorf("slice %d, flagged and not propagated, holds %d voxels of the kidney", k+1, m.Area())
+		}
+	}
+}
+
 func itoa(n int) string { return strconv.Itoa(n) }
 
 // Every option of the "sam" engine that changes what a propagation from
