@@ -224,3 +224,47 @@ func BenchmarkBoxPrompt(b *testing.B) {
 	b.ReportMetric(medianMS(bares), "bare-decoder-median-ms")
 	b.ReportMetric(medianMS(boxes)/medianMS(bares), "box/bare")
 }
+
+// BenchmarkFreshClick times one positive click well inside
+// patient B's spleen on its largest slice, where nothing is drawn and no
+// box is given, from the call to the preview holding the answer
+// (embedding cached; the click taken back between iterations), against one
+// run of a bare decoder session on the same slice's embedding in the same
+// iteration. The answer grows the click's density region over the whole
+// 512² slice and asks SAM once with it (inference/refine, fresh.go).
+//
+//	go test ./app -run '^$' -bench FreshClick -benchtime 10x
+func BenchmarkFreshClick(b *testing.B) {
+	const spleen = 1
+	s, ref := newPatientBSession(b, Options{ClickDelay: -1})
+	_, k, _, _ := organBox(b, ref, spleen)
+	sl, bare, emb := bareDecoder(b, s, ref, k, spleen)
+	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
+	refm, _ := sl.Mask(ref, k, spleen)
+	voxel, positive := aClick(sl, section.NewMask(sl.Rows, sl.Cols), refm, k)
+	click := func() {
+		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, spleen)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := job.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		s.RejectPreview()
+	}
+	click() // encodes the slice
+	e := emb(k)
+	bare.Run(b, e)
+	var clicks, bares []time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		click()
+		t1 := time.Now()
+		bare.Run(b, e)
+		t2 := time.Now()
+		clicks, bares = append(clicks, t1.Sub(t0)), append(bares, t2.Sub(t1))
+	}
+	b.ReportMetric(medianMS(clicks), "click-median-ms")
+	b.ReportMetric(medianMS(bares), "bare-decoder-median-ms")
+	b.ReportMetric(medianMS(clicks)/medianMS(bares), "click/bare")
+}

@@ -212,6 +212,12 @@ type ClickOptions struct {
 	// (chosen on patient A with the robot annotator, docs/interactive.md).
 	// Negative: off.
 	OpenMM float64
+	// SeedMM: a positive click on a slice where the structure is not
+	// drawn and no box is given starts from the region of the density of
+	// the discs of this radius around the positive clicks, joined to them
+	// (default 5 mm; see freshClick). Negative: SAM gets the clicks
+	// alone.
+	SeedMM float64
 }
 
 // Defaults of ClickOptions.
@@ -222,6 +228,7 @@ const (
 	DefaultClickBoxMargin  = 6
 	DefaultForceMM         = 10
 	DefaultOpenMM          = 20
+	DefaultSeedMM          = 5
 )
 
 func (o ClickOptions) withDefaults() ClickOptions {
@@ -242,6 +249,9 @@ func (o ClickOptions) withDefaults() ClickOptions {
 	}
 	if o.OpenMM == 0 {
 		o.OpenMM = DefaultOpenMM
+	}
+	if o.SeedMM == 0 {
+		o.SeedMM = DefaultSeedMM
 	}
 	return o
 }
@@ -281,6 +291,9 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	prompt := sam.Prompt{Box: q.Box, Points: q.Points, MaskInput: q.Previous}
 	clicks := len(q.Points) > 0
 	dr, dc := sl.PixelSpacing()
+	if clicks && q.Box == nil && (q.Before == nil || q.Before.Area() == 0) && co.SeedMM > 0 {
+		return p.freshClick(ctx, emb, img, q, g, co, dr, dc)
+	}
 	if clicks && q.Previous != nil && co.OpenMM > 0 {
 		rs, cs := p.SAM.LowResPixels(sl.Rows, sl.Cols)
 		prompt.MaskInput = openAround(q.Previous, rs, cs, q.Before, q.Points, co.OpenMM, dr, dc)

@@ -631,6 +631,16 @@ const tail = `
   3) would have taken patient B's spleen box from 0.67 to 0.79, but it lost on patient A (spleen 0.971 →
   0.961, left kidney 0.935 → 0.925), where the guards are chosen; it was not taken. The two-tissue
   split and the growth to the box's sides (above), chosen on patient A, take that box to 0.94.
+- **A click on a slice where nothing is drawn and no box is given** (inference/refine, fresh.go; the
+  robot never makes one, as its first interaction is a box): SAM asked with the click alone answered
+  with the whole body on every organ of both patients (2D Dice 0.05–0.42 on the organ's largest
+  slice, the click at its deepest point). The app now grows the region of the click's density (the
+  median of a 5 mm disc at the click ± 3 robust SD) joined to the click, cut at necks under 8 mm, and
+  asks SAM once with it as a box and a mask prompt, guarded as a box's answer: A liver 0.941, A spleen
+  0.966, A left kidney 0.920, B liver 0.968, B spleen 0.941 (` + "`TestFreshClickRealPatients`" + `). Patient
+  A's right kidney touches the liver, of its density without contrast, and the region takes the liver
+  in (0.21): a second click, now on a drawn slice, corrects it. A region that reaches the slice's edge
+  or covers half the body falls back to a 10 mm disc at the click, of the click's density.
 
 ## Where the targets after five interactions are missed, and what was tried
 
