@@ -111,13 +111,13 @@ func seedRegion(img []float32, rows, cols int, pts []sam.Point, seedMM float64, 
 // positive clicks, of the density of the pixels under them (± o.MinHUSpread
 // around their range).
 func clickDiscs(img []float32, rows, cols int, pts []sam.Point, mm float64, o GuardOptions, dr, dc float64) *section.Mask {
+	m := discs(rows, cols, pts, mm, dr, dc)
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, q := range pts {
-		if i, ok := pixelOf(section.NewMask(rows, cols), q); ok && q.Positive {
+		if i, ok := pixelOf(m, q); ok && q.Positive {
 			lo, hi = min(lo, float64(img[i])), max(hi, float64(img[i]))
 		}
 	}
-	m := discs(rows, cols, pts, mm, dr, dc)
 	for i, on := range m.Data {
 		x := float64(img[i])
 		m.Data[i] = on && x >= lo-o.MinHUSpread && x <= hi+o.MinHUSpread
