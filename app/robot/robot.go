@@ -27,6 +27,9 @@ const (
 	StartBox Start = "box"
 	// StartMask traces the reference mask on that slice instead.
 	StartMask Start = "mask"
+	// StartClick makes one positive SAM click there instead, at the
+	// reference organ's deepest point, on a slice where nothing is drawn.
+	StartClick Start = "click"
 )
 
 // DefaultMax is the number of interactions a run makes unless told.
@@ -141,8 +144,8 @@ func newRunner(s *app.Session, ref *volume.Labels, opts Options) (*runner, error
 	if opts.Start == "" {
 		opts.Start = StartBox
 	}
-	if opts.Start != StartBox && opts.Start != StartMask {
-		return nil, fmt.Errorf("robot: start %q: want box or mask", opts.Start)
+	if opts.Start != StartBox && opts.Start != StartMask && opts.Start != StartClick {
+		return nil, fmt.Errorf("robot: start %q: want box, mask or click", opts.Start)
 	}
 	sl, err := section.NewSlicer(v.Grid, section.Axial)
 	if err != nil {
@@ -349,7 +352,8 @@ func largestComponent(m *section.Mask) (*section.Mask, int) {
 
 // SAM runs the SAM robot on session s, whose scan ref labels: interaction
 // 1 is a box around the reference organ on its largest axial slice (or,
-// with StartMask, that slice's reference mask), SAM, accept, propagate,
+// with StartMask, that slice's reference mask; with StartClick, one SAM
+// click at the organ's deepest point there), SAM, accept, propagate,
 // accept; each later interaction is one click on the slice with the most
 // wrong voxels, which the app re-decodes, makes an anchor and propagates
 // again from (P), accepted. Every step goes through the app's own
@@ -378,6 +382,12 @@ func SAM(ctx context.Context, s *app.Session, ref *volume.Labels, opts Options) 
 	case StartMask:
 		if err := r.trace(k); err != nil {
 			return nil, fmt.Errorf("interaction 1 (mask): %w", err)
+		}
+	case StartClick:
+		row, col, _, _ := NextClick(section.NewMask(m.Rows, m.Cols), m, r.dr, r.dc)
+		job, err := s.Click(viewer.Axial, view, r.sl.Voxel(k, row, col), true, r.opts.Label)
+		if err := r.accept(ctx, job, err); err != nil {
+			return nil, fmt.Errorf("interaction 1 (click): %w", err)
 		}
 	}
 	job, err := s.Propagate(app.PropagateRequest{Plane: viewer.Axial, Slice: view, Label: r.opts.Label})

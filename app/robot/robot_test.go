@@ -176,3 +176,31 @@ func TestRobotRefusals(t *testing.T) {
 		}
 	}
 }
+
+// The SAM robot can start from one click instead of a box: on patient A's
+// left kidney, where nothing is drawn, the click at its deepest point on
+// its largest slice, propagated, gives the kidney (measured 0.929; the box
+// gives 0.923), through the app's click, recorded as a click.
+func TestRobotStartsFromAClick(t *testing.T) {
+	s, _ := newSession(t)
+	v, ref := realdata.PatientA(t, realData)
+	if err := s.SetVolume(v, "patient A"); err != nil {
+		t.Fatal(err)
+	}
+	res, err := SAM(context.Background(), s, ref, Options{Label: 3, Max: 1, Start: StartClick})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := res.Steps[0]
+	t.Logf("from a click on slice %d: Dice %.4f", st.Slice+1, st.Dice)
+	if st.What != "click" || st.Dice < 0.9 {
+		t.Errorf("step %+v: want a click reaching a Dice of 0.9", st)
+	}
+	tools := map[string]int{}
+	for _, e := range s.ProvenanceLog() {
+		tools[e.What.Tool]++
+	}
+	if tools["sam-click"] != 1 || tools["propagate"] != 1 {
+		t.Errorf("provenance tools %v: want the click and the propagation", tools)
+	}
+}

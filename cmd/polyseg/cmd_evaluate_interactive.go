@@ -30,7 +30,7 @@ func runEvaluateInteractive(ctx context.Context, args []string, stdout, stderr i
 	fs := newFlags("evaluate-interactive", stderr)
 	label := fs.Int("label", 0, "the organ's label value in REF (required)")
 	maxN := fs.Int("max", robot.DefaultMax, "interactions, the first included")
-	start := fs.String("start", string(robot.StartBox), "the first interaction: box (the organ's box on its largest axial slice) or mask (that slice's reference mask)")
+	start := fs.String("start", string(robot.StartBox), "the first interaction: box (the organ's box on its largest axial slice), mask (that slice's reference mask) or click (one SAM click at the organ's deepest point there)")
 	csvPath := fs.String("csv", "", "also write the interactions to this CSV `file` (atomically); with --baseline the manual robot's go to the same name with -manual before the extension")
 	baseline := fs.Bool("baseline", false, "also run the manual robot: one traced slice per interaction, filled between")
 	var series seriesFlag
@@ -48,8 +48,8 @@ func runEvaluateInteractive(ctx context.Context, args []string, stdout, stderr i
 		return usageErr("--label %d: want a label value 1..65535", *label)
 	case *maxN < 1 || *maxN > 1000:
 		return usageErr("--max %d: want 1 to 1000 interactions", *maxN)
-	case *start != string(robot.StartBox) && *start != string(robot.StartMask):
-		return usageErr("--start %q: want box or mask", *start)
+	case *start != string(robot.StartBox) && *start != string(robot.StartMask) && *start != string(robot.StartClick):
+		return usageErr("--start %q: want box, mask or click", *start)
 	}
 	if err := rf.check(); err != nil {
 		return err
