@@ -259,7 +259,7 @@ func TestOneMeaningOfDoubtful(t *testing.T) {
 		}
 		want := 0
 		for k, c := range rec.confidence {
-			if propagate.Doubtful(c, slices.Contains(rec.anchors, k), below) {
+			if propagate.Doubtful(c, slices.Contains(rec.anchors, k), rec.unchecked[k], below) {
 				want++
 			}
 		}

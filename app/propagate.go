@@ -687,13 +687,14 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		out[n] = SliceConfidence{Slice: n, Confidence: math.NaN()}
 	}
 	for k, c := range conf {
-		if unchecked[k] && s.holdsLocked(sl, k, label) {
-			continue // drawn there since: the question is answered
+		anchor := slices.Contains(anchors, k)
+		doubtful, shown := s.flagLocked(sl, label, k, c, anchor, unchecked[k], below)
+		if !shown {
+			continue
 		}
 		n := viewSlice(vs, sl, k)
-		anchor := slices.Contains(anchors, k)
 		out[n] = SliceConfidence{Slice: n, Confidence: c, Anchor: anchor, Note: notes[k],
-			Doubtful: propagate.Doubtful(c, anchor, below) || unchecked[k], Unchecked: unchecked[k]}
+			Doubtful: doubtful, Unchecked: unchecked[k]}
 		if out[n].Doubtful {
 			out[n].Reason = reasons[k]
 			if out[n].Reason == "" {
@@ -702,6 +703,17 @@ func (s *Session) Confidence(p viewer.Plane, label uint16) []SliceConfidence {
 		}
 	}
 	return out
+}
+
+// flagLocked says how the strip shows slice k of label's propagation,
+// whose confidence is c: doubtful as propagate.Doubtful says, and not at
+// all when it was flagged past a chain's end (unchecked) and the organ has
+// been drawn there since, which answers the flag. The lock is held.
+func (s *Session) flagLocked(sl *section.Slicer, label uint16, k int, c float64, anchor, unchecked bool, below float64) (doubtful, shown bool) {
+	if unchecked && s.holdsLocked(sl, k, label) {
+		return false, false
+	}
+	return propagate.Doubtful(c, anchor, unchecked, below), true
 }
 
 // holdsLocked reports whether the accepted labels hold label on axial
@@ -800,14 +812,14 @@ func (s *Session) Propagation(label uint16) (PropagationSummary, bool) {
 		return sum, false
 	}
 	for k, c := range conf {
-		if unchecked[k] {
-			if !s.holdsLocked(sl, k, label) {
-				sum.Doubtful++
-			}
+		doubtful, shown := s.flagLocked(sl, label, k, c, slices.Contains(anchors, k), unchecked[k], below)
+		if !shown {
 			continue
 		}
-		sum.Slices++
-		if propagate.Doubtful(c, slices.Contains(anchors, k), below) {
+		if !unchecked[k] {
+			sum.Slices++
+		}
+		if doubtful {
 			sum.Doubtful++
 		}
 	}

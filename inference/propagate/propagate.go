@@ -111,10 +111,12 @@ type SliceResult struct {
 // Doubtful is the one meaning of "doubtful" that the app's strip, its
 // "next doubtful slice", the command line and the reports share: a decided
 // slice that is not an anchor and whose confidence is below below (the
-// engine's DoubtBelow option). A slice where a chain stopped counts like
+// engine's DoubtBelow option), or a slice flagged past a chain's end
+// (SliceResult.Unchecked), whatever the threshold: nothing was decided
+// there to have a confidence. A slice where a chain stopped counts like
 // any other, by its confidence. NaN (no confidence) is not doubtful.
-func Doubtful(confidence float64, anchor bool, below float64) bool {
-	return !anchor && confidence < below
+func Doubtful(confidence float64, anchor, unchecked bool, below float64) bool {
+	return unchecked || !anchor && confidence < below
 }
 
 // Result is an engine's result: every slice it decided, in slice

@@ -363,7 +363,7 @@ func countFlags(runs []run, p string, t float64) flagStats {
 		for _, s := range r.sam.Slices {
 			f.slices++
 			bad := s.Dice < 0.8
-			flag := s.Unchecked || s.Decided && propagate.Doubtful(s.Confidence, s.Anchor, t)
+			flag := (s.Decided || s.Unchecked) && propagate.Doubtful(s.Confidence, s.Anchor, s.Unchecked, t)
 			if bad {
 				f.bad++
 			}

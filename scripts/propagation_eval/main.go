@@ -439,7 +439,7 @@ func report(rows []row, o propagate.SAMOptions, rt *onnxrt.Runtime, args []strin
 				if !s.decided || slices.Contains(r.anchors, s.slice) || d != d {
 					continue
 				}
-				doubtful := s.unchecked || propagate.Doubtful(s.confidence, false, o.DoubtBelow)
+				doubtful := propagate.Doubtful(s.confidence, false, s.unchecked, o.DoubtBelow)
 				if d >= 0.8 {
 					good = append(good, s.confidence)
 					if doubtful {
@@ -551,7 +551,7 @@ func strip(r row) image.Image {
 			switch {
 			case slices.Contains(r.anchors, s.slice):
 				c = color.RGBA{60, 60, 220, 255}
-			case propagate.Doubtful(s.confidence, false, propagate.DefaultDoubtBelow):
+			case propagate.Doubtful(s.confidence, false, s.unchecked, propagate.DefaultDoubtBelow):
 				c = color.RGBA{215, 45, 40, 255}
 			case s.confidence < (1+propagate.DefaultDoubtBelow)/2:
 				c = color.RGBA{230, 170, 20, 255}
