@@ -157,9 +157,9 @@ func fillBox(img []float32, m *section.Mask, box section.Box, dr, dc float64, o 
 	cand = fillSmallHoles(cand, int(math.Ceil(math.Pi*o.NeckMM*o.NeckMM/(dr*dc)/4)))
 	// What joins the answer through a neck (a neighbour of the same
 	// density touching it) stays out: only the opened candidate grows it.
-	opened := section.DilateMM(section.ErodeMM(cand, o.NeckMM, dr, dc), o.NeckMM, dr, dc)
+	opened := section.OpenMM(cand, o.NeckMM, dr, dc)
 	for i := range opened.Data {
-		opened.Data[i] = (opened.Data[i] && cand.Data[i]) || m.Data[i]
+		opened.Data[i] = opened.Data[i] || m.Data[i]
 	}
 	return section.FillHoles(section.Overlapping(opened, m))
 }

@@ -179,16 +179,22 @@ func Depth(m *Mask, dr, dc float64) []float64 {
 	return res
 }
 
-// NeckPieces returns the pieces m falls into when cut at necks narrower
-// than 2r mm: the 8-connected components (as Components labels them) of
-// m opened by a disc of radius r, within m. A leak into a neighbour runs
-// through a narrow contact, which the opening breaks.
-func NeckPieces(m *Mask, r, dr, dc float64) (lab []int32, n int) {
+// OpenMM returns m opened by a disc of radius r mm (eroded, then dilated
+// back), within m: what is narrower than 2r goes, necks included.
+func OpenMM(m *Mask, r, dr, dc float64) *Mask {
 	opened := DilateMM(ErodeMM(m, r, dr, dc), r, dr, dc)
 	for i := range opened.Data {
 		opened.Data[i] = opened.Data[i] && m.Data[i]
 	}
-	return Components(opened)
+	return opened
+}
+
+// NeckPieces returns the pieces m falls into when cut at necks narrower
+// than 2r mm: the 8-connected components (as Components labels them) of
+// OpenMM(m, r). A leak into a neighbour runs through a narrow contact,
+// which the opening breaks.
+func NeckPieces(m *Mask, r, dr, dc float64) (lab []int32, n int) {
+	return Components(OpenMM(m, r, dr, dc))
 }
 
 // Regrow returns the part of m that the pieces of NeckPieces' lab marked
