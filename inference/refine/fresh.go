@@ -34,8 +34,9 @@ func (p *Prompter) freshClick(ctx context.Context, emb *sam.Embedding, img []flo
 	if g != nil {
 		o = *g
 	}
+	body := bodyArea(img)
 	region, grown := seedRegion(img, rows, cols, q.Points, co.SeedMM, o.withDefaults(), dr, dc), true
-	if region.Area() == 0 || wholeBody(img, region) {
+	if region.Area() == 0 || wholeBody(region, body) {
 		region, grown = clickDiscs(img, rows, cols, q.Points, co.ForceMM, o.withDefaults(), dr, dc), false
 	}
 	b := clickBox(region, q.Points, co.BoxMarginMM, dr, dc)
@@ -51,7 +52,7 @@ func (p *Prompter) freshClick(ctx context.Context, emb *sam.Embedding, img []flo
 	if !grown {
 		note = fmt.Sprintf("a disc of %g mm at the click (the click's density reached too far)", co.ForceMM)
 	}
-	if m.Area() == 0 || wholeBody(img, m) {
+	if m.Area() == 0 || wholeBody(m, body) {
 		m = obeyClicks(region, q.Points)
 		note += ", kept as SAM's answer reached too far"
 	} else {
@@ -125,41 +126,38 @@ func clickDiscs(img []float32, rows, cols int, pts []sam.Point, mm float64, o Gu
 	return obeyClicks(m, pts)
 }
 
-// discs returns the discs of radius mm around the positive clicks.
+// discs returns the discs of radius mm around the positive clicks' pixels
+// (a click sits on a pixel's centre, as the app makes them).
 func discs(rows, cols int, pts []sam.Point, mm float64, dr, dc float64) *section.Mask {
-	m := section.NewMask(rows, cols)
+	at := section.NewMask(rows, cols)
 	for _, q := range pts {
-		if !q.Positive {
-			continue
-		}
-		pr, pc := int(math.Ceil(mm/dr)), int(math.Ceil(mm/dc))
-		for r := max(int(q.Row)-pr, 0); r <= min(int(q.Row)+pr, rows-1); r++ {
-			for c := max(int(q.Col)-pc, 0); c <= min(int(q.Col)+pc, cols-1); c++ {
-				y, x := (float64(r)+0.5-q.Row)*dr, (float64(c)+0.5-q.Col)*dc
-				if y*y+x*x <= mm*mm {
-					m.Data[r*cols+c] = true
-				}
-			}
+		if i, ok := pixelOf(at, q); ok && q.Positive {
+			at.Data[i] = true
 		}
 	}
-	return obeyClicks(m, pts)
+	return obeyClicks(section.DilateMM(at, mm, dr, dc), pts)
+}
+
+// bodyArea counts the pixels of the body on slice image img.
+func bodyArea(img []float32) int {
+	n := 0
+	for _, x := range img {
+		if x > bodyHU {
+			n++
+		}
+	}
+	return n
 }
 
 // wholeBody reports a mask that cannot be one organ: it reaches the
-// slice's edge, or covers more than half of the body.
-func wholeBody(img []float32, m *section.Mask) bool {
+// slice's edge, or covers more than half of the body (body pixels).
+func wholeBody(m *section.Mask, body int) bool {
 	b, ok := m.Bounds()
 	if !ok {
 		return false
 	}
 	if b.R0 == 0 || b.C0 == 0 || b.R1 == m.Rows-1 || b.C1 == m.Cols-1 {
 		return true
-	}
-	body := 0
-	for _, x := range img {
-		if x > bodyHU {
-			body++
-		}
 	}
 	return 2*m.Area() > body
 }

@@ -82,7 +82,7 @@ func TestFreshClickRealPatients(t *testing.T) {
 			if d < tc.floor || tc.floor > 0 && d < was+0.3 {
 				t.Errorf("2D Dice %.3f (the click alone %.3f): want at least %.2f and 0.3 better", d, was, tc.floor)
 			}
-			if wholeBody(img, a.Mask) || !a.Mask.Data[int(click.Row)*sl.Cols+int(click.Col)] {
+			if wholeBody(a.Mask, bodyArea(img)) || !a.Mask.Data[int(click.Row)*sl.Cols+int(click.Col)] {
 				t.Errorf("the answer (%d px) is the body, or leaves out the click", a.Mask.Area())
 			}
 			if len(a.LowRes) != sam.LowRes*sam.LowRes {
@@ -108,7 +108,7 @@ func TestFreshClickRegions(t *testing.T) {
 	}
 	o := GuardOptions{}.withDefaults()
 	at := []sam.Point{{Row: 30.5, Col: 30.5, Positive: true}}
-	if r := seedRegion(img, n, n, at, 5, o, 1, 1); !wholeBody(img, r) {
+	if r := seedRegion(img, n, n, at, 5, o, 1, 1); !wholeBody(r, bodyArea(img)) {
 		t.Errorf("the region of a tissue filling the slice (%d px) is not flagged as the body", r.Area())
 	}
 	d := clickDiscs(img, n, n, at, 10, o, 1, 1)
