@@ -209,20 +209,26 @@ func BenchmarkBoxPrompt(b *testing.B) {
 	}
 	box() // encodes the slice
 	_, bare, emb := bareDecoder(b, s, ref, k, spleen)
-	e := emb(k)
+	againstBare(b, "box", box, bare, emb(k))
+}
+
+// againstBare runs op in every iteration of b, then one run of bare on
+// embedding e, and reports op's median as name-median-ms beside the bare
+// decoder's and their ratio.
+func againstBare(b *testing.B, name string, op func(), bare *bareort.Decoder, e []float32) {
 	bare.Run(b, e)
-	var boxes, bares []time.Duration
+	var ops, bares []time.Duration
 	for b.Loop() {
 		t0 := time.Now()
-		box()
+		op()
 		t1 := time.Now()
 		bare.Run(b, e)
 		t2 := time.Now()
-		boxes, bares = append(boxes, t1.Sub(t0)), append(bares, t2.Sub(t1))
+		ops, bares = append(ops, t1.Sub(t0)), append(bares, t2.Sub(t1))
 	}
-	b.ReportMetric(medianMS(boxes), "box-median-ms")
+	b.ReportMetric(medianMS(ops), name+"-median-ms")
 	b.ReportMetric(medianMS(bares), "bare-decoder-median-ms")
-	b.ReportMetric(medianMS(boxes)/medianMS(bares), "box/bare")
+	b.ReportMetric(medianMS(ops)/medianMS(bares), name+"/bare")
 }
 
 // BenchmarkFreshClick times one positive click well inside
@@ -253,18 +259,5 @@ func BenchmarkFreshClick(b *testing.B) {
 		s.RejectPreview()
 	}
 	click() // encodes the slice
-	e := emb(k)
-	bare.Run(b, e)
-	var clicks, bares []time.Duration
-	for b.Loop() {
-		t0 := time.Now()
-		click()
-		t1 := time.Now()
-		bare.Run(b, e)
-		t2 := time.Now()
-		clicks, bares = append(clicks, t1.Sub(t0)), append(bares, t2.Sub(t1))
-	}
-	b.ReportMetric(medianMS(clicks), "click-median-ms")
-	b.ReportMetric(medianMS(bares), "bare-decoder-median-ms")
-	b.ReportMetric(medianMS(clicks)/medianMS(bares), "click/bare")
+	againstBare(b, "click", click, bare, emb(k))
 }
