@@ -201,15 +201,7 @@ func clickSection(runs []run) string {
 			name string
 			res  *robot.Result
 		}{{"click", r.click}, {"box", r.sam}} {
-			fmt.Fprintf(&b, "| %s | %s | %s |", r.patient, r.organ, x.name)
-			for n := 1; n <= clickRuns; n++ {
-				if d := diceAt(x.res, n); math.IsNaN(d) {
-					b.WriteString(" – |")
-				} else {
-					fmt.Fprintf(&b, " %.3f |", d)
-				}
-			}
-			b.WriteString("\n")
+			fmt.Fprintf(&b, "| %s | %s | %s |%s\n", r.patient, r.organ, x.name, diceCells(x.res, clickRuns))
 		}
 	}
 	return b.String()
@@ -234,6 +226,20 @@ func listed(list, name string) bool {
 		}
 	}
 	return false
+}
+
+// diceCells returns the Dice after interactions 1..n as table cells, –
+// where the run is shorter.
+func diceCells(r *robot.Result, n int) string {
+	var b strings.Builder
+	for i := 1; i <= n; i++ {
+		if d := diceAt(r, i); math.IsNaN(d) {
+			b.WriteString(" – |")
+		} else {
+			fmt.Fprintf(&b, " %.3f |", d)
+		}
+	}
+	return b.String()
 }
 
 // diceAt returns the Dice after interaction n (from 1), NaN when the run
@@ -280,11 +286,7 @@ func report(runs []run, args []string, models *app.Models, maxN int, pics []stri
 			name string
 			res  *robot.Result
 		}{{"SAM", r.sam}, {"manual", r.manual}} {
-			fmt.Fprintf(&b, "| %s | %s | %s |", r.patient, r.organ, x.name)
-			for i := 1; i <= maxN; i++ {
-				fmt.Fprintf(&b, " %.3f |", diceAt(x.res, i))
-			}
-			fmt.Fprintf(&b, " %d | %d |\n", x.res.NoC90, x.res.NoC95)
+			fmt.Fprintf(&b, "| %s | %s | %s |%s %d | %d |\n", r.patient, r.organ, x.name, diceCells(x.res, maxN), x.res.NoC90, x.res.NoC95)
 		}
 	}
 	b.WriteString("\n")
