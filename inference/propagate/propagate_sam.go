@@ -659,6 +659,15 @@ func (p *propagation) correct(c *chain, r *SliceResult) bool {
 	if section.Dice(final, old) >= p.e.opts.SettleDice {
 		return true
 	}
+	if final.Area() == 0 {
+		// The change took all the slice held: the chain has nothing left
+		// to carry (nor a mask to start the next slice from), and ends
+		// here, the slices beyond keeping what they had.
+		r.Mask, r.LowRes, r.Confidence = final, nil, 0
+		r.Stop = "the correction removed all the slice held"
+		r.Reason = "the propagation ended here: " + r.Stop
+		return false
+	}
 	c.add, c.rem = add, rem
 	g := r.Mask
 	r.Mask = final

@@ -310,6 +310,66 @@ func TestPropagateCarriesOnlyTheCorrection(t *testing.T) {
 	}())
 }
 
+// A correction whose removal takes all that a neighbouring slice held
+// (there, only the part the correction removed) leaves that slice empty
+// and ends its chain there: nothing is left to carry on, and the slices
+// beyond keep what they had. It once handed the next slice an empty mask
+// to start from, which panicked.
+func TestPropagateCorrectionThatEmptiesASlice(t *testing.T) {
+	sm := modeltest.SAM(t)
+	v, ref, _ := realdata.PatientB(t, realData)
+	sl, _ := section.NewSlicer(v.Grid, section.Axial)
+	anchor, _, last := largestSlice(t, sl, ref, 5)
+	k := anchor.Slice
+	if k+3 > last {
+		t.Fatalf("the liver's largest slice %d is too near its end %d", k, last)
+	}
+	b, _ := anchor.Mask.Bounds()
+	mid := (b.C0 + b.C1) / 2
+	left := section.NewMask(sl.Rows, sl.Cols)
+	for i, on := range anchor.Mask.Data {
+		left.Data[i] = on && i%sl.Cols < mid
+	}
+	// Before the correction the anchor's slice held the whole liver and
+	// the next slice only a piece of its right half, well inside what the
+	// correction removes; the slices beyond held the reference.
+	next, _ := sl.Mask(ref, k+1, 5)
+	piece := section.NewMask(sl.Rows, sl.Cols)
+	for i, on := range section.ErodeMM(next, 10, 1, 1).Data {
+		piece.Data[i] = on && i%sl.Cols > (mid+b.C1)/2
+	}
+	if piece.Area() == 0 {
+		t.Fatal("no piece of the next slice's right half")
+	}
+	previous := func(j int) *section.Mask {
+		switch {
+		case j == k:
+			return anchor.Mask
+		case j == k+1:
+			return piece
+		}
+		m, _ := sl.Mask(ref, j, 5)
+		return m
+	}
+	var got []SliceResult
+	_, err := NewSAMEngine(sm, DefaultSAMOptions()).Propagate(context.Background(), Request{Volume: v, Label: 5,
+		Anchors: []Anchor{{Slice: k, Mask: left}}, Previous: previous, Range: &SliceRange{From: k, To: k + 3},
+		OnSlice: func(r SliceResult) {
+			if !r.Anchor {
+				got = append(got, r)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].Slice != k+1 {
+		t.Fatalf("decided %d slices (%v), want only slice %d", len(got), got, k+1)
+	}
+	if r := got[0]; r.Mask == nil || r.Mask.Area() != 0 || r.Stop == "" || r.Reason == "" {
+		t.Errorf("slice %d: %d px, stop %q, reason %q; want it emptied, with why", r.Slice, r.Mask.Area(), r.Stop, r.Reason)
+	}
+}
+
 func abs(x int) int {
 	if x < 0 {
 		return -x
