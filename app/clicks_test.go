@@ -28,13 +28,21 @@ func previewSlice(t *testing.T, s *Session, sl *section.Slicer, k int, label uin
 	return m
 }
 
-// aClick returns a click on slice k that the reference asks for: positive
-// on a reference pixel the mask misses (the one with most reference
-// around it), else negative on a mask pixel outside the reference.
+// aClick returns a click on slice k that the reference asks for: on the
+// pixel where the mask and the reference disagree with most such pixels of
+// the same kind around it, positive where the mask misses the reference,
+// negative where it has more.
 func aClick(sl *section.Slicer, mask, ref *section.Mask, k int) ([3]int, bool) {
+	v, positive, _ := clickOf(sl, mask, ref, k, func(bool) bool { return true })
+	return v, positive
+}
+
+// clickOf is aClick among the clicks whose sign want accepts, and false
+// when there is none.
+func clickOf(sl *section.Slicer, mask, ref *section.Mask, k int, want func(positive bool) bool) ([3]int, bool, bool) {
 	best, bestN, positive := -1, -1, true
 	for i := range ref.Data {
-		if ref.Data[i] == mask.Data[i] {
+		if ref.Data[i] == mask.Data[i] || !want(ref.Data[i]) {
 			continue
 		}
 		r, c := i/ref.Cols, i%ref.Cols
@@ -51,7 +59,10 @@ func aClick(sl *section.Slicer, mask, ref *section.Mask, k int) ([3]int, bool) {
 			best, bestN, positive = i, n, ref.Data[i]
 		}
 	}
-	return sl.Voxel(k, best/ref.Cols, best%ref.Cols), positive
+	if best < 0 {
+		return [3]int{}, false, false
+	}
+	return sl.Voxel(k, best/ref.Cols, best%ref.Cols), positive, true
 }
 
 // Clicks on a box's preview correct it with the box kept: the clicked

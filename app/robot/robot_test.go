@@ -98,6 +98,14 @@ func TestRobotsPatientALeftKidney(t *testing.T) {
 	if d := res.Steps[0].Dice; d < 0.88 {
 		t.Errorf("after the box and the propagation: Dice %.3f < 0.88", d)
 	}
+	// The second interaction is a negative click on the renal sinus the
+	// propagation took in (slice 85). SAM kept most of it while its
+	// previous answer, given back whole, said "object" under the click
+	// (+0.004); opened around the click (refine.ClickOptions.
+	// NegativeOpenDepth), it follows the click (+0.009).
+	if st := res.Steps[1]; st.What != "click -" || st.Dice-res.Steps[0].Dice < 0.0065 {
+		t.Errorf("interaction 2, %s: Dice %.4f after %.4f; want a negative click gaining at least 0.0065", st.What, st.Dice, res.Steps[0].Dice)
+	}
 	if res.NoC90 < 1 || res.NoC90 > 3 || res.NoC95 < res.NoC90 {
 		t.Errorf("NoC@0.90 %d, NoC@0.95 %d", res.NoC90, res.NoC95)
 	}

@@ -212,6 +212,15 @@ type ClickOptions struct {
 	// (chosen on patient A with the robot annotator, docs/interactive.md).
 	// Negative: off.
 	OpenMM float64
+	// NegativeOpenDepth: around a negative click inside the mask, SAM's
+	// previous answer says nothing either, within this many times the
+	// click's depth in the mask (default 2), at most OpenMM. Given back
+	// whole, it says "object" firmly under the click, and SAM kept what
+	// the click said was wrong; the depth scales the disc to the part
+	// clicked, so that a click on a thin wrong strip does not open the
+	// organ beside it (chosen on patient A among 1, 2 and 3 and 20 or 30
+	// mm at most, docs/interactive.md). Negative: off.
+	NegativeOpenDepth float64
 	// SeedMM: a positive click on a slice where the structure is not
 	// drawn and no box is given starts from the region of the density of
 	// the discs of this radius around the positive clicks, joined to them
@@ -228,6 +237,7 @@ const (
 	DefaultClickBoxMargin  = 6
 	DefaultForceMM         = 10
 	DefaultOpenMM          = 20
+	DefaultNegativeOpen    = 2
 	DefaultSeedMM          = 5
 )
 
@@ -249,6 +259,9 @@ func (o ClickOptions) withDefaults() ClickOptions {
 	}
 	if o.OpenMM == 0 {
 		o.OpenMM = DefaultOpenMM
+	}
+	if o.NegativeOpenDepth == 0 {
+		o.NegativeOpenDepth = DefaultNegativeOpen
 	}
 	if o.SeedMM == 0 {
 		o.SeedMM = DefaultSeedMM
@@ -296,7 +309,7 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	}
 	if clicks && q.Previous != nil && co.OpenMM > 0 {
 		rs, cs := p.SAM.LowResPixels(sl.Rows, sl.Cols)
-		prompt.MaskInput = openAround(q.Previous, rs, cs, q.Before, q.Points, co.OpenMM, dr, dc)
+		prompt.MaskInput = openAround(q.Previous, rs, cs, q.Before, q.Points, co, dr, dc)
 	}
 	if clicks && q.Before != nil && q.Before.Area() > 0 {
 		if co.ImplicitPoints > 0 {
@@ -576,17 +589,36 @@ func clickBox(m *section.Mask, clicks []sam.Point, marginMM, dr, dc float64) sec
 	return b
 }
 
-// openAround returns the mask prompt low with the cells within mm of a
-// positive click outside before (nil: no mask) raised to 0, neither
-// object nor background; rs and cs are the slice pixel of each row and
+// openAround returns the mask prompt low with the cells around some
+// clicks made neither object nor background: within co.OpenMM of a
+// positive click outside before (nil: no mask) raised to 0, and within
+// co.NegativeOpenDepth times a negative click's depth in before (at most
+// co.OpenMM) lowered to 0. rs and cs are the slice pixel of each row and
 // column of cells (-1: none, sam.Model.LowResPixels). low itself is
 // returned when no click is such.
-func openAround(low []float32, rs, cs []int, before *section.Mask, pts []sam.Point, mm, dr, dc float64) []float32 {
+func openAround(low []float32, rs, cs []int, before *section.Mask, pts []sam.Point, co ClickOptions, dr, dc float64) []float32 {
 	var out []float32
+	var depth []float64 // before's depth in mm, on window w
+	var w section.Box
 	for _, q := range pts {
 		r0, c0 := int(q.Row), int(q.Col)
-		if !q.Positive || before != nil && before.Data[r0*before.Cols+c0] {
+		in := before != nil && before.Data[r0*before.Cols+c0]
+		mm := co.OpenMM
+		switch {
+		case q.Positive && in:
 			continue
+		case !q.Positive:
+			if !in || co.NegativeOpenDepth <= 0 {
+				continue
+			}
+			if depth == nil {
+				// On the mask's own window: a distance map of a whole
+				// 512² slice costs as much as the decoder.
+				bb, _ := before.Bounds()
+				w = grow(bb, 2, 2, before.Rows, before.Cols)
+				depth = section.Depth(section.Crop(before, w), dr, dc)
+			}
+			mm = min(mm, co.NegativeOpenDepth*depth[(r0-w.R0)*(w.C1-w.C0+1)+c0-w.C0])
 		}
 		if out == nil {
 			out = slices.Clone(low)
@@ -597,8 +629,13 @@ func openAround(low []float32, rs, cs []int, before *section.Mask, pts []sam.Poi
 			}
 			for u, c := range cs {
 				dy, dx := float64(r-r0)*dr, float64(c-c0)*dc
-				if c >= 0 && dy*dy+dx*dx <= mm*mm {
-					out[v*len(cs)+u] = max(out[v*len(cs)+u], 0)
+				if c < 0 || dy*dy+dx*dx > mm*mm {
+					continue
+				}
+				if i := v*len(cs) + u; q.Positive {
+					out[i] = max(out[i], 0)
+				} else {
+					out[i] = min(out[i], 0)
 				}
 			}
 		}

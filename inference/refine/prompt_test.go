@@ -226,40 +226,64 @@ func TestBoxAndClicksPatientB(t *testing.T) {
 }
 
 // openAround neutralises the mask prompt around a positive click outside
-// the mask, within its radius only, and leaves it as it was for clicks
-// inside the mask and for negative ones.
+// the mask, within OpenMM, and around a negative click inside it, within
+// NegativeOpenDepth times the click's depth in the mask (at most OpenMM);
+// it leaves the prompt as it was for positive clicks inside the mask and
+// negative ones outside it.
 func TestOpenAround(t *testing.T) {
-	// Four cells a side over an 8×8 slice of 1 mm pixels: a cell per 2
-	// pixels, cell v over pixel 2v.
-	rs, cs := []int{0, 2, 4, 6}, []int{0, 2, 4, 6}
-	low := make([]float32, 16)
-	for i := range low {
-		low[i] = -10
+	// A 24×24 slice of 1 mm pixels under 12×12 cells, cell v over pixel
+	// 2v; the mask is a strip four pixels wide, columns 2–5 of rows 2–21,
+	// so that a click on its column 3 lies 2 mm deep. The prompt says
+	// "object" (10) over the mask and "background" (-10) elsewhere.
+	rs := []int{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22}
+	cs := rs
+	before := section.NewMask(24, 24)
+	for r := 2; r <= 21; r++ {
+		for c := 2; c <= 5; c++ {
+			before.Data[r*24+c] = true
+		}
 	}
-	before := section.NewMask(8, 8)
-	before.Data[0] = true // pixel (0, 0)
+	low := make([]float32, 144)
+	for v, r := range rs {
+		for u, c := range cs {
+			low[v*12+u] = -10
+			if before.Data[r*24+c] {
+				low[v*12+u] = 10
+			}
+		}
+	}
+	cell := func(r, c int) int { return r/2*12 + c/2 }
 	tests := []struct {
 		name   string
 		pts    []sam.Point
-		opened []int // the cells raised to 0
+		co     ClickOptions
+		opened []int // the cells made 0
 	}{
-		{"positive outside the mask", []sam.Point{{Row: 4.5, Col: 4.5, Positive: true}}, []int{1*4 + 2, 2*4 + 1, 2*4 + 2, 2*4 + 3, 3*4 + 2}},
-		{"positive inside the mask", []sam.Point{{Row: 0.5, Col: 0.5, Positive: true}}, nil},
-		{"negative", []sam.Point{{Row: 4.5, Col: 4.5}}, nil},
+		{"positive outside the mask", []sam.Point{{Row: 11.5, Col: 15.5, Positive: true}},
+			ClickOptions{OpenMM: 2, NegativeOpenDepth: 2}, []int{cell(10, 14), cell(10, 16), cell(12, 14), cell(12, 16)}},
+		{"positive inside the mask", []sam.Point{{Row: 11.5, Col: 3.5, Positive: true}}, ClickOptions{OpenMM: 20, NegativeOpenDepth: 2}, nil},
+		{"negative outside the mask", []sam.Point{{Row: 11.5, Col: 15.5}}, ClickOptions{OpenMM: 20, NegativeOpenDepth: 2}, nil},
+		// 2 mm deep: within 4 mm, the strip's cells of rows 8–14; the
+		// cells beside the strip say "background" already.
+		{"negative inside the mask", []sam.Point{{Row: 11.5, Col: 3.5}}, ClickOptions{OpenMM: 20, NegativeOpenDepth: 2},
+			[]int{cell(8, 2), cell(8, 4), cell(10, 2), cell(10, 4), cell(12, 2), cell(12, 4), cell(14, 2), cell(14, 4)}},
+		{"negative inside the mask, OpenMM smaller", []sam.Point{{Row: 11.5, Col: 3.5}}, ClickOptions{OpenMM: 1.5, NegativeOpenDepth: 2},
+			[]int{cell(10, 2), cell(10, 4), cell(12, 2), cell(12, 4)}},
+		{"negative inside the mask, switched off", []sam.Point{{Row: 11.5, Col: 3.5}}, ClickOptions{OpenMM: 20, NegativeOpenDepth: -1}, nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := openAround(low, rs, cs, before, tc.pts, 2, 1, 1)
+			out := openAround(low, rs, cs, before, tc.pts, tc.co, 1, 1)
 			for i, x := range out {
-				want := float32(-10)
+				want := low[i]
 				if slices.Contains(tc.opened, i) {
 					want = 0
 				}
 				if x != want {
-					t.Errorf("cell %d (row %d, column %d): %v, want %v", i, i/4, i%4, x, want)
+					t.Errorf("cell %d (over pixel %d, %d): %v, want %v", i, rs[i/12], cs[i%12], x, want)
 				}
 			}
-			if low[2*4+2] != -10 {
+			if low[cell(10, 2)] != 10 || low[cell(10, 14)] != -10 {
 				t.Fatal("the prompt given was changed")
 			}
 		})

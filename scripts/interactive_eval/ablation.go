@@ -26,7 +26,8 @@ var clickWays = []clickWay{
 	{"… and 3 points at the mask's core", refine.ClickOptions{Unguarded: true, ForceMM: -1, OpenMM: -1}},
 	{"… and the guards", refine.ClickOptions{ForceMM: -1, OpenMM: -1}},
 	{"… and a disc where SAM ignored the click", refine.ClickOptions{OpenMM: -1}},
-	{"… and SAM's previous answer left open around a positive click (the app's)", refine.ClickOptions{}},
+	{"… and SAM's previous answer left open around a positive click", refine.ClickOptions{NegativeOpenDepth: -1}},
+	{"… and around a negative click, by its depth (the app's)", refine.ClickOptions{}},
 }
 
 // ablationRun is what one organ says about the box guard and the ways of
