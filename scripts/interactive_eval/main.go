@@ -431,7 +431,12 @@ func doubtSection(runs []run, below float64) string {
 	for k := range reasons {
 		keys = append(keys, k)
 	}
-	slices.SortFunc(keys, func(a, c string) int { return reasons[c] - reasons[a] })
+	slices.SortFunc(keys, func(a, c string) int {
+		if d := reasons[c] - reasons[a]; d != 0 {
+			return d
+		}
+		return strings.Compare(a, c) // ties in a fixed order, so that a rerun rewrites nothing
+	})
 	for _, k := range keys {
 		fmt.Fprintf(&b, "- %d: %s\n", reasons[k], k)
 	}
@@ -711,19 +716,23 @@ const tail = `
 What the remaining errors are, seen on the slices after the first interaction (the wrong pixels and
 their density against the organ's):
 
-- **Patient B's spleen** (0.945, target 0.95): 400–800 wrongly added pixels on every slice, mostly at
+- **Patient B's spleen** (0.947, target 0.95): 400–800 wrongly added pixels on every slice, mostly at
   the splenic hilum (on its largest slice median 63 HU against the spleen's 82), inside the spleen's density range (its robust
   spread is ±54 HU); and on the scan's last slice a rim about 4 pixels wide where the reference (a
   TotalSegmentator prediction at the volume's end) stops inside an edge the spleen visibly reaches. The
-  robot spends its clicks on that rim, and each gains 0.001.
-- **Patient A's right kidney** (0.929, target 0.93): the renal sinus on its middle slices, median −10 HU
-  against the kidney's 13 on this non-contrast scan, inside the kidney's range.
-- **Patient A's liver** (0.919, target 0.93): the lateral abdominal wall (muscle has the liver's density
-  without contrast), the porta hepatis and the IVC, and a thin anterior strip of the left lobe.
+  robot spends its first two clicks there (it spent four before a negative click opened SAM's previous
+  answer around it), each gaining under 0.001, then gains 0.003 on slice 15.
+- **Patient A's liver** (0.920, target 0.93): the lateral abdominal wall (muscle has the liver's density
+  without contrast), the porta hepatis and the IVC, and a thin anterior strip of the left lobe. Its
+  middle slices (views 89–99) stay at 2D Dice 0.84–0.90 whatever the robot does elsewhere, and the
+  clicks after the third change one slice each.
+- Patient A's right kidney (the renal sinus on its middle slices, median −10 HU against the kidney's 13
+  on this non-contrast scan) missed the target by 0.001 until a negative click opened SAM's previous
+  answer (0.929 → 0.936).
 
-None of these is a matter of density. Three ways to make a click correct more were measured with the
-robot on patient A (five interactions; baseline liver 0.919, spleen 0.940, right kidney 0.929, left
-kidney 0.942) and not kept:
+None of these is a matter of density. These ways to make a click correct more were measured with the
+robot on patient A and not kept (five interactions; the first three against the baseline before the
+negative click opened the prompt: liver 0.919, spleen 0.940, right kidney 0.929, left kidney 0.942):
 
 - **A correction carried further** (settle_dice 0.995 or 0.998 instead of 0.99, or a chain that stops
   when the change it carries falls below 5–25% of the clicked slice's): only the liver gained (0.924);
@@ -734,4 +743,14 @@ kidney 0.942) and not kept:
 - **A negative click SAM ignores peels the mask's rim** around it to twice the click's depth, instead
   of a disc: the left kidney lost up to 0.024 (0.918–0.931), the right 0.003, and patient B's spleen
   0.003.
+- **A negative click SAM ignores removes the thin part of the mask it lies in** (what an opening by the
+  click's depth takes away, joined to the click): it never fired on the robot's clicks, which lie
+  where the wrong part is thickest (patient B's hilum clicks 4–8 mm deep); no figure after five interactions changed.
+- **A carried removal kept to where the clicked slice removed** (the growth limit halved or zero for
+  what a correction takes away, kept for what it adds): left kidney 0.936 (−0.006), right kidney
+  0.929–0.930, B's spleen 0.943–0.945.
+- **SAM's best-of-three mask on the slices where its single mask is unsure** (IoU estimate below 0.9),
+  taken when it agrees with the previous slice about as well: its three masks disagree with the
+  previous slice by 0.66–0.88 Dice on the liver's unsure slices, and the first interaction fell from
+  0.910 to 0.908.
 `
