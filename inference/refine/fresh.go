@@ -102,6 +102,12 @@ func seedRegion(img []float32, rows, cols int, pts []sam.Point, seedMM float64, 
 			}
 		}
 		if any {
+			// Grown back by NeckMM, not the 1.5·NeckMM of the guards'
+			// mainBody: this region is only SAM's prompt, and the wider
+			// regrowth carries the neighbour back in with it (one click on
+			// each organ's largest slice: B's liver 0.968 → 0.959, B's
+			// spleen 0.941 → 0.937, A's right kidney 0.208 → 0.206, A's
+			// liver 0.941 → 0.942, the others unchanged).
 			in = section.Regrow(in, lab, keep, o.NeckMM, dr, dc)
 		}
 	}
