@@ -664,8 +664,8 @@ func (p *propagation) correct(c *chain, r *SliceResult) bool {
 		// to carry (nor a mask to start the next slice from), and ends
 		// here, the slices beyond keeping what they had.
 		r.Mask, r.LowRes, r.Confidence = final, nil, 0
-		r.Stop = "the correction removed all the slice held"
-		r.Reason = "the propagation ended here: " + r.Stop
+		r.Stop = "the correction removed all that this slice held"
+		r.Reason = r.Stop + "; the propagation ended here"
 		return false
 	}
 	c.add, c.rem = add, rem

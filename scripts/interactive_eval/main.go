@@ -753,4 +753,12 @@ negative click opened the prompt: liver 0.919, spleen 0.940, right kidney 0.929,
   taken when it agrees with the previous slice about as well: its three masks disagree with the
   previous slice by 0.66–0.88 Dice on the liver's unsure slices, and the first interaction fell from
   0.910 to 0.908.
+- **A carried removal undone where the neighbour's removed part has the organ's density** rather than
+  that of what the click removed: on patient B's slice 19 the part the correction on slice 20 takes
+  away is spleen in the reference, but its median is 69 HU, the removed hilum's 68 and the spleen's 81,
+  so the rule gives none of it back.
+- **A correction's chain allowed to run up to the next anchor** (not only to the midpoint between
+  them) when the propagation runs again, since an unchanged anchor's chain stops at once: A's spleen
+  0.949 (+0.009), but its right kidney 0.923 (−0.013) and liver 0.919, and B's liver fell to 0.948
+  after the second interaction.
 `
