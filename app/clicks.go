@@ -64,9 +64,11 @@ type clickSlice struct {
 	// had then.
 	start  []float32
 	before *section.Mask
-	// answer is SAM's latest answer and gen the click count it answered.
-	answer *refine.Answer
-	gen    uint64
+	// answer is SAM's latest answer and gen the click count it answered;
+	// answered is how many of the slice's points it answered.
+	answer   *refine.Answer
+	gen      uint64
+	answered int
 }
 
 // boxAnswer is what a SAM box preview remembers, so that clicks on its
@@ -317,6 +319,15 @@ func (s *Session) decodeClicks(cs *clickSet, v *volume.Volume, sl *section.Slice
 			if cl.answer != nil {
 				q.Previous = cl.answer.LowRes
 			}
+			// A negative click only takes away from the mask just before
+			// it; when clicks came faster than SAM's answers, or one was
+			// taken back, that mask was never shown, and SAM answers alone.
+			switch n := len(q.Points); {
+			case n > 0 && cl.answer != nil && cl.answered == n-1:
+				q.Last = cl.answer.Mask
+			case n == 1 && cl.answer == nil:
+				q.Last = cl.before
+			}
 		}
 		s.mu.RUnlock()
 		if !current {
@@ -348,7 +359,7 @@ func (s *Session) decodeClicks(cs *clickSet, v *volume.Volume, sl *section.Slice
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		s.applyClickAnswer(cs, v, sl, cl, a, gen)
+		s.applyClickAnswer(cs, v, sl, cl, a, gen, len(q.Points))
 		return nil
 	})
 }
@@ -363,13 +374,13 @@ const clickMaskLogit = 10
 // new one when the click set has none yet) and, when the label was
 // propagated before, arms the re-propagation of the spans next to the
 // clicked slices.
-func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.Slicer, cl *clickSlice, a *refine.Answer, gen uint64) {
+func (s *Session) applyClickAnswer(cs *clickSet, v *volume.Volume, sl *section.Slicer, cl *clickSlice, a *refine.Answer, gen uint64, answered int) {
 	s.mu.Lock()
 	if !s.clicksCurrentLocked(cs) || s.vol != v || cl.gen >= gen {
 		s.mu.Unlock()
 		return
 	}
-	cl.answer, cl.gen = a, gen
+	cl.answer, cl.gen, cl.answered = a, gen, answered
 	pv := cs.preview
 	if pv == nil {
 		name := fmt.Sprintf("SAM clicks on %s", s.layer.Table.Name(cs.label))

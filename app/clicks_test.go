@@ -462,3 +462,93 @@ func TestUndoTakesBackTheLastInteractionPatientB(t *testing.T) {
 		t.Errorf("Undo with nothing pending: %q, %v", name, ok)
 	}
 }
+
+// A negative click only takes away from the slice as it was just before
+// it. On patient A's left kidney, the propagation's last slice holds a
+// 26-pixel pole; a negative click at its centre, asked of SAM with the
+// mask's box widened around it, grew it to 32 pixels before the rule, and
+// a second to 35. Taking the click back gives the slice back as it was.
+func TestNegativeClickOnlyTakesAwayPatientA(t *testing.T) {
+	v, ref := realdata.PatientA(t, realData)
+	s := New(Options{Models: testModels(t), ClickDelay: -1, AutosaveDir: t.TempDir()})
+	defer s.Close()
+	if err := s.SetVolume(v, "patient A"); err != nil {
+		t.Fatal(err)
+	}
+	const kidney = 3
+	slice, _, a, b := organBox(t, ref, kidney)
+	job, err := s.BoxPrompt(viewer.Axial, slice, a, b, kidney)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcceptPreview(); err != nil {
+		t.Fatal(err)
+	}
+	if job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: kidney}); err != nil {
+		t.Fatal(err)
+	}
+	if err := job.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AcceptPreview(); err != nil {
+		t.Fatal(err)
+	}
+	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
+	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
+	accepted := &volume.Labels{Grid: ref.Grid, Data: labelsOf(s)}
+	k, m := -1, (*section.Mask)(nil)
+	for kk := 0; kk < sl.Slices && k < 0; kk++ {
+		if mk, _ := sl.Mask(accepted, kk, kidney); mk.Area() > 0 {
+			k, m = kk, mk
+		}
+	}
+	first := m
+	for n := 1; n <= 2 && m.Area() > 0; n++ {
+		d := section.Depth(m, 1, 1)
+		deepest := 0
+		for i := range d {
+			if d[i] > d[deepest] {
+				deepest = i
+			}
+		}
+		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), sl.Voxel(k, deepest/sl.Cols, deepest%sl.Cols), false, kidney)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := job.Wait(); err != nil {
+			t.Fatal(err)
+		}
+		now := previewSlice(t, s, sl, k, kidney)
+		t.Logf("slice %d: %d px, after negative click %d %d px", k+1, m.Area(), n, now.Area())
+		for i, on := range now.Data {
+			if on && !m.Data[i] {
+				t.Fatalf("negative click %d added pixel (%d, %d) to slice %d", n, i/sl.Cols, i%sl.Cols, k+1)
+			}
+		}
+		if now.Area() >= m.Area() {
+			t.Errorf("negative click %d at the centre of %d px left %d", n, m.Area(), now.Area())
+		}
+		m = now
+	}
+	for range 2 {
+		job, err := s.RemoveLastClick(kidney)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if job != nil {
+			if err := job.Wait(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	back, _ := sl.Mask(&volume.Labels{Grid: ref.Grid, Data: labelsOf(s)}, k, kidney)
+	if p := previewSlice(t, s, sl, k, kidney); p != nil {
+		back = p
+	}
+	if !slices.Equal(back.Data, first.Data) {
+		t.Errorf("after taking both clicks back slice %d holds %d px, not its %d", k+1, back.Area(), first.Area())
+	}
+}

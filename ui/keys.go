@@ -49,7 +49,7 @@ func (m *MainWindow) newShortcuts() *Shortcuts {
 	add(Shortcut{Group: "Tools", Name: tools.Box.String(), Key: fyne.KeyB, Run: m.tools.toggleBox,
 		Help: "drag a box on the axial view: SAM segments the chosen segment in it"})
 	add(Shortcut{Group: "Tools", Name: tools.Points.String(), Key: fyne.KeyQ, Run: func() { tb.selectTool(tools.Points) },
-		Help: "on the axial view, a click says \"this too\" to SAM, a right click or Shift+click \"not this\"; the slice is decoded again at once, and a propagated segment is propagated again from it when you stop clicking"})
+		Help: "on the axial view, a click says \"this too\" to SAM, a right click or Shift+click \"not this\" (it only takes away); the slice is decoded again at once, and a propagated segment is propagated again from it when you stop clicking"})
 	add(Shortcut{Group: "Tools", Name: "Smaller brush", Key: fyne.KeyLeftBracket, Run: func() { tb.stepSize(false) }})
 	add(Shortcut{Group: "Tools", Name: "Larger brush", Key: fyne.KeyRightBracket, Run: func() { tb.stepSize(true) }})
 	add(Shortcut{Group: "Tools", Name: "2D or 3D", Key: fyne.KeyS, Run: tb.toggleSphere,

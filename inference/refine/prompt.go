@@ -31,6 +31,11 @@ type SlicePrompt struct {
 	// click are dropped (a click fixes one place; SAM's answer elsewhere
 	// on the slice is no part of what was asked).
 	Before *section.Mask
+	// Last, when set, is the slice's mask just before the latest click.
+	// A negative latest click then only takes away from it: asked anew,
+	// SAM's answer can reach past the mask (around a small end slice it
+	// grew), which is not what "not this" says.
+	Last *section.Mask
 }
 
 // Answer is SAM's answer to a SlicePrompt after the guards.
@@ -284,6 +289,9 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	if q.Before != nil && (q.Before.Rows != sl.Rows || q.Before.Cols != sl.Cols) {
 		return nil, fmt.Errorf("refine: slice %d: previous mask is %dx%d, the slice %dx%d", k, q.Before.Rows, q.Before.Cols, sl.Rows, sl.Cols)
 	}
+	if q.Last != nil && (q.Last.Rows != sl.Rows || q.Last.Cols != sl.Cols) {
+		return nil, fmt.Errorf("refine: slice %d: mask before the last click is %dx%d, the slice %dx%d", k, q.Last.Rows, q.Last.Cols, sl.Rows, sl.Cols)
+	}
 	if g != nil && g.Prior != nil && len(g.Prior) != sl.Rows*sl.Cols {
 		return nil, fmt.Errorf("refine: slice %d: prior has %d pixels, the slice %d", k, len(g.Prior), sl.Rows*sl.Cols)
 	}
@@ -334,6 +342,11 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	}
 	a := &Answer{Raw: pred.Mask, IoU: pred.IoU, Stability: pred.Stability}
 	a.Mask, a.Guard = settlePrompt(img, pred, q, g, co, dr, dc, sl.Rows, sl.Cols)
+	if last := q.Last; clicks && last != nil && !q.Points[len(q.Points)-1].Positive {
+		for i, on := range last.Data {
+			a.Mask.Data[i] = a.Mask.Data[i] && on
+		}
+	}
 	var added *section.Mask
 	if g != nil && q.Box != nil && !clicks && q.Previous == nil {
 		o := g.withDefaults()

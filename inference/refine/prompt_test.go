@@ -214,6 +214,20 @@ func TestBoxAndClicksPatientB(t *testing.T) {
 	if px := func(p sam.Point) bool { return b.Mask.Data[int(p.Row)*sl.Cols+int(p.Col)] }; px(in) || !px(out) {
 		t.Errorf("after the clicks: pixel of the negative click %v, of the positive one %v", px(in), px(out))
 	}
+	// Told the mask just before it (Last), a negative click only takes
+	// away; a mask of another size is refused.
+	c, err := pr.Ask(ctx, best, SlicePrompt{Box: &box, Points: []sam.Point{in}, Previous: a.LowRes, Before: a.Mask, Last: a.Mask}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, on := range c.Mask.Data {
+		if on && !a.Mask.Data[i] {
+			t.Fatalf("a negative click added pixel (%d, %d)", i/sl.Cols, i%sl.Cols)
+		}
+	}
+	if _, err := pr.Ask(ctx, best, SlicePrompt{Box: &box, Points: []sam.Point{in}, Last: section.NewMask(3, 3)}, nil); err == nil {
+		t.Error("a mask before the last click of another size was accepted")
+	}
 	if _, err := pr.Ask(ctx, best, SlicePrompt{}, nil); err == nil {
 		t.Error("a prompt with neither box nor click was accepted")
 	}

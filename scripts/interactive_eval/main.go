@@ -659,6 +659,15 @@ const tail = `
   disc, best on A with times 3, cost B's spleen 0.002 after five interactions (0.008 after three), where
   the depth-scaled disc took it from 0.945 to 0.947 and left B's liver at 0.961; times 3 cost B's spleen
   0.002 too. Scaling by the depth keeps a click on a thin wrong strip from opening the organ beside it.
+- **A negative click only takes away** (refine.SlicePrompt.Last): the answer to a negative click is cut
+  to the slice's mask just before it. Asked anew with the mask's box widened around it, SAM's answer
+  can reach past the mask: a negative click at the centre of the left kidney's 26-pixel last slice on
+  patient A grew it to 32 pixels, a second to 35 (` + "`TestNegativeClickOnlyTakesAwayPatientA`" + `). A user who
+  says "not this" should never see the mask grow. It costs the robot a little where SAM's regrowth
+  happened to be right: A's left kidney 0.946 → 0.941 after five interactions (0.951 → 0.945 after
+  ten), A's spleen 0.945 → 0.942 after ten; every other figure after five is unchanged, and B's spleen
+  gains 0.001 after ten. When clicks come faster than SAM's answers, or one was taken back, the mask
+  just before the latest click was never shown, and SAM's answer stands alone.
 - **A click SAM ignores still acts** (ClickOptions.ForceMM): where SAM's answer leaves the pixel under a
   click as it was, a disc around the click becomes what the click said (for a negative click no deeper
   than the click lies in the mask; for a positive one up to the mask's edge and only on tissue of the
@@ -721,7 +730,10 @@ their density against the organ's):
   spread is ±54 HU); and on the scan's last slice a rim about 4 pixels wide where the reference (a
   TotalSegmentator prediction at the volume's end) stops inside an edge the spleen visibly reaches. The
   robot spends its first two clicks there (it spent four before a negative click opened SAM's previous
-  answer around it), each gaining under 0.001, then gains 0.003 on slice 15.
+  answer around it). They clean that slice (1,533 wrongly added pixels → 707), but the correction
+  carried to slices 17–19 takes as much spleen there as hilum (missed pixels 81–176 → 444–542): the
+  part removed on slice 20 is spleen in the reference on slice 19, at the same density (69 against 68
+  HU). The clicks after it fix one slice each, the anchors they make bounding each other's spans.
 - **Patient A's liver** (0.920, target 0.93): the lateral abdominal wall (muscle has the liver's density
   without contrast), the porta hepatis and the IVC, and a thin anterior strip of the left lobe. Its
   middle slices (views 89–99) stay at 2D Dice 0.84–0.90 whatever the robot does elsewhere, and the
