@@ -98,8 +98,8 @@ func TestRobotsPatientALeftKidney(t *testing.T) {
 	if d := res.Steps[0].Dice; d < 0.88 {
 		t.Errorf("after the box and the propagation: Dice %.3f < 0.88", d)
 	}
-	// The second interaction is a negative click on the renal sinus the
-	// propagation took in (slice 85). SAM kept most of it while its
+	// The second interaction is a negative click on what the propagation
+	// wrongly took in on slice 85. SAM kept most of it while its
 	// previous answer, given back whole, said "object" under the click
 	// (+0.004); opened around the click (refine.ClickOptions.
 	// NegativeOpenDepth), it follows the click (+0.009).
