@@ -14,20 +14,24 @@ import (
 	"github.com/polyseg/polyseg/volume"
 )
 
-// clickWay is one way of asking SAM a click on a slice that has a mask.
+// clickWay is one way of asking SAM a click on a slice that has a mask;
+// onlyTakes cuts a negative click's answer to the mask it clicked
+// (refine.SlicePrompt.Last).
 type clickWay struct {
-	name string
-	opts refine.ClickOptions
+	name      string
+	opts      refine.ClickOptions
+	onlyTakes bool
 }
 
 var clickWays = []clickWay{
-	{"the clicks and SAM's previous answer", refine.ClickOptions{ImplicitPoints: -1, BoxMarginMM: -1, Unguarded: true, ForceMM: -1, OpenMM: -1}},
-	{"… and the mask's box, widened by 6 mm", refine.ClickOptions{ImplicitPoints: -1, Unguarded: true, ForceMM: -1, OpenMM: -1}},
-	{"… and 3 points at the mask's core", refine.ClickOptions{Unguarded: true, ForceMM: -1, OpenMM: -1}},
-	{"… and the guards", refine.ClickOptions{ForceMM: -1, OpenMM: -1}},
-	{"… and a disc where SAM ignored the click", refine.ClickOptions{OpenMM: -1}},
-	{"… and SAM's previous answer left open around a positive click", refine.ClickOptions{NegativeOpenDepth: -1}},
-	{"… and around a negative click, by its depth (the app's)", refine.ClickOptions{}},
+	{"the clicks and SAM's previous answer", refine.ClickOptions{ImplicitPoints: -1, BoxMarginMM: -1, Unguarded: true, ForceMM: -1, OpenMM: -1}, false},
+	{"… and the mask's box, widened by 6 mm", refine.ClickOptions{ImplicitPoints: -1, Unguarded: true, ForceMM: -1, OpenMM: -1}, false},
+	{"… and 3 points at the mask's core", refine.ClickOptions{Unguarded: true, ForceMM: -1, OpenMM: -1}, false},
+	{"… and the guards", refine.ClickOptions{ForceMM: -1, OpenMM: -1}, false},
+	{"… and a disc where SAM ignored the click", refine.ClickOptions{OpenMM: -1}, false},
+	{"… and SAM's previous answer left open around a positive click", refine.ClickOptions{NegativeOpenDepth: -1}, false},
+	{"… and around a negative click, by its depth", refine.ClickOptions{}, false},
+	{"… and a negative click only takes away (the app's)", refine.ClickOptions{}, true},
 }
 
 // ablationRun is what one organ says about the box guard and the ways of
@@ -115,7 +119,11 @@ func ablation(ctx context.Context, models *app.Models, v *volume.Volume, ref *vo
 		ab.slices++
 		pts := []sam.Point{{Row: float64(row) + 0.5, Col: float64(col) + 0.5, Positive: positive}}
 		for i, w := range clickWays {
-			a, err := pr.AskWith(ctx, k, refine.SlicePrompt{Points: pts, Previous: low, Before: before}, nil, w.opts)
+			q := refine.SlicePrompt{Points: pts, Previous: low, Before: before}
+			if w.onlyTakes {
+				q.Last = before
+			}
+			a, err := pr.AskWith(ctx, k, q, nil, w.opts)
 			if err != nil {
 				return ab, err
 			}

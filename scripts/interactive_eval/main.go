@@ -643,8 +643,9 @@ const tail = `
   0.929, **20 mm 0.930**, 30 mm 0.926 (30 mm cost the spleen 0.013); with 20 mm A's liver goes from
   0.891 to 0.908 after five interactions and reaches 0.90 at the third (NoC@0.90 8 → 3), the spleen
   loses 0.003. Patient B, held out: its spleen 0.879 → 0.901 after five, its liver unchanged. The
-  last two columns of "How a click is asked" are the same click with the disc and with the prompt
-  opened.
+  columns "… and a disc where SAM ignored the click" and "… left open around a positive click" of
+  "How a click is asked" are the same click with the disc and with the prompt opened; the two after
+  them add the two rules for negative clicks below.
 - **A negative click opens SAM's previous answer around it too** (ClickOptions.NegativeOpenDepth, 2):
   given back whole, the answer said "object" firmly under a negative click inside the mask, and SAM
   mostly kept what the click said was wrong, so ForceMM's disc cut a hole in it and the robot clicked
@@ -666,7 +667,8 @@ const tail = `
   says "not this" should never see the mask grow. It costs the robot a little where SAM's regrowth
   happened to be right: A's left kidney 0.946 → 0.941 after five interactions (0.951 → 0.945 after
   ten), A's spleen 0.945 → 0.942 after ten; every other figure after five is unchanged, and B's spleen
-  gains 0.001 after ten. When clicks come faster than SAM's answers, or one was taken back, the mask
+  gains 0.001 after ten. One click per slice (the last two columns of "How a click is asked"): A's left
+  kidney +0.043 → +0.041, liver +0.026 → +0.025, B's liver +0.004 → +0.003. When clicks come faster than SAM's answers, or one was taken back, the mask
   just before the latest click was never shown, and SAM's answer stands alone.
 - **A click SAM ignores still acts** (ClickOptions.ForceMM): where SAM's answer leaves the pixel under a
   click as it was, a disc around the click becomes what the click said (for a negative click no deeper
