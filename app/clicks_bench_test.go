@@ -30,24 +30,9 @@ func benchSession(b *testing.B) (*Session, *volume.Labels, *section.Slicer, *bar
 	b.Cleanup(s.Close)
 	slice, k, a, bb := liverBox(b, ref)
 	job, err := s.BoxPrompt(viewer.Axial, slice, a, bb, liver)
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.AcceptPreview(); err != nil {
-		b.Fatal(err)
-	}
-	if job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: liver}); err != nil {
-		b.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		b.Fatal(err)
-	}
-	if _, err := s.AcceptPreview(); err != nil {
-		b.Fatal(err)
-	}
+	acceptJob(b, s, job, err)
+	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: liver})
+	acceptJob(b, s, job, err)
 	sl, bare, emb := bareDecoder(b, s, ref, k, liver)
 	return s, ref, sl, bare, emb
 }
@@ -113,12 +98,7 @@ func BenchmarkClickRedecode(b *testing.B) {
 			for b.Loop() {
 				t0 := time.Now()
 				job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
-				if err != nil {
-					b.Fatal(err)
-				}
-				if err := job.Wait(); err != nil {
-					b.Fatal(err)
-				}
+				waitPreview(b, s, job, err)
 				t1 := time.Now()
 				bare.Run(b, e)
 				t2 := time.Now()
@@ -164,19 +144,9 @@ func BenchmarkCorrection(b *testing.B) {
 		d0 := sm.Stats().DecodeTime
 		t0 := time.Now()
 		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, liver)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := job.Wait(); err != nil {
-			b.Fatal(err)
-		}
+		waitPreview(b, s, job, err)
 		job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: viewSlice(vs, sl, k), Label: liver})
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := job.Wait(); err != nil {
-			b.Fatal(err)
-		}
+		waitPreview(b, s, job, err)
 		t1 := time.Now()
 		dec := sm.Stats().DecodeTime - d0
 		bare.Run(b, e)
@@ -209,12 +179,7 @@ func BenchmarkBoxPrompt(b *testing.B) {
 	slice, k, lo, hi := organBox(b, ref, spleen)
 	box := func() {
 		job, err := s.BoxPrompt(viewer.Axial, slice, lo, hi, spleen)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := job.Wait(); err != nil {
-			b.Fatal(err)
-		}
+		waitPreview(b, s, job, err)
 		s.RejectPreview()
 	}
 	box() // encodes the slice
@@ -260,12 +225,7 @@ func BenchmarkFreshClick(b *testing.B) {
 	voxel, positive := aClick(sl, section.NewMask(sl.Rows, sl.Cols), refm, k)
 	click := func() {
 		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), voxel, positive, spleen)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := job.Wait(); err != nil {
-			b.Fatal(err)
-		}
+		waitPreview(b, s, job, err)
 		s.RejectPreview()
 	}
 	click() // encodes the slice

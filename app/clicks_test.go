@@ -478,24 +478,9 @@ func TestNegativeClickOnlyTakesAwayPatientA(t *testing.T) {
 	const kidney = 3
 	slice, _, a, b := organBox(t, ref, kidney)
 	job, err := s.BoxPrompt(viewer.Axial, slice, a, b, kidney)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AcceptPreview(); err != nil {
-		t.Fatal(err)
-	}
-	if job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: kidney}); err != nil {
-		t.Fatal(err)
-	}
-	if err := job.Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.AcceptPreview(); err != nil {
-		t.Fatal(err)
-	}
+	acceptJob(t, s, job, err)
+	job, err = s.Propagate(PropagateRequest{Plane: viewer.Axial, Slice: slice, Label: kidney})
+	acceptJob(t, s, job, err)
 	sl, _ := section.NewSlicer(ref.Grid, section.Axial)
 	vs := viewer.NewSlicer(ref.Grid, viewer.Axial)
 	accepted := &volume.Labels{Grid: ref.Grid, Data: labelsOf(s)}
@@ -507,20 +492,9 @@ func TestNegativeClickOnlyTakesAwayPatientA(t *testing.T) {
 	}
 	first := m
 	for n := 1; n <= 2 && m.Area() > 0; n++ {
-		d := section.Depth(m, 1, 1)
-		deepest := 0
-		for i := range d {
-			if d[i] > d[deepest] {
-				deepest = i
-			}
-		}
+		deepest, _ := section.Deepest(m, 1, 1)
 		job, err := s.Click(viewer.Axial, viewSlice(vs, sl, k), sl.Voxel(k, deepest/sl.Cols, deepest%sl.Cols), false, kidney)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := job.Wait(); err != nil {
-			t.Fatal(err)
-		}
+		waitPreview(t, s, job, err)
 		now := previewSlice(t, s, sl, k, kidney)
 		t.Logf("slice %d: %d px, after negative click %d %d px", k+1, m.Area(), n, now.Area())
 		for i, on := range now.Data {

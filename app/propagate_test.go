@@ -13,7 +13,7 @@ import (
 )
 
 // waitPreview waits for job and returns the preview it left pending.
-func waitPreview(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
+func waitPreview(t testing.TB, s *Session, job *Job, err error) PreviewInfo {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -29,7 +29,7 @@ func waitPreview(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
 }
 
 // acceptJob waits for job and accepts its preview.
-func acceptJob(t *testing.T, s *Session, job *Job, err error) PreviewInfo {
+func acceptJob(t testing.TB, s *Session, job *Job, err error) PreviewInfo {
 	t.Helper()
 	info := waitPreview(t, s, job, err)
 	if _, err := s.AcceptPreview(); err != nil {

@@ -329,14 +329,8 @@ func NextClick(pred, ref *section.Mask, dr, dc float64) (row, col int, positive,
 	if region == nil {
 		return 0, 0, false, false
 	}
-	d := section.Depth(region, dr, dc)
-	best := -1.0
-	for i, x := range d {
-		if region.Data[i] && x > best {
-			best, row, col = x, i/region.Cols, i%region.Cols
-		}
-	}
-	return row, col, positive, true
+	i, _ := section.Deepest(region, dr, dc)
+	return i / region.Cols, i % region.Cols, positive, true
 }
 
 // largestComponent returns the largest 8-connected piece of m and its

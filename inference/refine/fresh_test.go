@@ -14,13 +14,7 @@ import (
 // deepest is the click an annotator makes on a structure: the point of m
 // farthest from its border.
 func deepest(m *section.Mask, dr, dc float64) sam.Point {
-	d := section.Depth(m, dr, dc)
-	best, at := -1.0, 0
-	for i, x := range d {
-		if m.Data[i] && x > best {
-			best, at = x, i
-		}
-	}
+	at, _ := section.Deepest(m, dr, dc)
 	return sam.Point{Row: float64(at/m.Cols) + 0.5, Col: float64(at%m.Cols) + 0.5, Positive: true}
 }
 

@@ -34,3 +34,26 @@ func TestDepth(t *testing.T) {
 		})
 	}
 }
+
+// Deepest is the pixel farthest from the mask's outside, the first in row
+// order among equals, and nothing on an empty mask.
+func TestDeepest(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    *Mask
+		at   int
+		ok   bool
+	}{
+		{"empty", MaskOf("...", "..."), -1, false},
+		{"a block's middle", MaskOf(".....", ".###.", ".###.", ".###.", "....."), 2*5 + 2, true},
+		{"the thick end of a strip", MaskOf("#####...", "#####...", "#####...", "###....."), 1*8 + 1, true},
+		{"ties go to the first", MaskOf("#.#"), 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			at, ok := Deepest(tc.m, 1, 1)
+			if at != tc.at || ok != tc.ok {
+				t.Errorf("Deepest = %d, %v; want %d, %v", at, ok, tc.at, tc.ok)
+			}
+		})
+	}
+}

@@ -179,6 +179,20 @@ func Depth(m *Mask, dr, dc float64) []float64 {
 	return res
 }
 
+// Deepest returns the pixel of m farthest from its outside (Depth), the
+// first in row order among equals, and false when m is empty: where an
+// annotator clicks a structure to say the most about it.
+func Deepest(m *Mask, dr, dc float64) (int, bool) {
+	d := Depth(m, dr, dc)
+	best, at := -1.0, -1
+	for i, x := range d {
+		if m.Data[i] && x > best {
+			best, at = x, i
+		}
+	}
+	return at, at >= 0
+}
+
 // OpenMM returns m opened by a disc of radius r mm (eroded, then dilated
 // back), within m: what is narrower than 2r goes, necks included.
 func OpenMM(m *Mask, r, dr, dc float64) *Mask {
