@@ -315,17 +315,19 @@ func (p *Prompter) AskWith(ctx context.Context, k int, q SlicePrompt, g *GuardOp
 	if clicks && q.Box == nil && (q.Before == nil || q.Before.Area() == 0) && co.SeedMM > 0 {
 		return p.freshClick(ctx, emb, img, q, g, co, dr, dc)
 	}
+	drawn := q.Before != nil && q.Before.Area() > 0
+	var depth maskDepth // the implicit points and a negative click's opening both read it
+	if clicks && drawn && (co.ImplicitPoints > 0 || co.NegativeOpenDepth > 0) {
+		depth = depthAround(q.Before, dr, dc)
+	}
 	if clicks && q.Previous != nil && co.OpenMM > 0 {
 		rs, cs := p.SAM.LowResPixels(sl.Rows, sl.Cols)
-		prompt.MaskInput = openAround(q.Previous, rs, cs, q.Before, q.Points, co, dr, dc)
+		prompt.MaskInput = openAround(q.Previous, rs, cs, q.Before, depth, q.Points, co, dr, dc)
 	}
-	if clicks && q.Before != nil && q.Before.Area() > 0 {
+	if clicks && drawn {
 		if co.ImplicitPoints > 0 {
-			// On the mask's own window: a distance map of a whole 512²
-			// slice per click costs as much as the decoder.
-			bb, _ := q.Before.Bounds()
-			w := grow(bb, 2, 2, sl.Rows, sl.Cols)
-			pts := implicitPoints(section.Crop(q.Before, w), shift(q.Points, -w.R0, -w.C0), co, dr, dc)
+			w := depth.w
+			pts := implicitPoints(section.Crop(q.Before, w), depth.d, shift(q.Points, -w.R0, -w.C0), co, dr, dc)
 			prompt.Points = append(shift(pts, w.R0, w.C0), q.Points...)
 		}
 		if prompt.Box == nil && co.BoxMarginMM >= 0 {
@@ -548,13 +550,33 @@ func forceClicks(img []float32, m, raw *section.Mask, clicks []sam.Point, radius
 	return out
 }
 
+// maskDepth is a mask's depth (section.Depth, in mm) on the window w
+// around it: a distance map of a whole 512² slice per click costs as much
+// as the decoder.
+type maskDepth struct {
+	w section.Box
+	d []float64
+}
+
+// depthAround returns the depth of m, which holds a pixel, on its
+// bounding box widened by two pixels.
+func depthAround(m *section.Mask, dr, dc float64) maskDepth {
+	bb, _ := m.Bounds()
+	w := grow(bb, 2, 2, m.Rows, m.Cols)
+	return maskDepth{w: w, d: section.Depth(section.Crop(m, w), dr, dc)}
+}
+
+// at returns the depth at slice pixel (r, c), which lies in the window.
+func (md maskDepth) at(r, c int) float64 {
+	return md.d[(r-md.w.R0)*(md.w.C1-md.w.C0+1)+c-md.w.C0]
+}
+
 // implicitPoints returns up to co.ImplicitPoints positive points at the
-// deepest places of m (farthest from its outside, in mm), greedily, each
+// deepest places of m (d is its depth, section.Depth), greedily, each
 // ImplicitApartMM from the others and from positive clicks and
 // NegativeClearMM from negative clicks, and none closer than two pixels
 // to m's edge.
-func implicitPoints(m *section.Mask, clicks []sam.Point, co ClickOptions, dr, dc float64) []sam.Point {
-	d := section.Depth(m, dr, dc)
+func implicitPoints(m *section.Mask, d []float64, clicks []sam.Point, co ClickOptions, dr, dc float64) []sam.Point {
 	var pts []sam.Point
 	for len(pts) < co.ImplicitPoints {
 		best, bi := 2*max(dr, dc), -1
@@ -606,13 +628,12 @@ func clickBox(m *section.Mask, clicks []sam.Point, marginMM, dr, dc float64) sec
 // clicks made neither object nor background: within co.OpenMM of a
 // positive click outside before (nil: no mask) raised to 0, and within
 // co.NegativeOpenDepth times a negative click's depth in before (at most
-// co.OpenMM) lowered to 0. rs and cs are the slice pixel of each row and
-// column of cells (-1: none, sam.Model.LowResPixels). low itself is
-// returned when no click is such.
-func openAround(low []float32, rs, cs []int, before *section.Mask, pts []sam.Point, co ClickOptions, dr, dc float64) []float32 {
+// co.OpenMM) lowered to 0; depth is before's (depthAround) when before
+// holds a pixel. rs and cs are the slice pixel of each row and column of
+// cells (-1: none, sam.Model.LowResPixels). low itself is returned when no
+// click is such.
+func openAround(low []float32, rs, cs []int, before *section.Mask, depth maskDepth, pts []sam.Point, co ClickOptions, dr, dc float64) []float32 {
 	var out []float32
-	var depth []float64 // before's depth in mm, on window w
-	var w section.Box
 	for _, q := range pts {
 		r0, c0 := int(q.Row), int(q.Col)
 		in := before != nil && before.Data[r0*before.Cols+c0]
@@ -624,14 +645,7 @@ func openAround(low []float32, rs, cs []int, before *section.Mask, pts []sam.Poi
 			if !in || co.NegativeOpenDepth <= 0 {
 				continue
 			}
-			if depth == nil {
-				// On the mask's own window: a distance map of a whole
-				// 512² slice costs as much as the decoder.
-				bb, _ := before.Bounds()
-				w = grow(bb, 2, 2, before.Rows, before.Cols)
-				depth = section.Depth(section.Crop(before, w), dr, dc)
-			}
-			mm = min(mm, co.NegativeOpenDepth*depth[(r0-w.R0)*(w.C1-w.C0+1)+c0-w.C0])
+			mm = min(mm, co.NegativeOpenDepth*depth.at(r0, c0))
 		}
 		if out == nil {
 			out = slices.Clone(low)

@@ -110,7 +110,7 @@ func TestClickPrompt(t *testing.T) {
 	co := ClickOptions{}.withDefaults()
 	co.ImplicitApartMM, co.NegativeClearMM = 8, 6
 	neg := sam.Point{Row: 15.5, Col: 15.5}
-	pts := implicitPoints(organ, []sam.Point{neg}, co, 1, 1)
+	pts := implicitPoints(organ, section.Depth(organ, 1, 1), []sam.Point{neg}, co, 1, 1)
 	if len(pts) == 0 || len(pts) > co.ImplicitPoints {
 		t.Fatalf("%d implicit points", len(pts))
 	}
@@ -287,7 +287,7 @@ func TestOpenAround(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			out := openAround(low, rs, cs, before, tc.pts, tc.co, 1, 1)
+			out := openAround(low, rs, cs, before, depthAround(before, 1, 1), tc.pts, tc.co, 1, 1)
 			for i, x := range out {
 				want := low[i]
 				if slices.Contains(tc.opened, i) {
